@@ -1,0 +1,58 @@
+"""`conformance` command line: one sub-command module per verb.
+
+Each module in this package exposes `register(subparsers)` (adds its parser and sets
+`func=main`) and `main(args) -> int`. Exit codes: 0 ok, 1 findings at/above --fail-on,
+2 usage error or unreadable input / unreachable target (one-line reason, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Sub-command modules, in help order. A module that is missing is skipped, so the CLI works
+# while verbs are being added.
+SUBCOMMANDS = ("check", "rules", "run", "scenarios", "record", "replay", "fixtures")
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: printed as one line, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conformance",
+        description="Check OpenAI Responses API streams and servers against the protocol.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"conformance.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"conformance.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"conformance {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

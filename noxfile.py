@@ -1,0 +1,60 @@
+"""Developer sessions: tests, lint, conformance, replay, bench.
+
+torch is installed first and pinned to the CPU wheel that lies on these machines
+(`torch==2.13.0`); any other spec would pull a multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.default_venv_backend = "venv"
+
+TORCH = "torch==2.13.0"
+PYTHON = "3.11"
+
+
+def _install(session: nox.Session, extras: str = "dev") -> None:
+    session.install(TORCH)
+    session.install(f".[{extras}]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pytest). Extra args go to pytest."""
+    _install(session)
+    # pytest exits 5 when it collected nothing; nox treats any non-zero exit as failure.
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy on the packages."""
+    _install(session)
+    session.run("ruff", "check", "conformance", "reference_server", "tests", "noxfile.py")
+    session.run("mypy", "conformance", "reference_server")
+
+
+@nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """Run the scenario catalogue. Default target: the embedded reference server.
+
+    nox -s conformance -- --base-url http://127.0.0.1:8000/v1 --api-key ...
+    """
+    _install(session, "dev")
+    session.run("conformance", "run", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def replay(session: nox.Session) -> None:
+    """Re-check every fixture in fixtures/ and compare with the verdict its sidecar expects."""
+    _install(session)
+    session.run("conformance", "fixtures", "verify", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print numbers, assert nothing about time."""
+    _install(session)
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,1 @@
+"""Token backends: prompt tokens in, one token at a time out (see `base`)."""

@@ -1,0 +1,111 @@
+"""The token-backend interface the reference server generates through.
+
+A backend turns harmony prompt tokens into completion tokens, one at a time, as an async
+iterator. The server owns everything else (harmony rendering and parsing, events, storage), so
+a scripted backend and a real transformer are interchangeable.
+
+Contract:
+- `generate(request)` returns a `TokenStream` at once (no work done yet); iterating it yields
+  completion token ids. It stops after a stop token (which it yields) or after
+  `max_new_tokens` tokens, whichever comes first.
+- Generation must never block the event loop: CPU work runs in a worker thread or is chunked.
+- Closing the stream (`aclose`) cancels generation promptly (within one token) and releases
+  its resources; concurrent streams never share mutable state.
+- Failures raise `BackendError` from the iterator; the server turns that into `error` +
+  `response.failed`.
+- `cached_tokens` is how many prompt tokens were reused from a cache (prefix reuse); it is final
+  once the first token has been yielded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ToolMode = Literal["auto", "none", "required"]
+
+
+class BackendError(RuntimeError):
+    """Generation failed; the message is safe to show to API clients."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A function tool the model may call."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None  # JSON Schema of the arguments object
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What the request demands of the output. Backends must honour it: the scripted backend by
+    construction, a real model by constrained decoding.
+
+    - `tools` are the tools the model may call now (already narrowed by `allowed_tools` or a
+      named `tool_choice`);
+    - `tool_mode`: "none" forbids calls, "required" demands at least one call before any final
+      answer (a named function is "required" with `tools` holding just that function);
+    - `reasoning_effort`: None when no reasoning was requested, otherwise "low"/"medium"/"high";
+    - `final_format`: None (plain text), {"type": "json_object"} or
+      {"type": "json_schema", "name": ..., "schema": {...}, "strict": bool}.
+    """
+
+    tools: tuple[ToolSpec, ...] = ()
+    tool_mode: ToolMode = "auto"
+    parallel_tool_calls: bool = True
+    reasoning_effort: str | None = None
+    final_format: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ScriptHint:
+    """Facts about the conversation that only a deterministic (scripted) backend reads; a real
+    model reads the prompt tokens instead."""
+
+    last_user_text: str = ""
+    # Outputs of the function calls that answer the model's last turn (empty when the last input
+    # is not a tool result): a scripted model answers them instead of calling again.
+    tool_outputs: tuple[str, ...] = ()
+    # Earlier user texts of the conversation, oldest first (lets a scripted answer depend on turn 1).
+    earlier_user_texts: tuple[str, ...] = ()
+    saw_image: bool = False
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt_tokens: tuple[int, ...]
+    max_new_tokens: int
+    stop_token_ids: frozenset[int]
+    output: OutputSpec = field(default_factory=OutputSpec)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int | None = None
+    # A stable key of the conversation this prompt continues (e.g. the previous response id);
+    # a backend with a prefix cache may use it to find reusable state.
+    prefix_key: str | None = None
+    hint: ScriptHint = field(default_factory=ScriptHint)
+
+
+@runtime_checkable
+class TokenStream(Protocol):
+    cached_tokens: int
+
+    def __aiter__(self) -> AsyncIterator[int]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class TokenBackend(Protocol):
+    """A source of completion tokens. `model_id` is what responses report as `model`."""
+
+    name: str
+    model_id: str
+
+    def generate(self, request: GenerationRequest) -> TokenStream: ...
+
+    async def aclose(self) -> None: ...
