@@ -1,0 +1,201 @@
+"""Profiles: which severity each rule has, and which deviations of the live API are tolerated.
+
+`openai` (default) follows RULES.md and PROTOCOL.md; `openresponses` the Open Responses spec;
+`lenient` keeps only client-breaking or data-losing defects as errors. Tolerances are data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["PROFILE_NAMES", "Profile", "Tolerance", "cap", "get_profile"]
+
+_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+def cap(severity: str, ceiling: str) -> str:
+    """The lower of two severities."""
+    return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A documented deviation of the official API from its own schema or from RULES.md.
+
+    `severity`: what a matching issue becomes (at most); None drops it (a dedicated rule
+    reports the same defect, or the behaviour is simply what the API does).
+    `evidence`: the capture(s) that show the behaviour.
+    """
+
+    name: str
+    description: str
+    evidence: str
+    severity: str | None = "warning"
+
+
+# Deviations the checker itself knows about (rules consult `Profile.tolerates(name)`).
+# Schema-level tolerances come from `conformance.contracts.TOLERANCES` (SchemaIssue.tolerance);
+# any tolerance name the profile does not list is treated as `default_tolerance_severity`.
+_OFFICIAL_API_TOLERANCES = (
+    Tolerance(
+        "reissued-opaque-fields",
+        "encrypted_content (reasoning, compaction items) and fingerprint (program items) are "
+        "re-issued between output_item.done and the terminal snapshot: output.mismatch ignores them",
+        "fixtures-seed/openai-api/pydantic-phase-gpt-5.5-step1.sse, "
+        "vercel-reasoning-encrypted-fc-gpt-5.1-codex-max-step1.sse",
+        None,
+    ),
+    Tolerance(
+        "tool-output-announced-completed",
+        "items carrying a server-side tool's result (shell_call_output, program_output, other "
+        "*_output types) are announced already `completed`: not an item.status violation",
+        "fixtures-seed/README.md (hosted shell and program captures); RULES.md item.status",
+        None,
+    ),
+    Tolerance(
+        "sdk-unknown-event-types",
+        "event types appear on the wire before the SDK knows them (e.g. "
+        "response.apply_patch_call_operation_diff.delta): schema.unknown-event stays a warning and "
+        "the item they name is still tracked",
+        "PROTOCOL.md 'Reality vs. the spec'",
+        "warning",
+    ),
+    Tolerance(
+        "missing-sequence-number",
+        "streams recorded before about April 2025 carry no sequence_number: only "
+        "sequence.missing reports it (no duplicate schema.event)",
+        "PROTOCOL.md 'Reality vs. the spec'",
+        None,
+    ),
+    Tolerance(
+        "nested-error-event",
+        "the live `error` event nests code/message/param under `error` (the documented shape is flat)",
+        "fixtures-seed/openai-api/vercel-error-failed-gpt-5-nano.sse",
+        "warning",
+    ),
+    Tolerance(
+        "undocumented-error-code",
+        "response.failed carries error codes outside the documented enum (e.g. insufficient_quota)",
+        "fixtures-seed/openai-api/vercel-error-failed-gpt-5-nano.sse",
+        "warning",
+    ),
+)
+
+
+def _tolerances(*extra: Tolerance) -> Mapping[str, Tolerance]:
+    table = {t.name: t for t in _OFFICIAL_API_TOLERANCES}
+    for t in extra:
+        table[t.name] = t
+    return MappingProxyType(table)
+
+
+# Defects that lose data without crashing a client: `lenient` keeps them as errors as well.
+LOSES_DATA = frozenset(
+    {
+        "framing.invalid-json",
+        "framing.not-an-event",
+        "lifecycle.no-terminal",
+        "lifecycle.after-terminal",
+        "item.not-closed",
+        "item.done-without-added",
+        "part.not-closed",
+        "accumulation.delta-vs-done",
+        "accumulation.done-vs-part",
+        "accumulation.part-vs-item",
+        "accumulation.done-missing",
+        "output.mismatch",
+        "usage.missing",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    # lenient: every error not in `keep_errors` (and not breaking a client) becomes a warning.
+    demote_errors: bool = False
+    keep_errors: frozenset[str] = frozenset()
+    tolerances: Mapping[str, Tolerance] = field(default_factory=_tolerances)
+    default_tolerance_severity: str = "warning"
+    # Open Responses specifics.
+    require_done_sentinel: bool = False
+    require_event_field: bool = False
+    nested_error_event: bool = False  # the `error` event must nest code/message/param
+    extra_event_types: frozenset[str] = frozenset()
+
+    def severity_for(self, rule_id: str) -> str:
+        """The severity of `rule_id` under this profile."""
+        if rule_id in self.overrides:
+            return self.overrides[rule_id]
+        from conformance.registry import get_rule
+
+        r = get_rule(rule_id)
+        sev = r.severity
+        if self.demote_errors and sev == "error" and not r.breaks and rule_id not in self.keep_errors:
+            return "warning"
+        return sev
+
+    def tolerates(self, name: str) -> bool:
+        return name in self.tolerances
+
+    def tolerance_severity(self, name: str) -> str | None:
+        """Severity cap for an issue matching tolerance `name` (None: drop the issue)."""
+        t = self.tolerances.get(name)
+        return t.severity if t is not None else self.default_tolerance_severity
+
+
+_OPENRESPONSES_REASONING = frozenset({"response.reasoning.delta", "response.reasoning.done"})
+
+_PROFILES: dict[str, Profile] = {
+    "openai": Profile(
+        "openai",
+        "The official API's observable behaviour (RULES.md severities; documented tolerances).",
+    ),
+    "openresponses": Profile(
+        "openresponses",
+        "The Open Responses specification: [DONE] required, event: equals type, nested error "
+        "event, an error must be followed by response.failed.",
+        overrides=MappingProxyType(
+            {
+                "framing.done-sentinel": "error",
+                "lifecycle.error-without-failed": "error",
+            }
+        ),
+        tolerances=_tolerances(
+            # The nested error event is what this spec requires: nothing to report.
+            Tolerance(
+                "nested-error-event",
+                "Open Responses requires the nested error event",
+                "openresponses.org",
+                None,
+            ),
+        ),
+        require_done_sentinel=True,
+        require_event_field=True,
+        nested_error_event=True,
+        extra_event_types=_OPENRESPONSES_REASONING,
+    ),
+    "lenient": Profile(
+        "lenient",
+        "Only what breaks a real client or loses data stays an error; other errors are warnings.",
+        demote_errors=True,
+        keep_errors=LOSES_DATA,
+    ),
+}
+
+PROFILE_NAMES: tuple[str, ...] = tuple(_PROFILES)
+
+
+def get_profile(name: str | Profile) -> Profile:
+    if isinstance(name, Profile):
+        return name
+    try:
+        return _PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown profile {name!r}; choose one of: {', '.join(PROFILE_NAMES)}"
+        ) from None

@@ -1,0 +1,82 @@
+"""Shared pieces of the upstream converters: the conversion error, id minting, usage arithmetic.
+
+Everything here is pure; converters raise `ConversionError` for input they cannot translate.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+
+class ConversionError(ValueError):
+    """A request or response cannot be translated; the message is safe to show to API clients.
+
+    `param` names the offending request field (OpenAI error bodies carry it).
+    """
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+def new_id(prefix: str) -> str:
+    """An id shaped like the official ones (`resp_…`, `msg_…`, `fc_…`, `call_…`, `chatcmpl-…`)."""
+    sep = "-" if prefix == "chatcmpl" else "_"
+    return f"{prefix}{sep}{secrets.token_hex(16)}"
+
+
+def as_int(value: Any) -> int:
+    """A token count from an upstream usage block: non-integers and negatives count as 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return 0
+    return value
+
+
+def responses_usage(
+    input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+) -> dict[str, Any]:
+    """A Responses usage object that satisfies the usage rules whatever the upstream reported:
+    details never exceed their totals and `total_tokens` is always the sum."""
+    input_tokens, output_tokens = as_int(input_tokens), as_int(output_tokens)
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": min(as_int(cached_tokens), input_tokens)},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": min(as_int(reasoning_tokens), output_tokens)},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def is_complete_json(text: str) -> bool:
+    """True when `text` is one whole JSON value. A proper prefix of a serialized object or array
+    never is, which is what lets a stream converter know a tool call's arguments are finished."""
+    if not text.strip():
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def text_of_parts(parts: Any, kinds: tuple[str, ...] = ("input_text", "output_text", "text")) -> str:
+    """Concatenate the text of content parts (strings pass through); other part types are ignored."""
+    if parts is None:
+        return ""
+    if isinstance(parts, str):
+        return parts
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, dict) and part.get("type") in kinds:
+            out.append(str(part.get("text") or ""))
+    return "".join(out)
+
+
+def drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    """The official API treats an explicit null as absent; so do the converters."""
+    return {k: v for k, v in d.items() if v is not None}
