@@ -58,3 +58,13 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: print numbers, assert nothing about time."""
     _install(session)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def proxy_conformance(session: nox.Session) -> None:
+    """Run the scenario catalogue against proxy mode in front of each scripted fake upstream
+    (Chat Completions, Anthropic), in process. Extra args go to `conformance run`."""
+    _install(session)
+    for target in ("chat_completions_proxy", "anthropic_proxy"):
+        session.run("conformance", "run", "--app", f"reference_server.testing.proxy_targets:{target}",
+                    "--api-key", "sk-proxy-demo", *session.posargs)

@@ -5,7 +5,8 @@ functions subscribed to event types. The CLI (`conformance rules`), the checker,
 and the pytest plugin all read this one registry.
 
 Subscriptions (`on=`) are exact event types or one of these hooks:
-  "*"             every decoded event object (after its schema check)
+  "*"             every decoded event object (a dict with a string `type`)
+  "@value"        every decoded JSON value, before its shape is known (framing.not-an-event)
   "@sse"          every SSE message (framing rules; ctx.message / ctx.decoded / ctx.decode_error)
   "@content-type" the stream's Content-Type header (ctx.content_type)
   "@lifecycle"    response.created/queued/in_progress and the terminal events
@@ -48,7 +49,7 @@ __all__ = [
 
 SEVERITIES = ("error", "warning", "info")
 HOOKS = frozenset(
-    {"*", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish"}
+    {"*", "@value", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish"}
 )
 FAMILIES = (
     "framing",
@@ -76,11 +77,14 @@ class Hit:
     """One violation found by a check; fields left at None take the event's location."""
 
     message: str
+    event_index: int | None = None
     output_index: int | None = None
     content_index: int | None = None
     excerpt: str | None = None
     # Lower the severity for this occurrence (e.g. a tolerated deviation is at most a warning).
     max_severity: str | None = None
+    # This occurrence's own severity instead of the rule's (before the profile adjusts it).
+    severity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,7 +203,7 @@ class Generator:
     # -- conversion --------------------------------------------------------------------------
     def add(self, path: str, schema: dict[str, Any], title: str) -> None:
         out = {"$schema": DRAFT, "$id": BASE + path + ".json", "title": title}
-        out.update({k: v for k, v in schema.items() if k != "title"})
+        out.update({k: v for k, v in schema.items() if k not in ("title", "$id", "$schema")})
         self.files[path] = out
 
     def ref(self, target_key: str, here: str) -> dict[str, Any]:
@@ -262,10 +262,7 @@ class Generator:
                 inner = {"anyOf": [self.convert(b, here) for b in rest]}
         if nullable:
             simple = _simple_primitive(inner)
-            if simple is not None:
-                inner = simple
-            else:
-                inner = {"if": {"type": "null"}, "else": inner}
+            inner = simple if simple is not None else {"if": {"type": "null"}, "else": inner}
         inner = {**extra, **inner}
         return inner
 
@@ -291,7 +288,7 @@ class Generator:
             cases.append({"if": {"properties": {"type": {"const": c}}, "required": ["type"]},
                           "then": self.ref(key, here)})
         disc: dict[str, Any] = {"type": "string", "enum": consts}
-        disc["x-union"] = label or "object"
+        disc["x-union"] = label or "variant"
         return {"type": "object", "required": ["type"], "properties": {"type": disc}, "allOf": cases}
 
 

@@ -1,52 +1,78 @@
-"""Probe: feed a stream through the installed openai-python's `responses.stream()` accumulator.
+"""Probe: feed a stream's raw bytes through the installed openai-python's `responses.stream()`.
 
-The stream is served in-process by an httpx MockTransport (no socket, no network). The probe
-reports `client.openai-python` when the client raises, or when its final response differs from the
-stream's terminal snapshot. Which openai version was used is part of every result.
+The bytes are served in-process by an httpx MockTransport (no socket, no network). Rule
+`client.openai-python`: the client raises, or its final response differs from the stream's
+terminal snapshot. The openai version used is part of every result.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from conformance.findings import Finding
 
+if TYPE_CHECKING:
+    from conformance.recording import ExchangeRecord
+
 RULE_ID = "client.openai-python"
+CLIENT = "openai-python"
 _PROBE_BASE_URL = "http://openai-python-probe.invalid/v1"
+TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
 
 
 @dataclass
 class ProbeResult:
     client: str
     version: str | None
-    # None when the probe could not run (openai not installed); the reason is then in `skipped`.
+    # None when the probe could not run (openai missing, request refused by the client); see `skipped`.
     ok: bool | None
     exception: str | None = None
     differences: list[str] = field(default_factory=list)
     skipped: str | None = None
-    event_count: int = 0
+    event_count: int = 0  # events the client yielded before it stopped
+    # The last SSE event had no terminating blank line: openai-python's decoder drops such an
+    # event, so a stream ending that way loses its terminal event in this client.
+    unterminated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], False) or k == "ok"}
+
+    def message(self) -> str:
+        """One line: what went wrong in the client (empty when nothing did)."""
+        if self.ok is not False:
+            return ""
+        if self.exception:
+            text = (
+                f"openai-python {self.version} raised {self.exception} while accumulating the "
+                f"stream (after {self.event_count} events)"
+            )
+        else:
+            text = (
+                f"openai-python {self.version}: final response differs from the terminal "
+                f"snapshot: {'; '.join(self.differences[:5])}"
+            )
+        if self.unterminated:
+            text += (
+                ". The stream's last event is not terminated by a blank line: openai-python's SSE "
+                "decoder drops that event (framing.unterminated is only a warning, but this client "
+                "loses the event; end every event with a blank line)"
+            )
+        return text
 
     def findings(self, profile: str = "openai") -> list[Finding]:
         if self.ok is not False:
             return []
         from conformance.registry import make_finding
 
-        if self.exception:
-            message = (
-                f"openai-python {self.version} raised {self.exception} while accumulating the "
-                f"stream (after {self.event_count} events)"
-            )
-        else:
-            message = (
-                f"openai-python {self.version}: final response differs from the terminal "
-                f"snapshot: {'; '.join(self.differences[:5])}"
-            )
-        return [make_finding(RULE_ID, message, profile=profile)]
+        return [make_finding(RULE_ID, self.message(), profile=profile)]
 
 
 def openai_version() -> str | None:
@@ -57,17 +83,22 @@ def openai_version() -> str | None:
     return str(openai.__version__)
 
 
+@cache
+def _stream_parameters() -> frozenset[str]:
+    from openai.resources.responses import Responses
+
+    skip = {"self", "response_id", "starting_after", "text_format", "extra_headers", "extra_query",
+            "extra_body", "timeout"}
+    return frozenset(inspect.signature(Responses.stream).parameters) - skip
+
+
 def _stream_request_kwargs(request: dict[str, Any] | None) -> dict[str, Any]:
-    """The subset of the original request that `responses.stream()` accepts, so the client
-    parses the stream as it would for that request (tools matter for strict argument parsing)."""
+    """The original request as `responses.stream()` arguments, so the client parses the stream as
+    it would for that request (strict tools make it parse call arguments)."""
     request = dict(request or {})
-    kwargs: dict[str, Any] = {
-        "model": request.get("model") or "probe-model",
-        "input": request.get("input") if request.get("input") is not None else "probe",
-    }
-    for key in ("tools", "instructions", "tool_choice", "parallel_tool_calls", "reasoning"):
-        if request.get(key) is not None:
-            kwargs[key] = request[key]
+    kwargs = {k: v for k, v in request.items() if k in _stream_parameters() and v is not None}
+    kwargs.setdefault("model", "probe-model")
+    kwargs.setdefault("input", "probe")
     return kwargs
 
 
@@ -79,6 +110,36 @@ def _chunks(data: bytes, chunk_size: int | None) -> Iterator[bytes]:
         yield data[start : start + chunk_size]
 
 
+def _http_module() -> Any:
+    """The HTTP library the installed openai sends through by default (httpx2 for openai 3.x,
+    httpx before), so the bytes take the client's own default path."""
+    try:
+        import httpx2
+    except ImportError:
+        return httpx
+    return httpx2
+
+
+def _stream_facts(body: bytes) -> tuple[dict[str, Any] | None, bool]:
+    """(terminal snapshot, last event unterminated) as our own SSE parser reads the bytes."""
+    from conformance.sse import SSEParser
+
+    parser = SSEParser()
+    terminal = None
+    unterminated = False
+    for message in parser.feed(body) + parser.close():
+        unterminated = not message.terminated
+        if terminal is not None:
+            continue
+        try:
+            event = json.loads(message.data)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("type") in TERMINAL_TYPES and isinstance(event.get("response"), dict):
+            terminal = event["response"]
+    return terminal, unterminated
+
+
 def probe_stream(
     data: bytes | Iterable[bytes],
     *,
@@ -88,54 +149,63 @@ def probe_stream(
 ) -> ProbeResult:
     """Run `data` (raw SSE bytes as a server sent them) through openai-python.
 
-    `terminal_response` is the stream's terminal snapshot as the checker saw it; when given, the
-    client's final response is compared with it.
+    `terminal_response`: the stream's terminal snapshot as the checker saw it (default: read from
+    the bytes); the client's final response is compared with it.
     """
     version = openai_version()
     if version is None:
-        return ProbeResult("openai-python", None, None, skipped="openai is not installed")
+        return ProbeResult(CLIENT, None, None, skipped="openai is not installed")
     import openai
 
     body = data if isinstance(data, bytes) else b"".join(data)
+    terminal, unterminated = _stream_facts(body)
+    terminal = terminal_response if terminal_response is not None else terminal
+    sent = False
 
-    def handler(req: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200,
-            headers={"content-type": "text/event-stream"},
-            content=_chunks(body, chunk_size),
-        )
+    http = _http_module()
 
-    http_client = httpx.Client(transport=httpx.MockTransport(handler))
-    client = openai.OpenAI(
-        api_key="probe-key-not-secret", base_url=_PROBE_BASE_URL, http_client=http_client, max_retries=0
-    )
-    result = ProbeResult("openai-python", version, ok=True)
-    terminal_status = (terminal_response or {}).get("status")
-    final = None
+    def handler(req: Any) -> Any:
+        nonlocal sent
+        sent = True
+        return http.Response(200, headers={"content-type": "text/event-stream"}, content=_chunks(body, chunk_size))
+
+    http_client = http.Client(transport=http.MockTransport(handler))
+    client = openai.OpenAI(api_key="probe-key-not-secret", base_url=_PROBE_BASE_URL, http_client=http_client,
+                           max_retries=0)
+    result = ProbeResult(CLIENT, version, ok=True, unterminated=unterminated)
+    terminal_status = (terminal or {}).get("status")
     try:
-        with client.responses.stream(**_stream_request_kwargs(request)) as stream:
-            for _event in stream:
-                result.event_count += 1
-            # get_final_response() raises unless response.completed arrived; only a stream that
-            # claims to complete (or whose terminal is unknown) must give a final response.
-            if terminal_status in (None, "completed"):
-                final = stream.get_final_response()
-    except openai.APIError as exc:
-        # A failed response surfaces as APIError: that is the client working as designed.
-        if terminal_status != "failed":
+        with warnings.catch_warnings():
+            # pydantic warns about off-schema values while the client accumulates: noise here.
+            warnings.simplefilter("ignore")
+            final = _consume(client, request, terminal_status, result)
+    except Exception as exc:  # any exception is exactly what the probe exists to report
+        expected_failure = isinstance(exc, openai.APIError) and terminal_status == "failed"
+        if not sent:
+            result.ok, result.skipped = None, f"the client refused the request: {_one_line(str(exc))}"
+        elif not expected_failure:  # a failed response surfacing as APIError is the client working
             result.ok = False
-            result.exception = f"{type(exc).__name__}: {_one_line(str(exc))}"
-        return result
-    except Exception as exc:  # any other exception is exactly what the probe exists to report
-        result.ok = False
-        result.exception = f"{type(exc).__name__}: {_one_line(str(exc))}"
+            result.exception = f"{type(exc).__name__}: {_one_line(str(exc)) or '(no message)'}"
         return result
     finally:
         http_client.close()
-    if final is not None and terminal_response is not None:
-        result.differences = compare_final_response(final.model_dump(mode="json"), terminal_response)
+    if final is not None and terminal is not None:
+        dumped = final.model_dump(mode="json", warnings=False)
+        result.differences = compare_final_response(dumped, terminal)
         result.ok = not result.differences
     return result
+
+
+def _consume(client: Any, request: dict[str, Any] | None, terminal_status: Any, result: ProbeResult) -> Any:
+    """Iterate the client's stream; the final response when the stream claims to complete."""
+    with client.responses.stream(**_stream_request_kwargs(request)) as stream:
+        for _event in stream:
+            result.event_count += 1
+        # get_final_response() raises unless response.completed arrived: only a stream that
+        # claims to complete (or has no terminal event at all) must give a final response.
+        if terminal_status in (None, "completed"):
+            return stream.get_final_response()
+    return None
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -151,9 +221,7 @@ def _project(value: Any) -> Any:
     """What the comparison looks at: the server's data, without client-derived keys or nulls
     the client fills in for absent optional fields."""
     if isinstance(value, dict):
-        return {
-            k: _project(v) for k, v in value.items() if k not in _CLIENT_ONLY_KEYS and v is not None
-        }
+        return {k: _project(v) for k, v in value.items() if k not in _CLIENT_ONLY_KEYS and v is not None}
     if isinstance(value, list):
         return [_project(v) for v in value]
     return value
@@ -173,15 +241,35 @@ def compare_final_response(final: dict[str, Any], terminal: dict[str, Any]) -> l
             f"output has {len(client_output)} items in the client, {len(stream_output)} in the stream"
         )
     for index, (mine, theirs) in enumerate(zip(client_output, stream_output, strict=False)):
+        if not isinstance(mine, dict) or not isinstance(theirs, dict):
+            continue
         # The client only knows fields it models; compare the ones it kept.
         for key, value in mine.items():
             if key in theirs and theirs[key] != value:
-                differences.append(
-                    f"output[{index}].{key}: client {_short(value)} vs stream {_short(theirs[key])}"
-                )
+                differences.append(f"output[{index}].{key}: client {_short(value)} vs stream {_short(theirs[key])}")
     return differences
 
 
 def _short(value: Any, limit: int = 80) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class OpenAIPythonProbe:
+    """Runner observer (`conformance run --client openai-python`): probes every streamed 200
+    answer the scenario read to the end; `results` keeps each probe for the report."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str | None, str, ProbeResult]] = []
+
+    def observe(self, record: ExchangeRecord) -> list[Finding]:
+        if not record.stream or record.status != 200 or record.dropped:
+            return []
+        result = probe_stream(record.body, request=record.request_json, terminal_response=record.terminal)
+        self.results.append((record.scenario, record.label, result))
+        return result.findings(record.profile)
+
+    def summary(self) -> dict[str, Any]:
+        """For Report.meta["clients"]: version and counts."""
+        failed = [f"{s}: {label}" for s, label, r in self.results if r.ok is False]
+        return {"version": openai_version(), "streams_probed": len(self.results), "failed": failed}

@@ -1,25 +1,34 @@
-"""Answer Responses requests with recorded bytes, optionally hostile: an ASGI app and a respx
-router share one sans-IO planner (`plan_answer`).
+"""Answer Responses API requests with recorded bytes, optionally hostile: a sans-IO planner
+(`Replayer.plan`) shared by the Starlette app here and the respx router.
 
-Hostility options: how the bytes are cut into writes (`chunking`), a delay between writes,
-ending the stream after N events (`disconnect_after`), and a forced HTTP status.
+Hostility options: how bytes are cut into writes (`chunking`), a pause between writes, ending
+streams after N events (`disconnect_after`), and a forced HTTP status.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from conformance.replay.chunking import CHUNKING_MODES, chunk, split_events
 from conformance.replay.matching import (
-    SCENARIO_HEADER,
-    SCENARIO_METADATA_KEY,
     Recording,
     RecordingIndex,
+    ReplayRequest,
+    load_recordings,
+    load_session,
 )
+
+# Never replayed: they describe the original connection, not the answer.
+_NOT_REPLAYED = frozenset(
+    {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
+     "date", "server", "content-type"}
+)
+TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
 
 
 @dataclass(frozen=True)
@@ -27,20 +36,19 @@ class ReplayOptions:
     chunking: str = "event"
     seed: int = 0
     delay_ms: float = 0.0
-    disconnect_after: int | None = None  # events
-    status: int | None = None
+    disconnect_after: int | None = None  # events per stream
+    status: int | None = None  # forced on every answer
+    api_key: str | None = None  # the key that counts as valid (None: any key is valid)
 
     def __post_init__(self) -> None:
         if self.chunking not in CHUNKING_MODES:
-            raise ValueError(
-                f"chunking must be one of {', '.join(CHUNKING_MODES)}, not {self.chunking!r}"
-            )
+            raise ValueError(f"chunking must be one of {', '.join(CHUNKING_MODES)}, not {self.chunking!r}")
         if self.disconnect_after is not None and self.disconnect_after < 0:
-            raise ValueError("disconnect_after must be >= 0")
+            raise ValueError("--disconnect-after must be 0 or more events")
         if self.delay_ms < 0:
-            raise ValueError("delay_ms must be >= 0")
+            raise ValueError("--delay-ms must be 0 or more")
         if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError(f"status must be an HTTP status code, not {self.status}")
+            raise ValueError(f"--status must be an HTTP status code (100-599), not {self.status}")
 
 
 @dataclass(frozen=True)
@@ -49,11 +57,16 @@ class PlannedAnswer:
     media_type: str
     pieces: list[bytes]  # the writes, in order
     stream: bool
-    recording: str | None = None
+    recording: str | None = None  # name of the recording served
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.pieces)
 
 
-def _error(status: int, message: str, code: str) -> PlannedAnswer:
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+def error_answer(status: int, message: str, code: str, type_: str = "invalid_request_error") -> PlannedAnswer:
+    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return PlannedAnswer(status, "application/json", [json.dumps(body).encode()], stream=False)
 
 
@@ -68,18 +81,14 @@ def terminal_snapshot(sse_body: bytes) -> dict[str, Any] | None:
             event = json.loads(message.data)
         except ValueError:
             continue
-        if isinstance(event, dict) and event.get("type") in (
-            "response.completed",
-            "response.incomplete",
-            "response.failed",
-        ):
+        if isinstance(event, dict) and event.get("type") in TERMINAL_TYPES:
             response = event.get("response")
             snapshot = response if isinstance(response, dict) else snapshot
     return snapshot
 
 
 def _carries_data(block: bytes) -> bool:
-    return any(line.startswith(b"data") for line in block.splitlines())
+    return any(line.lstrip(b"\xef\xbb\xbf").startswith(b"data") for line in block.splitlines())
 
 
 def truncated(body: bytes, events: int | None) -> bytes:
@@ -97,47 +106,17 @@ def truncated(body: bytes, events: int | None) -> bytes:
     return b"".join(kept)
 
 
-def plan_answer(
-    index: RecordingIndex, raw_body: bytes, headers: Mapping[str, str], opts: ReplayOptions
-) -> PlannedAnswer:
-    """What to send back for one POST /responses (pure: no IO)."""
+def _wants_stream(body: bytes) -> bool | None:
     try:
-        payload = json.loads(raw_body) if raw_body else None
+        payload = json.loads(body) if body else None
     except ValueError:
-        return _error(400, "request body is not valid JSON", "invalid_json")
-    if not isinstance(payload, dict):
-        return _error(400, "request body must be a JSON object", "invalid_request")
-    metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
-    lowered = {k.lower(): v for k, v in headers.items()}
-    scenario = lowered.get(SCENARIO_HEADER) or metadata.get(SCENARIO_METADATA_KEY)
-    recording = index.match(payload, scenario)
-    if recording is None:
-        closest = index.closest(payload, scenario)
-        hint = f"; the closest recording is {closest.name!r}" if closest else "; the folder is empty"
-        what = f"scenario {scenario!r}" if scenario else "this request (by normalised request hash)"
-        return _error(404, f"no recording matches {what}{hint}", "recording_not_found")
-    return _answer(recording, bool(payload.get("stream")), opts)
+        return None
+    return bool(payload.get("stream")) if isinstance(payload, dict) else None
 
 
-def _answer(recording: Recording, wants_stream: bool, opts: ReplayOptions) -> PlannedAnswer:
-    status = opts.status or recording.status
-    if recording.kind == "sse" and not wants_stream:
-        # A non-stream request for a recorded stream gets the stream's terminal snapshot.
-        snapshot = terminal_snapshot(recording.body)
-        if snapshot is not None:
-            body = json.dumps(snapshot).encode()
-            return PlannedAnswer(status, "application/json", [body], False, recording.name)
-    if recording.kind == "json":
-        media_type = recording.content_type or "application/json"
-        return PlannedAnswer(status, media_type, [recording.body], False, recording.name)
-    body = truncated(recording.body, opts.disconnect_after)
-    pieces = list(chunk(body, opts.chunking, seed=opts.seed))
-    media_type = recording.content_type or "text/event-stream"
-    return PlannedAnswer(status, media_type, pieces, True, recording.name)
-
-
-def models_listing(recordings: list[Recording]) -> dict[str, Any]:
-    models: list[str] = []
+def models_listing(recordings: list[Recording], first: str | None = None) -> dict[str, Any]:
+    """GET /models: the recorded session's model first (the runner picks the first one)."""
+    models = [first] if first else []
     for r in recordings:
         model = (r.request or {}).get("model")
         if isinstance(model, str) and model not in models:
@@ -146,44 +125,121 @@ def models_listing(recordings: list[Recording]) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-def create_replay_app(recordings: list[Recording], options: ReplayOptions | None = None) -> Any:
-    """A Starlette app serving `recordings` under /v1/responses (and /responses)."""
+class Replayer:
+    """Sans-IO: a request's parts in, the planned answer out. One per served folder (it keeps
+    the FIFO position of every recording key)."""
+
+    def __init__(
+        self,
+        recordings: list[Recording],
+        options: ReplayOptions | None = None,
+        *,
+        session: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.recordings = recordings
+        self.options = options or ReplayOptions()
+        self.index = RecordingIndex(recordings)
+        self.session = dict(session or {})
+        self.served: Counter[str] = Counter()  # recording name -> times served
+        self.unmatched: list[str] = []  # "METHOD /path (scenario)" of requests answered 404/401
+
+    @classmethod
+    def from_folder(cls, folder: Any, options: ReplayOptions | None = None) -> Replayer:
+        return cls(load_recordings(folder), options, session=load_session(folder))
+
+    def plan(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, *, base_path: str = ""
+    ) -> PlannedAnswer:
+        opts = self.options
+        req = ReplayRequest.from_parts(method, path, headers, body, api_key=opts.api_key, base_path=base_path)
+        strict = opts.api_key is not None
+        if (req.method, req.path) == ("GET", "models") and (not strict or req.auth == "valid"):
+            listing = models_listing(self.recordings, self.session.get("model"))
+            return PlannedAnswer(200, "application/json", [json.dumps(listing).encode()], False)
+        recording = self.index.match(req, strict_auth=strict)
+        if recording is None:
+            self.unmatched.append(f"{req.method} /{req.path}" + (f" ({req.scenario})" if req.scenario else ""))
+            if strict and req.auth != "valid":
+                return _auth_error(req)
+            return self._not_found(req)
+        self.served[recording.name] += 1
+        return self._answer(recording, req)
+
+    def _not_found(self, req: ReplayRequest) -> PlannedAnswer:
+        closest = self.index.closest(req)
+        what = f"{req.method} /{req.path}" + (f" in scenario {req.scenario!r}" if req.scenario else "")
+        if closest is None:
+            hint = "the replay folder holds no recording"
+        else:
+            where = f" (scenario {closest.scenario!r}, {closest.method} /{closest.path})" if closest.scenario else ""
+            hint = f"the closest recording is {closest.name!r}{where}"
+        return error_answer(404, f"replay: no recording matches {what} (by scenario or request hash); {hint}",
+                            "recording_not_found")
+
+    def _answer(self, recording: Recording, req: ReplayRequest) -> PlannedAnswer:
+        opts = self.options
+        if opts.status is not None and opts.status >= 400:
+            # A forced error status comes with an error body, as a real server would send it.
+            return error_answer(opts.status, f"replay: forced status {opts.status} (--status)", "replay_forced_status",
+                                "server_error" if opts.status >= 500 else "invalid_request_error")
+        status = opts.status or recording.status
+        headers = tuple((k, v) for k, v in recording.headers if k.lower() not in _NOT_REPLAYED)
+        if recording.kind == "sse" and req.method == "POST" and _wants_stream(req.body) is False:
+            # A non-stream request for a recorded stream gets the stream's terminal snapshot.
+            snapshot = terminal_snapshot(recording.body)
+            if snapshot is not None:
+                body = json.dumps(snapshot).encode()
+                return PlannedAnswer(status, "application/json", [body], False, recording.name, headers)
+        if recording.kind != "sse":
+            media_type = recording.content_type or ("application/json" if recording.kind == "json" else "text/plain")
+            return PlannedAnswer(status, media_type, [recording.body], False, recording.name, headers)
+        body = truncated(recording.body, opts.disconnect_after)
+        pieces = list(chunk(body, opts.chunking, seed=opts.seed))
+        media_type = recording.content_type or "text/event-stream"
+        return PlannedAnswer(status, media_type, pieces, True, recording.name, headers)
+
+
+def _auth_error(req: ReplayRequest) -> PlannedAnswer:
+    if req.auth == "none":
+        message = "You didn't provide an API key (replay started with --api-key)."
+    else:
+        message = "Incorrect API key provided (replay started with --api-key)."
+    return error_answer(401, message, "invalid_api_key")
+
+
+def create_replay_app(
+    recordings: list[Recording] | Replayer, options: ReplayOptions | None = None
+) -> Any:
+    """A Starlette app answering every path from `recordings` (paths under /v1 or not)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
 
-    opts = options or ReplayOptions()
-    index = RecordingIndex(recordings)
+    replayer = recordings if isinstance(recordings, Replayer) else Replayer(recordings, options)
+    delay = replayer.options.delay_ms / 1000.0
 
     async def paced(pieces: list[bytes]) -> AsyncIterator[bytes]:
         for i, piece in enumerate(pieces):
-            if opts.delay_ms and i:
-                await asyncio.sleep(opts.delay_ms / 1000.0)
+            if delay and i:
+                await asyncio.sleep(delay)
             yield piece
 
-    async def create_response(request: Request) -> Response:
-        plan = plan_answer(index, await request.body(), request.headers, opts)
+    async def answer(request: Request) -> Response:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        plan = replayer.plan(request.method, path, request.headers, await request.body())
+        # content-type goes in as a header: Starlette would append a charset to a media_type.
+        headers = {**dict(plan.headers), "content-type": plan.media_type}
+        if plan.recording and plan.recording.isascii():
+            headers["x-replay-recording"] = plan.recording
         if not plan.stream:
-            return Response(b"".join(plan.pieces), status_code=plan.status, media_type=plan.media_type)
-        return StreamingResponse(
-            paced(plan.pieces),
-            status_code=plan.status,
-            media_type=plan.media_type,
-            headers={"cache-control": "no-cache"},
-        )
-
-    async def list_models(request: Request) -> Response:
-        return JSONResponse(models_listing(recordings))
+            return Response(plan.body, status_code=plan.status, headers=headers)
+        headers.setdefault("cache-control", "no-cache")
+        return StreamingResponse(paced(plan.pieces), status_code=plan.status, headers=headers)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "recordings": len(recordings)})
+        return JSONResponse({"status": "ok", "recordings": len(replayer.recordings)})
 
-    return Starlette(
-        routes=[
-            Route("/v1/responses", create_response, methods=["POST"]),
-            Route("/responses", create_response, methods=["POST"]),
-            Route("/v1/models", list_models, methods=["GET"]),
-            Route("/health", health, methods=["GET"]),
-        ]
-    )
+    methods = ["GET", "POST", "DELETE", "PUT", "PATCH"]
+    return Starlette(routes=[Route("/health", health, methods=["GET"]),
+                             Route("/{path:path}", answer, methods=methods)])

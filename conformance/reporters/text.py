@@ -16,6 +16,7 @@ __all__ = [
     "excerpt_text",
     "format_location",
     "group_by_rule",
+    "plural",
     "render",
     "render_case",
     "severity_counts",
@@ -53,7 +54,9 @@ def _safe(text: str) -> str:
 
 def excerpt_text(excerpt: str, limit: int = EXCERPT_CHARS) -> str:
     """One line, control characters escaped, newlines shown as ⏎, cut at `limit` characters."""
-    flat = _safe(excerpt.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " "))
+    flat = _safe(
+        excerpt.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
+    )
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -90,7 +93,8 @@ def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     return counts
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """'1 error', '2 errors', '3 info'."""
     if word == "info":
         return f"{n} info"
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
@@ -109,10 +113,10 @@ def render_case(
         head += f" — {_safe(case.title)}"
     facts = [case.status.upper() if case.status in ("failed", "error") else case.status]
     if case.event_count:
-        facts.append(_plural(case.event_count, "event"))
+        facts.append(plural(case.event_count, "event"))
     if case.status != "skipped":
         counts = severity_counts(case.findings)
-        facts += [_plural(n, sev) for sev, n in counts.items() if n]
+        facts += [plural(n, sev) for sev, n in counts.items() if n]
     lines = [f"{head}  ({', '.join(facts)})"]
     if case.status == "skipped" and case.skip_reason:
         lines.append(f"    skipped: {_safe(case.skip_reason)}")
@@ -146,11 +150,11 @@ def render_case(
 def summary_line(report: Report) -> str:
     """'3 errors, 1 warning in 2 streams (1 failed, 1 passed)'."""
     counts = severity_counts(f for case in report.cases for f in case.findings)
-    parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning")]
+    parts = [plural(counts["error"], "error"), plural(counts["warning"], "warning")]
     if counts["info"]:
-        parts.append(_plural(counts["info"], "info"))
+        parts.append(plural(counts["info"], "info"))
     unit = str(report.meta.get("unit") or "case")
-    line = f"{', '.join(parts)} in {_plural(len(report.cases), unit)}"
+    line = f"{', '.join(parts)} in {plural(len(report.cases), unit)}"
     statuses = [f"{n} {status}" for status, n in report.counts().items() if n]
     if statuses:
         line += f" ({', '.join(statuses)})"
@@ -163,10 +167,7 @@ def render(report: Report, *, color: bool = False, max_per_rule: int = MAX_PER_R
     if report.target:
         header = f"{_safe(report.target)}: {header}"
     blocks = [_paint(header, "dim", color)]
-    blocks += [
-        render_case(case, color=color, max_per_rule=max_per_rule)
-        for case in report.cases
-    ]
+    blocks += [render_case(case, color=color, max_per_rule=max_per_rule) for case in report.cases]
     summary = summary_line(report)
     blocks.append(_paint(summary, "passed" if report.ok else "failed", color))
     return "\n".join(blocks) + "\n"

@@ -9,6 +9,8 @@ import json
 import secrets
 from typing import Any
 
+from reference_server.events import make_usage
+
 
 class ConversionError(ValueError):
     """A request or response cannot be translated; the message is safe to show to API clients.
@@ -36,18 +38,35 @@ def as_int(value: Any) -> int:
 
 
 def responses_usage(
-    input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+    input_tokens: Any, output_tokens: Any, cached_tokens: Any = 0, reasoning_tokens: Any = 0
 ) -> dict[str, Any]:
     """A Responses usage object that satisfies the usage rules whatever the upstream reported:
-    details never exceed their totals and `total_tokens` is always the sum."""
-    input_tokens, output_tokens = as_int(input_tokens), as_int(output_tokens)
-    return {
-        "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": min(as_int(cached_tokens), input_tokens)},
-        "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": min(as_int(reasoning_tokens), output_tokens)},
-        "total_tokens": input_tokens + output_tokens,
-    }
+    bad counts become 0, details are clamped to their totals, `total_tokens` is the sum."""
+    inp, out = as_int(input_tokens), as_int(output_tokens)
+    return make_usage(
+        inp, out, cached_tokens=min(as_int(cached_tokens), inp), reasoning_tokens=min(as_int(reasoning_tokens), out)
+    )
+
+
+# Request fields a Response echoes (RULES.md, request.echo), copied when the request sets them.
+_ECHOED = (
+    "instructions", "tools", "tool_choice", "temperature", "top_p", "max_output_tokens", "metadata",
+    "parallel_tool_calls", "text", "reasoning", "user", "safety_identifier", "prompt_cache_key",
+    "truncation", "top_logprobs", "max_tool_calls", "service_tier", "background",
+)
+
+
+def response_fields(request: dict[str, Any], *, fallback_model: str = "unknown") -> dict[str, Any]:
+    """The base Response fields for a converted response: the client's model name (not the
+    upstream's, which the proxy may have mapped) and every echoed request field. `store` is
+    always false: a proxy keeps nothing."""
+    fields: dict[str, Any] = {"model": request.get("model") or fallback_model, "store": False}
+    for key in _ECHOED:
+        if request.get(key) is not None:
+            fields[key] = request[key]
+    if isinstance(fields.get("instructions"), list):
+        fields["instructions"] = None  # item-list instructions are folded into the prompt
+    return fields
 
 
 def is_complete_json(text: str) -> bool:

@@ -51,7 +51,8 @@ class OutputSpec:
       answer (a named function is "required" with `tools` holding just that function);
     - `reasoning_effort`: None when no reasoning was requested, otherwise "low"/"medium"/"high";
     - `final_format`: None (plain text), {"type": "json_object"} or
-      {"type": "json_schema", "name": ..., "schema": {...}, "strict": bool}.
+      {"type": "json_schema", "name": ..., "schema": {...}, "strict": bool};
+    - `max_tool_calls`: at most this many calls in the turn (None: no bound).
     """
 
     tools: tuple[ToolSpec, ...] = ()
@@ -59,6 +60,8 @@ class OutputSpec:
     parallel_tool_calls: bool = True
     reasoning_effort: str | None = None
     final_format: dict[str, Any] | None = None
+    # Upper bound on function calls in this turn (the request's `max_tool_calls`); None = no bound.
+    max_tool_calls: int | None = None
 
 
 @dataclass(frozen=True)

@@ -224,3 +224,16 @@ def test_arbitrary_bytes_never_raise_and_chunking_is_irrelevant(
         assert msg.retry is None or msg.retry >= 0
     # Only the last message may lack its blank line.
     assert all(m.terminated for m in whole[:-1])
+
+
+@pytest.mark.parametrize("path", FIXTURES[:20], ids=lambda p: p.name)
+def test_general_path_equals_fast_path(path: Path) -> None:
+    # A comment line in every block forces the general field rules instead of the fast path.
+    data = path.read_bytes().replace(b"\r\n", b"\n")
+    assert b"\n: keep-alive\n" not in data
+    slow = data.replace(b"\ndata:", b"\n: keep-alive\ndata:")
+    if slow.startswith(b"data:") or slow.startswith(b"event:"):
+        slow = b": first\n" + slow
+    fast_msgs = parse_chunks([data])
+    slow_msgs = parse_chunks([slow])
+    assert slow_msgs == fast_msgs and fast_msgs

@@ -1,0 +1,354 @@
+"""Checker throughput benchmark: full checker vs. bare JSON decoding vs. naive jsonschema.
+
+Builds a valid 100,000-event text stream in memory and reports events/second of (a) orjson
+alone, (b) per-event jsonschema validation, (c) `conformance.check_sse`; plus peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import pstats
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+
+__all__ = ["build_stream", "data_lines", "main", "naive_validators"]
+
+CHUNK = 64 * 1024
+RESPONSE_ID = "resp_bench0000000000000000000000000000000000000000000"
+WORDS = ("The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".", "\n")
+# Targets from the task: (c) >= 0.30 x (a) and >= 10 x (b).
+TARGET_VS_ORJSON = 0.30
+TARGET_VS_NAIVE = 10.0
+
+
+# -- the stream ------------------------------------------------------------------------------
+
+
+def _response(status: str, output: list[Any], usage: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": RESPONSE_ID,
+        "object": "response",
+        "created_at": 1771375110,
+        "status": status,
+        "background": False,
+        "completed_at": 1771375112 if status == "completed" else None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": None,
+        "max_tool_calls": None,
+        "model": "gpt-4o-2024-08-06",
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": False,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_logprobs": 0,
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": None,
+        "metadata": {},
+    }
+
+
+def _events(n_events: int, n_messages: int) -> Iterator[dict[str, Any]]:
+    """A valid stream of exactly `n_events` events: lifecycle, messages with deltas, usage."""
+    fixed = 3 + 5 * n_messages  # created, in_progress, completed + 5 framing events per item
+    deltas = n_events - fixed
+    if deltas < n_messages:
+        raise ValueError(f"need at least {fixed + n_messages} events for {n_messages} messages")
+    seq = 0
+
+    def ev(payload: dict[str, Any]) -> dict[str, Any]:
+        nonlocal seq
+        payload["sequence_number"] = seq
+        seq += 1
+        return payload
+
+    yield ev({"type": "response.created", "response": _response("in_progress", [], None)})
+    yield ev({"type": "response.in_progress", "response": _response("in_progress", [], None)})
+    done_items = []
+    output_tokens = 0
+    for i in range(n_messages):
+        item_id = f"msg_bench{i:040d}"
+        base = {"item_id": item_id, "output_index": i, "content_index": 0}
+        yield ev(
+            {
+                "type": "response.output_item.added",
+                "output_index": i,
+                "item": {
+                    "id": item_id,
+                    "type": "message",
+                    "status": "in_progress",
+                    "role": "assistant",
+                    "content": [],
+                },
+            }
+        )
+        empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        yield ev({"type": "response.content_part.added", **base, "part": empty_part})
+        count = deltas // n_messages + (1 if i < deltas % n_messages else 0)
+        pieces = []
+        for k in range(count):
+            word = WORDS[k % len(WORDS)]
+            pieces.append(word)
+            yield ev(
+                {
+                    "type": "response.output_text.delta",
+                    **base,
+                    "delta": word,
+                    "logprobs": [],
+                    "obfuscation": "x" * (10 - len(word) % 10),
+                }
+            )
+        output_tokens += count
+        text = "".join(pieces)
+        yield ev({"type": "response.output_text.done", **base, "text": text, "logprobs": []})
+        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        yield ev({"type": "response.content_part.done", **base, "part": part})
+        item = {
+            "id": item_id,
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [part],
+        }
+        done_items.append(item)
+        yield ev({"type": "response.output_item.done", "output_index": i, "item": item})
+    usage = {
+        "input_tokens": 25,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 25 + output_tokens,
+    }
+    yield ev({"type": "response.completed", "response": _response("completed", done_items, usage)})
+
+
+def build_stream(n_events: int = 100_000, n_messages: int = 8) -> bytes:
+    """SSE bytes (`event:` + `data:` + blank line per event) of a valid complete stream."""
+    buf = io.BytesIO()
+    for event in _events(n_events, n_messages):
+        buf.write(b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n")
+    return buf.getvalue()
+
+
+def data_lines(stream: bytes) -> list[bytes]:
+    return [line[6:] for line in stream.split(b"\n") if line.startswith(b"data: ")]
+
+
+def chunks(stream: bytes, size: int = CHUNK) -> Iterator[bytes]:
+    """Network-sized reads, as a live stream would arrive."""
+    for i in range(0, len(stream), size):
+        yield stream[i : i + size]
+
+
+# -- the three contenders --------------------------------------------------------------------
+
+
+def run_orjson(lines: list[bytes]) -> int:
+    loads = orjson.loads
+    for line in lines:
+        loads(line)
+    return len(lines)
+
+
+def naive_validators() -> Callable[[Any], list[Any]]:
+    """One jsonschema validator per event type, built from the project's schemas/ registry."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    from conformance.resources import schemas_dir
+
+    root = schemas_dir()
+    index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    docs = {}
+    for path in root.rglob("*.json"):
+        if path.name != "index.json":
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            docs[doc["$id"]] = doc
+    registry: Registry[Any] = Registry().with_resources(
+        (uri, DRAFT202012.create_resource(doc)) for uri, doc in docs.items()
+    )
+    validators = {
+        etype: Draft202012Validator(docs[entry["$id"]], registry=registry)
+        for etype, entry in index["events"].items()
+        if entry["$id"] in docs
+    }
+
+    def validate(event: Any) -> list[Any]:
+        validator = validators.get(event.get("type")) if isinstance(event, dict) else None
+        return [] if validator is None else list(validator.iter_errors(event))
+
+    return validate
+
+
+def run_naive(lines: list[bytes], validate: Callable[[Any], list[Any]]) -> tuple[int, int]:
+    loads = orjson.loads
+    errors = 0
+    for line in lines:
+        errors += len(validate(loads(line)))
+    return len(lines), errors
+
+
+def run_full(stream: bytes) -> Any:
+    from conformance import check_sse
+
+    return check_sse(chunks(stream), profile="openai")
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def _best_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Best CPU time (process_time) of `repeat` runs. CPU time, not wall time: the machines
+    this runs on are shared, and other processes' load would otherwise be measured too."""
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.process_time()
+        result = fn()
+        best = min(best, time.process_time() - start)
+    return best, result
+
+
+def _peak_memory(stream: bytes) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run_full(stream)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _print_breakdown(stream: bytes, repeat: int) -> None:
+    """Where (c)'s time goes, stage by stage, through the public APIs only. Each stage drops
+    its output as it goes (as check_sse does): keeping 100k dicts alive would make the garbage
+    collector's full passes the thing measured."""
+    from conformance.checker import StreamChecker
+    from conformance.sse import SSEParser
+
+    def parse_only() -> int:
+        parser = SSEParser()
+        n = 0
+        for chunk in chunks(stream):
+            n += len(parser.feed(chunk))
+        return n + len(parser.close())
+
+    parser = SSEParser()
+    msgs = [m for chunk in chunks(stream) for m in parser.feed(chunk)] + parser.close()
+
+    def loads_only() -> None:
+        loads = orjson.loads
+        for m in msgs:
+            loads(m.data)
+
+    def feed_only() -> Any:
+        checker = StreamChecker("openai")
+        feed = checker.feed_message
+        for m in msgs:
+            feed(m)
+        return checker.finish()
+
+    n = len(msgs)
+    t_sse = _best_time(parse_only, repeat)[0] / n * 1e6
+    t_json = _best_time(loads_only, repeat)[0] / n * 1e6
+    t_feed = _best_time(feed_only, repeat)[0] / n * 1e6
+    print(
+        f"(c) per event: SSE parse {t_sse:.2f} us + StreamChecker.feed_message {t_feed:.2f} us "
+        f"(orjson.loads of msg.data {t_json:.2f} us, rules and state {t_feed - t_json:.2f} us)"
+    )
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="10k events, smaller memory runs")
+    ap.add_argument("--events", type=int, help="events in the throughput stream")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
+    ap.add_argument(
+        "--naive-events", type=int, help="events for the slow jsonschema baseline (default: all)"
+    )
+    ap.add_argument("--profile", action="store_true", help="cProfile the full checker, print top")
+    args = ap.parse_args(argv)
+
+    n_events = args.events or (10_000 if args.quick else 100_000)
+    n_naive = min(args.naive_events or n_events, n_events)
+    mem_sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
+
+    stream = build_stream(n_events)
+    lines = data_lines(stream)
+    print(f"stream: {len(lines):,} events, {_mb(len(stream))} of SSE, 8 message items")
+    print("rates are events per CPU second (time.process_time), best of the runs")
+
+    t_a, _ = _best_time(lambda: run_orjson(lines), args.repeat)
+    rate_a = len(lines) / t_a
+    print(f"(a) orjson.loads only          {rate_a:>12,.0f} events/s  ({t_a:.3f} s)")
+
+    validate = naive_validators()
+    naive_lines = lines[:n_naive]
+    run_naive(lines[:200] + lines[-5:], validate)  # warm-up: jsonschema resolves $refs lazily
+    run_full(build_stream(200))  # warm-up: rule registry and schemas load on first use
+    t_b, (_, naive_errors) = _best_time(lambda: run_naive(naive_lines, validate), 2)
+    rate_b = len(naive_lines) / t_b
+    print(
+        f"(b) naive jsonschema per event {rate_b:>12,.0f} events/s  ({t_b:.3f} s over "
+        f"{len(naive_lines):,} events, {naive_errors} schema errors)"
+    )
+
+    t_c, result = _best_time(lambda: run_full(stream), args.repeat)
+    rate_c = len(lines) / t_c
+    print(f"(c) full checker (check_sse)   {rate_c:>12,.0f} events/s  ({t_c:.3f} s)")
+    bad = [f for f in result.findings if f.severity != "info"]
+    if bad:
+        print(f"    note: the checker reported {len(bad)} finding(s) on the generated stream:")
+        for f in bad[:5]:
+            print(f"      {f.severity} {f.rule} at event {f.event_index}: {f.message}")
+
+    ratio_a = rate_c / rate_a
+    ratio_b = rate_c / rate_b
+    print(
+        f"(c)/(a) = {ratio_a:.3f}  (target >= {TARGET_VS_ORJSON}: "
+        f"{'met' if ratio_a >= TARGET_VS_ORJSON else 'NOT met'})"
+    )
+    print(
+        f"(c)/(b) = {ratio_b:.1f}  (target >= {TARGET_VS_NAIVE:g}: "
+        f"{'met' if ratio_b >= TARGET_VS_NAIVE else 'NOT met'})"
+    )
+
+    _print_breakdown(stream, args.repeat)
+
+    for n in mem_sizes:
+        small = build_stream(n + 3 + 5 * 8)
+        print(
+            f"peak memory, full checker, {n:>7,} deltas: {_mb(_peak_memory(small))} "
+            f"(stream itself {_mb(len(small))}, not counted)"
+        )
+
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        run_full(stream)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    return 0

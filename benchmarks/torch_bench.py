@@ -1,0 +1,236 @@
+"""Torch backend benchmark: decode speed with and without the KV cache, aggregate throughput of
+concurrent streams (through the backend, and through the HTTP server), time to first token.
+
+`python -m benchmarks.torch_bench [--quick]`; prints numbers, asserts nothing about time.
+docs/torch-backend.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+# Targets from the task: cached decoding >= 20x a full recompute; 16 streams >= 4x one.
+TARGET_CACHE_SPEEDUP = 20.0
+TARGET_BATCH_SPEEDUP = 4.0
+
+
+def _line(label: str, value: str) -> None:
+    print(f"  {label:<52} {value}")
+
+
+def bench_cache(context: int, tokens: int) -> dict[str, float]:
+    """Same weights, same prompt: per-token decode time of (a) full recompute (all logits, the
+    reference way), (a') full recompute computing only the last position's logits, (b) cached."""
+    import torch
+
+    from reference_server.backends.torch import engine
+    from reference_server.backends.torch.cache import SlotKVCache
+    from reference_server.backends.torch.config import preset
+    from reference_server.backends.torch.model import GptOss, init_random
+
+    model = init_random(GptOss(preset("tiny")), seed=0)
+    gen = torch.Generator().manual_seed(0)
+    prompt = torch.randint(0, 200_000, (context,), generator=gen).tolist()
+
+    def full_step(seq: list[int], last_only: bool) -> int:
+        with torch.inference_mode():
+            if not last_only:
+                return int(model(torch.tensor(seq))[-1].argmax())
+            toks = torch.tensor([seq])
+            pos = torch.arange(len(seq))[None]
+            hidden = model.hidden(toks, pos, lambda _l, k, v, p: (k, v, p))
+            return int(model.logits(hidden[0, -1]).argmax())
+
+    results: dict[str, float] = {}
+    for key, last_only, n in (("full_tps", False, max(2, tokens // 16)), ("full_last_tps", True, max(4, tokens // 4))):
+        seq = list(prompt)
+        full_step(seq, last_only)  # warm-up
+        started = time.perf_counter()
+        for _ in range(n):
+            seq.append(full_step(seq, last_only))
+        results[key] = n / (time.perf_counter() - started)
+
+    cache = SlotKVCache(model.cfg, slots=1, device=model.device, dtype=model.dtype)
+    started = time.perf_counter()
+    hidden = engine.prefill(model, cache, 0, prompt)
+    results["prefill_tps"] = context / (time.perf_counter() - started)
+    token = int(model.logits(hidden).argmax())
+    started = time.perf_counter()
+    for _ in range(tokens):
+        hidden = engine.decode(model, cache, [0], [token])[0]
+        token = int(model.logits(hidden).argmax())
+    results["cached_tps"] = tokens / (time.perf_counter() - started)
+    return results
+
+
+async def _one_stream(backend: Any, req: Any) -> tuple[int, float, float]:
+    started = time.perf_counter()
+    first = None
+    count = 0
+    stream = backend.generate(req)
+    async for _ in stream:
+        if first is None:
+            first = time.perf_counter() - started
+        count += 1
+    return count, first or 0.0, time.perf_counter() - started
+
+
+async def bench_streams(concurrency: Sequence[int], new_tokens: int) -> dict[int, dict[str, float]]:
+    """Aggregate tokens/s of N concurrent constrained streams (free text that runs to
+    max_new_tokens) through the backend interface."""
+    from reference_server.backends.base import GenerationRequest
+    from reference_server.backends.torch import create_backend
+    from reference_server.vocab import harmony_encoding
+
+    enc = harmony_encoding()
+    backend = create_backend(max_batch=max(concurrency), message_token_budget=100_000, prefix_cache_entries=0)
+    backend.wait_ready(120)
+    out: dict[int, dict[str, float]] = {}
+    try:
+        warm = enc.encode("<|start|>user<|message|>warm up<|end|><|start|>assistant", allowed_special="all")
+        await _one_stream(backend, GenerationRequest(prompt_tokens=tuple(warm), max_new_tokens=16,
+                                                     stop_token_ids=frozenset({200002})))
+        for n in concurrency:
+            reqs = []
+            for i in range(n):
+                text = (f"<|start|>system<|message|>You are a helpful assistant.<|end|><|start|>user"
+                        f"<|message|>Question number {i}: tell me something.<|end|><|start|>assistant")
+                reqs.append(GenerationRequest(
+                    prompt_tokens=tuple(enc.encode(text, allowed_special="all")),
+                    max_new_tokens=new_tokens, stop_token_ids=frozenset({200002, 200012}),
+                    temperature=1.0, seed=i))
+            stats_before = dict(backend.scheduler.stats.as_dict())
+            started = time.perf_counter()
+            results = await asyncio.gather(*(_one_stream(backend, r) for r in reqs))
+            elapsed = time.perf_counter() - started
+            stats = backend.scheduler.stats.as_dict()
+            steps = stats["steps"] - stats_before["steps"]
+            total = sum(r[0] for r in results)
+            out[n] = {
+                "tokens_per_s": total / elapsed,
+                "ttft_ms": statistics.mean(r[1] for r in results) * 1000,
+                "step_ms": elapsed / max(1, steps) * 1000,
+                "mask_ms_per_step": (stats["mask_seconds"] - stats_before["mask_seconds"]) / max(1, steps) * 1000,
+                "mask_wait_ms_per_step": (stats["mask_wait_seconds"] - stats_before["mask_wait_seconds"]) / max(1, steps) * 1000,
+                "forward_ms_per_step": (stats["forward_seconds"] - stats_before["forward_seconds"]) / max(1, steps) * 1000,
+                "sample_ms_per_step": (stats["sample_seconds"] - stats_before["sample_seconds"]) / max(1, steps) * 1000,
+            }
+    finally:
+        await backend.aclose()
+    return out
+
+
+async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, dict[str, float]] | None:
+    """The same through the HTTP server (streaming), if the server package is importable."""
+    try:
+        import httpx
+
+        from reference_server import create_app
+        from reference_server.backends.torch import create_backend
+        from tests.reference_server.helpers import serve
+    except ImportError as exc:
+        print(f"  (HTTP benchmark skipped: {exc})")
+        return None
+    backend = create_backend(max_batch=max(concurrency), message_token_budget=100_000, prefix_cache_entries=0)
+    backend.wait_ready(120)
+    out: dict[int, dict[str, float]] = {}
+    try:
+        with serve(create_app(backend=backend)) as server:
+            async with httpx.AsyncClient(timeout=300) as client:
+
+                async def one(i: int) -> tuple[int, float]:
+                    body = {"model": backend.model_id, "input": f"Question {i}: tell me something.",
+                            "stream": True, "max_output_tokens": new_tokens}
+                    started = time.perf_counter()
+                    first = None
+                    usage = 0
+                    async with client.stream("POST", f"{server.url}/v1/responses", json=body) as resp:
+                        async for line in resp.aiter_lines():
+                            if not line.startswith("data: "):
+                                continue
+                            event = json.loads(line[6:])
+                            if first is None and event["type"].endswith(".delta"):
+                                first = time.perf_counter() - started
+                            if event["type"] in ("response.completed", "response.incomplete"):
+                                usage = event["response"]["usage"]["output_tokens"]
+                    return usage, first or 0.0
+
+                await one(-1)  # warm-up
+                for n in concurrency:
+                    started = time.perf_counter()
+                    results = await asyncio.gather(*(one(i) for i in range(n)))
+                    elapsed = time.perf_counter() - started
+                    out[n] = {"tokens_per_s": sum(r[0] for r in results) / elapsed,
+                              "ttft_ms": statistics.mean(r[1] for r in results) * 1000}
+    finally:
+        await backend.aclose()
+    return out
+
+
+def bench_tokenizer() -> dict[str, float]:
+    from reference_server.backends.torch.tokenizer import harmony_tokenizer
+
+    return {"tokenizer_build_s": harmony_tokenizer().build_seconds}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer tokens (a smoke run)")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP server measurement")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: the torch backend benchmark needs it")
+        return 1
+    torch.set_num_threads(args.threads)
+    context, tokens = (128, 32) if args.quick else (512, 128)
+    new_tokens = 48 if args.quick else 128
+    concurrency = (1, 4, 16)
+
+    print(f"torch backend benchmark (tiny preset, CPU, {args.threads} torch thread(s), "
+          f"load average {os.getloadavg()[0]:.2f})")
+    tok = bench_tokenizer()
+    _line("harmony llguidance tokenizer build (once per process)", f"{tok['tokenizer_build_s']:.2f} s")
+
+    print(f"decode at {context} tokens of context, same weights and prompt:")
+    cache = bench_cache(context, tokens)
+    _line("(a) full recompute per token, all logits (reference)", f"{cache['full_tps']:8.1f} tokens/s")
+    _line("(a') full recompute per token, last logits only", f"{cache['full_last_tps']:8.1f} tokens/s")
+    _line("(b) KV-cached decoding", f"{cache['cached_tps']:8.1f} tokens/s")
+    _line("prefill (cached path)", f"{cache['prefill_tps']:8.1f} tokens/s")
+    ratio = cache["cached_tps"] / cache["full_tps"]
+    _line("(b)/(a)", f"{ratio:8.1f}x (target >= {TARGET_CACHE_SPEEDUP:.0f}x)")
+    _line("(b)/(a')", f"{cache['cached_tps'] / cache['full_last_tps']:8.1f}x")
+
+    print(f"concurrent constrained streams through the backend ({new_tokens} tokens each):")
+    streams = asyncio.run(bench_streams(concurrency, new_tokens))
+    for n, r in streams.items():
+        _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms  "
+              f"step {r['step_ms']:5.1f} ms (forward {r['forward_ms_per_step']:.1f}, sample "
+              f"{r['sample_ms_per_step']:.1f}, mask {r['mask_ms_per_step']:.2f} overlapped, "
+              f"waited {r['mask_wait_ms_per_step']:.2f})")
+    scale = streams[concurrency[-1]]["tokens_per_s"] / streams[1]["tokens_per_s"]
+    _line(f"{concurrency[-1]} streams / 1 stream", f"{scale:8.1f}x (target >= {TARGET_BATCH_SPEEDUP:.0f}x)")
+
+    if not args.no_http:
+        print("the same through the HTTP server (streaming SSE):")
+        http = asyncio.run(bench_http(concurrency, new_tokens))
+        if http:
+            for n, r in http.items():
+                _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms")
+            _line(f"{concurrency[-1]} streams / 1 stream",
+                  f"{http[concurrency[-1]]['tokens_per_s'] / http[1]['tokens_per_s']:8.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

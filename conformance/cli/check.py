@@ -1,0 +1,324 @@
+"""`conformance check PATH|-`: check recorded streams (`.sse`) or JSON response bodies offline.
+
+Streams are read in chunks and pushed through `SSEParser` into a `StreamChecker`, so a 100 MB
+capture never sits in memory. One report case per input; the exit code follows --fail-on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from conformance.cli import UsageError
+from conformance.findings import SEVERITY_ORDER, at_least
+from conformance.report import CaseResult, Report
+from conformance.sse import SSEParser
+
+__all__ = ["check_input", "main", "register"]
+
+CHUNK_SIZE = 256 * 1024
+# A body that starts with "{" is read whole to try it as JSON; beyond this size it cannot be a
+# plausible response body and is streamed as SSE instead of being buffered.
+JSON_BODY_LIMIT = 64 * 1024 * 1024
+_WHITESPACE = b" \t\r\n"
+STDIN = "-"
+PROFILES = ("openai", "openresponses", "lenient")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "check",
+        help="check recorded streams (.sse) or JSON response bodies",
+        description=(
+            "Check Responses API streams (SSE bytes) or non-stream JSON bodies against the "
+            "protocol. Exit 0: nothing at or above --fail-on; 1: findings at or above it; "
+            "2: usage error or unreadable input."
+        ),
+    )
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="an .sse stream or a JSON response body; '-' reads standard input",
+    )
+    p.add_argument("--profile", choices=_profile_names(), default="openai")
+    p.add_argument(
+        "--request",
+        metavar="REQUEST.json",
+        help="the create-response request body: enables request-aware rules (call.*, request.*)",
+    )
+    p.add_argument("--format", choices=_formats(), default="text", dest="fmt")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not to stdout")
+    p.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    p.add_argument(
+        "--content-type",
+        metavar="VALUE",
+        help="the stream's Content-Type header, if known (checked by framing.content-type)",
+    )
+    p.add_argument(
+        "--client",
+        action="append",
+        metavar="NAME",
+        help="also feed each stream through a real client and report where it breaks: "
+        "openai-python (rule client.openai-python)",
+    )
+    p.set_defaults(func=main)
+
+
+def _profile_names() -> tuple[str, ...]:
+    try:
+        from conformance.profiles import PROFILE_NAMES
+    except ImportError:  # pragma: no cover - the profiles module ships with the checker
+        return PROFILES
+    return tuple(PROFILE_NAMES)
+
+
+def _formats() -> list[str]:
+    from conformance.reporters import available_formats
+
+    return available_formats()
+
+
+# -- input -----------------------------------------------------------------------------------
+
+
+def _validate_paths(paths: list[str]) -> None:
+    if paths.count(STDIN) > 1:
+        raise UsageError("standard input ('-') can be read only once")
+    for path in paths:
+        if path == STDIN:
+            continue
+        p = Path(path)
+        if not p.exists():
+            raise UsageError(f"{path}: no such file")
+        if p.is_dir():
+            raise UsageError(f"{path}: is a directory (pass the .sse/.json files inside it)")
+        if not os.access(p, os.R_OK):
+            raise UsageError(f"{path}: permission denied")
+
+
+def _load_request(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--request {path}: {exc.strerror or exc}") from None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"--request {path}: not valid JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise UsageError(f"--request {path}: must be a JSON object (a create-response request)")
+    return body
+
+
+def _chunks(stream: BinaryIO, prefix: bytes) -> Iterator[bytes]:
+    if prefix:
+        yield prefix
+    while chunk := stream.read(CHUNK_SIZE):
+        yield chunk
+
+
+def _json_text(raw: bytes) -> bytes:
+    # Editors on some systems save JSON with a UTF-8 BOM; orjson (rightly) refuses it.
+    return raw.lstrip(_WHITESPACE).removeprefix(b"\xef\xbb\xbf").lstrip(_WHITESPACE)
+
+
+def _sniff(stream: BinaryIO) -> tuple[bytes, Any]:
+    """Read enough to decide SSE vs JSON body. Returns (bytes read so far, body or None)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(CHUNK_SIZE)
+        parts.append(chunk)
+        size += len(chunk)
+        if chunk.strip(_WHITESPACE) or not chunk:
+            break
+    if not _json_text(b"".join(parts)).startswith(b"{"):
+        return b"".join(parts), None
+    while size <= JSON_BODY_LIMIT and (chunk := stream.read(CHUNK_SIZE)):
+        parts.append(chunk)  # joined once below: repeated `+=` would be quadratic
+        size += len(chunk)
+    head = b"".join(parts)
+    if size > JSON_BODY_LIMIT:
+        return head, None
+    try:
+        body = orjson.loads(_json_text(head))
+    except orjson.JSONDecodeError:
+        return head, None
+    # A JSON object that is a Response (or at least not an event) is a non-stream body; a bare
+    # event object (it has "type") is checked as a (broken) stream instead.
+    if isinstance(body, dict) and (body.get("object") == "response" or "type" not in body):
+        return head, body
+    return head, None
+
+
+def check_input(
+    name: str,
+    stream: BinaryIO,
+    *,
+    profile: str = "openai",
+    request: dict[str, Any] | None = None,
+    content_type: str | None = None,
+    fail_on: str = "error",
+) -> CaseResult:
+    """Check one input (SSE or JSON body) read from `stream`; returns its report case."""
+    from conformance import check_response
+    from conformance.checker import StreamChecker
+
+    start = time.perf_counter()
+    head, body = _sniff(stream)
+    details: dict[str, Any] = {}
+    if body is not None:
+        result = check_response(body, profile=profile, request=request)
+        details["input"] = "json"
+    else:
+        checker = StreamChecker(profile=profile, request=request)
+        if content_type is not None:
+            checker.feed_content_type(content_type)
+        parser = SSEParser()
+        messages = 0
+        for chunk in _chunks(stream, head):
+            for msg in parser.feed(chunk):
+                messages += 1
+                checker.feed_message(msg)
+        for msg in parser.close():
+            messages += 1
+            checker.feed_message(msg)
+        result = checker.finish()
+        details["input"] = "sse"
+        details["saw_done"] = result.saw_done
+        if messages == 0:
+            # Nothing to judge is not a pass: an empty capture, an HTML error page or a broken
+            # JSON body must not exit 0.
+            looks_json = _json_text(head)[:1] in (b"{", b"[")
+            kind = "JSON that is not a Response body" if looks_json else "no SSE event"
+            return CaseResult(
+                id=name,
+                status="error",
+                findings=list(result.findings),
+                duration_s=time.perf_counter() - start,
+                error=f"nothing to check: the input holds {kind}",
+                details=details,
+            )
+    if result.response_id:
+        details["response_id"] = result.response_id
+    findings = list(result.findings)
+    failing = any(at_least(f.severity, fail_on) for f in findings)
+    return CaseResult(
+        id=name,
+        status="failed" if failing else "passed",
+        findings=findings,
+        duration_s=time.perf_counter() - start,
+        event_count=result.event_count,
+        details=details,
+    )
+
+
+def _check_path(path: str, args: argparse.Namespace, request: dict[str, Any] | None) -> CaseResult:
+    options = {
+        "profile": args.profile,
+        "request": request,
+        "content_type": args.content_type,
+        "fail_on": args.fail_on,
+    }
+    name = "<stdin>" if path == STDIN else path
+    try:
+        if path == STDIN:
+            return check_input(name, sys.stdin.buffer, **options)
+        with open(path, "rb") as fh:
+            return check_input(name, fh, **options)
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    except Exception as exc:
+        # A checker bug must not hide the other inputs' results behind a traceback; the case
+        # is reported as an error (CONFORMANCE_DEBUG=1 re-raises for the traceback).
+        if os.environ.get("CONFORMANCE_DEBUG"):
+            raise
+        return CaseResult(
+            id=name, status="error", error=f"internal error: {type(exc).__name__}: {exc}"
+        )
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _tool_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("responses-conformance")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def render_report(report: Report, fmt: str, *, color: bool = False) -> str:
+    from conformance.reporters import get_reporter
+
+    if fmt == "text":
+        from conformance.reporters import text
+
+        return text.render(report, color=color)
+    return get_reporter(fmt)(report)
+
+
+def write_output(rendered: str, output: str | None) -> None:
+    """Write to FILE (UTF-8) or stdout; characters stdout cannot encode become '?'."""
+    if output is not None:
+        try:
+            Path(output).write_text(rendered, encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"--output {output}: {exc.strerror or exc}") from None
+        return
+    try:
+        sys.stdout.write(rendered)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdout.write(rendered.encode(encoding, "replace").decode(encoding))
+    sys.stdout.flush()
+
+
+def use_color(output: str | None) -> bool:
+    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.fail_on not in SEVERITY_ORDER:  # argparse choices guard this; kept for API callers
+        raise UsageError(f"--fail-on {args.fail_on!r}: choose error, warning or info")
+    _validate_paths(args.paths)
+    request = _load_request(args.request)
+    try:
+        from conformance.clients import CHECK_CLIENTS, parse_clients, probe_check_cases
+
+        clients = parse_clients(args.client, CHECK_CLIENTS)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    cases = [_check_path(path, args, request) for path in args.paths]
+    meta: dict[str, Any] = {"unit": "stream", "command": "check"}
+    if clients:
+        meta["clients"] = probe_check_cases(cases, args.paths, request=request, profile=args.profile,
+                                            fail_on=args.fail_on)
+    report = Report(
+        cases=cases,
+        profile=args.profile,
+        fail_on=args.fail_on,
+        tool_version=_tool_version(),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        meta=meta,
+    )
+    write_output(render_report(report, args.fmt, color=use_color(args.output)), args.output)
+    return 0 if all(c.status == "passed" for c in cases) else 1

@@ -1,0 +1,134 @@
+"""accumulation.*: streamed pieces must add up (deltas -> .done -> part.done -> item.done).
+
+Applies to every streamed value the grammar knows: message text and refusals, reasoning text,
+reasoning summaries, function arguments, custom tool input, code, MCP arguments, shell commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import Hit, check, define
+from conformance.rules._util import describe_divergence, short
+from conformance.state import PART_VALUE_KEY, SUB_EVENTS
+
+SPEC = "PROTOCOL.md Order; openai-python accumulator"
+DONE_ITEM = "response.output_item.done"
+
+define("accumulation.delta-vs-done", "error", "deltas do not add up to .done",
+       "The concatenated deltas differ from the `.done` event's full value.", spec=SPEC)
+define("accumulation.done-vs-part", "error", ".done differs from part.done",
+       "The `.done` value differs from `content_part.done.part` (or "
+       "`reasoning_summary_part.done.part`).", spec=SPEC)
+define("accumulation.part-vs-item", "error", "part differs from the done item",
+       "The part differs from the same part in `output_item.done.item`.", spec=SPEC)
+define("accumulation.done-missing", "error", "deltas never closed by .done",
+       "Deltas were streamed but no `.done` event closed them.", spec=SPEC)
+
+_DONE_EVENTS = tuple(t for t, s in SUB_EVENTS.items() if s.kind is not None and s.role == "done")
+_PART_DONE_EVENTS = tuple(t for t, s in SUB_EVENTS.items() if s.kind is not None and s.role == "part_done")
+
+
+def _usable_part(ctx: Any) -> Any:
+    it = ctx.item
+    sub = ctx.sub
+    p = ctx.part
+    if it is None or sub is None or p is None or it.phase != "open" or it.type not in sub.item_types:
+        return None
+    return p
+
+
+@check("accumulation.delta-vs-done", on=_DONE_EVENTS)
+def deltas_add_up(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    p = _usable_part(ctx)
+    if p is None or p.phase != "open" or p.tainted or p.n_deltas == 0:
+        return
+    value = ev.get(ctx.sub.value_field)
+    if not isinstance(value, str):
+        return  # the schema reports a missing/non-string value
+    text = p.text()
+    if text != value:
+        yield describe_divergence("the concatenated deltas", text, f"{ctx.etype}.{ctx.sub.value_field}", value)
+
+
+@check("accumulation.done-vs-part", on=_PART_DONE_EVENTS)
+def done_matches_part(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    p = _usable_part(ctx)
+    if p is None or p.phase != "text_done" or not isinstance(p.done_value, str):
+        return
+    part = ev.get("part")
+    if not isinstance(part, dict):
+        return
+    key = PART_VALUE_KEY.get(str(part.get("type")), "text")
+    value = part.get(key)
+    if value != p.done_value:
+        yield describe_divergence("the .done value", p.done_value, f"part.{key}", value)
+
+
+def _item_value(item: dict[str, Any], kind: str, index: int, part_type: str | None) -> tuple[bool, Any, str]:
+    """(found, value, where) of a streamed value inside a done item."""
+    if kind in ("content", "summary"):
+        seq = item.get(kind)
+        if not isinstance(seq, list) or index >= len(seq) or not isinstance(seq[index], dict):
+            return False, None, f"item.{kind}[{index}]"
+        part = seq[index]
+        key = PART_VALUE_KEY.get(str(part.get("type") or part_type), "text")
+        return True, part.get(key), f"item.{kind}[{index}].{key}"
+    if kind == "command":
+        action = item.get("action")
+        cmds = action.get("commands") if isinstance(action, dict) else None
+        if not isinstance(cmds, list) or index >= len(cmds):
+            return False, None, f"item.action.commands[{index}]"
+        return True, cmds[index], f"item.action.commands[{index}]"
+    return kind in item, item.get(kind), f"item.{kind}"
+
+
+def _candidates(p: Any) -> list[str]:
+    """The values the item must hold for this part: its part.done value and its .done value
+    (when those two differ, done-vs-part already said so; the item may match either)."""
+    out = [v for v in (p.part_value, p.done_value) if isinstance(v, str)]
+    if not out and p.n_deltas and not p.tainted and p.chunks is not None:
+        out.append(p.text())
+    return out
+
+
+@check("accumulation.part-vs-item", on=(DONE_ITEM,))
+def parts_match_item(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    it = ctx.item
+    item = ev.get("item")
+    if it is None or it.phase != "open" or not isinstance(item, dict) or item.get("type") != it.type:
+        return
+    for p in it.parts.values():
+        want = _candidates(p)
+        if not want or p.misplaced:
+            continue  # nothing streamed to compare, or part.index-not-contiguous said it all
+        found, got, where = _item_value(item, p.kind, p.index, p.type)
+        ci = p.index if p.kind in ("content", "summary", "command") else None
+        if not found:
+            yield Hit(f"streamed {p.kind} {p.index} ({short(want[0], 40)}) is missing from output_item.done: no {where}", content_index=ci)
+        elif got not in want:
+            yield Hit(describe_divergence("the streamed value", want[0], where, got), content_index=ci)
+
+
+@check("accumulation.done-missing", on=(*_PART_DONE_EVENTS, DONE_ITEM, "@terminal"))
+def deltas_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    if ctx.hook == "@terminal":
+        items = [it for it in st.items.values() if it.phase == "open"]
+    elif ctx.etype == DONE_ITEM:
+        items = [ctx.item] if ctx.item is not None and ctx.item.phase == "open" else []
+    else:
+        p = _usable_part(ctx)
+        if p is not None and p.phase == "open" and p.n_deltas:
+            yield Hit(f"{ctx.etype} closes {p.kind} {p.index} after {p.n_deltas} deltas without their .done event")
+        return
+    for it in items:
+        for p in it.parts.values():
+            if p.phase == "open" and p.n_deltas:
+                where = "output_item.done" if ctx.hook != "@terminal" else ctx.etype
+                yield Hit(
+                    f"{p.n_deltas} deltas of {p.kind} {p.index} in item {it.index} were never closed "
+                    f"by a .done event before {where}",
+                    output_index=it.index,
+                    content_index=p.index if p.kind in ("content", "summary", "command") else None,
+                )

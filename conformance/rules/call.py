@@ -1,0 +1,183 @@
+"""call.*: function and custom tool calls in the final output, and (request known) whether they
+respect the request's tools, tool_choice and parallel_tool_calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from conformance.registry import Hit, check, define
+from conformance.rules._util import short
+from conformance.state import CALL_ID_REQUIRED, CALL_ITEM_TYPES
+
+SPEC = "Responses API: function calling"
+_CALLS = ("function_call", "custom_tool_call")
+
+define("call.arguments-not-json", "warning", "arguments not JSON",
+       "A function call's final `arguments` is not valid JSON.", spec=SPEC)
+define("call.call-id", "error", "call_id missing or shared",
+       "A call item has no `call_id`, or two calls share one.", spec=SPEC)
+define("call.unknown-tool", "error", "call to a tool not in the request",
+       "(request known) The called name is not among the request's tools.", spec=SPEC)
+define("call.tool-choice", "error", "tool_choice not honoured",
+       "(request known) `required`/forced without a call, `none` with a call, forced name differs.",
+       spec=SPEC)
+define("call.parallel", "error", "parallel calls although disabled",
+       "(request known) Several calls although `parallel_tool_calls` is false.", spec=SPEC)
+define("call.arguments-schema", "warning", "arguments do not fit the tool's parameters",
+       "(request known) Arguments do not validate against the tool's `parameters` (error when "
+       "the tool is `strict`).", spec=SPEC)
+
+
+def _calls(ctx: Any) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, it) for i, it in ctx.output_items if isinstance(it, dict) and str(it.get("type")) in _CALLS]
+
+
+def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(tool type, name) -> tool, for the request's function and custom tools."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    tools = request.get("tools")
+    if not isinstance(tools, list):
+        return out
+    for t in tools:
+        if not isinstance(t, dict):
+            continue
+        ttype = t.get("type")
+        name = t.get("name")
+        if not isinstance(name, str) and isinstance(t.get("function"), dict):
+            name = t["function"].get("name")  # Chat Completions spelling, tolerated here
+        if ttype in ("function", "custom") and isinstance(name, str):
+            out[(ttype, name)] = t
+    return out
+
+
+_ITEM_TOOL = {"function_call": "function", "custom_tool_call": "custom"}
+
+
+@check("call.arguments-not-json", on=("@output",))
+def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    for i, it in _calls(ctx):
+        args = it.get("arguments")
+        if it.get("type") != "function_call" or not isinstance(args, str):
+            continue
+        try:
+            orjson.loads(args)
+        except orjson.JSONDecodeError as e:
+            yield Hit(f"function call {short(it.get('name'))} arguments are not JSON ({e}): {short(args)}", output_index=i)
+
+
+@check("call.call-id", on=("@output",))
+def call_ids(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    seen: dict[str, int] = {}
+    for i, it in ctx.output_items:
+        # str(): a non-string (unhashable) type is the schema's to report, never a crash here.
+        if not isinstance(it, dict) or str(it.get("type")) not in CALL_ITEM_TYPES:
+            continue
+        cid = it.get("call_id")
+        if not isinstance(cid, str) or not cid:
+            if it.get("type") in CALL_ID_REQUIRED:
+                yield Hit(f"{it.get('type')} item {i} has call_id {short(cid)}; expected a non-empty string", output_index=i)
+            continue
+        if cid in seen:
+            yield Hit(f"items {seen[cid]} and {i} share call_id {cid!r}", output_index=i)
+        else:
+            seen[cid] = i
+
+
+@check("call.unknown-tool", on=("@output",))
+def called_tool_exists(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    if ctx.request is None:
+        return
+    tools = request_tools(ctx.request)
+    for i, it in _calls(ctx):
+        ttype = _ITEM_TOOL[it["type"]]
+        name = it.get("name")
+        if (ttype, name) not in tools:
+            names = sorted(n for t, n in tools if t == ttype)
+            yield Hit(f"{it['type']} to {short(name)}, which is not a {ttype} tool of the request (tools: {names})", output_index=i)
+
+
+def _forced_name(choice: Any) -> str | None:
+    if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
+        name = choice.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+@check("call.tool-choice", on=("@output",))
+def tool_choice_honoured(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
+    req = ctx.request
+    if req is None or "tool_choice" not in req:
+        return
+    resp = ctx.response
+    if not isinstance(resp, dict) or resp.get("status") not in (None, "completed"):
+        return  # no terminal event, or an incomplete/failed response that may stop before its call
+    choice = req["tool_choice"]
+    calls = _calls(ctx)
+    names = [c.get("name") for _, c in calls]
+    forced = _forced_name(choice)
+    if choice == "none" and calls:
+        yield f"tool_choice 'none' but the response calls {names}"
+    elif choice == "required" and not calls:
+        yield "tool_choice 'required' but the response makes no function or custom tool call"
+    elif forced is not None:
+        if not calls:
+            yield f"tool_choice forces {forced!r} but the response makes no call"
+        elif any(n != forced for n in names):
+            yield f"tool_choice forces {forced!r} but the response calls {names}"
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = {t.get("name") for t in choice.get("tools") or [] if isinstance(t, dict)}
+        bad = [n for n in names if n not in allowed]
+        if bad:
+            yield f"tool_choice allows {sorted(map(str, allowed))} but the response calls {bad}"
+        if choice.get("mode") == "required" and not calls:
+            yield "tool_choice allowed_tools mode 'required' but the response makes no call"
+
+
+@check("call.parallel", on=("@output",))
+def no_parallel_calls(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
+    req = ctx.request
+    if req is None or req.get("parallel_tool_calls") is not False:
+        return
+    calls = _calls(ctx)
+    if len(calls) > 1:
+        yield f"parallel_tool_calls is false but the response makes {len(calls)} calls: {[c.get('name') for _, c in calls]}"
+
+
+@check("call.arguments-schema", on=("@output",))
+def arguments_fit_parameters(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    if ctx.request is None:
+        return
+    tools = request_tools(ctx.request)
+    for i, it in _calls(ctx):
+        if it["type"] != "function_call":
+            continue
+        tool = tools.get(("function", str(it.get("name"))))
+        params = tool.get("parameters") if tool else None
+        if not isinstance(params, dict) or not isinstance(it.get("arguments"), str):
+            continue
+        try:
+            args = orjson.loads(it["arguments"])
+        except orjson.JSONDecodeError:
+            continue  # call.arguments-not-json says so
+        strict = tool.get("strict") is True  # type: ignore[union-attr]
+        for msg in _validate(args, params):
+            yield Hit(
+                f"arguments of {it.get('name')!r} do not fit its parameters: {msg}",
+                output_index=i,
+                severity="error" if strict else None,
+            )
+            break
+
+
+def _validate(instance: Any, schema: dict[str, Any]) -> list[str]:
+    import jsonschema  # only when a request with tools is checked
+
+    try:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    except (jsonschema.SchemaError, TypeError, ValueError) as e:
+        return [f"the tool's parameters are not a valid JSON Schema ({str(e).splitlines()[0]})"]
+    return [f"{'/' + '/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]

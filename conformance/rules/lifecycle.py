@@ -1,0 +1,176 @@
+"""lifecycle.*: created -> [queued] -> in_progress -> one terminal event, and the snapshots'
+identity (id, created_at, model) and status along the way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import Hit, check, define
+from conformance.rules._util import short
+from conformance.state import (
+    RESPONSE_GRAMMAR,
+    TERMINAL_STATUS,
+    TERMINAL_TYPES,
+    expected,
+    response_symbol,
+)
+
+SPEC = "PROTOCOL.md Order"
+SDK = "openai-python"
+
+define("lifecycle.created-first", "error", "first event is not response.created",
+       "The first event is not `response.created` (openai-python raises RuntimeError).",
+       spec=SPEC, breaks=(SDK,))
+define("lifecycle.in-progress-missing", "warning", "no response.in_progress",
+       "No `response.in_progress` after `response.created` (`response.queued` may sit between).",
+       spec=SPEC)
+define("lifecycle.no-terminal", "error", "no terminal event",
+       "The stream ends without `response.completed` / `response.incomplete` / `response.failed`.",
+       spec=SPEC, breaks=("codex", "openai-agents", "openai-python get_final_response()"))
+define("lifecycle.after-terminal", "error", "event after the terminal event",
+       "Any event after the terminal event (a second terminal event included).", spec=SPEC)
+define("lifecycle.status-mismatch", "error", "status disagrees with the event",
+       "The terminal event type disagrees with `response.status`; created/in_progress snapshots "
+       "are not `in_progress`/`queued`.", spec=SPEC)
+define("lifecycle.response-id-changed", "error", "response.id changed",
+       "`response.id` differs between lifecycle events (openai-python ≥3.54 raises).",
+       spec=SPEC, breaks=("openai-python>=3.54",))
+define("lifecycle.created-at-changed", "warning", "created_at changed",
+       "`created_at` differs between lifecycle events.", spec=SPEC)
+define("lifecycle.model-changed", "warning", "model changed",
+       "`model` differs between lifecycle events.", spec=SPEC)
+define("lifecycle.incomplete-details", "error", "incomplete_details wrong",
+       "`incomplete` without `incomplete_details.reason`, or `completed` with non-null "
+       "`incomplete_details`.", spec="PROTOCOL.md Catalogue")
+define("lifecycle.failed-error", "error", "failed without error",
+       "`response.failed` whose `response.error` is null.", spec="PROTOCOL.md Catalogue")
+define("lifecycle.out-of-order", "warning", "lifecycle event out of order",
+       "A lifecycle event the response grammar does not allow where it arrives (a second "
+       "`response.created`, `response.queued` after `response.in_progress`, …); the first-event, "
+       "missing in_progress and after-terminal cases have their own rules.", spec=SPEC)
+define("lifecycle.error-without-failed", "warning", "error not followed by response.failed",
+       "An `error` event not followed by `response.failed` (error under `openresponses`).",
+       spec="Open Responses: an error while streaming MUST be followed by response.failed")
+
+_PRE_STATUSES = frozenset({"in_progress", "queued"})
+
+
+@check("lifecycle.created-first", on=("*",), fast_safe=True)
+def created_first(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    if st.n_events == 0 and ctx.etype != "response.created":
+        yield f"the first event is {ctx.etype!r}; expected response.created"
+
+
+@check("lifecycle.in-progress-missing", on=("*", "@finish"), fast_safe=True)
+def in_progress_announced(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+    if "lifecycle.in-progress-missing" in st.notes or st.saw_in_progress:
+        return
+    if ev is None:
+        if st.saw_created:
+            st.notes["lifecycle.in-progress-missing"] = True
+            yield "response.created was never followed by response.in_progress"
+        return
+    if st.phase in ("created", "queued") and response_symbol(ctx.etype, ev) in ("output", "terminal"):
+        st.notes["lifecycle.in-progress-missing"] = True
+        yield f"{ctx.etype} arrived in state {st.phase!r} without response.in_progress first"
+
+
+@check("lifecycle.no-terminal", on=("@finish",))
+def has_terminal(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+    if st.terminal_type is None:
+        yield (
+            f"the stream ended after {st.n_events} events without response.completed, "
+            "response.incomplete or response.failed"
+        )
+
+
+@check("lifecycle.after-terminal", on=("*",), fast_safe=True)
+def nothing_after_terminal(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    if st.phase == "terminal":
+        again = " (a second terminal event)" if ctx.etype in TERMINAL_TYPES else ""
+        yield (
+            f"{ctx.etype} arrived after {st.terminal_type} (event {st.terminal_at}){again}; "
+            f"expected {expected(RESPONSE_GRAMMAR, 'terminal')}"
+        )
+
+
+@check("lifecycle.status-mismatch", on=("@lifecycle",))
+def status_matches(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    resp = ev.get("response")
+    if not isinstance(resp, dict) or "status" not in resp:
+        return  # the schema reports a missing response/status
+    status = resp.get("status")
+    want = TERMINAL_STATUS.get(ctx.etype)
+    if want is not None:
+        if status != want:
+            yield f"{ctx.etype} carries response.status {short(status)}; expected {want!r}"
+    elif ctx.etype == "response.queued":
+        if status != "queued":
+            yield f"response.queued carries response.status {short(status)}; expected 'queued'"
+    elif not isinstance(status, str) or status not in _PRE_STATUSES:  # non-str: unhashable-safe
+        yield f"{ctx.etype} carries response.status {short(status)}; expected 'in_progress' or 'queued'"
+
+
+def _changed(st: Any, ev: dict[str, Any], field: str, attr: str) -> Iterator[str]:
+    resp = ev.get("response")
+    if not isinstance(resp, dict) or not st.lifecycle_seen:
+        return
+    old = getattr(st, attr)
+    new = resp.get(field)
+    if old is not None and new is not None and new != old:
+        yield f"response.{field} is {short(new)} here but was {short(old)} in the first lifecycle event"
+
+
+@check("lifecycle.response-id-changed", on=("@lifecycle",))
+def response_id_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    yield from _changed(st, ev, "id", "response_id")
+
+
+@check("lifecycle.created-at-changed", on=("@lifecycle",))
+def created_at_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    yield from _changed(st, ev, "created_at", "created_at")
+
+
+@check("lifecycle.model-changed", on=("@lifecycle",))
+def model_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    yield from _changed(st, ev, "model", "model")
+
+
+@check("lifecycle.incomplete-details", on=("@response",))
+def incomplete_details(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+    status = resp.get("status")
+    details = resp.get("incomplete_details")
+    if status == "incomplete" or ctx.etype == "response.incomplete":
+        reason = details.get("reason") if isinstance(details, dict) else None
+        if not reason:
+            yield f"status 'incomplete' but incomplete_details is {short(details)}; expected a reason"
+    elif status == "completed" and details is not None:
+        yield f"status 'completed' with incomplete_details {short(details)}; expected null"
+
+
+@check("lifecycle.failed-error", on=("@response",))
+def failed_has_error(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+    if (resp.get("status") == "failed" or ctx.etype == "response.failed") and resp.get("error") is None:
+        yield "a failed response with error null; expected {code, message}"
+
+
+@check("lifecycle.error-without-failed", on=("@terminal", "@finish"))
+def error_then_failed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+    at = st.pending_error_at
+    if at is None or (ev is not None and ctx.etype == "response.failed"):
+        return
+    if ev is None and st.terminal_type is not None:
+        return  # judged at the terminal event
+    then = f"the stream ended with {ctx.etype}" if ev is not None else "the stream ended"
+    yield Hit(f"an error event (event {at}) was not followed by response.failed: {then}", event_index=at)
+
+
+@check("lifecycle.out-of-order", on=("response.created", "response.queued", "response.in_progress"))
+def lifecycle_in_order(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    phase = st.phase
+    if phase in ("start", "terminal") or ctx.etype in RESPONSE_GRAMMAR[phase]:
+        return  # created-first / after-terminal judge those
+    yield (
+        f"{ctx.etype} arrived in state {phase!r}; expected {expected(RESPONSE_GRAMMAR, phase)}"
+    )

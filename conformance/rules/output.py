@@ -1,0 +1,106 @@
+"""output.*: the terminal snapshot's `output` must be the output_item.done items, in index order.
+
+The official API re-issues opaque server-generated fields between output_item.done and the
+terminal snapshot (tolerance "reissued-opaque-fields"): those are not compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import Hit, check, define
+from conformance.rules._util import short
+
+SPEC = "PROTOCOL.md Order: the terminal snapshot's output equals the output_item.done items"
+
+define("output.mismatch", "error", "terminal output differs from the done items",
+       "Terminal `response.output` differs from the sequence of `output_item.done` items "
+       "(compared by index; the first difference is reported). Re-issued `encrypted_content` / "
+       "`fingerprint` are ignored.", spec=SPEC)
+define("output.null", "warning", "terminal output is null",
+       "Terminal `response.output` is null (openai-python ≤3.3 raises TypeError).",
+       spec=SPEC, breaks=("openai-python<=3.3",))
+
+OPAQUE_FIELDS = frozenset({"encrypted_content", "fingerprint"})
+
+
+def first_difference(a: Any, b: Any, path: str = "", ignore: frozenset[str] = frozenset()) -> tuple[str, Any, Any] | None:
+    """JSON pointer of the first place two JSON values differ, with both values there."""
+    if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool)):
+        return path, a, b
+    if isinstance(a, dict):
+        for k in a.keys() | b.keys():
+            if k in ignore:
+                continue
+            if k not in b:
+                return f"{path}/{k}", a[k], "<absent>"
+            if k not in a:
+                return f"{path}/{k}", "<absent>", b[k]
+            d = first_difference(a[k], b[k], f"{path}/{k}")
+            if d is not None:
+                return d
+        return None
+    if isinstance(a, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            d = first_difference(x, y, f"{path}/{i}")
+            if d is not None:
+                return d
+        if len(a) != len(b):
+            return f"{path} (length)", len(a), len(b)
+        return None
+    return None if a == b else (path, a, b)
+
+
+@check("output.null", on=("@terminal",))
+def output_not_null(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    resp = ev.get("response")
+    if isinstance(resp, dict) and "output" in resp and resp["output"] is None:
+        yield f"{ctx.etype} has response.output null; expected the list of output items"
+
+
+@check("output.mismatch", on=("@terminal",))
+def output_matches_done_items(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    resp = ev.get("response")
+    if not isinstance(resp, dict) or not isinstance(resp.get("output"), list):
+        return
+    output = resp["output"]
+    ignore = OPAQUE_FIELDS if ctx.profile.tolerates("reissued-opaque-fields") else frozenset()
+    # What the stream promised, in index order: each done item, and a placeholder (None) for
+    # an item still open (item.not-closed reports it; its final form is unknown, and the
+    # snapshot may list it or leave it out).
+    expected: list[tuple[int, Any]] = list(st.done_items())
+    expected += [(i, None) for i, it in st.items.items() if it.phase == "open"]
+    expected.sort(key=lambda p: p[0])
+    if len(output) < len(expected) and len(output) == sum(1 for _, d in expected if d is not None):
+        expected = [p for p in expected if p[1] is not None]  # the snapshot left out the open items
+    for pos in range(max(len(output), len(expected))):
+        if pos >= len(expected):
+            yield Hit(
+                f"response.output has {len(output)} items but only {len(expected)} were streamed: "
+                f"output[{pos}] {short(output[pos], 80)} never appeared in an output_item.done",
+                excerpt=short(output[pos], 160),
+            )
+            return
+        oi, done = expected[pos]
+        if pos >= len(output):
+            yield Hit(
+                f"response.output has {len(output)} items but item {oi} was streamed"
+                + (" and completed by output_item.done" if done is not None else ""),
+                output_index=oi,
+            )
+            return
+        if done is None:
+            continue
+        snap = output[pos]
+        d = first_difference(done, snap, "", ignore if isinstance(snap, dict) else frozenset())
+        if d is not None:
+            ptr, a, b = d
+            it = st.items.get(oi)
+            yield Hit(
+                f"response.output[{pos}]{ptr} is {short(b)} but output_item.done (output_index {oi}"
+                f"{', event ' + str(it.done_at) if it is not None and it.done_at is not None else ''}) had {short(a)}",
+                output_index=oi,
+                excerpt=short(snap, 160),
+            )
+            return

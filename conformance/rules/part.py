@@ -1,0 +1,133 @@
+"""part.*: content parts (message text/refusal, reasoning text), reasoning summary parts and
+shell commands inside an item, following PART_GRAMMAR in `conformance.state`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import Hit, check, define
+from conformance.rules._util import short
+from conformance.state import ITEM_PART_TYPES, PART_GRAMMAR, SUB_EVENTS, expected
+
+SPEC = "PROTOCOL.md Order: message / reasoning"
+SDK = "openai-python"
+_PART_EVENTS = tuple(t for t, s in SUB_EVENTS.items() if s.kind is not None)
+
+define("part.not-added", "error", "part used before *part.added",
+       "A delta/done names a `content_index` (or `summary_index`) with no `*part.added` "
+       "(openai-python raises IndexError).", spec=SPEC, breaks=("openai-python (IndexError)",))
+define("part.index-not-contiguous", "error", "part indexes not 0, 1, 2, …",
+       "Part indexes within an item are not 0, 1, 2, …", spec=SPEC)
+define("part.not-closed", "error", "part still open at output_item.done",
+       "A part is still open at its item's `output_item.done`.", spec=SPEC)
+define("part.after-done", "error", "delta or done after the part ended",
+       "A delta or done after the part's `content_part.done` (or after its value's `.done`).",
+       spec=SPEC)
+define("part.type-mismatch", "error", "event does not fit the part type",
+       "E.g. `output_text.delta` into a `refusal` part.", spec=SPEC, breaks=(SDK,))
+
+
+def _label(kind: str) -> str:
+    return {"content": "content part", "summary": "summary part", "command": "shell command"}.get(kind, kind)
+
+
+def _open_item(ctx: Any) -> Any:
+    """The item this sub-event is about, when it is open and of a type the event fits."""
+    it = ctx.item
+    sub = ctx.sub
+    if it is None or sub is None or it.phase != "open" or it.type not in sub.item_types:
+        return None
+    return it
+
+
+@check("part.not-added", on=_PART_EVENTS, fast_safe=True)
+def part_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    it = _open_item(ctx)
+    sub = ctx.sub
+    if it is None or not sub.explicit or sub.role == "part_added" or ctx.key is None:
+        return
+    if ctx.part is None:
+        kind, idx = ctx.key
+        n = it.n_parts.get(kind, 0)
+        yield (
+            f"{ctx.etype} for {sub.index_field} {idx} of item {it.index}, but no "
+            f"{_label(kind)} {idx} was added (parts added: {n}); expected its *.added event first"
+        )
+
+
+@check("part.index-not-contiguous", on=tuple(t for t, s in SUB_EVENTS.items() if s.role == "part_added"))
+def part_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    it = _open_item(ctx)
+    if it is None or ctx.key is None:
+        return
+    kind, idx = ctx.key
+    n = it.n_parts.get(kind, 0)
+    if ctx.part is not None:
+        yield f"{_label(kind)} {idx} of item {it.index} added again (first at event {ctx.part.added_at})"
+    elif idx != n:
+        yield f"{ctx.etype} with {ctx.sub.index_field} {idx}; expected {n}"
+
+
+@check("part.not-closed", on=("response.output_item.done",))
+def parts_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    it = ctx.item
+    if it is None or it.phase != "open":
+        return
+    for p in it.open_parts():
+        want = "content_part.done" if p.kind == "content" else (
+            "reasoning_summary_part.done" if p.kind == "summary" else "shell_call_command.done"
+        )
+        if p.kind == "command" and p.phase == "text_done":
+            continue  # a shell command ends with its .done: there is no part.done
+        yield Hit(
+            f"{_label(p.kind)} {p.index} of item {it.index} is still {p.phase.replace('_', ' ')} at "
+            f"output_item.done; expected {want} first",
+            content_index=p.index,
+        )
+
+
+@check("part.after-done", on=_PART_EVENTS, fast_safe=True)
+def part_still_open(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    it = _open_item(ctx)
+    p = ctx.part
+    sub = ctx.sub
+    if it is None or p is None or sub.role == "part_added":
+        return
+    role = sub.role
+    if p.phase == "closed" and role in ("delta", "done", "annotation", "part_done"):
+        yield f"{ctx.etype} for {_label(p.kind)} {p.index} of item {it.index} after its part.done"
+    elif p.phase == "text_done" and role in ("delta", "done"):
+        what = "value" if not sub.explicit else _label(p.kind)
+        yield (
+            f"{ctx.etype} for {what} {p.index} of item {it.index} after its .done event; "
+            f"expected {expected(PART_GRAMMAR, 'text_done')}"
+        )
+
+
+@check("part.type-mismatch", on=_PART_EVENTS, fast_safe=True)
+def part_type_fits(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    it = _open_item(ctx)
+    sub = ctx.sub
+    if it is None:
+        return
+    if sub.role == "part_added" and sub.kind == "content":
+        part = ev.get("part")
+        ptype = part.get("type") if isinstance(part, dict) else None
+        allowed = ITEM_PART_TYPES.get(it.type)
+        if isinstance(ptype, str) and allowed is not None and ptype not in allowed:
+            yield f"a {ptype!r} part added to a {it.type} item; expected one of {sorted(allowed)}"
+        return
+    p = ctx.part
+    if p is None or p.type is None:
+        return
+    if sub.role == "part_done" and sub.kind == "content":
+        part = ev.get("part")
+        ptype = part.get("type") if isinstance(part, dict) else None
+        if isinstance(ptype, str) and ptype != p.type:
+            yield f"content_part.done has a {ptype!r} part; content_part.added (event {p.added_at}) added {p.type!r}"
+    elif sub.part_types is not None and p.type not in sub.part_types:
+        yield (
+            f"{ctx.etype} into a {short(p.type)} part (content_index {p.index} of item {it.index}); "
+            f"it writes {', '.join(sorted(sub.part_types))} parts"
+        )

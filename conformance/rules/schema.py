@@ -1,0 +1,134 @@
+"""schema.*: events, Response objects and output items against the JSON Schema contracts.
+
+`conformance.contracts` validates; this module decides which rule an issue belongs to, so one
+defect is reported once: issues under `/item` of output_item events are schema.item, under
+`/response` of lifecycle events schema.response, the rest schema.event. Issues a dedicated
+rule reports better are dropped (`/sequence_number` -> sequence.*, `usage` -> usage.*), and
+issues matching a named tolerance get the profile's treatment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import Hit, check, define
+from conformance.state import LIFECYCLE_TYPES, SUB_EVENTS, TERMINAL_TYPES
+
+SPEC = "schemas/ (openai-python 3.54 types; OpenAPI required lists)"
+
+define("schema.event", "error", "event fails its schema",
+       "An event does not validate against the schema of its `type` (the JSON pointer says where).",
+       spec=SPEC)
+define("schema.unknown-event", "warning", "unknown event type",
+       "`type` is not in the catalogue (info when vendor-prefixed, e.g. `acme.x`).", spec=SPEC)
+define("schema.response", "error", "Response object fails its schema",
+       "A Response object (lifecycle snapshot, non-stream body, GET body) fails its schema.", spec=SPEC)
+define("schema.item", "error", "output item fails its schema",
+       "An output item (in output_item.added/done) fails its schema.", spec=SPEC)
+
+_ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
+
+
+def _usage_pointer(pointer: str) -> bool:
+    return pointer == "/usage" or pointer.startswith("/usage/")
+
+
+def classify(etype: str, pointer: str) -> tuple[str, str] | None:
+    """(rule id, pointer relative to the object it reports on), or None to drop the issue."""
+    if pointer == "/sequence_number":
+        return None
+    if etype in LIFECYCLE_TYPES and (pointer == "/response" or pointer.startswith("/response/")):
+        rel = pointer[len("/response"):]
+        return None if _usage_pointer(rel) else ("schema.response", pointer)
+    if etype in _ITEM_EVENTS and (pointer == "/item" or pointer.startswith("/item/")):
+        return ("schema.item", pointer)
+    return ("schema.event", pointer)
+
+
+def _hit(issue: Any, ctx: Any, pointer: str) -> Hit | None:
+    cap = None
+    if issue.tolerance:
+        cap = ctx.profile.tolerance_severity(issue.tolerance)
+        if cap is None:
+            return None
+    where = pointer or "(root)"
+    note = f" [tolerated: {issue.tolerance}]" if issue.tolerance else ""
+    return Hit(f"{ctx.etype} {where}: {issue.message}{note}", max_severity=cap)
+
+
+def _issues_for(rule_id: str, ctx: Any) -> Iterator[tuple[Any, str]]:
+    for issue in ctx.schema_issues():
+        if issue.kind != "invalid":
+            continue
+        c = classify(ctx.etype, issue.pointer)
+        if c is not None and c[0] == rule_id:
+            yield issue, c[1]
+
+
+@check("schema.event", on=("*",), fast_safe=True)
+def event_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    for issue, pointer in _issues_for("schema.event", ctx):
+        h = _hit(issue, ctx, pointer)
+        if h is not None:
+            yield h
+    if ctx.profile.nested_error_event and ctx.etype == "error" and not isinstance(ev.get("error"), dict):
+        yield Hit("error: this profile requires code/message/param nested under `error`")
+
+
+@check("schema.unknown-event", on=("*",), fast_safe=True)
+def known_event_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    etype = ctx.etype
+    if not any(i.kind == "unknown-event" for i in ctx.schema_issues()):
+        return
+    if etype in ctx.profile.extra_event_types:
+        return
+    if not etype.startswith("response.") and "." in etype:
+        yield Hit(f"vendor event type {etype!r} (not in the catalogue; clients ignore it)", max_severity="info")
+        return
+    tracked = " (its output_index is still tracked)" if etype in SUB_EVENTS or "output_index" in ev else ""
+    cap = ctx.profile.tolerance_severity("sdk-unknown-event-types")
+    if cap is None:
+        return
+    yield Hit(f"event type {etype!r} is not in the catalogue{tracked}", max_severity=cap)
+
+
+@check("schema.response", on=("@lifecycle", "@response"))
+def response_schema(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+    if ctx.hook == "@response":
+        if not ctx.is_body:
+            return  # a terminal snapshot: its issues came with the event (hook @lifecycle)
+        for issue in ctx.body_issues():
+            if issue.kind != "invalid" or _usage_pointer(issue.pointer):
+                continue
+            h = _hit(issue, ctx, issue.pointer)
+            if h is not None:
+                yield h
+        return
+    reported = st.notes.get("schema.item.reported", ())
+    resp = ev.get("response") if isinstance(ev, dict) else None
+    for issue, pointer in _issues_for("schema.response", ctx):
+        # A null terminal output is output.null's (a warning: only old clients break on it).
+        if pointer == "/response/output" and isinstance(resp, dict) and resp.get("output") is None \
+                and ctx.etype in TERMINAL_TYPES:
+            continue
+        # The same defect in a done item was already reported as schema.item.
+        parts = pointer.split("/", 4)  # "", "response", "output", N, rest
+        if len(parts) >= 4 and parts[2] == "output" and parts[3].isdigit():
+            rest = "/" + parts[4] if len(parts) == 5 else ""
+            if (int(parts[3]), rest, issue.message) in reported:
+                continue
+        h = _hit(issue, ctx, pointer)
+        if h is not None:
+            yield h
+
+
+@check("schema.item", on=tuple(_ITEM_EVENTS))
+def item_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    oi = ev.get("output_index")
+    for issue, pointer in _issues_for("schema.item", ctx):
+        if ctx.etype == "response.output_item.done" and type(oi) is int:
+            st.notes.setdefault("schema.item.reported", set()).add((oi, pointer[len("/item"):], issue.message))
+        h = _hit(issue, ctx, pointer)
+        if h is not None:
+            yield h

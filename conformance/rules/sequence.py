@@ -1,0 +1,79 @@
+"""sequence.*: every event's integer `sequence_number`, 0, 1, 2, … without gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import Hit, check, define
+from conformance.rules._util import short
+
+SPEC = "PROTOCOL.md Order (sequence_number 0,1,2,…)"
+
+define("sequence.missing", "error", "no integer sequence_number",
+       "An event has no integer `sequence_number`.", spec=SPEC)
+define("sequence.not-increasing", "error", "sequence_number not increasing",
+       "`sequence_number` is not strictly greater than the previous event's.", spec=SPEC)
+define("sequence.gap", "warning", "sequence_number gap",
+       "The step between consecutive `sequence_number`s is not exactly 1.", spec=SPEC)
+define("sequence.start", "warning", "sequence_number does not start at 0",
+       "The first event's `sequence_number` is not 0.", spec=SPEC)
+
+
+@check("sequence.missing", on=("*", "@finish"), fast_safe=True)
+def has_sequence_number(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+    # A stream with no sequence numbers at all is what the API sent before ~April 2025
+    # (tolerance "missing-sequence-number"): one finding at the end. Events without one in a
+    # stream that has them are errors, each.
+    notes = st.notes
+    if ev is None:  # end of stream
+        first = notes.get("seq.first_missing")
+        if first is not None and st.last_seq is None:
+            cap = ctx.profile.tolerance_severity("sequence-number-absent")
+            if cap is not None:
+                yield Hit(
+                    f"no event carries a sequence_number ({notes['seq.n_missing']} events); "
+                    "streams recorded before about April 2025 look like this "
+                    "[tolerated: sequence-number-absent]",
+                    event_index=first,
+                    max_severity=cap,
+                )
+        return
+    seq = ev.get("sequence_number")
+    if type(seq) is int:
+        first = notes.pop("seq.first_missing", None)
+        if first is not None:
+            yield Hit(
+                f"{notes['seq.n_missing']} event(s) before this one had no sequence_number "
+                "although this one has",
+                event_index=first,
+            )
+        return
+    what = "is missing" if "sequence_number" not in ev else f"is {short(seq)}, not an integer"
+    if st.last_seq is None:
+        notes.setdefault("seq.first_missing", ctx.index)
+        notes["seq.n_missing"] = notes.get("seq.n_missing", 0) + 1
+        return
+    yield Hit(f"sequence_number {what} (previous: {st.last_seq})")
+
+
+@check("sequence.not-increasing", on=("*",), fast_safe=True)
+def increasing(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    seq = ev.get("sequence_number")
+    if type(seq) is int and st.last_seq is not None and seq <= st.last_seq:
+        yield f"sequence_number {seq} after {st.last_seq}; expected {st.last_seq + 1}"
+
+
+@check("sequence.gap", on=("*",), fast_safe=True)
+def no_gap(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    seq = ev.get("sequence_number")
+    # Undecodable messages in between (framing.*) may have held the missing numbers.
+    if type(seq) is int and st.last_seq is not None and seq > st.last_seq + 1 + st.lost:
+        yield f"sequence_number jumps from {st.last_seq} to {seq}; expected {st.last_seq + 1}"
+
+
+@check("sequence.start", on=("*",), fast_safe=True)
+def starts_at_zero(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    seq = ev.get("sequence_number")
+    if st.n_events == 0 and type(seq) is int and seq != 0:
+        yield f"the first event's sequence_number is {seq}; expected 0"

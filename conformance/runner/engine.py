@@ -1,0 +1,266 @@
+"""Runs scenarios against a target, concurrently, and turns each into a CaseResult.
+
+`RunSession` owns the connection and the chosen model (the CLI runs the whole catalogue through
+it, the pytest plugin one scenario per test); `run_scenarios` is the one-call form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from conformance.findings import at_least
+from conformance.recording import ExchangeObserver
+from conformance.report import CaseResult, Report
+from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
+from conformance.runner.context import ScenarioAborted, ScenarioContext, ScenarioSkipped
+from conformance.runner.targets import Target, TargetError
+
+if TYPE_CHECKING:
+    from conformance.scenarios.base import Scenario
+
+REDACTED = "***"
+
+
+@dataclass
+class RunOptions:
+    profile: str = "openai"
+    model: str | None = None
+    timeout: float = 120.0  # first byte and whole response/stream, per request
+    concurrency: int = 4
+    retries: int = 1  # transport errors only
+    fail_on: str = "error"
+    keep_events: int = 2000  # per scenario, for the HTML timeline
+    # See every exchange (conformance.recording): the recorder, real-client probes.
+    observers: tuple[ExchangeObserver, ...] = ()
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def case_started(self, scenario: Scenario) -> None: ...
+    def case_finished(self, case: CaseResult) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _tool_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("responses-conformance")
+    except Exception:  # running from a checkout that is not installed
+        return "0.1.0+checkout"
+
+
+def redact(value: Any, secrets: Sequence[str]) -> Any:
+    """`value` with every secret replaced by ***, however deep (dicts, lists, strings)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v, secrets) for v in value)
+    return value
+
+
+def redact_case(case: CaseResult, secrets: Sequence[str]) -> CaseResult:
+    from conformance.findings import Finding
+
+    if not secrets:
+        return case
+    case.findings = [Finding.from_dict(redact(f.to_dict(), secrets)) for f in case.findings]
+    case.details = redact(case.details, secrets)
+    case.events = redact(case.events, secrets) if case.events is not None else None
+    case.error = redact(case.error, secrets)
+    case.skip_reason = redact(case.skip_reason, secrets)
+    return case
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+
+
+class RunSession:
+    """One connection to a target: preflight (reachability, model), then scenarios."""
+
+    def __init__(self, target: Target, options: RunOptions | None = None) -> None:
+        self.target = target
+        self.options = options or RunOptions()
+        self.model: str = self.options.model or ""
+        self.client: HttpClient | None = None
+
+    async def __aenter__(self) -> RunSession:
+        await self.target.astart()
+        self.client = HttpClient(self.target, timeout=self.options.timeout, retries=self.options.retries)
+        try:
+            await self._preflight()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        await self.target.aclose()
+
+    async def _preflight(self) -> None:
+        """GET /models: proves the target answers, and names the model when none was given."""
+        assert self.client is not None
+        where = f"{self.target.base_url}/models"
+        try:
+            res = await self.client.request("GET", "models")
+        except TransportFailure as exc:
+            raise TargetError(f"cannot connect to {self.target.label}: {exc}") from None
+        except TimedOut as exc:
+            if self.options.model:
+                return  # the scenarios will report http.timeout
+            raise TargetError(f"GET {where}: {exc}; pass --model or raise --timeout") from None
+        if self.options.model:
+            return
+        if res.status in (401, 403):
+            if self.target.api_key:
+                raise TargetError(f"GET {where} answered {res.status}: the target rejected the API key")
+            raise TargetError(f"GET {where} answered {res.status}: the target wants an API key (--api-key or CONFORMANCE_API_KEY)")
+        body = res.json()
+        if res.status != 200 or body is NOT_JSON:
+            raise TargetError(f"cannot pick a model: GET {where} answered {res.status}; pass --model")
+        data = body.get("data") if isinstance(body, dict) else None
+        ids = [m.get("id") for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        if not ids:
+            raise TargetError(f"cannot pick a model: GET {where} lists no model; pass --model")
+        self.model = str(ids[0])
+
+    async def run_scenario(self, scenario: Scenario, *, skip_reason: str | None = None) -> CaseResult:
+        """One scenario -> one CaseResult (never raises for target behaviour)."""
+        assert self.client is not None, "use `async with RunSession(...)`"
+        case = CaseResult(id=scenario.id, status="passed", title=scenario.title, tags=scenario.tags)
+        if skip_reason:
+            case.status, case.skip_reason = "skipped", skip_reason
+            return case
+        ctx = ScenarioContext(
+            client=self.client,
+            model=self.model,
+            profile=self.options.profile,
+            keep_events=self.options.keep_events,
+            has_api_key=bool(self.target.api_key),
+            scenario_id=scenario.id,
+            observers=self.options.observers,
+        )
+        started = time.perf_counter()
+        try:
+            await scenario.run(ctx)
+        except ScenarioSkipped as exc:
+            case.status, case.skip_reason = "skipped", str(exc)
+        except ScenarioAborted:
+            pass
+        except TransportFailure as exc:
+            case.status, case.error = "error", f"transport failure: {exc}"
+        except Exception as exc:  # a bug here or in the checker must not hide the other scenarios
+            case.status, case.error = "error", f"internal error: {type(exc).__name__}: {exc}{_where(exc)}"
+        case.duration_s = time.perf_counter() - started
+        case.findings = ctx.findings
+        case.event_count = ctx.event_count
+        case.events = ctx.events or None
+        details: dict[str, Any] = {"model": self.model, "requests": ctx.exchanges}
+        if ctx.streams:
+            details["streams"] = ctx.streams
+        if ctx.notes:
+            details["notes"] = ctx.notes
+        if ctx.message_count > len(ctx.events):
+            details["events_kept"] = len(ctx.events)
+        case.details = details
+        if case.status == "passed" and any(at_least(f.severity, self.options.fail_on) for f in case.findings):
+            case.status = "failed"
+        return redact_case(case, self.target.secrets())
+
+    async def run_all(
+        self,
+        scenarios: Iterable[Scenario],
+        *,
+        skips: dict[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> list[CaseResult]:
+        chosen = list(scenarios)
+        skips = skips or {}
+        gate = asyncio.Semaphore(max(1, self.options.concurrency))
+        if progress:
+            progress.start(len(chosen))
+
+        async def one(s: Scenario) -> CaseResult:
+            async with gate:
+                if progress:
+                    progress.case_started(s)
+                case = await self.run_scenario(s, skip_reason=skips.get(s.id))
+                if progress:
+                    progress.case_finished(case)
+                return case
+
+        try:
+            return list(await asyncio.gather(*(one(s) for s in chosen)))
+        finally:
+            if progress:
+                progress.stop()
+
+    def report(self, cases: list[CaseResult], started_at: str = "") -> Report:
+        return Report(
+            cases=cases,
+            target=self.target.label,
+            profile=self.options.profile,
+            fail_on=self.options.fail_on,
+            tool_version=_tool_version(),
+            started_at=started_at,
+            meta={
+                "unit": "scenario",
+                "model": self.model,
+                "base_url": self.target.base_url if self.target.kind == "url" else self.target.label,
+                "timeout_s": self.options.timeout,
+                "concurrency": self.options.concurrency,
+            },
+        )
+
+
+async def run_scenarios_async(
+    target: Target,
+    scenarios: Iterable[Scenario],
+    options: RunOptions | None = None,
+    *,
+    skips: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Run `scenarios` against `target`; TargetError when it is unreachable or unusable."""
+    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    async with RunSession(target, options) as session:
+        cases = await session.run_all(scenarios, skips=skips, progress=progress)
+        report = session.report(cases, started_at)
+    report.meta["duration_s"] = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def run_scenarios(
+    target: Target,
+    scenarios: Iterable[Scenario],
+    options: RunOptions | None = None,
+    *,
+    skips: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    return asyncio.run(run_scenarios_async(target, scenarios, options, skips=skips, progress=progress))

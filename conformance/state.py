@@ -1,0 +1,619 @@
+"""The stream grammar (as tables) and the state a checker tracks while a stream goes by.
+
+Everything that affects the tracked state and its transitions lives in this file (h11 style).
+
+Theory of operation
+-------------------
+A Responses stream is three nested state machines, each a table below:
+
+* RESPONSE_GRAMMAR: start -> created -> [queued] -> in_progress -> terminal. Its input symbol
+  is the event's *class* (`response_symbol`): a lifecycle type, "output" (anything about
+  an output item), "error", or "other" (vendor/unknown events with no output_index).
+* ITEM_GRAMMAR, one machine per `output_index`: absent -> open -> done, driven by
+  output_item.added / sub-events / output_item.done. Which sub-events an item *type* accepts is
+  the SUB_EVENTS table (event type -> SubEvent); ITEM_TYPE_EVENTS is its inverse.
+* PART_GRAMMAR, one machine per streamed value of an item: a content part (message text,
+  refusal, reasoning text), a summary part, or an item-level field (function arguments, custom
+  tool input, code, MCP arguments, shell command). Content/summary parts and shell commands are
+  opened explicitly (`*.added`); item-level fields open with their first delta.
+
+Checks (conformance/rules/*) read the state *before* an event (`StreamState`, `ItemState`,
+`PartState`) and compare the event with what the tables allow; then `apply()` takes the
+transition. When an event is illegal the machines still move to the most plausible state
+(`_RECOVER`), so one defect yields one finding instead of a cascade.
+
+Memory: per streamed value only its text (deltas joined in blocks, see PartState) and its
+final value are kept; events themselves are never stored. Closed parts drop their text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ITEM_GRAMMAR",
+    "ITEM_TYPE_EVENTS",
+    "LIFECYCLE_TYPES",
+    "PART_GRAMMAR",
+    "RESPONSE_GRAMMAR",
+    "SUB_EVENTS",
+    "TERMINAL_TYPES",
+    "ItemState",
+    "PartState",
+    "StreamState",
+    "SubEvent",
+    "apply",
+    "expected",
+    "response_symbol",
+]
+
+TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
+PRE_TYPES = frozenset({"response.created", "response.queued", "response.in_progress"})
+LIFECYCLE_TYPES = PRE_TYPES | TERMINAL_TYPES
+TERMINAL_STATUS = {
+    "response.completed": "completed",
+    "response.incomplete": "incomplete",
+    "response.failed": "failed",
+}
+
+# --------------------------------------------------------------------------------------------
+# Response level. Symbols: lifecycle types, "output", "error", "other", "terminal".
+RESPONSE_GRAMMAR: dict[str, dict[str, str]] = {
+    "start": {"response.created": "created", "other": "start"},
+    "created": {
+        "response.queued": "queued",
+        "response.in_progress": "in_progress",
+        "error": "created",
+        "other": "created",
+    },
+    "queued": {
+        "response.queued": "queued",
+        "response.in_progress": "in_progress",
+        "error": "queued",
+        "other": "queued",
+    },
+    "in_progress": {
+        "response.in_progress": "in_progress",
+        "output": "in_progress",
+        "error": "in_progress",
+        "terminal": "terminal",
+        "other": "in_progress",
+    },
+    "terminal": {},
+}
+# Where an illegal symbol leads (after its finding): the stream is judged as if it were legal.
+_RECOVER: dict[str, str] = {
+    "response.created": "created",
+    "response.queued": "queued",
+    "response.in_progress": "in_progress",
+    "output": "in_progress",
+    "error": "in_progress",
+    "terminal": "terminal",
+    "other": "in_progress",
+}
+
+
+def next_phase(phase: str, sym: str) -> str:
+    """RESPONSE_GRAMMAR's move, or where an illegal symbol leads (never backwards: a late
+    response.created/queued does not undo in_progress)."""
+    nxt = RESPONSE_GRAMMAR[phase].get(sym)
+    if nxt is not None:
+        return nxt
+    if phase == "in_progress" and sym in ("response.created", "response.queued"):
+        return phase
+    return _RECOVER[sym]
+
+
+def response_symbol(etype: str, ev: dict[str, Any]) -> str:
+    """The RESPONSE_GRAMMAR input symbol of an event."""
+    if etype in TERMINAL_TYPES:
+        return "terminal"
+    if etype in PRE_TYPES:
+        return etype
+    if etype == "error":
+        return "error"
+    if etype in SUB_EVENTS or etype.startswith("response.output_item.") or "output_index" in ev:
+        return "output"
+    return "other"
+
+
+# --------------------------------------------------------------------------------------------
+# Item level.
+ITEM_GRAMMAR: dict[str, dict[str, str]] = {
+    "absent": {"response.output_item.added": "open"},
+    "open": {"sub-event": "open", "response.output_item.done": "done"},
+    "done": {},
+}
+
+# Part level. Roles: part_added, delta, annotation, done, part_done.
+PART_GRAMMAR: dict[str, dict[str, str]] = {
+    "absent": {"part_added": "open"},
+    "open": {"delta": "open", "annotation": "open", "done": "text_done", "part_done": "closed"},
+    "text_done": {"annotation": "text_done", "part_done": "closed"},
+    "closed": {},
+}
+# Item-level fields (function arguments, ...) have no *.added: their first delta opens them,
+# their `.done` ends them (there is no part_done).
+FIELD_GRAMMAR: dict[str, dict[str, str]] = {
+    "absent": {"delta": "open", "done": "text_done"},
+    "open": {"delta": "open", "done": "text_done"},
+    "text_done": {},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SubEvent:
+    """What the grammar says about one sub-event type of an output item."""
+
+    item_types: frozenset[str]
+    role: str  # part_added | part_done | delta | done | annotation | progress
+    kind: str | None = None  # the streamed value: content | summary | arguments | input | code | command
+    index_field: str | None = None  # content_index | summary_index | command_index
+    part_types: frozenset[str] | None = None  # part types a delta/done may write into
+    value_field: str | None = None  # where a done event carries the full value
+    explicit: bool = True  # the part must be opened by a *.added event first
+    has_item_id: bool = True
+
+
+def _fs(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+_MSG = _fs("message")
+_RS = _fs("reasoning")
+_TEXT = _fs("output_text")
+_REFUSAL = _fs("refusal")
+_RTEXT = _fs("reasoning_text")
+_SUMMARY = _fs("summary_text")
+
+
+def _content(role: str, types: frozenset[str], parts: frozenset[str] | None, value: str | None) -> SubEvent:
+    return SubEvent(types, role, "content", "content_index", parts, value)
+
+
+def _field(types: frozenset[str], role: str, kind: str, value: str | None) -> SubEvent:
+    return SubEvent(types, role, kind, None, None, value, explicit=False)
+
+
+def _progress(*types: str) -> SubEvent:
+    return SubEvent(frozenset(types), "progress")
+
+
+SUB_EVENTS: dict[str, SubEvent] = {
+    # message / reasoning content parts
+    "response.content_part.added": _content("part_added", _MSG | _RS, None, None),
+    "response.content_part.done": _content("part_done", _MSG | _RS, None, None),
+    "response.output_text.delta": _content("delta", _MSG, _TEXT, "delta"),
+    "response.output_text.done": _content("done", _MSG, _TEXT, "text"),
+    "response.output_text.annotation.added": _content("annotation", _MSG, _TEXT, None),
+    "response.refusal.delta": _content("delta", _MSG, _REFUSAL, "delta"),
+    "response.refusal.done": _content("done", _MSG, _REFUSAL, "refusal"),
+    "response.reasoning_text.delta": _content("delta", _RS, _RTEXT, "delta"),
+    "response.reasoning_text.done": _content("done", _RS, _RTEXT, "text"),
+    # Open Responses spells raw reasoning events this way.
+    "response.reasoning.delta": _content("delta", _RS, _RTEXT, "delta"),
+    "response.reasoning.done": _content("done", _RS, _RTEXT, "text"),
+    # reasoning summary parts
+    "response.reasoning_summary_part.added": SubEvent(_RS, "part_added", "summary", "summary_index"),
+    "response.reasoning_summary_part.done": SubEvent(_RS, "part_done", "summary", "summary_index"),
+    "response.reasoning_summary_text.delta": SubEvent(_RS, "delta", "summary", "summary_index", _SUMMARY, "delta"),
+    "response.reasoning_summary_text.done": SubEvent(_RS, "done", "summary", "summary_index", _SUMMARY, "text"),
+    # item-level streamed fields
+    "response.function_call_arguments.delta": _field(_fs("function_call"), "delta", "arguments", "delta"),
+    "response.function_call_arguments.done": _field(_fs("function_call"), "done", "arguments", "arguments"),
+    "response.custom_tool_call_input.delta": _field(_fs("custom_tool_call"), "delta", "input", "delta"),
+    "response.custom_tool_call_input.done": _field(_fs("custom_tool_call"), "done", "input", "input"),
+    "response.mcp_call_arguments.delta": _field(_fs("mcp_call"), "delta", "arguments", "delta"),
+    "response.mcp_call_arguments.done": _field(_fs("mcp_call"), "done", "arguments", "arguments"),
+    "response.code_interpreter_call_code.delta": _field(_fs("code_interpreter_call"), "delta", "code", "delta"),
+    "response.code_interpreter_call_code.done": _field(_fs("code_interpreter_call"), "done", "code", "code"),
+    # hosted shell: one explicit "part" per command
+    "response.shell_call_command.added": SubEvent(_fs("shell_call"), "part_added", "command", "command_index", has_item_id=False),
+    "response.shell_call_command.delta": SubEvent(_fs("shell_call"), "delta", "command", "command_index", None, "delta", has_item_id=False),
+    "response.shell_call_command.done": SubEvent(_fs("shell_call"), "done", "command", "command_index", None, "command", has_item_id=False),
+    "response.shell_call_output_content.delta": _progress("shell_call_output"),
+    "response.shell_call_output_content.done": _progress("shell_call_output"),
+    # hosted tool progress events
+    "response.web_search_call.in_progress": _progress("web_search_call"),
+    "response.web_search_call.searching": _progress("web_search_call"),
+    "response.web_search_call.completed": _progress("web_search_call"),
+    "response.file_search_call.in_progress": _progress("file_search_call"),
+    "response.file_search_call.searching": _progress("file_search_call"),
+    "response.file_search_call.completed": _progress("file_search_call"),
+    "response.code_interpreter_call.in_progress": _progress("code_interpreter_call"),
+    "response.code_interpreter_call.interpreting": _progress("code_interpreter_call"),
+    "response.code_interpreter_call.completed": _progress("code_interpreter_call"),
+    "response.image_generation_call.in_progress": _progress("image_generation_call"),
+    "response.image_generation_call.generating": _progress("image_generation_call"),
+    "response.image_generation_call.partial_image": _progress("image_generation_call"),
+    "response.image_generation_call.completed": _progress("image_generation_call"),
+    "response.mcp_call.in_progress": _progress("mcp_call"),
+    "response.mcp_call.completed": _progress("mcp_call"),
+    "response.mcp_call.failed": _progress("mcp_call"),
+    "response.mcp_list_tools.in_progress": _progress("mcp_list_tools"),
+    "response.mcp_list_tools.completed": _progress("mcp_list_tools"),
+    "response.mcp_list_tools.failed": _progress("mcp_list_tools"),
+    "response.compaction.compacting": _progress("compaction"),
+    # Types the SDK does not know yet (e.g. response.apply_patch_call_operation_diff.delta,
+    # seen live) are deliberately absent: their item type is unknown, so only their
+    # output_index / item_id are judged (unknown index, after done, id mismatch).
+}
+
+
+def _invert() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for etype, sub in SUB_EVENTS.items():
+        for it in sub.item_types:
+            out.setdefault(it, []).append(etype)
+    return {k: tuple(v) for k, v in sorted(out.items())}
+
+
+ITEM_TYPE_EVENTS: dict[str, tuple[str, ...]] = _invert()
+
+# Content part types each item type may hold (content_part.added).
+ITEM_PART_TYPES: dict[str, frozenset[str]] = {
+    "message": _TEXT | _REFUSAL,
+    "reasoning": _RTEXT,
+}
+# The key holding a part's text, per part type.
+PART_VALUE_KEY: dict[str, str] = {
+    "output_text": "text",
+    "refusal": "refusal",
+    "reasoning_text": "text",
+    "summary_text": "text",
+}
+
+# Allowed `status` of an item in output_item.done, per item type (others: completed/incomplete).
+_TOOL_DONE = _fs("completed", "incomplete", "failed")
+DONE_STATUSES: dict[str, frozenset[str]] = {
+    "web_search_call": _TOOL_DONE,
+    "file_search_call": _TOOL_DONE,
+    "code_interpreter_call": _TOOL_DONE,
+    "image_generation_call": _TOOL_DONE,
+    "mcp_call": _TOOL_DONE,
+    "mcp_list_tools": _TOOL_DONE,
+    "shell_call": _TOOL_DONE,
+    "local_shell_call": _TOOL_DONE,
+    "computer_call": _TOOL_DONE,
+    "apply_patch_call": _TOOL_DONE,
+}
+DEFAULT_DONE_STATUSES = _fs("completed", "incomplete")
+# Call items: `call_id` identifies them; function/custom calls must carry one.
+CALL_ITEM_TYPES = _fs(
+    "function_call", "custom_tool_call", "shell_call", "local_shell_call", "computer_call", "apply_patch_call"
+)
+CALL_ID_REQUIRED = _fs("function_call", "custom_tool_call")
+
+
+def is_tool_output_type(item_type: str) -> bool:
+    """Items that carry a server-side tool's result (shell_call_output, program_output, ...)."""
+    return item_type.endswith("_output")
+
+
+def expected(grammar: dict[str, dict[str, str]], state: str) -> str:
+    """Human list of what the grammar accepts in `state` (for finding messages)."""
+    allowed = list(grammar.get(state, {}))
+    return ", ".join(allowed) if allowed else "nothing (the stream is over)"
+
+
+# --------------------------------------------------------------------------------------------
+# Tracked state.
+class PartState:
+    """One streamed value: a content/summary part, a shell command, or an item-level field.
+
+    Text arrives as many small deltas; `chunks` holds the latest ones and every COMPACT_AT of
+    them are joined into one block, so memory is the text itself (plus at most COMPACT_AT
+    small strings), not one object per delta.
+    """
+
+    __slots__ = (
+        "added_at",
+        "blocks",
+        "chunks",
+        "done_value",
+        "index",
+        "kind",
+        "misplaced",
+        "n_blocked",
+        "n_other",
+        "part_value",
+        "phase",
+        "tainted",
+        "type",
+    )
+
+    COMPACT_AT = 512
+
+    def __init__(self, kind: str, index: int, part_type: str | None, added_at: int | None) -> None:
+        self.kind = kind
+        self.index = index
+        self.type = part_type
+        self.phase = "open"
+        self.chunks: list[str] | None = []
+        self.blocks: list[str] = []
+        self.n_blocked = 0  # deltas already joined into `blocks`
+        self.n_other = 0  # deltas that were not strings
+        self.done_value: Any = None  # the `.done` event's full value
+        self.part_value: Any = None  # the `*part.done` part's value
+        self.added_at = added_at
+        self.tainted = False  # a delta was not a string: accumulation checks would only echo it
+        self.misplaced = False  # added at a non-contiguous index: its place in the item is unknown
+
+    @property
+    def n_deltas(self) -> int:
+        return self.n_blocked + len(self.chunks or ()) + self.n_other
+
+    def add(self, delta: Any) -> None:
+        """Record one delta (the checker's fast path inlines the string case)."""
+        ch = self.chunks
+        if ch is None:
+            return
+        if type(delta) is str:
+            ch.append(delta)
+            if len(ch) >= self.COMPACT_AT:
+                self.compact()
+        else:
+            self.n_other += 1
+            self.tainted = True
+
+    def compact(self) -> None:
+        ch = self.chunks
+        if ch:
+            self.blocks.append("".join(ch))
+            self.n_blocked += len(ch)
+            ch.clear()
+
+    def text(self) -> str:
+        """The concatenated deltas (joined once; the result is kept as the only block)."""
+        self.compact()
+        b = self.blocks
+        if len(b) > 1:
+            b[:] = ["".join(b)]
+        return b[0] if b else ""
+
+    def release(self) -> None:
+        """The value was judged: keep only done_value / part_value."""
+        self.n_blocked = self.n_deltas
+        self.chunks = None
+        self.blocks = []
+
+
+class ItemState:
+    __slots__ = (
+        "added_at",
+        "call_id",
+        "done_at",
+        "done_item",
+        "id",
+        "index",
+        "n_parts",
+        "parts",
+        "phase",
+        "status",
+        "type",
+    )
+
+    def __init__(self, index: int, item: dict[str, Any], added_at: int) -> None:
+        self.index = index
+        self.id = item.get("id")
+        t = item.get("type")
+        self.type = t if isinstance(t, str) else None  # a non-string type is the schema's to report
+        self.call_id = item.get("call_id")
+        self.status = item.get("status")
+        self.phase = "open"
+        self.added_at = added_at
+        self.done_at: int | None = None
+        self.done_item: dict[str, Any] | None = None
+        self.parts: dict[tuple[str, int], PartState] = {}
+        self.n_parts: dict[str, int] = {}  # parts added so far, per kind
+
+    def open_parts(self) -> list[PartState]:
+        return [p for p in self.parts.values() if p.phase in ("open", "text_done") and p.kind in _EXPLICIT_KINDS]
+
+
+_EXPLICIT_KINDS = frozenset({"content", "summary", "command"})
+
+
+class StreamState:
+    """Everything the checks may ask about the stream so far. Read-only for checks."""
+
+    def __init__(self) -> None:
+        self.phase = "start"  # RESPONSE_GRAMMAR state
+        self.n_events = 0  # decoded event objects seen
+        self.first_type: str | None = None
+        self.last_seq: int | None = None
+        self.lost = 0  # undecodable messages since the last numbered event (may hide numbers)
+        self.response_id: Any = None
+        self.created_at: Any = None
+        self.model: Any = None
+        self.lifecycle_seen = False
+        self.saw_created = False
+        self.saw_in_progress = False
+        self.terminal_type: str | None = None
+        self.terminal_at: int | None = None
+        self.terminal_response: dict[str, Any] | None = None
+        self.pending_error_at: int | None = None  # an `error` event not yet followed by failed
+        self.items: dict[int, ItemState] = {}
+        self.n_added = 0
+        self.open_items = 0
+        self.last_sub_index: int | None = None  # output_index of the latest item sub-event
+        # (output_index, item) of each output_item.done, in arrival order (kept even when a
+        # duplicate output_index replaced the tracked item).
+        self.done_list: list[tuple[int, dict[str, Any]]] = []
+        self.saw_done_sentinel = False
+        self.output_checked = False  # the "@output" checks ran
+        # The one place checks may write: their own bookkeeping ("reported once" flags, ...).
+        self.notes: dict[Any, Any] = {}
+
+    def item_for(self, ev: dict[str, Any]) -> ItemState | None:
+        oi = ev.get("output_index")
+        return self.items.get(oi) if type(oi) is int else None
+
+    def done_items(self) -> list[tuple[int, dict[str, Any]]]:
+        """(output_index, item) of every output_item.done item, in index order (stable)."""
+        return sorted(self.done_list, key=lambda p: p[0])
+
+
+def part_key(sub: SubEvent, ev: dict[str, Any]) -> tuple[str, int] | None:
+    """The (kind, index) a sub-event addresses, or None when it has no usable index."""
+    if sub.kind is None:
+        return None
+    if sub.index_field is None:
+        return (sub.kind, 0)
+    idx = ev.get(sub.index_field)
+    if type(idx) is not int:
+        return None
+    return (sub.kind, idx)
+
+
+# --------------------------------------------------------------------------------------------
+# Transitions.
+def apply_lost(st: StreamState) -> None:
+    """A message that is not an event (invalid JSON, not an object): it may have carried the
+    next sequence_number, so the next step may be 2 without being a gap."""
+    st.lost += 1
+
+
+def apply(st: StreamState, etype: str, ev: dict[str, Any], index: int) -> None:
+    """Take the transition for one decoded event (after the checks judged it)."""
+    st.n_events += 1
+    if st.first_type is None:
+        st.first_type = etype
+    seq = ev.get("sequence_number")
+    if type(seq) is int:
+        st.lost = 0
+        if st.last_seq is None or seq > st.last_seq:
+            st.last_seq = seq
+    else:
+        st.lost += 1  # sequence.missing said so; the next number may skip this one's
+
+    sym = response_symbol(etype, ev)
+    if st.phase != "terminal":
+        st.phase = next_phase(st.phase, sym)
+
+    if etype in LIFECYCLE_TYPES:
+        _apply_lifecycle(st, etype, ev, index)
+    elif etype == "error":
+        st.pending_error_at = index
+    elif etype == "response.output_item.added":
+        _apply_added(st, ev, index)
+    elif etype == "response.output_item.done":
+        _apply_done(st, ev, index)
+    else:
+        sub = SUB_EVENTS.get(etype)
+        item = st.item_for(ev)
+        if item is not None:
+            st.last_sub_index = item.index
+            # A sub-event the item's type does not accept (item.wrong-event-for-type) is ignored.
+            if sub is not None and item.phase == "open" and item.type in sub.item_types:
+                _apply_sub(item, sub, ev, index)
+
+
+def _apply_lifecycle(st: StreamState, etype: str, ev: dict[str, Any], index: int) -> None:
+    resp = ev.get("response")
+    if isinstance(resp, dict):
+        if not st.lifecycle_seen:
+            st.response_id = resp.get("id")
+            st.created_at = resp.get("created_at")
+            st.model = resp.get("model")
+        else:
+            # Keep the first value that was present (a missing one is reported by the schema).
+            if st.response_id is None:
+                st.response_id = resp.get("id")
+            if st.created_at is None:
+                st.created_at = resp.get("created_at")
+            if st.model is None:
+                st.model = resp.get("model")
+        st.lifecycle_seen = True
+    if etype == "response.created":
+        st.saw_created = True
+    elif etype == "response.in_progress":
+        st.saw_in_progress = True
+    elif etype in TERMINAL_TYPES:
+        if st.terminal_type is None:
+            st.terminal_type = etype
+            st.terminal_at = index
+            st.terminal_response = resp if isinstance(resp, dict) else None
+        if etype == "response.failed":
+            st.pending_error_at = None
+
+
+def _apply_added(st: StreamState, ev: dict[str, Any], index: int) -> None:
+    oi = ev.get("output_index")
+    item = ev.get("item")
+    st.n_added += 1
+    if type(oi) is not int or not isinstance(item, dict):
+        return
+    old = st.items.get(oi)
+    if old is not None and old.phase == "open":
+        st.open_items -= 1
+    # A duplicate output_index (item.duplicate-index): the newer announcement wins, so the
+    # events that follow are judged against the item they belong to.
+    st.items[oi] = ItemState(oi, item, index)
+    st.open_items += 1
+    st.last_sub_index = oi
+
+
+def _apply_done(st: StreamState, ev: dict[str, Any], index: int) -> None:
+    oi = ev.get("output_index")
+    if type(oi) is not int:
+        return
+    item = ev.get("item")
+    it = st.items.get(oi)
+    if it is None:
+        # Done without added: track it as done so later events are judged "after done".
+        it = ItemState(oi, item if isinstance(item, dict) else {}, index)
+        it.phase = "absent"
+        st.items[oi] = it
+        st.n_added += 1  # it occupies its index: the next added item is judged after it
+    if it.phase == "done":
+        return
+    if it.phase == "open":
+        st.open_items -= 1
+    it.phase = "done"
+    it.done_at = index
+    it.done_item = item if isinstance(item, dict) else None
+    if it.done_item is not None:
+        st.done_list.append((oi, it.done_item))
+    # The item is closed: its streamed values are no longer needed.
+    it.parts.clear()
+
+
+def _apply_sub(item: ItemState, sub: SubEvent, ev: dict[str, Any], index: int) -> None:
+    key = part_key(sub, ev)
+    if key is None:
+        return
+    role = sub.role
+    part = item.parts.get(key)
+    if role == "part_added":
+        if part is None:
+            p = ev.get("part")
+            ptype = p.get("type") if isinstance(p, dict) else None
+            if not isinstance(ptype, str):
+                ptype = None  # non-string part type: schema.event reports it; keep it hashable
+            if sub.kind == "command":
+                ptype = "command"
+            new = PartState(key[0], key[1], ptype, index)
+            new.misplaced = key[1] != item.n_parts.get(key[0], 0)
+            item.parts[key] = new
+            item.n_parts[key[0]] = item.n_parts.get(key[0], 0) + 1
+        return
+    if part is None:
+        if sub.explicit:
+            return  # part.not-added was reported; nothing to accumulate into
+        part = PartState(key[0], key[1], None, None)
+        item.parts[key] = part
+    if role == "delta":
+        if part.phase == "open":
+            part.add(ev.get("delta"))
+    elif role == "done":
+        if part.phase == "open":
+            part.done_value = ev.get(sub.value_field) if sub.value_field else None
+            part.phase = "text_done"
+    elif role == "part_done" and part.phase in ("open", "text_done"):
+        p = ev.get("part")
+        if isinstance(p, dict):
+            part.part_value = p.get(PART_VALUE_KEY.get(str(p.get("type")), "text"))
+        part.phase = "closed"
+        part.release()

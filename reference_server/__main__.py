@@ -1,0 +1,162 @@
+"""Command line: `reference-server [--host H] [--port P] [--backend scripted|torch] [--db PATH] …`,
+or in proxy mode `reference-server --upstream chat-completions|anthropic|responses --upstream-url URL …`.
+
+Starts the Responses reference server under uvicorn and prints its URL; bad flags give a
+one-line error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import platformdirs
+
+API_KEY_ENV = "REFERENCE_SERVER_API_KEY"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("responses-conformance")) / "reference-server.sqlite3"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, no usage dump: the message says what to fix.
+        self.exit(2, f"reference-server: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="reference-server", description="A protocol-perfect OpenAI Responses API server.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free port)")
+    # default None (= scripted) so that proxy mode can tell an explicit --backend apart
+    p.add_argument("--backend", choices=("scripted", "torch"), default=None,
+                   help="token backend (default scripted)")
+    p.add_argument("--model-id", default=None, help="model id the backend reports (GET /v1/models)")
+    p.add_argument("--checkpoint", default=None, help="torch backend: checkpoint folder")
+    p.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra backend option, repeatable (e.g. preset=tiny, device=cpu, delay=0.05); "
+                        "values are parsed as JSON when possible")
+    p.add_argument("--db", default=None,
+                   help=f"SQLite file for stored responses (default {default_db_path()}; ':memory:' keeps nothing)")
+    p.add_argument("--api-key", default=None,
+                   help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV}, else no key)")
+    p.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024,
+                   help="largest accepted request body (default 16 MiB)")
+    p.add_argument("--done-sentinel", action="store_true", help="end streams with 'data: [DONE]' (Open Responses)")
+    p.add_argument("--nested-errors", action="store_true",
+                   help="nest the error event's fields under 'error' (Open Responses / live API)")
+    p.add_argument("--strict-model", action="store_true",
+                   help="answer 404 model_not_found unless 'model' is the backend's model id "
+                        "(default: accept any name and echo it)")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                   help="uvicorn log level (default info)")
+    from .proxy import add_proxy_arguments
+
+    add_proxy_arguments(p)
+    return p
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be between 0 and 65535, got {args.port}")
+    if args.max_body_bytes <= 0:
+        parser.error("--max-body-bytes must be positive")
+    from .proxy import proxy_args_error
+
+    if (problem := proxy_args_error(args)) is not None:
+        parser.error(problem)
+    if args.upstream is not None:
+        return _run_proxy(args)
+    args.backend = args.backend or "scripted"
+
+    import uvicorn
+
+    from .app import create_app
+    from .backends import get_backend
+    from .settings import Settings
+    from .store import ResponseStore
+    from .vocab import harmony_encoding
+
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    options: dict[str, object] = {}
+    if args.model_id:
+        options["model_id"] = args.model_id
+    if args.checkpoint:
+        if args.backend != "torch":
+            parser.error("--checkpoint only applies to --backend torch")
+        options["checkpoint"] = args.checkpoint
+    for raw in args.backend_option:
+        key, sep, value = raw.partition("=")
+        if not sep or not key:
+            parser.error(f"--backend-option expects KEY=VALUE, got {raw!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    try:
+        encoding = harmony_encoding()
+        if args.backend == "scripted":
+            options["encoding"] = encoding
+        backend = get_backend(args.backend, **options)
+        store = ResponseStore(args.db or default_db_path())
+    except Exception as exc:  # a missing checkpoint, an unwritable db, …: one line, no traceback
+        print(f"reference-server: error: {exc}", file=sys.stderr)
+        return 1
+    settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
+                        error_style="nested" if args.nested_errors else "flat",
+                        accept_any_model=not args.strict_model)
+    app = create_app(backend=backend, encoding=encoding, store=store, settings=settings)
+
+    port = args.port or _free_port(args.host)
+    host_in_url = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"reference-server: serving the Responses API at http://{host_in_url}:{port}/v1 "
+          f"(backend {backend.name}, model {backend.model_id}, db {store.path}"
+          f"{', API key required' if api_key else ''})", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=port, log_level=args.log_level)
+    except OSError as exc:
+        print(f"reference-server: error: cannot serve on {args.host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def _run_proxy(args: argparse.Namespace) -> int:
+    """Proxy mode: the same HTTP layer (storage, auth, limits, SSE options) over an upstream."""
+    from .proxy import run_from_args
+    from .settings import Settings
+    from .store import ResponseStore
+
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    try:
+        store = ResponseStore(args.db or default_db_path())
+    except Exception as exc:  # an unwritable db: one line, no traceback
+        print(f"reference-server: error: {exc}", file=sys.stderr)
+        return 1
+    settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
+                        error_style="nested" if args.nested_errors else "flat")
+    args.api_key = api_key
+    args.port = args.port or _free_port(args.host)
+    try:
+        return run_from_args(args, store=store, settings=settings)
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Converters between the OpenAI Responses API and its neighbours (Chat Completions, Anthropic
+Messages): pure request/response functions and sans-IO stream converters, used by proxy mode.
+
+- `chat_completions`: Responses <-> CC requests and non-stream responses
+- `cc_stream`: CC chunks -> Responses events; `responses_to_cc_stream`: the reverse
+- `anthropic`: Responses -> Messages requests, Message -> Response; `anthropic_stream`: events
+"""
+
+from reference_server.adapters.anthropic import message_to_response, responses_to_anthropic_request
+from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
+from reference_server.adapters.cc_stream import CCToResponsesStream, UpstreamProtocolError
+from reference_server.adapters.chat_completions import (
+    cc_to_responses_request,
+    completion_to_response,
+    response_to_completion,
+    responses_to_cc_request,
+)
+from reference_server.adapters.common import ConversionError
+from reference_server.adapters.responses_to_cc_stream import ResponsesToCCStream
+
+__all__ = [
+    "AnthropicToResponsesStream",
+    "CCToResponsesStream",
+    "ConversionError",
+    "ResponsesToCCStream",
+    "UpstreamProtocolError",
+    "cc_to_responses_request",
+    "completion_to_response",
+    "message_to_response",
+    "response_to_completion",
+    "responses_to_anthropic_request",
+    "responses_to_cc_request",
+]

@@ -1,0 +1,202 @@
+"""Anthropic Messages stream events -> a correct Responses event stream (sans-IO).
+
+Feed decoded Messages events (`message_start`, `content_block_*`, `message_delta`,
+`message_stop`, `ping`, `error`) one at a time; get Responses events back.
+
+Mapping: a `thinking` block -> a reasoning item (reasoning_text part), consecutive `text` blocks
+-> output_text parts of one message, a `tool_use` block -> a function_call item (call_id = the
+tool_use id, arguments = the concatenated `input_json_delta`s, or the start block's `input`);
+a call of the synthetic structured-output tool (see `anthropic.json_tool_name`) is the answer
+itself: its input JSON streams as output text.
+An item stays open until the next block of another kind starts, so `stop_reason` `max_tokens`
+can mark the last item incomplete. Server-side tool blocks and signatures are not representable
+by the event writer and are dropped (see docs/converters.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from reference_server.adapters.anthropic import json_tool_name
+from reference_server.adapters.common import as_int, response_fields, responses_usage
+from reference_server.adapters.output import OutputBuilder
+from reference_server.events import Event, ResponseEventWriter, new_id
+
+# stop_reason -> incomplete_details.reason (anything else ends `completed`).
+INCOMPLETE_STOP_REASONS = {
+    "max_tokens": "max_output_tokens",
+    "model_context_window_exceeded": "max_output_tokens",
+    "refusal": "content_filter",
+}
+
+
+class AnthropicToResponsesStream:
+    """Converts one Messages event stream. `start()`, `feed(event)` per event, `finish()` at EOF,
+    `fail()` when the upstream broke. Every method returns Responses events."""
+
+    def __init__(
+        self,
+        request: dict[str, Any],
+        *,
+        id_factory: Callable[[str], str] = new_id,
+        clock: Callable[[], float] | None = None,
+        writer: ResponseEventWriter | None = None,
+        json_tool: str | None = None,
+    ) -> None:
+        # `writer`: write into this (started) writer instead of one built from `request`.
+        self.out = OutputBuilder(response_fields(request), id_factory=id_factory, clock=clock, writer=writer)
+        # The synthetic structured-output tool (anthropic.json_tool_name): its call is the answer.
+        self.json_tool = json_tool if json_tool is not None else json_tool_name(request)
+        self._blocks: dict[int, dict[str, Any]] = {}  # index -> {"type", "args_seen", "input", "new_part"}
+        self._usage: dict[str, Any] = {}
+        self._stop_reason: str | None = None
+        self._started = False
+
+    @property
+    def done(self) -> bool:
+        return self.out.finished
+
+    def start(self) -> list[Event]:
+        if self._started:
+            return []
+        self._started = True
+        return self.out.start()
+
+    def feed(self, event: Any) -> list[Event]:
+        events = self.start()
+        if self.done:
+            return events
+        if not isinstance(event, dict):
+            return events + self.out.fail("The upstream sent an event that is not a JSON object.",
+                                          "upstream_protocol_error")
+        handler = getattr(self, "_on_" + str(event.get("type")), None)
+        try:
+            return events + (handler(event) if handler else [])  # unknown event types are skipped
+        except ValueError as exc:  # the writer refused a step: never leave the stream half-open
+            return events + self.out.abort(f"The upstream stream could not be converted: {exc}")
+
+    def finish(self) -> list[Event]:
+        """The upstream stream ended. Without `message_stop` or a stop reason it was cut off."""
+        events = self.start()
+        if self.done:
+            return events
+        if self._stop_reason is None:
+            return events + self.out.fail("The upstream stream ended before message_stop.", "upstream_disconnected")
+        return events + self._finalize()
+
+    def fail(self, message: str, code: str = "upstream_error") -> list[Event]:
+        events = self.start()
+        if self.done:
+            return events
+        return events + self.out.fail(message, code, self._usage_obj() if self._usage else None)
+
+    def final_response(self) -> dict[str, Any] | None:
+        return self.out.snapshot() if self.done else None
+
+    # ------------------------------------------------------------------ event handlers
+    def _on_message_start(self, event: dict[str, Any]) -> list[Event]:
+        message = event.get("message") or {}
+        if isinstance(message.get("usage"), dict):
+            self._usage.update(message["usage"])
+        return []
+
+    def _on_content_block_start(self, event: dict[str, Any]) -> list[Event]:
+        index = as_int(event.get("index"))
+        block = event.get("content_block") or {}
+        kind = block.get("type")
+        state: dict[str, Any] = {"type": kind, "args_seen": False, "input": block.get("input")}
+        self._blocks[index] = state
+        if kind == "text":
+            state["new_part"] = True  # a second text block is a second output_text part
+            return self._text(state, block.get("text") or "")
+        if kind == "thinking":
+            return self.out.reasoning(str(block["thinking"])) if block.get("thinking") else []
+        if kind == "tool_use" and self.json_tool is not None and block.get("name") == self.json_tool:
+            state["type"] = "json_answer"  # its input JSON streams as the message's text
+            return []
+        if kind == "tool_use":
+            return self.out.open_call(index, str(block.get("name") or "tool"), block.get("id"))
+        return []  # redacted_thinking, server tool blocks: nothing the writer can express
+
+    def _on_content_block_delta(self, event: dict[str, Any]) -> list[Event]:
+        state = self._blocks.get(as_int(event.get("index")))
+        delta = event.get("delta") or {}
+        if state is None:
+            return []
+        kind = delta.get("type")
+        if kind == "text_delta" and state["type"] == "text":
+            return self._text(state, str(delta.get("text") or ""))
+        if kind == "thinking_delta" and state["type"] == "thinking":
+            text = str(delta.get("thinking") or "")
+            return self.out.reasoning(text) if text else []
+        if kind == "input_json_delta" and state["type"] == "json_answer":
+            text = str(delta.get("partial_json") or "")
+            state["args_seen"] = state["args_seen"] or bool(text)
+            return self.out.text(text) if text else []
+        if kind == "input_json_delta" and state["type"] == "tool_use":
+            text = str(delta.get("partial_json") or "")
+            if not text or not self.out.is_open_call(as_int(event.get("index"))):
+                return []
+            state["args_seen"] = True
+            return self.out.arguments(text)
+        return []  # signature_delta, citations_delta: not representable
+
+    def _on_content_block_stop(self, event: dict[str, Any]) -> list[Event]:
+        index = as_int(event.get("index"))
+        state = self._blocks.get(index)
+        if state and state["type"] == "json_answer" and not state["args_seen"]:
+            state["args_seen"] = True
+            return self.out.text(json.dumps(state["input"] or {}, separators=(",", ":"), ensure_ascii=False))
+        if state and state["type"] == "tool_use" and not state["args_seen"] and self.out.is_open_call(index):
+            # No input_json_delta: the whole input came with the start block (or it is empty).
+            state["args_seen"] = True
+            return self.out.arguments(json.dumps(state["input"] or {}, separators=(",", ":")))
+        return []
+
+    def _on_message_delta(self, event: dict[str, Any]) -> list[Event]:
+        delta = event.get("delta") or {}
+        if delta.get("stop_reason"):
+            self._stop_reason = str(delta["stop_reason"])
+        if isinstance(event.get("usage"), dict):
+            # message_delta counts are cumulative: they replace message_start's.
+            self._usage.update({k: v for k, v in event["usage"].items() if v is not None})
+        return []
+
+    def _on_message_stop(self, event: dict[str, Any]) -> list[Event]:
+        return self._finalize()
+
+    def _on_error(self, event: dict[str, Any]) -> list[Event]:
+        err = event.get("error") or {}
+        message = err.get("message") if isinstance(err, dict) else str(err)
+        code = err.get("type") if isinstance(err, dict) else None
+        return self.out.fail(f"Upstream error: {message or 'unknown error'}", str(code or "upstream_error"),
+                             self._usage_obj() if self._usage else None)
+
+    # ------------------------------------------------------------------ helpers
+    def _text(self, state: dict[str, Any], text: str) -> list[Event]:
+        if not text:
+            return []
+        new_part = state.pop("new_part", False)
+        return self.out.text(text, new_part=new_part)
+
+    def _usage_obj(self) -> dict[str, Any]:
+        u = self._usage
+        cache_read = as_int(u.get("cache_read_input_tokens"))
+        cache_write = as_int(u.get("cache_creation_input_tokens"))
+        # Anthropic's input_tokens excludes cache reads and writes; Responses counts them.
+        total_in = as_int(u.get("input_tokens")) + cache_read + cache_write
+        thinking = (u.get("output_tokens_details") or {}).get("thinking_tokens")
+        usage = responses_usage(total_in, u.get("output_tokens"), cached_tokens=cache_read, reasoning_tokens=thinking)
+        usage["input_tokens_details"]["cache_write_tokens"] = cache_write
+        return usage
+
+    def _finalize(self) -> list[Event]:
+        if self._stop_reason is None:
+            return self.out.fail("The upstream sent message_stop without a stop_reason.", "upstream_protocol_error",
+                                 self._usage_obj())
+        reason = INCOMPLETE_STOP_REASONS.get(self._stop_reason)
+        if reason is not None:
+            return self.out.incomplete(reason, self._usage_obj())
+        return self.out.complete(self._usage_obj())

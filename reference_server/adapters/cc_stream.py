@@ -1,0 +1,292 @@
+"""Chat Completions stream chunks -> a correct Responses event stream (sans-IO).
+
+Feed decoded `chat.completion.chunk` objects one at a time; get Responses events back.
+
+Theory of operation
+-------------------
+A CC stream interleaves three kinds of output in one `delta`: reasoning (`reasoning_content` or
+`reasoning`), text (`content`, `refusal`) and tool calls keyed by their CC `index`, whose
+arguments may arrive split and even interleaved between calls. A Responses stream has one open
+item at a time. So each piece goes to a *target* ("reasoning", "message" or a call index):
+
+- a piece for the open item streams at once;
+- a piece for another target switches items when the open one may end: always for reasoning
+  and messages, for a call only once its arguments form a complete JSON value (a proper prefix
+  of a serialized object never does); otherwise the piece waits in a per-target buffer, and the
+  buffers are flushed in arrival order as soon as switching is possible;
+- a call needs its name before it can be opened (the writer's `function_call` item has one).
+
+CC has no ordering between a message's content and its tool calls, so this reordering keeps
+the meaning. `finish_reason` plus usage (same chunk, or the usage-only chunk after it) end the
+response: `length` -> incomplete/max_output_tokens, `content_filter` -> incomplete/content_filter,
+anything else -> completed. `finish()` at `[DONE]`/EOF ends it too; `fail()` aborts it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference_server.adapters.common import (
+    ConversionError,
+    as_int,
+    is_complete_json,
+    response_fields,
+    responses_usage,
+)
+from reference_server.adapters.output import OutputBuilder
+from reference_server.events import Event, ResponseEventWriter, new_id
+
+Target = str | tuple[str, object]  # "reasoning" | "message" | ("call", key)
+
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+class UpstreamProtocolError(Exception):
+    """The upstream stream broke its own protocol in a way that loses data."""
+
+
+@dataclass
+class _Call:
+    name: str = ""
+    call_id: str | None = None
+    opened: bool = False
+    args: str = ""  # arguments streamed so far
+    checked_len: int = -1  # len(args) when `complete` was last computed
+    complete: bool = False
+
+
+@dataclass
+class _Buffer:
+    pieces: list[tuple[str, str]] = field(default_factory=list)  # (sub-kind, text)
+
+
+class CCToResponsesStream:
+    """Converts one CC chunk stream. Call `start()`, then `feed(chunk)` per chunk, then `finish()`
+    at the end of the upstream stream (or `fail()` when it broke). Every method returns events."""
+
+    def __init__(
+        self,
+        request: dict[str, Any],
+        *,
+        id_factory: Callable[[str], str] = new_id,
+        clock: Callable[[], float] | None = None,
+        writer: ResponseEventWriter | None = None,
+    ) -> None:
+        # `writer`: write into this (started) writer instead of one built from `request`.
+        self.out = OutputBuilder(response_fields(request), id_factory=id_factory, clock=clock, writer=writer)
+        self._calls: dict[object, _Call] = {}
+        self._pending: list[Target] = []
+        self._buffers: dict[Target, _Buffer] = {}
+        self._finish_reason: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._started = False
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def done(self) -> bool:
+        return self.out.finished
+
+    def start(self) -> list[Event]:
+        if self._started:
+            return []
+        self._started = True
+        return self.out.start()
+
+    def feed(self, chunk: Any) -> list[Event]:
+        """One decoded chunk (a dict). Chunks after the terminal event are ignored."""
+        events = self.start()
+        if self.done:
+            return events
+        try:
+            events += self._feed(chunk)
+        except UpstreamProtocolError as exc:
+            events += self.out.fail(str(exc), "upstream_protocol_error")
+        except ValueError as exc:  # the writer refused a step: never leave the stream half-open
+            events += self.out.abort(f"The upstream stream could not be converted: {exc}")
+        return events
+
+    def finish(self) -> list[Event]:
+        """The upstream stream ended normally (`[DONE]` or EOF): flush and end the response."""
+        events = self.start()
+        if self.done:
+            return events
+        if self._finish_reason is None:
+            return events + self.out.fail("The upstream stream ended without a finish_reason.", "upstream_disconnected")
+        return events + self._finalize()
+
+    def fail(self, message: str, code: str = "upstream_error") -> list[Event]:
+        """Abort: the upstream failed, disconnected or stalled. Buffered, unstreamed pieces are
+        dropped; the open item is closed as incomplete; then `error` + `response.failed`."""
+        events = self.start()
+        if self.done:
+            return events
+        return events + self.out.fail(message, code)
+
+    def final_response(self) -> dict[str, Any] | None:
+        """The terminal Response object, once the stream has ended."""
+        return self.out.snapshot() if self.done else None
+
+    # ------------------------------------------------------------------ chunk handling
+    def _feed(self, chunk: Any) -> list[Event]:
+        if not isinstance(chunk, dict):
+            raise UpstreamProtocolError("The upstream sent a chunk that is not a JSON object.")
+        if chunk.get("error"):
+            err = chunk["error"]
+            message = err.get("message") if isinstance(err, dict) else str(err)
+            code = err.get("code") if isinstance(err, dict) else None
+            return self.out.fail(f"Upstream error: {message or 'unknown error'}", str(code or "upstream_error"))
+        events: list[Event] = []
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            # Responses has no `n`: only the first choice is translated.
+            if isinstance(choice, dict) and as_int(choice.get("index", 0)) == 0:
+                events += self._choice(choice)
+        if isinstance(chunk.get("usage"), dict):
+            self._usage = chunk["usage"]
+            if self._finish_reason is not None:
+                events += self._finalize()
+        return events
+
+    def _choice(self, choice: dict[str, Any]) -> list[Event]:
+        events: list[Event] = []
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            reasoning = delta.get("reasoning_content")
+            if not isinstance(reasoning, str) or not reasoning:
+                reasoning = delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                events += self._route("reasoning", "reasoning", reasoning)
+            if isinstance(delta.get("content"), str) and delta["content"]:
+                events += self._route("message", "text", delta["content"])
+            if isinstance(delta.get("refusal"), str) and delta["refusal"]:
+                events += self._route("message", "refusal", delta["refusal"])
+            calls = delta.get("tool_calls")
+            for call in calls if isinstance(calls, list) else []:
+                if isinstance(call, dict):
+                    events += self._call_delta(call)
+            if isinstance(delta.get("function_call"), dict):  # the legacy single-function form
+                events += self._call_delta({"index": "function_call", **delta["function_call"]}, legacy=True)
+        if choice.get("finish_reason") is not None and self._finish_reason is None:
+            self._finish_reason = str(choice["finish_reason"])
+        return events
+
+    def _call_delta(self, call: dict[str, Any], legacy: bool = False) -> list[Event]:
+        fn = call if legacy else (call.get("function") or {})
+        key = call.get("index")
+        if not isinstance(key, (int, str)) or isinstance(key, bool):
+            # Some servers omit `index`: identify the call by its id, else it continues the last.
+            key = next((k for k, c in self._calls.items() if call.get("id") and c.call_id == call.get("id")), None)
+            if key is None:
+                key = len(self._calls) if call.get("id") or not self._calls else list(self._calls)[-1]
+        state = self._calls.get(key)
+        events: list[Event] = []
+        name = str(fn["name"]) if isinstance(fn.get("name"), str) else ""
+        if state is None:
+            state = self._calls[key] = _Call(name=name, call_id=call.get("id") or None)
+            events += self._route(("call", key), "args", "")  # announce it in arrival order
+        elif name and not state.opened:
+            state.name += name  # a name split over chunks (before the item exists)
+            events += self._drain()
+        args = fn.get("arguments")
+        if isinstance(args, (dict, list)):
+            args = json.dumps(args, separators=(",", ":"))
+        if isinstance(args, str) and args:
+            events += self._route(("call", key), "args", args)
+        return events
+
+    # ------------------------------------------------------------------ routing
+    def _current(self) -> Target | None:
+        if self.out.kind == "call":
+            return ("call", self.out.call_key)
+        return self.out.kind
+
+    def _switchable(self) -> bool:
+        if self.out.kind != "call":
+            return True
+        state = self._calls[self.out.call_key]
+        if state.checked_len != len(state.args):  # parse only when the arguments grew
+            state.checked_len, state.complete = len(state.args), is_complete_json(state.args)
+        return state.complete
+
+    def _route(self, target: Target, sub: str, text: str) -> list[Event]:
+        if isinstance(target, tuple) and self._calls[target[1]].opened and not self.out.is_open_call(target[1]):
+            if text.strip():
+                raise UpstreamProtocolError(
+                    f"The upstream sent more arguments for tool call {target[1]!r} after they had "
+                    "formed a complete JSON value and the call was closed."
+                )
+            return []
+        if target == self._current():
+            events = self._emit(target, sub, text)
+            if isinstance(target, tuple) and self._pending and self._switchable():
+                events += self._drain()
+            return events
+        if target not in self._buffers:
+            self._buffers[target] = _Buffer()
+            self._pending.append(target)
+        if text:
+            self._buffers[target].pieces.append((sub, text))
+        return self._drain()
+
+    def _drain(self, force: bool = False) -> list[Event]:
+        """Open buffered targets in arrival order while the open item may be left."""
+        events: list[Event] = []
+        while self._pending and (force or self._switchable()):
+            target = self._pending[0]
+            if isinstance(target, tuple):
+                state = self._calls[target[1]]
+                if not state.name:
+                    if force:
+                        raise UpstreamProtocolError(f"The upstream never named tool call {target[1]!r}.")
+                    break
+                events += self.out.open_call(target[1], state.name, state.call_id)
+                state.opened = True
+            self._pending.pop(0)
+            for sub, text in self._buffers.pop(target).pieces:
+                events += self._emit(target, sub, text)
+        return events
+
+    def _emit(self, target: Target, sub: str, text: str) -> list[Event]:
+        if not text:
+            return []
+        if sub == "reasoning":
+            return self.out.reasoning(text)
+        if sub == "text":
+            return self.out.text(text)
+        if sub == "refusal":
+            return self.out.refusal(text)
+        assert isinstance(target, tuple)
+        self._calls[target[1]].args += text
+        return self.out.arguments(text)
+
+    # ------------------------------------------------------------------ terminal
+    def _finalize(self) -> list[Event]:
+        try:
+            events = self._drain(force=True)
+        except UpstreamProtocolError as exc:
+            return self.out.fail(str(exc), "upstream_protocol_error")
+        usage = cc_usage_to_responses(self._usage)
+        reason = INCOMPLETE_REASONS.get(self._finish_reason or "")
+        if reason is not None:
+            return events + self.out.incomplete(reason, usage)
+        if self._finish_reason == "error":
+            return events + self.out.fail("The upstream ended the completion with an error.", "upstream_error", usage)
+        return events + self.out.complete(usage)
+
+
+def cc_usage_to_responses(usage: Any) -> dict[str, Any]:
+    """Responses usage from CC usage (details carried over; absent usage counts as zero)."""
+    if not isinstance(usage, dict):
+        usage = {}
+    return responses_usage(
+        usage.get("prompt_tokens"),
+        usage.get("completion_tokens"),
+        cached_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
+        reasoning_tokens=(usage.get("completion_tokens_details") or {}).get("reasoning_tokens"),
+    )
+
+
+__all__ = ["CCToResponsesStream", "ConversionError", "UpstreamProtocolError", "cc_usage_to_responses"]

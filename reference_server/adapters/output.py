@@ -1,0 +1,152 @@
+"""One open output item at a time, over `ResponseEventWriter`: what every upstream converter needs.
+
+Converters say "this is reasoning text / answer text / refusal text / a call's arguments"; the
+builder opens, switches and closes items and parts so the writer's grammar always holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from reference_server.events import Event, ResponseEventWriter, new_id
+
+Kind = Literal["reasoning", "message", "call"]
+
+# Codes `response.error.code` may carry (OpenAPI enum) that an upstream failure can map to.
+RESPONSE_ERROR_CODES = frozenset({"server_error", "rate_limit_exceeded", "invalid_prompt"})
+# Upstream codes that mean "slow down" (OpenAI, Anthropic, HTTP status names).
+RATE_LIMIT_CODES = frozenset({"rate_limit_exceeded", "rate_limit_error", "overloaded_error", "429",
+                              "insufficient_quota"})
+
+
+class OutputBuilder:
+    """Routes pieces of upstream output into the writer's items.
+
+    The current item stays open until something of another kind arrives (or `close()`), so a
+    terminal `incomplete` can still mark the last item incomplete.
+    """
+
+    def __init__(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        id_factory: Callable[[str], str] = new_id,
+        clock: Callable[[], float] | None = None,
+        writer: ResponseEventWriter | None = None,
+    ) -> None:
+        if writer is not None:
+            # The caller's writer (proxy mode: the service's, already started and stored).
+            self.writer = writer
+        else:
+            kwargs: dict[str, Any] = {"id_factory": id_factory}
+            if clock is not None:
+                kwargs["clock"] = clock
+            self.writer = ResponseEventWriter(fields, **kwargs)
+        self.kind: Kind | None = None  # kind of the open item
+        self.index: int | None = None  # its output_index
+        self.part: str | None = None  # kind of the open part of a message/reasoning item
+        self.call_key: object = None  # the converter's key of the open call
+
+    @property
+    def finished(self) -> bool:
+        return self.writer.phase == "done"
+
+    def start(self) -> list[Event]:
+        """`created` + `in_progress`, unless the writer's owner has started it already."""
+        if self.writer.phase != "new":
+            return []
+        return self.writer.start()
+
+    # ------------------------------------------------------------------ content
+    def reasoning(self, text: str) -> list[Event]:
+        events = self._ensure("reasoning")
+        assert self.index is not None
+        if self.part != "reasoning_text":
+            events += self.writer.add_reasoning_text_part(self.index)
+            self.part = "reasoning_text"
+        return events + self.writer.reasoning_text_delta(self.index, text)
+
+    def text(self, text: str, *, new_part: bool = False) -> list[Event]:
+        """Answer text; `new_part` starts a new output_text part in the same message."""
+        events = self._ensure("message")
+        assert self.index is not None
+        if self.part != "output_text" or new_part:
+            events += self.writer.add_output_text_part(self.index)
+            self.part = "output_text"
+        return events + self.writer.text_delta(self.index, text)
+
+    def refusal(self, text: str) -> list[Event]:
+        events = self._ensure("message")
+        assert self.index is not None
+        if self.part != "refusal":
+            events += self.writer.add_refusal_part(self.index)
+            self.part = "refusal"
+        return events + self.writer.refusal_delta(self.index, text)
+
+    def open_call(self, key: object, name: str, call_id: str | None) -> list[Event]:
+        """Close the open item and open a function_call item known to the caller as `key`."""
+        events = self.close()
+        self.index, added = self.writer.add_function_call(name, call_id)
+        self.kind, self.part, self.call_key = "call", None, key
+        return events + added
+
+    def arguments(self, text: str) -> list[Event]:
+        if self.kind != "call" or self.index is None:
+            raise ValueError("arguments(): no function_call item is open")
+        return self.writer.arguments_delta(self.index, text)
+
+    def is_open_call(self, key: object) -> bool:
+        return self.kind == "call" and self.call_key == key
+
+    def close(self) -> list[Event]:
+        """Close the open item (completed); no-op when none is open."""
+        if self.index is None:
+            return []
+        events = self.writer.close_item(self.index, "completed")
+        self.kind = self.index = self.part = self.call_key = None
+        return events
+
+    # ------------------------------------------------------------------ terminal
+    def complete(self, usage: Mapping[str, Any]) -> list[Event]:
+        self._forget()
+        return self.writer.complete(usage)
+
+    def incomplete(self, reason: str, usage: Mapping[str, Any]) -> list[Event]:
+        self._forget()
+        return self.writer.incomplete(reason, usage)
+
+    def fail(self, message: str, code: str, usage: Mapping[str, Any] | None = None) -> list[Event]:
+        """`error` + `response.failed`. `response.error.code` has a closed enum: an upstream's own
+        code is kept in the message and mapped to `rate_limit_exceeded` or `server_error`."""
+        self._forget()
+        if code not in RESPONSE_ERROR_CODES:
+            message = f"{message} (upstream code: {code})"
+            code = "rate_limit_exceeded" if code in RATE_LIMIT_CODES else "server_error"
+        return self.writer.fail(message, code=code, usage=usage)
+
+    def abort(self, message: str) -> list[Event]:
+        """`fail` for a conversion bug: best effort, never raises (the stream may already be over)."""
+        try:
+            return self.fail(message, "server_error")
+        except ValueError:
+            return []
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.writer.snapshot()
+
+    # ------------------------------------------------------------------ internals
+    def _ensure(self, kind: Kind) -> list[Event]:
+        if self.kind == kind:
+            return []
+        events = self.close()
+        if kind == "reasoning":
+            self.index, added = self.writer.add_reasoning()
+        else:
+            self.index, added = self.writer.add_message()
+        self.kind, self.part = kind, None
+        return events + added
+
+    def _forget(self) -> None:
+        # The writer's terminal methods close whatever is open themselves.
+        self.kind = self.index = self.part = self.call_key = None

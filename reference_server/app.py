@@ -1,0 +1,236 @@
+"""The FastAPI application: Responses endpoints over `ResponseService`, errors in OpenAI shape.
+
+`create_app()` with no arguments gives a working server: scripted backend, in-memory store,
+no API key. `create_app(source=...)` serves another `ResponseSource` (proxy mode) over the same
+HTTP layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from .backends.base import TokenBackend
+from .errors import APIError, install_error_handlers
+from .events import Event
+from .middleware import GuardMiddleware
+from .service import ResponseService, ResponseSource
+from .settings import Settings
+from .sse import DONE, MEDIA_TYPE, STREAM_HEADERS, encode_event
+from .store import ResponseStore
+
+_STARTED = int(time.time())
+
+
+def _decode_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise APIError(400, "The request body is empty; the API expects a JSON object.", code="invalid_json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise APIError(400, "We could not parse the JSON body of your request. The API expects a JSON "
+                            "payload, but what was sent was not valid JSON.", code="invalid_json") from None
+
+
+def _bool_query(request: Request, name: str) -> bool:
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise APIError(400, f"Invalid value for '{name}': expected true or false.", param=name, code="invalid_value")
+
+
+def _int_query(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise APIError(400, f"Invalid value for '{name}': expected an integer.", param=name,
+                       code="invalid_type") from None
+    if not lo <= number <= hi:
+        raise APIError(400, f"Invalid value for '{name}': expected an integer between {lo} and {hi}.",
+                       param=name, code="invalid_value")
+    return number
+
+
+def _sse(events: AsyncIterator[Event], done_sentinel: bool) -> StreamingResponse:
+    async def body() -> AsyncIterator[bytes]:
+        async for event in events:
+            yield encode_event(event)
+        if done_sentinel:
+            yield DONE
+
+    return StreamingResponse(body(), media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
+
+
+def _not_found(response_id: str) -> APIError:
+    return APIError(404, f"Response with id '{response_id}' not found.")
+
+
+def create_app(
+    backend: TokenBackend | None = None,
+    encoding: Any = None,
+    store: ResponseStore | None = None,
+    settings: Settings | None = None,
+    *,
+    source: ResponseSource | None = None,
+) -> FastAPI:
+    """A Responses API server. Defaults: scripted backend, in-memory SQLite store, no API key.
+
+    `source` replaces the harmony/backend path (then `backend` and `encoding` must be None); the
+    app owns it and calls its `aclose()` at shutdown."""
+    settings = settings or Settings()
+    if source is None:
+        source = _backend_source(backend, encoding, settings)
+    elif backend is not None or encoding is not None:
+        raise ValueError("create_app: pass either a source or a backend/encoding, not both")
+    owns_store = store is None
+    if store is None:
+        store = ResponseStore(":memory:")
+    service = ResponseService(source, store, settings)
+    the_source = source
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await service.shutdown()
+        await the_source.aclose()
+        if owns_store:
+            store.close()
+
+    app = FastAPI(title="Responses reference server", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    app.state.service = service
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(GuardMiddleware, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
+
+    @app.post("/v1/responses", response_model=None)
+    async def create_response(request: Request) -> Response:
+        body = _decode_json(await request.body())
+        prep = await service.prepare(body)
+        req = prep.request
+        if req.background:
+            job = await service.start_background(prep)
+            if req.stream:
+                return _sse(job.follow(), settings.done_sentinel)
+            return JSONResponse(prep.writer.snapshot())
+        if req.stream:
+            return _sse(service.stream(prep), settings.done_sentinel)
+        final: dict[str, Any] | None = None
+        async for event in service.stream(prep):
+            if event["type"] in ("response.completed", "response.incomplete", "response.failed"):
+                final = event["response"]
+        if final is None or final["status"] == "failed":
+            if prep.http_error is not None:
+                raise prep.http_error
+            message = (final or {}).get("error", {}).get("message") or "generation did not finish"
+            raise APIError(500, f"The server had an error while processing your request: {message}",
+                           type="server_error", code="server_error")
+        return JSONResponse(final)
+
+    @app.get("/v1/responses/{response_id}", response_model=None)
+    async def get_response(response_id: str, request: Request) -> Response:
+        if _bool_query(request, "stream"):
+            job = service.jobs.get(response_id)
+            if job is None:
+                if await service.get(response_id) is None:
+                    raise _not_found(response_id)
+                raise APIError(400, "Only background responses created by this server process can be "
+                                    "streamed again.", param="stream")
+            after = _int_query(request, "starting_after", -1, -1, 2**31)
+            return _sse(job.follow(after), settings.done_sentinel)
+        response = await service.get(response_id)
+        if response is None:
+            raise _not_found(response_id)
+        return JSONResponse(response)
+
+    @app.delete("/v1/responses/{response_id}")
+    async def delete_response(response_id: str) -> dict[str, Any]:
+        job = service.jobs.pop(response_id, None)
+        if job is not None and job.task is not None and not job.task.done():
+            job.task.cancel()
+            with contextlib.suppress(BaseException):
+                await job.task
+        if not await anyio.to_thread.run_sync(store.delete, response_id):
+            raise _not_found(response_id)
+        return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+    @app.get("/v1/responses/{response_id}/input_items")
+    async def list_input_items(response_id: str, request: Request) -> dict[str, Any]:
+        limit = _int_query(request, "limit", 20, 1, 100)
+        order = request.query_params.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise APIError(400, "Invalid value for 'order': expected 'asc' or 'desc'.", param="order",
+                           code="invalid_value")
+        stored = await anyio.to_thread.run_sync(store.get, response_id)
+        if stored is None:
+            raise _not_found(response_id)
+        items = list(stored.input_items)
+        if order == "desc":
+            items.reverse()
+        after = request.query_params.get("after")
+        if after is not None:
+            ids = [item.get("id") for item in items]
+            if after not in ids:
+                raise APIError(400, f"Invalid value for 'after': no input item '{after}' in this response.",
+                               param="after", code="invalid_value")
+            items = items[ids.index(after) + 1:]
+        page = items[:limit]
+        return {
+            "object": "list",
+            "data": page,
+            "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None,
+            "has_more": len(items) > limit,
+        }
+
+    @app.post("/v1/responses/{response_id}/cancel")
+    async def cancel_response(response_id: str) -> dict[str, Any]:
+        return await service.cancel(response_id)
+
+    def _model(model_id: str) -> dict[str, Any]:
+        return {"id": model_id, "object": "model", "created": _STARTED, "owned_by": "reference-server"}
+
+    @app.get("/v1/models")
+    async def list_models() -> dict[str, Any]:
+        return {"object": "list", "data": [_model(m) for m in await the_source.model_ids()]}
+
+    @app.get("/v1/models/{model_id:path}")
+    async def get_model(model_id: str) -> dict[str, Any]:
+        if model_id not in await the_source.model_ids():
+            raise APIError(404, f"The model '{model_id}' does not exist.", param="model", code="model_not_found")
+        return _model(model_id)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", **the_source.health(),
+                "background_jobs": sum(1 for j in service.jobs.values() if not j.finished)}
+
+    return app
+
+
+def _backend_source(backend: TokenBackend | None, encoding: Any, settings: Settings) -> ResponseSource:
+    from .backend_source import BackendSource
+    from .backends import get_backend
+
+    if encoding is None:
+        from .vocab import harmony_encoding
+
+        encoding = harmony_encoding()
+    owns_backend = backend is None
+    if backend is None:
+        backend = get_backend("scripted", encoding=encoding)
+    return BackendSource(backend, encoding, settings, owns_backend=owns_backend)

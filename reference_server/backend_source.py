@@ -1,0 +1,128 @@
+"""The token-backend `ResponseSource`: a request becomes a harmony prompt, a backend generates
+completion tokens, and the harmony parser turns them into output items one token at a time.
+
+The service (service.py) does validation, storage and cancellation; this is only the generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+
+from .backends.base import BackendError, GenerationRequest, TokenBackend
+from .emitter import HarmonyToEvents
+from .errors import APIError
+from .events import Event, make_usage
+from .harmony import (
+    CompletionDecoder,
+    HarmonyOutputError,
+    PromptError,
+    build_conversation,
+    output_spec,
+    render_prompt,
+    script_hint,
+)
+from .request import CreateRequest
+from .service import Prepared
+from .settings import Settings
+
+log = logging.getLogger("reference_server")
+
+# How long closing a backend stream may take after a cancel.
+_CLEANUP_SECONDS = 5.0
+
+
+class BackendSource:
+    """Harmony over a `TokenBackend`. Closes the backend on `aclose()` only when `owns_backend`."""
+
+    def __init__(self, backend: TokenBackend, encoding: Any, settings: Settings, *, owns_backend: bool = False) -> None:
+        self.backend = backend
+        self.encoding = encoding
+        self.settings = settings
+        self.owns_backend = owns_backend
+        self.name = backend.name
+        self._stop_tokens = frozenset(encoding.stop_tokens_for_assistant_actions())
+
+    async def model_ids(self) -> list[str]:
+        return [self.backend.model_id]
+
+    def health(self) -> dict[str, Any]:
+        return {"backend": self.backend.name, "model": self.backend.model_id}
+
+    async def aclose(self) -> None:
+        if self.owns_backend:
+            await self.backend.aclose()
+
+    async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> GenerationRequest:
+        if not self.settings.accept_any_model and req.model != self.backend.model_id:
+            raise APIError(404, f"The model '{req.model}' does not exist or you do not have access to it.",
+                           param="model", code="model_not_found")
+        try:
+            conversation = build_conversation(req, context)
+        except PromptError as exc:
+            raise APIError(400, str(exc), param=exc.param, code="invalid_value") from None
+        prompt = render_prompt(self.encoding, conversation)
+        window = self.settings.context_window
+        if len(prompt) >= window:
+            raise APIError(400, f"Your input is {len(prompt)} tokens, which exceeds the context window of "
+                                f"{window} tokens.", param="input", code="context_length_exceeded")
+        budget = req.max_output_tokens or self.settings.default_max_output_tokens
+        return GenerationRequest(
+            prompt_tokens=tuple(prompt),
+            max_new_tokens=min(budget, window - len(prompt)),
+            stop_token_ids=self._stop_tokens,
+            output=output_spec(req),
+            temperature=req.temperature,
+            top_p=req.top_p,
+            prefix_key=req.previous_response_id,
+            hint=script_hint([*context, *req.input_items]),
+        )
+
+    async def run(self, prep: Prepared) -> AsyncIterator[Event]:
+        """Generation events after `in_progress`, the terminal ones included. Closing this
+        generator (a disconnect, a cancel) closes the backend's token stream at once."""
+        writer, gen = prep.writer, prep.plan
+        emitter = HarmonyToEvents(writer)
+        decoder = CompletionDecoder(self.encoding, emitter)
+        token_stream: Any = None
+        cached = 0
+        try:
+            failure: str | None = None
+            try:
+                token_stream = self.backend.generate(gen)
+                async for token in token_stream:
+                    if decoder.counts.output == 0:
+                        cached = min(int(getattr(token_stream, "cached_tokens", 0) or 0), len(gen.prompt_tokens))
+                    for event in decoder.feed(token):
+                        yield event
+                    if token in gen.stop_token_ids or decoder.counts.output >= gen.max_new_tokens:
+                        break
+            except BackendError as exc:
+                failure = str(exc) or "the backend failed"
+            except HarmonyOutputError as exc:
+                failure = str(exc)
+            except Exception:  # a bug in a backend or here: the stream still ends properly
+                log.exception("generation of response %s crashed", writer.response_id)
+                failure = "The server had an error while processing your request."
+            decoder.charge_open_message()
+            usage = make_usage(len(gen.prompt_tokens), decoder.counts.output,
+                               reasoning_tokens=decoder.counts.reasoning, cached_tokens=cached)
+            if failure is not None:
+                log.warning("response %s failed: %s", writer.response_id, failure)
+                terminal = emitter.fail(failure, code="server_error")
+            elif decoder.last_token in gen.stop_token_ids or decoder.counts.output < gen.max_new_tokens:
+                # A stop token, or the backend ended on its own: whatever is open is finished.
+                terminal = emitter.complete(usage)
+            else:
+                terminal = emitter.incomplete("max_output_tokens", usage)
+            for event in terminal:
+                yield event
+        finally:
+            if token_stream is not None:
+                with (anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS),
+                      contextlib.suppress(Exception)):
+                    await token_stream.aclose()

@@ -1,0 +1,249 @@
+"""The gpt-oss decoder in torch: RMSNorm, GQA with attention sinks, alternating sliding-window
+attention, YaRN rotary embeddings, top-k routed experts with clamped SwiGLU.
+
+One forward serves every mode: the caller passes a `KVProvider` that decides which keys each
+layer attends to (the sequence itself for a full recompute, a KV cache for incremental decoding).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .config import ModelConfig, yarn_band
+
+# (layer, keys [B,T,Hkv,D], values [B,T,Hkv,D], positions [B,T]) ->
+#   (keys to attend [B,K,Hkv,D], values [B,K,Hkv,D], their positions [B,K], -1 = empty)
+KVProvider = Callable[
+    [int, torch.Tensor, torch.Tensor, torch.Tensor],
+    tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+]
+
+SWIGLU_ALPHA = 1.702
+RMS_EPS = 1e-5
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, size: int, device: torch.device | None = None) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(size, device=device, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.float()
+        t = t * torch.rsqrt(t.pow(2).mean(dim=-1, keepdim=True) + RMS_EPS)
+        return (t * self.scale).to(x.dtype)
+
+
+class Rotary:
+    """YaRN-scaled rotary embedding on the two halves of each head (gpt-oss layout)."""
+
+    def __init__(self, cfg: ModelConfig, device: torch.device) -> None:
+        half = cfg.head_dim // 2
+        dims = torch.arange(half, dtype=torch.float32, device=device)
+        wavelength_base = cfg.rope_theta ** (2 * dims / cfg.head_dim)
+        extrapolated = 1.0 / wavelength_base
+        s = cfg.rope_scaling_factor
+        if s > 1.0:
+            low, high = yarn_band(cfg)
+            # 1 on fast-rotating dims (kept as trained), 0 on slow ones (stretched by s).
+            keep = 1.0 - ((dims - low) / (high - low)).clamp(0.0, 1.0)
+            self.inv_freq = extrapolated * keep + (extrapolated / s) * (1.0 - keep)
+            # YaRN's attention temperature, folded into both q and k.
+            self.concentration = 1.0 + 0.1 * math.log(s)
+        else:
+            self.inv_freq = extrapolated
+            self.concentration = 1.0
+
+    def cos_sin(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        angles = positions.to(torch.float32)[..., None] * self.inv_freq
+        return angles.cos() * self.concentration, angles.sin() * self.concentration
+
+    @staticmethod
+    def apply(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        """x: [B, T, heads..., D]; cos/sin: [B, T, D/2] (broadcast over the head axes)."""
+        extra = x.dim() - cos.dim()
+        shape = cos.shape[:2] + (1,) * extra + cos.shape[2:]
+        cos = cos.reshape(shape).to(x.dtype)
+        sin = sin.reshape(shape).to(x.dtype)
+        first, second = x.chunk(2, dim=-1)
+        return torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
+
+
+def attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    sinks: torch.Tensor,
+    allowed: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Softmax attention where each head also spends probability mass on its learned sink.
+
+    q [B,Tq,Hkv,M,D], k/v [B,Tk,Hkv,D], sinks [Hkv,M], allowed [B,Tq,Tk] -> [B,Tq,Hkv*M*D].
+    """
+    b, tq, hkv, m, _ = q.shape
+    scores = torch.einsum("bqhmd,bkhd->bhmqk", q.float(), k.float()) * scale
+    scores = scores.masked_fill(~allowed[:, None, None, :, :], float("-inf"))
+    sink = sinks.float().reshape(1, hkv, m, 1, 1).expand(b, hkv, m, tq, 1)
+    # The sink column joins the normalisation and is then dropped: heads may attend "nowhere".
+    weights = torch.softmax(torch.cat((scores, sink), dim=-1), dim=-1)[..., :-1]
+    out = torch.einsum("bhmqk,bkhd->bqhmd", weights, v.float())
+    return out.reshape(b, tq, -1).to(q.dtype)
+
+
+def visibility(query_pos: torch.Tensor, key_pos: torch.Tensor, window: int) -> torch.Tensor:
+    """[B,Tq] x [B,Tk] -> [B,Tq,Tk]: causal, within the window (0 = unbounded), key present."""
+    qp = query_pos[:, :, None]
+    kp = key_pos[:, None, :]
+    ok = (kp >= 0) & (kp <= qp)
+    if window > 0:
+        ok &= (qp - kp) < window
+    return ok
+
+
+class AttentionBlock(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer: int, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.layer = layer
+        self.cfg = cfg
+        self.window = cfg.sliding_window if cfg.is_sliding(layer) else 0
+        self.norm = RMSNorm(cfg.hidden_size, device=device)
+        qkv_dim = cfg.head_dim * (cfg.num_attention_heads + 2 * cfg.num_key_value_heads)
+        self.qkv = nn.Linear(cfg.hidden_size, qkv_dim, device=device, dtype=dtype)
+        self.sinks = nn.Parameter(torch.zeros(cfg.num_attention_heads, device=device, dtype=dtype))
+        self.out = nn.Linear(cfg.head_dim * cfg.num_attention_heads, cfg.hidden_size, device=device, dtype=dtype)
+        self.scale = 1.0 / math.sqrt(cfg.head_dim)
+
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor, rotary: Rotary, kv: KVProvider
+    ) -> torch.Tensor:
+        cfg = self.cfg
+        b, t, _ = x.shape
+        hq, hkv, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
+        qkv = self.qkv(self.norm(x))
+        q = qkv[..., : hq * d].reshape(b, t, hkv, cfg.q_per_kv, d)
+        k = qkv[..., hq * d : (hq + hkv) * d].reshape(b, t, hkv, d)
+        v = qkv[..., (hq + hkv) * d :].reshape(b, t, hkv, d)
+        cos, sin = rotary.cos_sin(positions)
+        q = Rotary.apply(q, cos, sin)
+        k = Rotary.apply(k, cos, sin)
+        keys, values, key_pos = kv(self.layer, k, v, positions)
+        allowed = visibility(positions, key_pos, self.window)
+        sinks = self.sinks.reshape(hkv, cfg.q_per_kv)
+        return x + self.out(attend(q, keys, values, sinks, allowed, self.scale))
+
+
+def swiglu(h: torch.Tensor, limit: float) -> torch.Tensor:
+    """Clamped SwiGLU over interleaved (gate, linear) pairs, with the +1 on the linear half."""
+    gate = h[..., 0::2].clamp(max=limit)
+    linear = h[..., 1::2].clamp(min=-limit, max=limit)
+    return gate * torch.sigmoid(SWIGLU_ALPHA * gate) * (linear + 1.0)
+
+
+class ExpertsBlock(nn.Module):
+    def __init__(self, cfg: ModelConfig, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.cfg = cfg
+        e, h, i = cfg.num_experts, cfg.hidden_size, cfg.intermediate_size
+        self.norm = RMSNorm(h, device=device)
+        self.gate = nn.Linear(h, e, device=device, dtype=dtype)
+        self.mlp1_weight = nn.Parameter(torch.zeros(e, 2 * i, h, device=device, dtype=dtype))
+        self.mlp1_bias = nn.Parameter(torch.zeros(e, 2 * i, device=device, dtype=dtype))
+        self.mlp2_weight = nn.Parameter(torch.zeros(e, h, i, device=device, dtype=dtype))
+        self.mlp2_bias = nn.Parameter(torch.zeros(e, h, device=device, dtype=dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        t = self.norm(x).reshape(-1, shape[-1])
+        top = torch.topk(self.gate(t), k=self.cfg.experts_per_token, dim=-1, sorted=True)
+        weights = torch.softmax(top.values.float(), dim=-1).to(t.dtype)
+        out = torch.zeros_like(t)
+        # Loop over the experts actually chosen: each runs one matmul over its tokens.
+        for expert in torch.unique(top.indices).tolist():
+            rows, rank = (top.indices == expert).nonzero(as_tuple=True)
+            h = t[rows] @ self.mlp1_weight[expert].T + self.mlp1_bias[expert]
+            y = swiglu(h, self.cfg.swiglu_limit) @ self.mlp2_weight[expert].T + self.mlp2_bias[expert]
+            out.index_add_(0, rows, y * weights[rows, rank, None])
+        return x + out.reshape(shape)
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer: int, device: torch.device, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.attn = AttentionBlock(cfg, layer, device, dtype)
+        self.mlp = ExpertsBlock(cfg, device, dtype)
+
+
+class GptOss(nn.Module):
+    """gpt-oss with the public parameter names (`block.{i}.attn.qkv.weight`, ...)."""
+
+    def __init__(self, cfg: ModelConfig, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        device = torch.device(device)
+        self.cfg = cfg
+        self.device = device
+        self.dtype = dtype
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.hidden_size, device=device, dtype=dtype)
+        self.block = nn.ModuleList(
+            TransformerBlock(cfg, i, device, dtype) for i in range(cfg.num_hidden_layers)
+        )
+        self.norm = RMSNorm(cfg.hidden_size, device=device)
+        self.unembedding = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False, device=device, dtype=dtype)
+        self.rotary = Rotary(cfg, device)
+        self._unembed_t: torch.Tensor | None = None
+        self._unembed_version = -1
+        self.requires_grad_(False)
+        self.eval()
+
+    def hidden(self, tokens: torch.Tensor, positions: torch.Tensor, kv: KVProvider) -> torch.Tensor:
+        """tokens/positions [B,T] -> final-normed hidden states [B,T,H]."""
+        x = self.embedding(tokens)
+        for blk in self.block:
+            assert isinstance(blk, TransformerBlock)
+            x = blk.attn(x, positions, self.rotary, kv)
+            x = blk.mlp(x)
+        return self.norm(x)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        # h @ W^T with W^T stored contiguously is faster on CPU than linear() on W; the copy is
+        # rebuilt whenever the parameter is modified in place (loading, initialisation).
+        weight = self.unembedding.weight
+        if self._unembed_t is None or self._unembed_version != weight._version:
+            self._unembed_t = weight.detach().T.contiguous()
+            self._unembed_version = weight._version
+        return (hidden.to(self.dtype) @ self._unembed_t).float()
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Full recompute (the reference way): tokens [T] -> logits [T,V], no cache."""
+        toks = tokens.reshape(1, -1).to(self.device)
+        positions = torch.arange(toks.shape[1], device=self.device)[None]
+
+        def itself(_layer: int, k: torch.Tensor, v: torch.Tensor, pos: torch.Tensor):
+            return k, v, pos
+
+        with torch.inference_mode():
+            return self.logits(self.hidden(toks, positions, itself))[0]
+
+
+def init_random(model: GptOss, seed: int) -> GptOss:
+    """Deterministic random weights (same seed -> same weights in every process)."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    with torch.no_grad():
+        for name, param in sorted(model.named_parameters()):
+            if name.endswith("norm.scale"):
+                value = torch.ones(param.shape)
+            elif name.endswith("sinks"):
+                value = torch.randn(param.shape, generator=gen)
+            elif name.endswith("bias"):
+                value = torch.randn(param.shape, generator=gen) * 0.02
+            else:
+                # Unit-variance activations through each matmul; embeddings stay N(0, 1).
+                fan_in = 1 if name == "embedding.weight" else param.shape[-1]
+                value = torch.randn(param.shape, generator=gen) / math.sqrt(fan_in)
+                if name == "unembedding.weight":
+                    value *= 3.0  # logits with a spread, so greedy choices are not near ties
+            param.copy_(value.to(device=param.device, dtype=param.dtype))
+    return model

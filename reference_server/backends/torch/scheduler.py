@@ -1,0 +1,391 @@
+"""Continuous batching: one thread owns the model and runs steps; sequences join and leave
+between steps; tokens go back to each stream's asyncio queue with `call_soon_threadsafe`.
+
+A step: plan prefill chunks and the decode batch -> start the grammar masks of every sequence
+that samples this step on a helper thread -> run the forward passes meanwhile -> sample under
+the masks -> commit, deliver, retire finished or cancelled sequences (their caches go to the
+prefix LRU). Slots stay compact (0..n-1) so the decode batch reads cache rows as views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..base import BackendError, GenerationRequest
+from . import engine
+from .cache import PrefixCache, SlotKVCache, Snapshot
+from .constraint import Constraint, compile_matcher
+from .model import GptOss
+from .sampling import sample
+from .tokenizer import HarmonyTokenizer, harmony_tokenizer
+
+HARMONY_VOCAB = 201088
+MASK_WORDS = (HARMONY_VOCAB + 31) // 32
+
+
+class Phase(Enum):
+    WAITING = "waiting"
+    PREFILL = "prefill"  # prompt tokens left to feed
+    READY = "ready"  # hidden state at hand, samples next step without a forward
+    DECODE = "decode"  # one sampled token to feed
+    DONE = "done"
+
+
+@dataclass
+class Sequence:
+    """One request inside the scheduler (touched only by the scheduler thread, except the
+    `cancelled` flag)."""
+
+    request: GenerationRequest
+    deliver: Callable[[str, Any], None]  # ("meta", cached) / ("token", id) / ("end", None) / ("error", msg)
+    cancelled: bool = False
+    phase: Phase = Phase.WAITING
+    slot: int = -1
+    fed: list[int] = field(default_factory=list)  # tokens whose keys are in the cache
+    pending: int | None = None  # sampled, not yet fed
+    hidden: torch.Tensor | None = None  # state after the last fed token
+    prompt_snapshot: Snapshot | None = None
+    generated: int = 0
+    constraint: Constraint | None = None
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass
+class StepStats:
+    steps: int = 0
+    sampled_tokens: int = 0
+    forced_tokens: int = 0  # grammar allowed exactly one token: no logits needed
+    prefill_tokens: int = 0
+    reused_tokens: int = 0
+    max_decode_batch: int = 0  # most sequences fed in one decode forward
+    mask_seconds: float = 0.0  # computing grammar masks (helper thread, overlaps the forward)
+    mask_wait_seconds: float = 0.0  # how long the model thread waited for masks after its forward
+    forward_seconds: float = 0.0
+    sample_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        model: GptOss,
+        *,
+        max_batch: int = 16,
+        message_token_budget: int = 48,
+        prefill_chunk: int = 512,
+        prefix_cache_entries: int = 32,
+        max_context: int | None = None,
+        tight_schemas: bool = True,
+        tokenizer: Callable[[], HarmonyTokenizer] = harmony_tokenizer,
+    ) -> None:
+        if max_batch < 1:
+            raise BackendError(f"max_batch must be >= 1, got {max_batch}")
+        if message_token_budget < 1:
+            raise BackendError(f"message_token_budget must be >= 1, got {message_token_budget}")
+        self.model = model
+        self.max_batch = max_batch
+        self.budget = message_token_budget
+        self.tight_schemas = tight_schemas
+        self.prefill_chunk = max(1, prefill_chunk)
+        self.max_context = min(max_context or model.cfg.max_context, model.cfg.max_context)
+        self.cache = SlotKVCache(model.cfg, max_batch, model.device, model.dtype)
+        self.prefix = PrefixCache(model.cfg, prefix_cache_entries)
+        self.stats = StepStats()
+        self._tokenizer_factory = tokenizer
+        self._tok: HarmonyTokenizer | None = None
+        self._tok_error: str | None = None
+        self._inbox: queue.SimpleQueue[tuple[str, Sequence | None]] = queue.SimpleQueue()
+        self._waiting: deque[Sequence] = deque()
+        self._active: list[Sequence] = []  # index == slot
+        self._masks = np.full((max_batch, MASK_WORDS), -1, dtype=np.int32)
+        # Disallowed tokens per sampled row; ids beyond the harmony vocabulary stay blocked.
+        self._blocked = np.ones((max_batch, model.cfg.vocab_size), dtype=bool)
+        self._mask_pool = ThreadPoolExecutor(1, thread_name_prefix="torch-backend-mask")
+        self._ll_executor: Any = None
+        self.ready = threading.Event()  # set once the tokenizer is built (or failed)
+        self._thread = threading.Thread(target=self._run, name="torch-backend-scheduler", daemon=True)
+        self._thread.start()
+
+    # -- called from any thread -------------------------------------------------------------
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    @property
+    def waiting_count(self) -> int:
+        return len(self._waiting)
+
+    def submit(self, seq: Sequence) -> None:
+        self._inbox.put(("submit", seq))
+
+    def cancel(self, seq: Sequence) -> None:
+        seq.cancelled = True
+        self._inbox.put(("wake", None))
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self._inbox.put(("stop", None))
+        self._thread.join(timeout)
+        self._mask_pool.shutdown(wait=False)
+
+    # -- the model thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            import llguidance
+
+            self._tok = self._tokenizer_factory()
+            self._ll_executor = llguidance.LLExecutor(num_threads=max(1, min(4, os.cpu_count() or 1)))
+        except Exception as exc:  # reported to every request instead of crashing the thread
+            self._tok_error = f"harmony tokenizer unavailable: {exc}"
+        self.ready.set()
+        running = True
+        while running:
+            running = self._drain(block=not self._active and not self._waiting)
+            self._retire_cancelled()
+            self._admit()
+            if self._active:
+                try:
+                    self._step()
+                except Exception as exc:  # a model failure fails the batch, not the server
+                    for seq in list(self._active):
+                        self._fail(seq, f"generation failed: {type(exc).__name__}: {exc}")
+        for seq in [*self._active, *self._waiting]:
+            self._fail(seq, "the torch backend was closed")
+
+    def _drain(self, block: bool) -> bool:
+        try:
+            item = self._inbox.get() if block else self._inbox.get_nowait()
+        except queue.Empty:
+            return True
+        while True:
+            kind, seq = item
+            if kind == "stop":
+                return False
+            if kind == "submit" and seq is not None:
+                self._waiting.append(seq)
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return True
+
+    def _retire_cancelled(self) -> None:
+        for seq in [s for s in self._waiting if s.cancelled]:
+            self._waiting.remove(seq)
+            seq.phase = Phase.DONE
+        for seq in [s for s in self._active if s.cancelled]:
+            self._retire(seq)
+
+    def _admit(self) -> None:
+        while self._waiting and len(self._active) < self.max_batch:
+            seq = self._waiting.popleft()
+            try:
+                self._setup(seq)
+            except BackendError as exc:
+                seq.phase = Phase.DONE
+                seq.deliver("error", str(exc))
+
+    def _setup(self, seq: Sequence) -> None:
+        req = seq.request
+        if self._tok is None:
+            raise BackendError(self._tok_error or "harmony tokenizer unavailable")
+        prompt = tuple(req.prompt_tokens)
+        vocab = self.model.cfg.vocab_size
+        if not prompt:
+            raise BackendError("the prompt is empty")
+        bad = next((t for t in prompt if not isinstance(t, int) or not 0 <= t < vocab), None)
+        if bad is not None:
+            raise BackendError(f"prompt token {bad!r} is outside the vocabulary (0..{vocab - 1})")
+        if len(prompt) >= self.max_context:
+            raise BackendError(
+                f"the prompt has {len(prompt)} tokens; this model's context is {self.max_context} tokens"
+            )
+        if req.max_new_tokens <= 0:
+            seq.phase = Phase.DONE
+            seq.deliver("meta", 0)
+            seq.deliver("end", None)
+            return
+        seq.constraint = Constraint(self._tok, compile_matcher(self._tok, req.output, self.budget, self.tight_schemas), self.budget)
+        seq.rng = random.Random(req.seed if req.seed is not None else int.from_bytes(os.urandom(8), "little"))
+        seq.slot = len(self._active)
+        self.cache.lengths[seq.slot] = 0
+        seq.fed = []
+        seq.phase = Phase.PREFILL
+        hit = self.prefix.lookup(prompt)
+        if hit is not None:
+            entry, length = hit
+            hidden = self.cache.restore(seq.slot, entry, length)
+            seq.fed = list(prompt[:length])
+            self.stats.reused_tokens += length
+            if length == len(prompt):
+                seq.hidden = hidden
+                seq.prompt_snapshot = entry.snapshots.get(length)
+                seq.phase = Phase.READY
+        self._active.append(seq)
+        seq.deliver("meta", len(seq.fed))
+
+    def _step(self) -> None:
+        started = time.perf_counter()
+        sampling: list[Sequence] = []
+        prefills: list[tuple[Sequence, tuple[int, ...], bool]] = []
+        decodes: list[Sequence] = []
+        chunk_budget = self.prefill_chunk
+        for seq in self._active:
+            if seq.phase is Phase.PREFILL and chunk_budget > 0:
+                rest = tuple(seq.request.prompt_tokens[len(seq.fed):])
+                chunk = rest[:chunk_budget]
+                chunk_budget -= len(chunk)
+                prefills.append((seq, chunk, len(chunk) == len(rest)))
+                if len(chunk) == len(rest):
+                    sampling.append(seq)
+            elif seq.phase is Phase.READY:
+                sampling.append(seq)
+            elif seq.phase is Phase.DECODE:
+                decodes.append(seq)
+                sampling.append(seq)
+        # Grammar masks on the helper thread while this thread runs the model.
+        masks = self._mask_pool.submit(self._fill_masks, [s.constraint for s in sampling])
+        for seq, chunk, completes in prefills:
+            hidden = engine.prefill(self.model, self.cache, seq.slot, chunk)
+            seq.fed.extend(chunk)
+            self.stats.prefill_tokens += len(chunk)
+            if completes:
+                seq.hidden = hidden
+                seq.prompt_snapshot = self.cache.snapshot(seq.slot, hidden)
+        if decodes:
+            self.stats.max_decode_batch = max(self.stats.max_decode_batch, len(decodes))
+            hidden = engine.decode(self.model, self.cache, [s.slot for s in decodes],
+                                   [s.pending for s in decodes])  # type: ignore[misc]
+            for i, seq in enumerate(decodes):
+                seq.fed.append(seq.pending)  # type: ignore[arg-type]
+                seq.pending = None
+                seq.hidden = hidden[i]
+        forward_done = time.perf_counter()
+        self.stats.mask_seconds += masks.result()
+        sample_start = time.perf_counter()
+        self.stats.mask_wait_seconds += sample_start - forward_done
+        self.stats.forward_seconds += forward_done - started
+        if sampling:
+            self._sample_and_commit(sampling)
+        self.stats.sample_seconds += time.perf_counter() - sample_start
+        self.stats.steps += 1
+
+    def _fill_masks(self, constraints: list[Constraint | None]) -> float:
+        started = time.perf_counter()
+        pairs = [(c.matcher, i) for i, c in enumerate(constraints) if c is not None]
+        if pairs:
+            self._ll_executor.unsafe_compute_mask_ptr(
+                pairs, self._masks.ctypes.data, MASK_WORDS * 4, self.max_batch
+            )
+        return time.perf_counter() - started
+
+    def _sample_and_commit(self, sampling: list[Sequence]) -> None:
+        """Pick a token for each row. Work on the packed masks where possible: a pass over
+        201088 entries per row costs about as much as the whole tiny forward."""
+        n = len(sampling)
+        words = self._masks[:n]
+        for i, seq in enumerate(sampling):
+            assert seq.constraint is not None
+            if seq.constraint.over_budget():  # rare: narrow the mask to the closing tokens
+                bits = np.unpackbits(words[i].view(np.uint8), bitorder="little").view(bool)
+                words[i] = np.packbits(seq.constraint.allowed(bits), bitorder="little").view(np.int32)
+        counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
+        chosen: dict[int, int] = {}
+        need: list[int] = []
+        for i, seq in enumerate(sampling):
+            if counts[i] == 0:
+                self._fail(seq, "constrained decoding reached a state with no allowed token: "
+                           + (seq.constraint.error() if seq.constraint else "") or "grammar dead end")
+            elif counts[i] == 1:  # forced by the grammar: no logits needed
+                word = int(np.flatnonzero(words[i])[0])
+                chosen[i] = word * 32 + int(words[i, word].view(np.uint32)).bit_length() - 1
+                self.stats.forced_tokens += 1
+            else:
+                need.append(i)
+        if need:
+            hidden = torch.stack([sampling[i].hidden for i in need])  # type: ignore[misc]
+            logits = self.model.logits(hidden)
+            blocked = self._blocked[: len(need)]
+            # Bits are "allowed"; unpacking the complement gives "blocked" bytes (0/1 = bool).
+            blocked[:, :HARMONY_VOCAB] = np.unpackbits(
+                (~words[need]).view(np.uint8), axis=1, bitorder="little").view(bool)
+            reqs = [sampling[i].request for i in need]
+            uniforms = [sampling[i].rng.random() for i in need]
+            tokens = sample(logits, torch.from_numpy(blocked).to(logits.device), [r.temperature for r in reqs],
+                            [r.top_p for r in reqs], uniforms)
+            chosen.update(zip(need, tokens, strict=True))
+        for i, seq in enumerate(sampling):
+            if i in chosen and seq.phase is not Phase.DONE:
+                self._commit(seq, chosen[i])
+        self.stats.sampled_tokens += len(chosen)
+
+    def _commit(self, seq: Sequence, token: int) -> None:
+        assert seq.constraint is not None
+        try:
+            seq.constraint.commit(token)
+        except BackendError as exc:
+            self._fail(seq, str(exc))
+            return
+        seq.deliver("token", token)
+        seq.generated += 1
+        req = seq.request
+        if (token in req.stop_token_ids or seq.generated >= req.max_new_tokens
+                or seq.constraint.finished() or len(seq.fed) + 1 >= self.max_context):
+            self._retire(seq)
+            seq.deliver("end", None)
+        else:
+            seq.pending = token
+            seq.phase = Phase.DECODE
+
+    def _fail(self, seq: Sequence, message: str) -> None:
+        if seq in self._waiting:
+            self._waiting.remove(seq)
+        if seq.phase is not Phase.DONE:
+            self._retire(seq, keep_cache=False)
+        seq.deliver("error", message)
+
+    def _retire(self, seq: Sequence, keep_cache: bool = True) -> None:
+        """Take `seq` out of its slot (moving the last slot into the hole) and keep its cache."""
+        if seq.phase is Phase.DONE:
+            return
+        if seq in self._active:
+            prompt_len = len(seq.request.prompt_tokens)
+            if keep_cache and len(seq.fed) >= prompt_len and seq.hidden is not None:
+                entry = self.cache.export(seq.slot, tuple(seq.fed))
+                if seq.prompt_snapshot is not None:
+                    entry.snapshots[prompt_len] = seq.prompt_snapshot
+                entry.snapshots[len(seq.fed)] = self.cache.snapshot(seq.slot, seq.hidden)
+                self.prefix.add(entry)
+            hole = seq.slot
+            last = self._active.pop()
+            if last is not seq:
+                self.cache.move(last.slot, hole)
+                last.slot = hole
+                self._active[hole] = last
+        seq.phase = Phase.DONE
+        seq.hidden = None
+
+
+def asyncio_deliverer(loop: asyncio.AbstractEventLoop, q: asyncio.Queue) -> Callable[[str, Any], None]:
+    """A thread-safe `deliver` that hands items to an asyncio queue on `loop`."""
+
+    def deliver(kind: str, value: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens any more
+            loop.call_soon_threadsafe(q.put_nowait, (kind, value))
+
+    return deliver

@@ -1,0 +1,102 @@
+"""ASGI middleware at the HTTP edge: request-body size limit (413) and API-key check (401).
+
+Both answer with the OpenAI error shape before any route runs; neither touches response bodies,
+so streaming and disconnect detection are unaffected.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import error_body
+from .sse import dumps
+
+# Routes that answer without a key (liveness probes).
+PUBLIC_PATHS = frozenset({"/health"})
+
+
+async def _send_error(send: Send, status: int, message: str, *, code: str | None,
+                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = dumps(error_body(message, type="invalid_request_error", code=code))
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    """Rejects unauthenticated requests (when a key is set) and bodies over `max_body_bytes`.
+
+    The body is read here in full (it is JSON and must be parsed whole anyway) and replayed to
+    the app; later `receive()` calls go to the server, so `http.disconnect` still arrives.
+    """
+
+    def __init__(self, app: ASGIApp, *, api_key: str | None, max_body_bytes: int) -> None:
+        self.app = app
+        self.api_key = api_key.encode() if api_key else None
+        self.max_body_bytes = max_body_bytes
+
+    def _authorized(self, scope: Scope) -> bool:
+        if self.api_key is None or scope.get("path") in PUBLIC_PATHS:
+            return True
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                # compare_digest: the time taken must not reveal how much of the key matched.
+                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.api_key)
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not self._authorized(scope):
+            await _send_error(send, 401, "Incorrect API key provided. Pass it as 'Authorization: Bearer <key>'.",
+                              code="invalid_api_key", headers=[(b"www-authenticate", b"Bearer")])
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            try:
+                declared_size = int(declared)
+            except ValueError:
+                await _send_error(send, 400, "Invalid Content-Length header.", code=None)
+                return
+            if declared_size > self.max_body_bytes:
+                await self._too_large(send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_error(send, 413, f"Request body too large: the limit is {self.max_body_bytes} bytes.",
+                          code="request_too_large")
+
+
+def middleware_options(settings: Any) -> dict[str, Any]:
+    return {"api_key": settings.api_key, "max_body_bytes": settings.max_body_bytes}

@@ -1,0 +1,672 @@
+"""Validation of `POST /v1/responses` bodies into a typed `CreateRequest`.
+
+Hand-written (not pydantic) so every problem becomes the official 400 shape with a precise
+`param` ("input[2].content[0].type") and code; an explicit `null` always means "absent".
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from .errors import APIError
+from .events import new_id
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
+MIN_MAX_OUTPUT_TOKENS = 16
+
+# Parameters this server implements (and echoes where the Response object has the field).
+SUPPORTED_PARAMS = frozenset({
+    "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning",
+    "text", "max_output_tokens", "max_tool_calls", "temperature", "top_p", "top_logprobs",
+    "metadata", "store", "previous_response_id", "background", "user", "prompt_cache_key",
+    "prompt_cache_retention", "safety_identifier", "service_tier", "truncation", "stream",
+    "stream_options", "include",
+})
+# Parameters of the official API this server cannot honour: refused unless null.
+UNSUPPORTED_PARAMS = frozenset({
+    "conversation", "prompt", "context_management", "image", "access_programs", "moderation",
+    "background_options", "prompt_cache_options",
+})
+KNOWN_INCLUDES = frozenset({
+    "reasoning.encrypted_content", "message.output_text.logprobs", "message.input_image.image_url",
+    "file_search_call.results", "web_search_call.results", "web_search_call.action.sources",
+    "computer_call_output.output.image_url", "code_interpreter_call.outputs",
+})
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+SUMMARY_MODES = ("auto", "concise", "detailed")
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
+ROLES = ("user", "assistant", "system", "developer")
+USER_PART_TYPES = ("input_text", "input_image", "input_file")
+ASSISTANT_PART_TYPES = ("output_text", "refusal", "input_text")
+
+
+@dataclass(frozen=True)
+class FunctionTool:
+    name: str
+    description: str | None
+    parameters: dict[str, Any] | None
+    strict: bool
+
+    def echo(self) -> dict[str, Any]:
+        return {"type": "function", "name": self.name, "description": self.description,
+                "parameters": copy.deepcopy(self.parameters), "strict": self.strict}
+
+
+@dataclass
+class CreateRequest:
+    model: str
+    input_items: list[dict[str, Any]]  # normalized, each with an `id`
+    instructions: str | None = None
+    tools: list[FunctionTool] = field(default_factory=list)
+    tool_choice: Any = "auto"
+    parallel_tool_calls: bool = True
+    reasoning: dict[str, Any] = field(default_factory=lambda: {"effort": None, "summary": None})
+    text: dict[str, Any] = field(default_factory=lambda: {"format": {"type": "text"}, "verbosity": "medium"})
+    max_output_tokens: int | None = None
+    max_tool_calls: int | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_logprobs: int = 0
+    metadata: dict[str, str] = field(default_factory=dict)
+    store: bool = True
+    previous_response_id: str | None = None
+    background: bool = False
+    stream: bool = False
+    include_obfuscation: bool = False
+    user: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: str | None = None
+    safety_identifier: str | None = None
+    service_tier: str = "default"
+    truncation: str = "disabled"
+    include: list[str] = field(default_factory=list)
+
+    def echo_fields(self) -> dict[str, Any]:
+        """The Response fields that mirror this request (lifecycle snapshots carry them)."""
+        return {
+            "background": self.background,
+            "instructions": self.instructions,
+            "max_output_tokens": self.max_output_tokens,
+            "max_tool_calls": self.max_tool_calls,
+            "model": self.model,
+            "parallel_tool_calls": self.parallel_tool_calls,
+            "previous_response_id": self.previous_response_id,
+            "prompt_cache_key": self.prompt_cache_key,
+            "prompt_cache_retention": self.prompt_cache_retention,
+            "reasoning": copy.deepcopy(self.reasoning),
+            "safety_identifier": self.safety_identifier,
+            "service_tier": self.service_tier,
+            "store": self.store,
+            "temperature": self.temperature,
+            "text": copy.deepcopy(self.text),
+            "tool_choice": copy.deepcopy(self.tool_choice),
+            "tools": [t.echo() for t in self.tools],
+            "top_logprobs": self.top_logprobs,
+            "top_p": self.top_p,
+            "truncation": self.truncation,
+            "user": self.user,
+            "metadata": dict(self.metadata),
+        }
+
+    def allowed_tools(self) -> tuple[list[FunctionTool], str]:
+        """The tools the model may call now and the mode ("auto", "none", "required")."""
+        choice = self.tool_choice
+        if not self.tools or choice == "none":
+            return [], "none"
+        if choice in ("auto", "required"):
+            return list(self.tools), choice
+        if choice["type"] == "function":
+            return [t for t in self.tools if t.name == choice["name"]], "required"
+        names = {t["name"] for t in choice["tools"]}
+        return [t for t in self.tools if t.name in names], choice["mode"]
+
+
+# ---------------------------------------------------------------------------- helpers
+def _missing(param: str) -> APIError:
+    return APIError(400, f"Missing required parameter: '{param}'.", param=param,
+                    code="missing_required_parameter")
+
+
+def _invalid(param: str, message: str, code: str = "invalid_value") -> APIError:
+    return APIError(400, message, param=param, code=code)
+
+
+def _type_error(param: str, expected: str, value: Any) -> APIError:
+    return APIError(400, f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)}.",
+                    param=param, code="invalid_type")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _str(body: dict[str, Any], key: str, param: str, *, required: bool = False,
+         max_len: int | None = None, allow_empty: bool = True) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise _missing(param)
+        return None
+    if not isinstance(value, str):
+        raise _type_error(param, "a string", value)
+    if not allow_empty and not value:
+        raise _invalid(param, f"Invalid '{param}': empty string. Expected a string with minimum length 1.",
+                       code="empty_string")
+    if max_len is not None and len(value) > max_len:
+        raise _invalid(param, f"Invalid '{param}': string too long. Expected a string with maximum length "
+                              f"{max_len}, but got a string with length {len(value)} instead.",
+                       code="string_above_max_length")
+    return value
+
+
+def _bool(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _type_error(key, "a boolean", value)
+    return value
+
+
+def _number(body: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error(key, "a number", value)
+    if not lo <= value <= hi:
+        code = "decimal_below_min_value" if value < lo else "decimal_above_max_value"
+        raise _invalid(key, f"Invalid '{key}': expected a value between {lo:g} and {hi:g}, but got {value} instead.",
+                       code=code)
+    return float(value)
+
+
+def _int(body: dict[str, Any], key: str, lo: int, hi: int | None = None) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(key, "an integer", value)
+    if value < lo:
+        raise _invalid(key, f"Invalid '{key}': integer below minimum value. Expected a value >= {lo}, "
+                            f"but got {value} instead.", code="integer_below_min_value")
+    if hi is not None and value > hi:
+        raise _invalid(key, f"Invalid '{key}': integer above maximum value. Expected a value <= {hi}, "
+                            f"but got {value} instead.", code="integer_above_max_value")
+    return value
+
+
+def _enum(value: Any, param: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        shown = ", ".join(repr(a) for a in allowed)
+        raise _invalid(param, f"Invalid value for '{param}': {value!r}. Supported values are: {shown}.")
+    return value
+
+
+def _obj(value: Any, param: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _type_error(param, "an object", value)
+    return value
+
+
+def _no_extra(obj: dict[str, Any], param: str, allowed: set[str] | frozenset[str]) -> None:
+    for key in obj:
+        if key not in allowed:
+            where = f"{param}.{key}" if param else key
+            raise APIError(400, f"Unknown parameter: '{where}'.", param=where, code="unknown_parameter")
+
+
+# ---------------------------------------------------------------------------- top level
+def parse_create_request(body: Any) -> CreateRequest:
+    """Validate a decoded JSON body; raises APIError(400) naming the first offending param."""
+    if not isinstance(body, dict):
+        raise APIError(400, f"Invalid request body: expected a JSON object, but got {_json_type(body)}.",
+                       code="invalid_type")
+    for key, value in body.items():
+        if key in UNSUPPORTED_PARAMS:
+            if value is not None:
+                raise APIError(400, f"The '{key}' parameter is not supported by this server.",
+                               param=key, code="unsupported_parameter")
+        elif key not in SUPPORTED_PARAMS:
+            raise APIError(400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
+
+    model = _str(body, "model", "model", required=True, allow_empty=False)
+    assert model is not None
+    req = CreateRequest(model=model, input_items=[])
+    req.instructions = _str(body, "instructions", "instructions")
+    req.previous_response_id = _str(body, "previous_response_id", "previous_response_id", allow_empty=False)
+    raw_input = body.get("input")
+    if raw_input is None:
+        if req.previous_response_id is None:
+            raise _missing("input")
+        req.input_items = []
+    else:
+        req.input_items = parse_input(raw_input)
+
+    req.tools = _parse_tools(body.get("tools"))
+    req.tool_choice = _parse_tool_choice(body.get("tool_choice"), req.tools)
+    req.parallel_tool_calls = _bool(body, "parallel_tool_calls", True)
+    req.reasoning = _parse_reasoning(body.get("reasoning"))
+    req.text = _parse_text(body.get("text"))
+    req.max_output_tokens = _int(body, "max_output_tokens", MIN_MAX_OUTPUT_TOKENS)
+    req.max_tool_calls = _int(body, "max_tool_calls", 1)
+    req.temperature = _number(body, "temperature", 1.0, 0.0, 2.0)
+    req.top_p = _number(body, "top_p", 1.0, 0.0, 1.0)
+    req.top_logprobs = _int(body, "top_logprobs", 0, 20) or 0
+    req.metadata = _parse_metadata(body.get("metadata"))
+    req.store = _bool(body, "store", True)
+    req.background = _bool(body, "background", False)
+    req.stream = _bool(body, "stream", False)
+    req.user = _str(body, "user", "user", max_len=256)
+    req.prompt_cache_key = _str(body, "prompt_cache_key", "prompt_cache_key", max_len=1024)
+    req.safety_identifier = _str(body, "safety_identifier", "safety_identifier", max_len=64)
+    retention = body.get("prompt_cache_retention")
+    req.prompt_cache_retention = None if retention is None else _enum(
+        retention, "prompt_cache_retention", ("in_memory", "24h"))
+    tier = body.get("service_tier")
+    req.service_tier = "default" if tier in (None, "auto") else _enum(tier, "service_tier", SERVICE_TIERS)
+    truncation = body.get("truncation")
+    req.truncation = "disabled" if truncation is None else _enum(truncation, "truncation", ("auto", "disabled"))
+    req.include = _parse_include(body.get("include"))
+    options = body.get("stream_options")
+    if options is not None:
+        options = _obj(options, "stream_options")
+        _no_extra(options, "stream_options", {"include_obfuscation"})
+        req.include_obfuscation = _bool(options, "include_obfuscation", False)
+        if not req.stream:
+            raise _invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.")
+    if req.background and not req.store:
+        raise _invalid("background", "Background mode requires 'store' to be true.")
+    fmt = req.text["format"]
+    if fmt["type"] == "json_object" and not _mentions_json(req):
+        raise _invalid("text.format", "Response input messages must contain the word 'json' in some form "
+                                      "to use 'text.format' of type 'json_object'.")
+    return req
+
+
+def _mentions_json(req: CreateRequest) -> bool:
+    texts = [req.instructions or ""]
+    for item in req.input_items:
+        if item.get("type") == "message":
+            texts += [p.get("text", "") for p in item["content"]]
+    return any("json" in t.lower() for t in texts)
+
+
+def _parse_metadata(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _type_error("metadata", "an object", value)
+    if len(value) > MAX_METADATA_PAIRS:
+        raise _invalid("metadata", f"Invalid 'metadata': too many properties. Expected an object with at most "
+                                   f"{MAX_METADATA_PAIRS} properties, but got an object with {len(value)} properties "
+                                   "instead.", code="object_above_max_properties")
+    for key, val in value.items():
+        if len(key) > MAX_METADATA_KEY:
+            raise _invalid("metadata", f"Invalid 'metadata': key {key[:20]!r}… is too long. Expected keys of "
+                                       f"at most {MAX_METADATA_KEY} characters, but got {len(key)}.",
+                           code="string_above_max_length")
+        if not isinstance(val, str):
+            raise _type_error(f"metadata.{key}", "a string", val)
+        if len(val) > MAX_METADATA_VALUE:
+            raise _invalid(f"metadata.{key}", f"Invalid 'metadata.{key}': string too long. Expected a string "
+                                              f"with maximum length {MAX_METADATA_VALUE}, but got a string "
+                                              f"with length {len(val)} instead.", code="string_above_max_length")
+    return dict(value)
+
+
+def _parse_include(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _type_error("include", "an array", value)
+    out = []
+    for i, entry in enumerate(value):
+        out.append(_enum(entry, f"include[{i}]", tuple(sorted(KNOWN_INCLUDES))))
+    return out
+
+
+def _parse_reasoning(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"effort": None, "summary": None}
+    value = _obj(value, "reasoning")
+    _no_extra(value, "reasoning", {"effort", "summary", "generate_summary", "context", "mode"})
+    effort = value.get("effort")
+    if effort is not None:
+        _enum(effort, "reasoning.effort", REASONING_EFFORTS)
+    summary = value.get("summary", value.get("generate_summary"))
+    if summary is not None:
+        _enum(summary, "reasoning.summary", SUMMARY_MODES)
+    return {"effort": effort, "summary": summary}
+
+
+def _parse_text(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"format": {"type": "text"}, "verbosity": "medium"}
+    value = _obj(value, "text")
+    _no_extra(value, "text", {"format", "verbosity"})
+    verbosity = value.get("verbosity")
+    verbosity = "medium" if verbosity is None else _enum(verbosity, "text.verbosity", ("low", "medium", "high"))
+    fmt = value.get("format")
+    if fmt is None:
+        return {"format": {"type": "text"}, "verbosity": verbosity}
+    fmt = _obj(fmt, "text.format")
+    kind = _enum(fmt.get("type"), "text.format.type", ("text", "json_object", "json_schema"))
+    if kind in ("text", "json_object"):
+        _no_extra(fmt, "text.format", {"type"})
+        return {"format": {"type": kind}, "verbosity": verbosity}
+    _no_extra(fmt, "text.format", {"type", "name", "schema", "strict", "description"})
+    name = _str(fmt, "name", "text.format.name", required=True)
+    assert name is not None
+    if not NAME_RE.match(name):
+        raise _invalid("text.format.name", f"Invalid 'text.format.name': {name!r} does not match "
+                                           "'^[a-zA-Z0-9_-]+$' (1–64 characters).")
+    schema = fmt.get("schema")
+    if schema is None:
+        raise _missing("text.format.schema")
+    _check_schema(schema, "text.format.schema")
+    strict = fmt.get("strict")
+    if strict is not None and not isinstance(strict, bool):
+        raise _type_error("text.format.strict", "a boolean", strict)
+    description = _str(fmt, "description", "text.format.description")
+    out: dict[str, Any] = {"type": "json_schema", "name": name, "schema": copy.deepcopy(schema),
+                           "strict": bool(strict)}
+    if description is not None:
+        out["description"] = description
+    if strict:
+        _check_strict(schema, "text.format.schema", f"response format '{name}'")
+    return {"format": out, "verbosity": verbosity}
+
+
+def _check_schema(schema: Any, param: str) -> None:
+    if not isinstance(schema, dict):
+        raise _type_error(param, "an object (a JSON Schema)", schema)
+    try:
+        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise _invalid(param, f"Invalid schema in '{param}': {exc.message}.", code="invalid_schema") from None
+
+
+def _strict_problem(schema: Any, path: str) -> str | None:
+    """Why `schema` cannot be used in strict mode (every object closed, every property required)."""
+    if not isinstance(schema, dict):
+        return None
+    is_object = schema.get("type") == "object" or "properties" in schema
+    if is_object:
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return f"In context={path}, 'additionalProperties' is required to be supplied and to be false."
+        missing = [k for k in props if k not in schema.get("required", [])]
+        if missing:
+            return (f"In context={path}, 'required' is required to be supplied and to be an array including "
+                    f"every key in properties. Missing '{missing[0]}'.")
+    for key in ("properties", "$defs", "definitions"):
+        for name, sub in (schema.get(key) or {}).items():
+            problem = _strict_problem(sub, f"{path}.{key}.{name}")
+            if problem:
+                return problem
+    for key in ("items",):
+        if isinstance(schema.get(key), dict):
+            problem = _strict_problem(schema[key], f"{path}.{key}")
+            if problem:
+                return problem
+    for key in ("anyOf", "allOf", "oneOf", "prefixItems"):
+        for i, sub in enumerate(schema.get(key) or []):
+            problem = _strict_problem(sub, f"{path}.{key}[{i}]")
+            if problem:
+                return problem
+    return None
+
+
+def _check_strict(schema: Any, param: str, what: str) -> None:
+    problem = _strict_problem(schema, "()")
+    if problem:
+        raise _invalid(param, f"Invalid schema for {what}: {problem}", code="invalid_function_parameters"
+                       if "function" in what else "invalid_schema")
+
+
+def _parse_tools(value: Any) -> list[FunctionTool]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _type_error("tools", "an array", value)
+    tools: list[FunctionTool] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(value):
+        param = f"tools[{i}]"
+        raw = _obj(raw, param)
+        kind = raw.get("type")
+        if kind is None:
+            raise _missing(f"{param}.type")
+        if kind != "function":
+            raise _invalid(f"{param}.type", f"Tool type {kind!r} is not supported by this server; "
+                                            "only 'function' tools are.", code="unsupported_value")
+        _no_extra(raw, param, {"type", "name", "description", "parameters", "strict"})
+        name = _str(raw, "name", f"{param}.name", required=True)
+        assert name is not None
+        if not NAME_RE.match(name):
+            raise _invalid(f"{param}.name", f"Invalid '{param}.name': string does not match pattern. Expected "
+                                            "a string that matches the pattern '^[a-zA-Z0-9_-]+$' (1–64 characters).")
+        if name in seen:
+            raise _invalid(f"{param}.name", f"Duplicate tool name {name!r}: tool names must be unique.")
+        seen.add(name)
+        description = _str(raw, "description", f"{param}.description")
+        parameters = raw.get("parameters")
+        if parameters is not None:
+            _check_schema(parameters, f"{param}.parameters")
+            if parameters.get("type", "object") != "object":
+                raise _invalid(f"{param}.parameters", f"Invalid schema for function '{name}': schema must be "
+                                                      "a JSON Schema of 'type: \"object\"'.",
+                               code="invalid_function_parameters")
+        strict_raw = raw.get("strict")
+        if strict_raw is not None and not isinstance(strict_raw, bool):
+            raise _type_error(f"{param}.strict", "a boolean", strict_raw)
+        if strict_raw:
+            _check_strict(parameters or {"type": "object", "properties": {}, "additionalProperties": False},
+                          f"{param}.parameters", f"function '{name}'")
+            strict = True
+        elif strict_raw is None:
+            # Functions are strict by default in the Responses API; a schema that cannot be strict
+            # (optional or open properties) quietly stays non-strict.
+            strict = parameters is not None and _strict_problem(parameters, "()") is None
+        else:
+            strict = False
+        tools.append(FunctionTool(name=name, description=description,
+                                  parameters=copy.deepcopy(parameters), strict=strict))
+    return tools
+
+
+def _parse_tool_choice(value: Any, tools: list[FunctionTool]) -> Any:
+    names = {t.name for t in tools}
+    if value is None:
+        return "auto"
+    if isinstance(value, str):
+        choice = _enum(value, "tool_choice", ("none", "auto", "required"))
+        if choice == "required" and not tools:
+            raise _invalid("tool_choice", "Invalid value for 'tool_choice': 'tool_choice' is 'required' but "
+                                          "no tools were provided.")
+        return choice
+    value = _obj(value, "tool_choice")
+    kind = value.get("type")
+    if kind == "function":
+        _no_extra(value, "tool_choice", {"type", "name"})
+        name = _str(value, "name", "tool_choice.name", required=True)
+        if name not in names:
+            raise _invalid("tool_choice", f"Tool choice '{name}' not found in 'tools' parameter.")
+        return {"type": "function", "name": name}
+    if kind == "allowed_tools":
+        _no_extra(value, "tool_choice", {"type", "mode", "tools"})
+        mode = _enum(value.get("mode"), "tool_choice.mode", ("auto", "required"))
+        listed = value.get("tools")
+        if not isinstance(listed, list) or not listed:
+            raise _invalid("tool_choice.tools", "'tool_choice.tools' must be a non-empty array of tools.")
+        out = []
+        for i, entry in enumerate(listed):
+            entry = _obj(entry, f"tool_choice.tools[{i}]")
+            if entry.get("type") != "function":
+                raise _invalid(f"tool_choice.tools[{i}].type", "Only function tools can be allowed here.")
+            name = entry.get("name")
+            if name not in names:
+                raise _invalid(f"tool_choice.tools[{i}]", f"Tool '{name}' is not in the 'tools' parameter.")
+            out.append({"type": "function", "name": name})
+        return {"type": "allowed_tools", "mode": mode, "tools": out}
+    if kind is None:
+        raise _missing("tool_choice.type")
+    raise _invalid("tool_choice.type", f"Invalid value for 'tool_choice.type': {kind!r}. Supported values "
+                                       "are: 'function' and 'allowed_tools'.")
+
+
+# ---------------------------------------------------------------------------- input items
+def parse_input(value: Any) -> list[dict[str, Any]]:
+    """Normalize `input` into items with ids (a string is one user message)."""
+    if isinstance(value, str):
+        return [{"id": new_id("msg"), "type": "message", "role": "user",
+                 "content": [{"type": "input_text", "text": value}]}]
+    if not isinstance(value, list):
+        raise _type_error("input", "a string or an array of input items", value)
+    return [_parse_item(raw, f"input[{i}]") for i, raw in enumerate(value)]
+
+
+def _parse_item(raw: Any, param: str) -> dict[str, Any]:
+    raw = _obj(raw, param)
+    kind = raw.get("type")
+    if kind is None and "role" in raw:
+        kind = "message"
+    if kind == "message":
+        return _parse_message(raw, param)
+    if kind == "function_call":
+        _no_extra(raw, param, {"type", "id", "call_id", "name", "arguments", "status"})
+        call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
+        name = _str(raw, "name", f"{param}.name", required=True, allow_empty=False)
+        arguments = _str(raw, "arguments", f"{param}.arguments", required=True)
+        return {"id": raw.get("id") or new_id("fc"), "type": "function_call", "status": "completed",
+                "arguments": arguments, "call_id": call_id, "name": name}
+    if kind == "function_call_output":
+        _no_extra(raw, param, {"type", "id", "call_id", "output", "status"})
+        call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
+        output = raw.get("output")
+        if output is None:
+            raise _missing(f"{param}.output")
+        if isinstance(output, list):
+            output = [_parse_part(p, f"{param}.output[{j}]", USER_PART_TYPES) for j, p in enumerate(output)]
+        elif not isinstance(output, str):
+            raise _type_error(f"{param}.output", "a string or an array of content parts", output)
+        return {"id": raw.get("id") or new_id("fco"), "type": "function_call_output", "call_id": call_id,
+                "output": output, "status": "completed"}
+    if kind == "reasoning":
+        _no_extra(raw, param, {"type", "id", "summary", "content", "encrypted_content", "status"})
+        summary = raw.get("summary") or []
+        if not isinstance(summary, list):
+            raise _type_error(f"{param}.summary", "an array", summary)
+        out_summary = []
+        for j, part in enumerate(summary):
+            part = _obj(part, f"{param}.summary[{j}]")
+            if part.get("type") != "summary_text":
+                raise _invalid(f"{param}.summary[{j}].type", "Reasoning summary parts must be 'summary_text'.")
+            out_summary.append({"type": "summary_text", "text": _str(part, "text", f"{param}.summary[{j}].text",
+                                                                      required=True)})
+        content = raw.get("content") or []
+        if not isinstance(content, list):
+            raise _type_error(f"{param}.content", "an array", content)
+        out_content = []
+        for j, part in enumerate(content):
+            part = _obj(part, f"{param}.content[{j}]")
+            if part.get("type") != "reasoning_text":
+                raise _invalid(f"{param}.content[{j}].type", "Reasoning content parts must be 'reasoning_text'.")
+            out_content.append({"type": "reasoning_text", "text": _str(part, "text", f"{param}.content[{j}].text",
+                                                                        required=True)})
+        item: dict[str, Any] = {"id": raw.get("id") or new_id("rs"), "type": "reasoning",
+                                "summary": out_summary, "content": out_content}
+        if raw.get("encrypted_content") is not None:
+            item["encrypted_content"] = _str(raw, "encrypted_content", f"{param}.encrypted_content")
+        return item
+    if kind == "item_reference":
+        raise _invalid(f"{param}.type", "Item references are not supported by this server; send the item itself.",
+                       code="unsupported_value")
+    if kind is None:
+        raise _missing(f"{param}.type")
+    raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
+                                    "'message', 'function_call', 'function_call_output' and 'reasoning'.")
+
+
+def _parse_message(raw: dict[str, Any], param: str) -> dict[str, Any]:
+    _no_extra(raw, param, {"type", "id", "role", "content", "status", "phase"})
+    role = raw.get("role")
+    if role is None:
+        raise _missing(f"{param}.role")
+    role = _enum(role, f"{param}.role", ROLES)
+    content = raw.get("content")
+    if content is None:
+        raise _missing(f"{param}.content")
+    allowed = ASSISTANT_PART_TYPES if role == "assistant" else USER_PART_TYPES
+    if isinstance(content, str):
+        parts = [{"type": "output_text" if role == "assistant" else "input_text", "text": content}]
+    elif isinstance(content, list):
+        parts = [_parse_part(p, f"{param}.content[{j}]", allowed) for j, p in enumerate(content)]
+    else:
+        raise _type_error(f"{param}.content", "a string or an array of content parts", content)
+    item: dict[str, Any] = {"id": raw.get("id") or new_id("msg"), "type": "message", "role": role,
+                            "content": parts}
+    phase = raw.get("phase")
+    if phase is not None:
+        if role != "assistant":
+            raise _invalid(f"{param}.phase", "'phase' is only allowed on assistant messages.")
+        item["phase"] = _enum(phase, f"{param}.phase", ("commentary", "final_answer"))
+    if role == "assistant":
+        item["status"] = "completed"
+    return item
+
+
+def _parse_part(raw: Any, param: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    raw = _obj(raw, param)
+    kind = raw.get("type")
+    if kind is None:
+        raise _missing(f"{param}.type")
+    _enum(kind, f"{param}.type", allowed)
+    if kind in ("input_text", "output_text"):
+        extra = {"type", "text"} | ({"annotations", "logprobs"} if kind == "output_text" else set())
+        _no_extra(raw, param, extra)
+        text = _str(raw, "text", f"{param}.text", required=True)
+        part: dict[str, Any] = {"type": kind, "text": text}
+        if kind == "output_text":
+            part["annotations"] = []
+        return part
+    if kind == "refusal":
+        _no_extra(raw, param, {"type", "refusal"})
+        return {"type": "refusal", "refusal": _str(raw, "refusal", f"{param}.refusal", required=True)}
+    if kind == "input_image":
+        _no_extra(raw, param, {"type", "image_url", "file_id", "detail"})
+        url = _str(raw, "image_url", f"{param}.image_url")
+        file_id = _str(raw, "file_id", f"{param}.file_id")
+        if url is None and file_id is None:
+            raise _invalid(param, f"Invalid '{param}': an input_image needs 'image_url' or 'file_id'.",
+                           code="missing_required_parameter")
+        detail = raw.get("detail")
+        detail = "auto" if detail is None else _enum(detail, f"{param}.detail", ("low", "high", "auto", "original"))
+        return {"type": "input_image", "image_url": url, "file_id": file_id, "detail": detail}
+    _no_extra(raw, param, {"type", "file_id", "file_data", "file_url", "filename", "detail"})
+    fields = {k: _str(raw, k, f"{param}.{k}") for k in ("file_id", "file_data", "file_url", "filename")}
+    if not (fields["file_id"] or fields["file_data"] or fields["file_url"]):
+        raise _invalid(param, f"Invalid '{param}': an input_file needs 'file_id', 'file_data' or 'file_url'.",
+                       code="missing_required_parameter")
+    return {"type": "input_file", **{k: v for k, v in fields.items() if v is not None}}

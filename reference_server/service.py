@@ -1,0 +1,258 @@
+"""One response from request to terminal event: validation, storage, background jobs, around a
+`ResponseSource` that produces the output (a token backend behind harmony, or an upstream API).
+
+HTTP-free: `ResponseService.prepare` turns a decoded body into a `Prepared` response (or an
+APIError), `stream` yields its events; app.py frames them as SSE or returns the final snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+from .errors import APIError
+from .events import Event, ResponseEventWriter
+from .request import CreateRequest, parse_create_request
+from .settings import Settings
+from .store import ResponseStore
+
+log = logging.getLogger("reference_server")
+
+# How long cleanup (closing a backend stream, the last store write) may take after a cancel.
+_CLEANUP_SECONDS = 5.0
+# Finished background jobs whose events stay replayable in memory.
+MAX_FINISHED_JOBS = 256
+
+
+@dataclass
+class Prepared:
+    request: CreateRequest
+    context: list[dict[str, Any]]  # stored conversation this request continues
+    plan: Any  # what the source made of the request (a GenerationRequest, an upstream call, …)
+    writer: ResponseEventWriter
+    # Done events of items that a cancellation closed (no consumer was left to receive them).
+    cancel_events: list[Event] = field(default_factory=list)
+    # Set by a source whose failure has a natural HTTP answer (an upstream's 429, say): a
+    # non-stream request then gets this error instead of the generic 500.
+    http_error: APIError | None = None
+
+
+class ResponseSource(Protocol):
+    """What produces a response's output items. The service owns everything else (validation,
+    previous_response_id, storage, background jobs, cancellation), so every source gets them.
+
+    - `plan(req, context)`: check and translate the validated request (raise APIError for what
+      this source cannot do); the result is `Prepared.plan`.
+    - `run(prep)`: the events after `response.in_progress`, written with `prep.writer`, ending
+      with its terminal event (`complete` / `incomplete` / `fail`). When the consumer goes away
+      the generator is closed; it must release what it holds (its `finally` runs shielded).
+    """
+
+    name: str
+
+    async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> Any: ...
+
+    def run(self, prep: Prepared) -> AsyncIterator[Event]: ...
+
+    async def model_ids(self) -> list[str]: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class BackgroundJob:
+    """A background response: its events are kept so any number of readers can follow them."""
+
+    prepared: Prepared
+    events: list[Event] = field(default_factory=list)
+    finished: bool = False
+    task: asyncio.Task[None] | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, events: list[Event]) -> None:
+        self.events.extend(events)
+        # Wake every reader, then re-arm: readers re-check `events` before waiting again.
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def follow(self, starting_after: int = -1) -> AsyncIterator[Event]:
+        position = 0
+        while True:
+            while position < len(self.events):
+                event = self.events[position]
+                position += 1
+                if event["sequence_number"] > starting_after:
+                    yield event
+            if self.finished:
+                return
+            await self.changed.wait()
+
+
+class ResponseService:
+    def __init__(self, source: ResponseSource, store: ResponseStore, settings: Settings) -> None:
+        self.source = source
+        self.store = store
+        self.settings = settings
+        self.jobs: dict[str, BackgroundJob] = {}
+
+    # ------------------------------------------------------------------ preparation
+    async def prepare(self, body: Any) -> Prepared:
+        req = parse_create_request(body)
+        context: list[dict[str, Any]] = []
+        if req.previous_response_id is not None:
+            stored = await anyio.to_thread.run_sync(self.store.get, req.previous_response_id)
+            if stored is None:
+                raise APIError(404, f"Previous response with id '{req.previous_response_id}' not found.",
+                               param="previous_response_id", code="previous_response_not_found")
+            if stored.response.get("status") in ("queued", "in_progress"):
+                raise APIError(400, f"Previous response '{req.previous_response_id}' is still in progress.",
+                               param="previous_response_id", code="previous_response_in_progress")
+            context = stored.conversation()
+        plan = await self.source.plan(req, context)
+        writer = ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style)
+        return Prepared(req, context, plan, writer)
+
+    # ------------------------------------------------------------------ storage
+    async def _persist(self, prep: Prepared, *, first: bool = False) -> None:
+        if not prep.request.store:
+            return
+        snapshot = prep.writer.snapshot()
+        if first:
+            await anyio.to_thread.run_sync(self.store.save, snapshot, prep.request.input_items, prep.context)
+        else:
+            await anyio.to_thread.run_sync(self.store.update_response, snapshot)
+
+    async def get(self, response_id: str) -> dict[str, Any] | None:
+        job = self.jobs.get(response_id)
+        if job is not None and not job.finished:
+            return job.prepared.writer.snapshot()
+        stored = await anyio.to_thread.run_sync(self.store.get, response_id)
+        return None if stored is None else stored.response
+
+    # ------------------------------------------------------------------ generation
+    async def stream(self, prep: Prepared) -> AsyncIterator[Event]:
+        """Every event of a foreground response, from `response.created` to the terminal event."""
+        events = prep.writer.start()
+        await self._persist(prep, first=True)
+        for event in events:
+            yield event
+        async for event in self._generate(prep):
+            yield event
+
+    async def _generate(self, prep: Prepared) -> AsyncIterator[Event]:
+        """The source's events after `in_progress`; the terminal snapshot is stored before the
+        first event of the terminal batch is yielded (so a GET right after the stream finds it).
+        If the consumer goes away (disconnect, cancel), the source is closed at once and the
+        response is stored `cancelled`."""
+        writer = prep.writer
+        events = self.source.run(prep)
+        persisted = False
+        try:
+            try:
+                async for event in events:
+                    if writer.phase == "done" and not persisted:
+                        persisted = True
+                        await self._persist(prep)
+                    yield event
+            except Exception:  # a bug in a source: the stream still ends properly
+                log.exception("response %s crashed", writer.response_id)
+            if writer.phase == "in_progress":  # crashed, or stopped without a terminal event
+                log.error("the source of response %s ended without a terminal event", writer.response_id)
+                terminal = writer.fail("The server had an error while processing your request.")
+                await self._persist(prep)
+                for event in terminal:
+                    yield event
+            elif not persisted:
+                await self._persist(prep)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        await close()
+                if writer.phase != "done":
+                    prep.cancel_events = writer.cancel()
+                    with contextlib.suppress(Exception):
+                        await self._persist(prep)
+
+    # ------------------------------------------------------------------ background
+    async def start_background(self, prep: Prepared) -> BackgroundJob:
+        job = BackgroundJob(prep)
+        events = prep.writer.created(queued=True) + prep.writer.queued()
+        await self._persist(prep, first=True)
+        job.push(events)
+        self._forget_old_jobs()
+        self.jobs[prep.writer.response_id] = job
+        job.task = asyncio.create_task(self._run_job(job), name=f"response {prep.writer.response_id}")
+        return job
+
+    def _forget_old_jobs(self) -> None:
+        # Finished jobs are kept only so their events can be replayed (GET ?stream=true);
+        # the stored response outlives them.
+        finished = [rid for rid, job in self.jobs.items() if job.finished]
+        for rid in finished[: max(0, len(finished) - MAX_FINISHED_JOBS)]:
+            del self.jobs[rid]
+
+    async def _run_job(self, job: BackgroundJob) -> None:
+        prep = job.prepared
+        try:
+            job.push(prep.writer.in_progress())
+            async for event in self._generate(prep):
+                job.push([event])
+        except asyncio.CancelledError:
+            # _generate stored the response as cancelled; followers still get the items closed.
+            job.push(prep.cancel_events)
+        except Exception:  # a bug: keep the server alive, record the failure
+            log.exception("background response %s crashed", prep.writer.response_id)
+            if prep.writer.phase == "in_progress":
+                job.push(prep.writer.fail("The server had an error while processing your request."))
+                with contextlib.suppress(Exception):
+                    await self._persist(prep)
+        finally:
+            job.finished = True
+            job.push([])
+
+    async def cancel(self, response_id: str) -> dict[str, Any]:
+        job = self.jobs.get(response_id)
+        if job is not None and not job.finished and job.task is not None:
+            writer = job.prepared.writer
+            if writer.phase in ("created", "queued"):
+                # Not generating yet: cancel without waiting for the task to get going.
+                job.push(writer.cancel())
+                await self._persist(job.prepared)
+            job.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job.task
+            return writer.snapshot()
+        stored = await anyio.to_thread.run_sync(self.store.get, response_id)
+        if stored is None:
+            raise APIError(404, f"Response with id '{response_id}' not found.")
+        response = stored.response
+        if not response.get("background"):
+            raise APIError(400, "Only responses created with background=true can be cancelled.",
+                           param="response_id")
+        status = response.get("status")
+        if status == "cancelled":
+            return response
+        if status in ("queued", "in_progress"):
+            # Stored by an earlier process that died mid-generation: nothing runs it any more.
+            response["status"] = "cancelled"
+            await anyio.to_thread.run_sync(self.store.update_response, response)
+            return response
+        raise APIError(400, f"Cannot cancel a {status} response.", param="response_id")
+
+    async def shutdown(self) -> None:
+        tasks = [job.task for job in self.jobs.values() if job.task is not None and not job.task.done()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,543 @@
+"""Scripted fake upstreams for proxy mode: a Chat Completions server and an Anthropic Messages
+server (small Starlette apps, deterministic, streaming and not) answering like a cooperative model.
+
+Use them in process as the proxy's upstream transport, no socket needed::
+
+    fake = create_chat_completions_app()
+    app = create_proxy_app("chat-completions", "http://fake/v1", transport=httpx.ASGITransport(app=fake))
+
+They check requests the way the real APIs do where a converter could get it wrong (400 with the
+API's own error shape), record every request body in `app.state.requests` and count the stream
+frames they sent in `app.state.frames_sent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from reference_server.testing.cooperative import (
+    Answer,
+    Tool,
+    ToolMode,
+    Turn,
+    answer,
+    count_tokens,
+    request_seed,
+)
+
+CREATED = 1_767_225_600  # fixed timestamps: the fakes are deterministic
+JSON_SCHEMA_MARKER = "JSON Schema:"
+
+
+class FakeRequestError(Exception):
+    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.param, self.status = message, param, status
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _schema_in(system: str) -> dict[str, Any] | None:
+    """A prompt-instructed structured answer: a system text holding "JSON Schema: {…}"."""
+    at = system.find(JSON_SCHEMA_MARKER)
+    if at < 0:
+        return None
+    try:
+        schema, _ = json.JSONDecoder().raw_decode(system[at + len(JSON_SCHEMA_MARKER):].lstrip())
+    except ValueError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise FakeRequestError("We could not parse the JSON body of your request.") from None
+    if not isinstance(body, dict):
+        raise FakeRequestError("The request body must be a JSON object.")
+    return body
+
+
+def _positive_int(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise FakeRequestError(f"Invalid '{key}': expected a positive integer.", key)
+    return value
+
+
+async def _paced(frames: Iterator[bytes], delay: float, state: Any) -> AsyncIterator[bytes]:
+    # `state.frames_sent` lets tests see that a client that went away stopped the stream.
+    for frame in frames:
+        if delay:
+            await asyncio.sleep(delay)
+        state.frames_sent += 1
+        yield frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat Completions
+# ---------------------------------------------------------------------------------------------
+
+
+def cc_turn(body: dict[str, Any]) -> Turn:
+    """Read a chat-completions body like a model would; FakeRequestError where OpenAI says 400."""
+    messages = body.get("messages")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise FakeRequestError("you must provide a model parameter", "model")
+    if not isinstance(messages, list) or not messages:
+        raise FakeRequestError("Invalid 'messages': empty array. Expected an array with minimum length 1.", "messages")
+    turn = Turn()
+    calls_seen: set[str] = set()
+    read: list[str] = []
+    for i, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            raise FakeRequestError(f"Invalid type for 'messages[{i}]': expected an object.", f"messages[{i}]")
+        role, content = msg.get("role"), msg.get("content")
+        if role in ("system", "developer"):
+            read.append(_text_of(content))
+        elif role == "user":
+            text = _text_of(content)
+            turn.user_texts.append(text)
+            turn.tool_results = []
+            turn.saw_image = isinstance(content, list) and any(
+                isinstance(p, dict) and p.get("type") == "image_url" for p in content)
+            read.append(text)
+        elif role == "assistant":
+            turn.tool_results = []
+            read.append(_text_of(content) or "")
+            for call in msg.get("tool_calls") or []:
+                calls_seen.add(call.get("id"))
+                read.append(json.dumps(call.get("function") or {}))
+        elif role == "tool":
+            if msg.get("tool_call_id") not in calls_seen:
+                raise FakeRequestError("Invalid parameter: messages with role 'tool' must be a response to a "
+                                       "preceeding message with 'tool_calls'.", f"messages[{i}].role")
+            turn.tool_results.append(_text_of(content))
+            read.append(_text_of(content))
+        else:
+            raise FakeRequestError(f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', "
+                                   "'user', 'tool', and 'developer'.", f"messages[{i}].role")
+    tools = body.get("tools") or []
+    for i, tool in enumerate(tools):
+        fn = tool.get("function") if isinstance(tool, dict) and tool.get("type") == "function" else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise FakeRequestError(f"Invalid 'tools[{i}]': expected a function tool with a name.", f"tools[{i}]")
+        turn.tools.append(Tool(fn["name"], fn.get("parameters") or {"type": "object", "properties": {}}))
+        read.append(json.dumps(fn))
+    names = {t.name for t in turn.tools}
+    choice = body.get("tool_choice")
+    if choice is not None and not tools:
+        raise FakeRequestError("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+                               "specified.", "tool_choice")
+    if body.get("parallel_tool_calls") is not None and not tools:
+        raise FakeRequestError("Invalid value for 'parallel_tool_calls': 'parallel_tool_calls' is only allowed when "
+                               "'tools' are specified.", "parallel_tool_calls")
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = (choice.get("function") or {}).get("name")
+        if name not in names:
+            raise FakeRequestError(f"Invalid value for 'tool_choice': no function named '{name}' was specified "
+                                   "in the 'tools' parameter.", "tool_choice")
+        turn.tool_mode, turn.forced = "required", name
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = choice.get("allowed_tools") or {}
+        keep = {(t.get("function") or {}).get("name") for t in allowed.get("tools") or []}
+        turn.tools = [t for t in turn.tools if t.name in keep]
+        turn.tool_mode = "required" if allowed.get("mode") == "required" else "auto"
+    elif choice in (None, "auto", "none", "required"):
+        turn.tool_mode = choice or "auto"
+    else:
+        raise FakeRequestError(f"Invalid value for 'tool_choice': {choice!r}.", "tool_choice")
+    turn.parallel = body.get("parallel_tool_calls") is not False
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not spec.get("name"):
+            raise FakeRequestError("Missing required parameter: 'response_format.json_schema.name'.",
+                                   "response_format.json_schema.name")
+        turn.json_schema = spec.get("schema") or {}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        turn.json_object = True
+    elif fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+        raise FakeRequestError("Invalid 'response_format'.", "response_format")
+    effort = body.get("reasoning_effort")
+    turn.reasoning = effort if effort not in (None, "none") else None
+    turn.max_tokens = _positive_int(body, "max_completion_tokens") or _positive_int(body, "max_tokens")
+    if body.get("stream_options") is not None and not body.get("stream"):
+        raise FakeRequestError("The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                               "stream_options")
+    turn.prompt_text = "\n".join(read)
+    return turn
+
+
+def _cc_usage(ans: Answer) -> dict[str, Any]:
+    return {"prompt_tokens": ans.prompt_tokens, "completion_tokens": ans.completion_tokens,
+            "total_tokens": ans.prompt_tokens + ans.completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": ans.reasoning_tokens}}
+
+
+def cc_completion(body: dict[str, Any], ans: Answer, seed: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": ans.text if not ans.calls or ans.text else None,
+                               "refusal": None}
+    if ans.reasoning:
+        message["reasoning_content"] = ans.reasoning
+    if ans.calls:
+        message["tool_calls"] = [{"id": c.call_id, "type": "function",
+                                  "function": {"name": c.name, "arguments": c.arguments}} for c in ans.calls]
+    return {"id": f"chatcmpl-{seed[:24]}", "object": "chat.completion", "created": CREATED, "model": body["model"],
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": ans.finish}],
+            "usage": _cc_usage(ans)}
+
+
+def cc_chunks(body: dict[str, Any], ans: Answer, seed: str) -> Iterator[dict[str, Any]]:
+    """The chunk sequence OpenAI streams: role, reasoning/content/tool-call deltas, finish, usage."""
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    base = {"id": f"chatcmpl-{seed[:24]}", "object": "chat.completion.chunk", "created": CREATED,
+            "model": body["model"]}
+    extra = {"usage": None} if include_usage else {}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    announced: set[int] = set()
+    for kind, index, piece in ans.pieces:
+        if kind == "reasoning":
+            yield chunk({"reasoning_content": piece})
+        elif kind == "text":
+            yield chunk({"content": piece})
+        else:
+            call = ans.calls[index] if index < len(ans.calls) else None
+            if call is None:
+                continue
+            if index not in announced:
+                announced.add(index)
+                yield chunk({"tool_calls": [{"index": index, "id": call.call_id, "type": "function",
+                                             "function": {"name": call.name, "arguments": ""}}]})
+            yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+    yield chunk({}, ans.finish)
+    if include_usage:
+        yield {**base, "choices": [], "usage": _cc_usage(ans)}
+
+
+def _cc_error(exc: FakeRequestError) -> JSONResponse:
+    return JSONResponse({"error": {"message": exc.message, "type": "invalid_request_error", "param": exc.param,
+                                   "code": None}}, status_code=exc.status)
+
+
+def create_chat_completions_app(*, models: tuple[str, ...] = ("fake-chat-model",), api_key: str | None = None,
+                                delay: float = 0.0) -> Starlette:
+    """A fake OpenAI Chat Completions server under /v1 (`delay`: seconds between stream chunks)."""
+
+    def denied(request: Request) -> Response | None:
+        if api_key is not None and request.headers.get("authorization") != f"Bearer {api_key}":
+            return _cc_error(FakeRequestError("Incorrect API key provided.", status=401))
+        return None
+
+    async def list_models(request: Request) -> Response:
+        if (refused := denied(request)) is not None:
+            return refused
+        return JSONResponse({"object": "list", "data": [
+            {"id": m, "object": "model", "created": CREATED, "owned_by": "fake"} for m in models]})
+
+    async def completions(request: Request) -> Response:
+        if (refused := denied(request)) is not None:
+            return refused
+        try:
+            body = await _json_body(request)
+            app.state.requests.append(body)
+            turn = cc_turn(body)
+        except FakeRequestError as exc:
+            return _cc_error(exc)
+        seed = request_seed(body)
+        ans = answer(turn, seed=seed, call_prefix="call_")
+        if not body.get("stream"):
+            return JSONResponse(cc_completion(body, ans, seed))
+        frames = (b"data: " + json.dumps(c, separators=(",", ":")).encode() + b"\n\n"
+                  for c in cc_chunks(body, ans, seed))
+        return StreamingResponse(_paced(_then_done(frames), delay, app.state), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/models", list_models), Route("/v1/chat/completions", completions,
+                                                                     methods=["POST"])])
+    app.state.requests = []
+    app.state.frames_sent = 0
+    return app
+
+
+def _then_done(frames: Iterator[bytes]) -> Iterator[bytes]:
+    yield from frames
+    yield b"data: [DONE]\n\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Anthropic Messages
+# ---------------------------------------------------------------------------------------------
+
+
+def anthropic_turn(body: dict[str, Any]) -> Turn:
+    """Read a Messages body like Claude would; FakeRequestError where Anthropic says 400."""
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise FakeRequestError("model: Field required", "model")
+    max_tokens = _positive_int(body, "max_tokens")
+    if max_tokens is None:
+        raise FakeRequestError("max_tokens: Field required", "max_tokens")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise FakeRequestError("messages: at least one message is required", "messages")
+    system = body.get("system") or ""
+    system_text = system if isinstance(system, str) else _text_of(system)
+    turn = Turn(max_tokens=max_tokens)
+    read = [system_text]
+    tools = body.get("tools") or []
+    tool_ids: set[str] = set()
+    for i, msg in enumerate(messages):
+        role, content = (msg.get("role"), msg.get("content")) if isinstance(msg, dict) else (None, None)
+        if role not in ("user", "assistant"):
+            raise FakeRequestError(f"messages.{i}.role: Input should be 'user' or 'assistant'", f"messages.{i}.role")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        if not isinstance(blocks, list):
+            raise FakeRequestError(f"messages.{i}.content: Input should be a valid list", f"messages.{i}.content")
+        texts, results, image = [], [], False
+        for j, block in enumerate(blocks):
+            kind = block.get("type") if isinstance(block, dict) else None
+            if kind == "text":
+                texts.append(str(block.get("text", "")))
+            elif kind == "image" and role == "user":
+                image = True
+            elif kind == "tool_use" and role == "assistant":
+                if not tools:
+                    raise FakeRequestError("Requests which include `tool_use` or `tool_result` blocks must define "
+                                           "tools.", "tools")
+                tool_ids.add(block.get("id"))
+                read.append(json.dumps(block.get("input")))
+            elif kind == "tool_result" and role == "user":
+                if block.get("tool_use_id") not in tool_ids:
+                    raise FakeRequestError(f"messages.{i}.content.{j}: unexpected `tool_use_id` found in "
+                                           "`tool_result` blocks.", f"messages.{i}.content.{j}")
+                results.append(_text_of(block.get("content")))
+            elif kind in ("thinking", "redacted_thinking") and role == "assistant":
+                pass
+            else:
+                raise FakeRequestError(f"messages.{i}.content.{j}.type: unexpected block type {kind!r} for "
+                                       f"role {role!r}", f"messages.{i}.content.{j}.type")
+        read += texts + results
+        if role == "user":
+            if texts:
+                turn.user_texts.append("\n".join(texts))
+                turn.saw_image = image
+            turn.tool_results = results if results and not texts else []
+        else:
+            turn.tool_results = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise FakeRequestError(f"tools.{i}.name: Field required", f"tools.{i}.name")
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise FakeRequestError(f"tools.{i}.input_schema.type: Input should be 'object'", f"tools.{i}.input_schema")
+        turn.tools.append(Tool(tool["name"], schema))
+        read.append(json.dumps(tool))
+    choice = body.get("tool_choice") or {"type": "auto"}
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind not in ("auto", "any", "tool", "none"):
+        raise FakeRequestError("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'", "tool_choice")
+    if body.get("tool_choice") is not None and not tools:
+        raise FakeRequestError("tool_choice may only be specified while providing tools.", "tool_choice")
+    if kind == "tool" and choice.get("name") not in {t.name for t in turn.tools}:
+        raise FakeRequestError(f"Tool '{choice.get('name')}' not found in tools.", "tool_choice.name")
+    modes: dict[str, ToolMode] = {"auto": "auto", "any": "required", "tool": "required", "none": "none"}
+    turn.tool_mode = modes[kind]
+    turn.forced = choice.get("name") if kind == "tool" else None
+    turn.parallel = not choice.get("disable_parallel_tool_use", False)
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024 or budget >= max_tokens:
+            raise FakeRequestError("thinking.budget_tokens: must be ≥ 1024 and less than max_tokens.",
+                                   "thinking.budget_tokens")
+        if kind in ("any", "tool"):
+            raise FakeRequestError("Thinking may not be enabled when tool_choice forces tool use.", "tool_choice")
+        if body.get("temperature", 1) != 1 or (body.get("top_p") is not None and body["top_p"] < 0.95):
+            raise FakeRequestError("temperature may only be set to 1 when thinking is enabled.", "temperature")
+        turn.reasoning = "on"
+    if body.get("temperature") is not None and body.get("top_p") is not None:
+        raise FakeRequestError("`temperature` and `top_p` cannot both be specified for this model.", "top_p")
+    turn.json_schema = _schema_in(system_text)
+    turn.prompt_text = "\n".join(read)
+    return turn
+
+
+def _anthropic_usage(ans: Answer, *, final: bool) -> dict[str, Any]:
+    return {"input_tokens": ans.prompt_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+            "output_tokens": ans.completion_tokens if final else 1}
+
+
+def _stop_reason(ans: Answer) -> str:
+    return {"length": "max_tokens", "tool_calls": "tool_use", "stop": "end_turn"}[ans.finish]
+
+
+def _blocks(ans: Answer) -> list[tuple[str, int, list[str]]]:
+    """Content blocks in order: ("thinking" | "text" | "tool_use", call index, pieces)."""
+    out: list[tuple[str, int, list[str]]] = []
+    for kind, index, piece in ans.pieces:
+        block = {"reasoning": "thinking", "text": "text", "call": "tool_use"}[kind]
+        if out and out[-1][0] == block and out[-1][1] == index:
+            out[-1][2].append(piece)
+        else:
+            out.append((block, index, [piece]))
+    return out
+
+
+def _signature(seed: str, index: int) -> str:
+    return f"fake-signature-{seed[:16]}-{index}"
+
+
+def anthropic_message(body: dict[str, Any], ans: Answer, seed: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for n, (block, index, parts) in enumerate(_blocks(ans)):
+        text = "".join(parts)
+        if block == "thinking":
+            content.append({"type": "thinking", "thinking": text, "signature": _signature(seed, n)})
+        elif block == "text":
+            content.append({"type": "text", "text": text})
+        else:
+            call = ans.calls[index]
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = {}  # cut by max_tokens: Anthropic returns what parsed, here nothing
+            content.append({"type": "tool_use", "id": call.call_id, "name": call.name, "input": value})
+    return {"id": f"msg_{seed[:24]}", "type": "message", "role": "assistant", "model": body["model"],
+            "content": content, "stop_reason": _stop_reason(ans), "stop_sequence": None,
+            "usage": _anthropic_usage(ans, final=True)}
+
+
+def anthropic_events(body: dict[str, Any], ans: Answer, seed: str) -> Iterator[dict[str, Any]]:
+    """The event sequence the Messages API streams for this answer."""
+    start = anthropic_message(body, ans, seed)
+    yield {"type": "message_start", "message": {**start, "content": [], "stop_reason": None,
+                                                "usage": _anthropic_usage(ans, final=False)}}
+    yield {"type": "ping"}
+    for n, (block, index, parts) in enumerate(_blocks(ans)):
+        if block == "thinking":
+            yield {"type": "content_block_start", "index": n,
+                   "content_block": {"type": "thinking", "thinking": "", "signature": ""}}
+            for piece in parts:
+                yield {"type": "content_block_delta", "index": n, "delta": {"type": "thinking_delta", "thinking": piece}}
+            yield {"type": "content_block_delta", "index": n,
+                   "delta": {"type": "signature_delta", "signature": _signature(seed, n)}}
+        elif block == "text":
+            yield {"type": "content_block_start", "index": n, "content_block": {"type": "text", "text": ""}}
+            for piece in parts:
+                yield {"type": "content_block_delta", "index": n, "delta": {"type": "text_delta", "text": piece}}
+        else:
+            call = ans.calls[index]
+            yield {"type": "content_block_start", "index": n,
+                   "content_block": {"type": "tool_use", "id": call.call_id, "name": call.name, "input": {}}}
+            for piece in ["", *parts]:
+                yield {"type": "content_block_delta", "index": n,
+                       "delta": {"type": "input_json_delta", "partial_json": piece}}
+        yield {"type": "content_block_stop", "index": n}
+    yield {"type": "message_delta", "delta": {"stop_reason": _stop_reason(ans), "stop_sequence": None},
+           "usage": {"output_tokens": ans.completion_tokens}}
+    yield {"type": "message_stop"}
+
+
+def _anthropic_error(exc: FakeRequestError) -> JSONResponse:
+    kind = "authentication_error" if exc.status == 401 else "invalid_request_error"
+    return JSONResponse({"type": "error", "error": {"type": kind, "message": exc.message}}, status_code=exc.status)
+
+
+def create_anthropic_app(*, models: tuple[str, ...] = ("fake-claude",), api_key: str | None = None,
+                         delay: float = 0.0) -> Starlette:
+    """A fake Anthropic Messages server under /v1 (`delay`: seconds between stream events)."""
+
+    def denied(request: Request) -> Response | None:
+        if api_key is not None and request.headers.get("x-api-key") != api_key:
+            return _anthropic_error(FakeRequestError("invalid x-api-key", status=401))
+        if not request.headers.get("anthropic-version"):
+            return _anthropic_error(FakeRequestError("anthropic-version: header is required"))
+        return None
+
+    async def list_models(request: Request) -> Response:
+        if (refused := denied(request)) is not None:
+            return refused
+        data = [{"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"} for m in models]
+        return JSONResponse({"data": data, "has_more": False, "first_id": models[0] if models else None,
+                             "last_id": models[-1] if models else None})
+
+    async def messages(request: Request) -> Response:
+        if (refused := denied(request)) is not None:
+            return refused
+        try:
+            body = await _json_body(request)
+            app.state.requests.append(body)
+            turn = anthropic_turn(body)
+        except FakeRequestError as exc:
+            return _anthropic_error(exc)
+        seed = request_seed(body)
+        ans = answer(turn, seed=seed, call_prefix="toolu_")
+        if not body.get("stream"):
+            return JSONResponse(anthropic_message(body, ans, seed))
+        frames = (f"event: {e['type']}\ndata: {json.dumps(e, separators=(',', ':'))}\n\n".encode()
+                  for e in anthropic_events(body, ans, seed))
+        return StreamingResponse(_paced(frames, delay, app.state), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/models", list_models), Route("/v1/messages", messages, methods=["POST"])])
+    app.state.requests = []
+    app.state.frames_sent = 0
+    return app
+
+
+__all__ = [
+    "FakeRequestError",
+    "anthropic_events",
+    "anthropic_message",
+    "anthropic_turn",
+    "cc_chunks",
+    "cc_completion",
+    "cc_turn",
+    "count_tokens",
+    "create_anthropic_app",
+    "create_chat_completions_app",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m reference_server.testing.fake_upstreams chat-completions|anthropic [--port P]`:
+    serve a fake on 127.0.0.1 (for trying proxy mode over real sockets)."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m reference_server.testing.fake_upstreams",
+                                     description="Serve a scripted fake upstream (Chat Completions or Anthropic).")
+    parser.add_argument("kind", choices=("chat-completions", "anthropic"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--api-key", default=None, help="key the fake requires (default: none)")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds between stream chunks")
+    args = parser.parse_args(argv)
+    factory = create_chat_completions_app if args.kind == "chat-completions" else create_anthropic_app
+    uvicorn.run(factory(api_key=args.api_key, delay=args.delay), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

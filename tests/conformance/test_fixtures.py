@@ -1,0 +1,258 @@
+"""The fixture corpus: every fixture gets exactly the verdict its sidecar expects.
+
+Also: every checker rule (except http.* and client.*) has a negative fixture, sidecars follow
+fixtures/sidecar.schema.json, the generator reproduces the corpus, and `conformance fixtures`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import main as cli_main
+from conformance.fixture_corpus import (
+    FixtureError,
+    covered_rules,
+    default_root,
+    load_fixtures,
+    validate_sidecar,
+    verify,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = load_fixtures()
+BY_NAME = {fx.name: fx for fx in FIXTURES}
+SEED = Path("/work/shared/fixtures-seed/openai-api")
+
+# The defect classes of PROTOCOL.md "Defects seen in the wild", one fixture each (by behaviour).
+WILD = [
+    "last-message-never-closed",
+    "tool-call-markup-as-text",
+    "output-index-changes-between-delta-and-done",
+    "empty-item-id",
+    "completed-output-empty-although-text-streamed",
+    "ids-differ-in-completed-output",
+    "function-call-arguments-done-missing",
+    "output-index-starts-at-1",
+    "snapshots-without-created-at-and-model",
+    "sequence-number-restarts-per-item",
+    "usage-without-details",
+    "events-without-output-index-and-content-index",
+    "content-part-added-never-sent",
+    "content-events-for-unannounced-item",
+    "shared-output-index",
+    "item-id-changes-per-delta",
+    "stream-closes-without-terminal",
+    "done-events-then-more-deltas",
+    "vendor-event-before-created",
+    "only-created-text-done-completed",
+    # gpt-oss reference server
+    "output-index-off-by-one-between-added-and-done",
+    "function-call-only-output-item-done",
+    "null-item-status",
+    "created-at-changing",
+    "max-output-tokens-ends-completed",
+    "validation-error-as-detail-body",
+]
+
+# Event families the built positives must cover (task list), by fixture name.
+BUILT_POSITIVES = [
+    "text",
+    "multiple-messages",
+    "function-call",
+    "parallel-function-calls",
+    "refusal",
+    "reasoning-summaries",
+    "reasoning-text-gpt-oss",
+    "incomplete-max-output-tokens",
+    "failed-with-error",
+    "annotations",
+    "logprobs",
+    "hosted-web-search",
+    "hosted-file-search",
+    "hosted-code-interpreter",
+    "hosted-image-generation",
+    "hosted-mcp",
+    "custom-tool-call",
+    "queued-background",
+    "done-sentinel",
+    "crlf-line-endings",
+    "comment-keepalives",
+    "non-stream-body",
+]
+
+
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_fixture_verdict_matches_sidecar(name: str) -> None:
+    verdict = verify(BY_NAME[name])
+    assert verdict.ok, verdict.explain()
+
+
+def test_corpus_shape() -> None:
+    captures = [fx for fx in FIXTURES if fx.name.startswith("positive/openai-api/")]
+    assert len(captures) == 14
+    for name in BUILT_POSITIVES:
+        assert f"positive/built/{name}" in BY_NAME, name
+    for name in WILD:
+        assert f"negative/wild/{name}" in BY_NAME, name
+    for fx in FIXTURES:
+        if not fx.negative:
+            assert fx.expected_errors == frozenset(), (
+                f"{fx.name}: a positive fixture expects errors"
+            )
+        else:
+            assert fx.expected_errors or fx.expected_warnings or fx.expected_infos, fx.name
+
+
+def test_every_rule_has_a_negative_fixture() -> None:
+    from conformance.registry import all_rules
+
+    ids = {r.id for r in all_rules() if r.family not in ("http", "client")}
+    assert len(ids) >= 64  # RULES.md lists 64 such ids; the registry may add more
+    covered = covered_rules(FIXTURES)
+    missing = sorted(ids - covered.keys())
+    assert not missing, f"rules without a negative fixture: {missing}"
+    unknown = sorted(set(covered) - {r.id for r in all_rules()})
+    assert not unknown, f"sidecars name rules the registry does not know: {unknown}"
+
+
+def test_sidecars_validate_against_schema() -> None:
+    for fx in FIXTURES:
+        assert validate_sidecar(fx.sidecar) == [], fx.name
+    assert validate_sidecar(
+        {"description": "x", "kind": "sse", "expected": {"errors": []}}
+    )  # no provenance
+    bad = {
+        "description": "x",
+        "provenance": {"source": "wild"},
+        "kind": "sse",
+        "expected": {"errors": ["Not An Id"]},
+    }
+    problems = validate_sidecar(bad)
+    assert any("trackers" in p for p in problems) and any(
+        "/expected/errors/0" in p for p in problems
+    )
+
+
+def test_captures_are_byte_identical_to_the_seed() -> None:
+    if not SEED.is_dir():
+        pytest.skip("the shared seed folder is not on this machine")
+    for sse in SEED.glob("*.sse"):
+        fx = BY_NAME[f"positive/openai-api/{sse.stem}"]
+        assert fx.body() == sse.read_bytes(), sse.name
+        meta_path = sse.with_suffix(".json")
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            prov = fx.sidecar["provenance"]
+            assert (prov["repo"], prov["path"], prov["commit"]) == (
+                meta["repo"],
+                meta["path"],
+                meta["commit"],
+            )
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location(
+        "make_fixtures", ROOT / "scripts" / "make_fixtures.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_fixtures", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_reproduces_the_committed_corpus() -> None:
+    gen = _generator()
+    files = gen.generate()
+    on_disk = {
+        p.relative_to(default_root()).as_posix(): p
+        for p in default_root().rglob("*")
+        if p.is_file()
+    }
+    assert sorted(files) == sorted(on_disk)
+    stale = [k for k, data in files.items() if on_disk[k].read_bytes() != data]
+    assert not stale, f"run `python scripts/make_fixtures.py`: {stale[:5]}"
+
+
+# ---- loader errors ------------------------------------------------------------------------------
+def _copy(tmp_path: Path, *names: str) -> Path:
+    for name in names:
+        fx = BY_NAME[name]
+        for src in (fx.body_path, fx.sidecar_path):
+            dst = tmp_path / src.relative_to(default_root())
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dst)
+    return tmp_path
+
+
+def test_loader_rejects_body_without_sidecar(tmp_path: Path) -> None:
+    (tmp_path / "x.sse").write_bytes(b"data: {}\n\n")
+    with pytest.raises(FixtureError, match="no sidecar"):
+        load_fixtures(tmp_path)
+
+
+def test_loader_rejects_sidecar_without_body(tmp_path: Path) -> None:
+    root = _copy(tmp_path, "negative/usage/total")
+    (root / "negative/usage/total.sse").unlink()
+    with pytest.raises(FixtureError, match="without a body"):
+        load_fixtures(root)
+
+
+def test_loader_rejects_invalid_sidecar(tmp_path: Path) -> None:
+    root = _copy(tmp_path, "negative/usage/total")
+    (root / "negative/usage/total.json").write_text('{"description": "x"}')
+    with pytest.raises(FixtureError, match="invalid sidecar"):
+        load_fixtures(root)
+
+
+def test_loader_names_relative_to_root(tmp_path: Path) -> None:
+    root = _copy(tmp_path, "negative/usage/total", "positive/built/non-stream-body")
+    names = [fx.name for fx in load_fixtures(root)]
+    assert names == ["negative/usage/total", "positive/built/non-stream-body"]
+    assert [fx.name for fx in load_fixtures(root / "negative/usage/total.sse")] == ["total"]
+
+
+# ---- the CLI -------------------------------------------------------------------------------------
+def test_cli_verify_passes_on_a_correct_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _copy(tmp_path, "negative/usage/total", "positive/built/text")
+    assert cli_main(["fixtures", "verify", str(root)]) == 0
+    assert "2 as expected, 0 changed" in capsys.readouterr().out
+
+
+def test_cli_verify_fails_on_a_changed_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _copy(tmp_path, "negative/usage/total", "positive/built/text")
+    side = root / "negative/usage/total.json"
+    data = json.loads(side.read_text())
+    data["expected"]["errors"] = ["usage.missing"]
+    side.write_text(json.dumps(data))
+    assert cli_main(["fixtures", "verify", str(root), "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["changed"] == ["negative/usage/total"]
+    row = next(r for r in out["fixtures"] if r["name"] == "negative/usage/total")
+    assert "usage.total" in row["actual"]["errors"]
+    assert any("usage.missing" in p for p in row["problems"])
+
+
+def test_cli_list_and_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["fixtures", "list", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["fixtures"]
+    assert len(rows) == len(FIXTURES)
+    assert cli_main(["fixtures", "list"]) == 0
+    assert f"{len(FIXTURES)} fixtures" in capsys.readouterr().out
+    # The fixtures/ folder itself means its streams/ (fixtures/upstream/ is other data).
+    assert cli_main(["fixtures", "list", str(default_root().parent)]) == 0
+    assert f"{len(FIXTURES)} fixtures" in capsys.readouterr().out
+    assert cli_main(["fixtures", "verify", str(tmp_path / "nope")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert cli_main(["fixtures", "verify", str(tmp_path)]) == 2  # empty folder
+    assert cli_main(["fixtures"]) == 2

@@ -1,0 +1,84 @@
+"""call.*: function and custom tool calls, with and without the request."""
+
+from __future__ import annotations
+
+from conformance import check_events
+from tests.conformance.streams import (
+    assert_only,
+    build_stream,
+    custom_tool_call,
+    function_call,
+    message,
+)
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+    "strict": False,
+}
+
+
+def _req(**kw):
+    req = {"model": "gpt-test", "input": "hi", "tools": [WEATHER]}
+    req.update(kw)
+    return req
+
+
+def _stream(*items, req):
+    echo = {k: req[k] for k in ("tools", "tool_choice", "parallel_tool_calls") if k in req}
+    return build_stream(*items, response=echo)
+
+
+def test_valid_call_with_request() -> None:
+    req = _req()
+    assert_only(check_events(_stream(function_call(), req=req), request=req))
+
+
+def test_arguments_not_json() -> None:
+    evs = build_stream(function_call(arguments='{"city": Paris}'))
+    (f,) = assert_only(check_events(evs), "call.arguments-not-json")
+    assert f.severity == "warning" and f.output_index == 0
+
+
+def test_call_id_shared_and_missing() -> None:
+    evs = build_stream(function_call(), function_call("f2", item_id="fc_2"))
+    (f,) = assert_only(check_events(evs), "call.call-id")
+    assert f.output_index == 1 and "share" in f.message
+    evs = build_stream(custom_tool_call(call_id=""))
+    assert_only(check_events(evs), "call.call-id")
+
+
+def test_unknown_tool() -> None:
+    req = _req()
+    evs = _stream(function_call("get_time", '{"city":"x"}'), req=req)
+    (f,) = assert_only(check_events(evs, request=req), "call.unknown-tool")
+    assert "get_time" in f.message
+    assert_only(check_events(evs))  # no request: not checked
+
+
+def test_tool_choice() -> None:
+    req = _req(tool_choice="none")
+    assert_only(check_events(_stream(function_call(), req=req), request=req), "call.tool-choice")
+    req = _req(tool_choice="required")
+    assert_only(check_events(_stream(message("hi"), req=req), request=req), "call.tool-choice")
+    req = _req(tool_choice={"type": "function", "name": "other"}, tools=[WEATHER, dict(WEATHER, name="other")])
+    (f,) = assert_only(check_events(_stream(function_call(), req=req), request=req), "call.tool-choice")
+    assert "'other'" in f.message
+
+
+def test_parallel() -> None:
+    req = _req(parallel_tool_calls=False)
+    evs = _stream(function_call(), function_call(call_id="call_2", item_id="fc_2"), req=req)
+    assert_only(check_events(evs, request=req), "call.parallel")
+
+
+def test_arguments_schema_warning_and_strict_error() -> None:
+    req = _req()
+    evs = _stream(function_call(arguments='{"town": "Paris"}'), req=req)
+    (f,) = assert_only(check_events(evs, request=req), "call.arguments-schema")
+    assert f.severity == "warning"
+    req = _req(tools=[dict(WEATHER, strict=True)])
+    evs = _stream(function_call(arguments='{"town": "Paris"}'), req=req)
+    (f,) = assert_only(check_events(evs, request=req), "call.arguments-schema")
+    assert f.severity == "error"

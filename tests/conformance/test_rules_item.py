@@ -1,0 +1,184 @@
+"""item.*: output items from output_item.added to output_item.done."""
+
+from __future__ import annotations
+
+import copy
+
+from conformance import check_events
+from conformance.checker import StreamChecker
+from tests.conformance.streams import (
+    assert_only,
+    build_stream,
+    events_of_item,
+    function_call,
+    index_of,
+    message,
+    reasoning,
+    renumber,
+    response_object,
+    usage,
+)
+
+DONE = "response.output_item.done"
+
+
+def test_index_not_contiguous() -> None:
+    evs = build_stream(message("a b"), message("c d", item_id="msg_2"))
+    for i in events_of_item(evs, 1):
+        evs[i]["output_index"] = 2
+    (f,) = assert_only(check_events(evs), "item.index-not-contiguous")
+    assert f.output_index == 2 and "expected 1" in f.message and f.breaks == ("openai-python<=3.3",)
+
+
+def test_index_starting_at_one() -> None:
+    evs = build_stream(message("a b"))
+    for i in events_of_item(evs, 0):
+        evs[i]["output_index"] = 1
+    assert_only(check_events(evs), "item.index-not-contiguous")
+
+
+def test_duplicate_index() -> None:
+    evs = build_stream(message("a b"), message("c d", item_id="msg_2"))
+    for i in events_of_item(evs, 1):
+        evs[i]["output_index"] = 0
+    (f,) = assert_only(check_events(evs), "item.duplicate-index")
+    assert f.output_index == 0 and "msg_test0001" in f.message
+
+
+def test_unknown_index() -> None:
+    evs = build_stream(message("a b"))
+    evs.insert(-1, {"type": "response.output_text.delta", "item_id": "msg_x", "output_index": 4, "content_index": 0, "delta": "x", "logprobs": []})
+    (f,) = assert_only(check_events(renumber(evs)), "item.unknown-index")
+    assert f.output_index == 4 and f.content_index == 0 and f.breaks == ("openai-python",)
+
+
+def test_after_done() -> None:
+    evs = build_stream(message("a b"))
+    d = index_of(evs, DONE)
+    evs.insert(d + 1, {"type": "response.output_text.delta", "item_id": "msg_test0001", "output_index": 0, "content_index": 0, "delta": "x", "logprobs": []})
+    (f,) = assert_only(check_events(renumber(evs)), "item.after-done")
+    assert f.event_index == d + 1 and f"event {d}" in f.message
+
+
+def test_repeated_done() -> None:
+    evs = build_stream(message("a b"))
+    d = index_of(evs, DONE)
+    evs.insert(d + 1, copy.deepcopy(evs[d]))
+    assert_only(check_events(renumber(evs)), "item.after-done")
+
+
+def test_not_closed() -> None:
+    evs = build_stream(message("a b"), function_call())
+    del evs[index_of(evs, DONE, output_index=1)]
+    (f,) = assert_only(check_events(renumber(evs)), "item.not-closed")
+    assert f.output_index == 1 and f.event_index == len(evs) - 1
+
+
+def test_done_without_added() -> None:
+    evs = build_stream(reasoning(), message("hi"))
+    del evs[index_of(evs, "response.output_item.added", output_index=0)]
+    (f,) = assert_only(check_events(renumber(evs)), "item.done-without-added")
+    assert f.output_index == 0
+
+
+def test_identity_changed() -> None:
+    evs = build_stream(function_call())
+    d = index_of(evs, DONE)
+    for item in (evs[d]["item"], evs[-1]["response"]["output"][0]):
+        item["call_id"] = "call_other"
+    (f,) = assert_only(check_events(evs), "item.identity-changed")
+    assert "call_id" in f.message and f.event_index == d
+
+
+def test_id_mismatch_and_empty_item_id() -> None:
+    for bad in ("", "msg_other"):
+        evs = build_stream(message("a b c"))
+        i = index_of(evs, "response.output_text.delta", 1)
+        evs[i]["item_id"] = bad
+        (f,) = assert_only(check_events(evs), "item.id-mismatch")
+        assert f.event_index == i and f.output_index == 0
+
+
+def test_wrong_event_for_type() -> None:
+    evs = build_stream(message("a b"))
+    i = index_of(evs, "response.output_text.done")
+    evs.insert(i, {"type": "response.function_call_arguments.delta", "item_id": "msg_test0001", "output_index": 0, "delta": "{"})
+    (f,) = assert_only(check_events(renumber(evs)), "item.wrong-event-for-type")
+    assert f.event_index == i and "message" in f.message and "function_call" in f.message
+
+
+def test_text_delta_into_function_call() -> None:
+    evs = build_stream(function_call())
+    evs.insert(3, {"type": "response.output_text.delta", "item_id": "fc_test0001", "output_index": 0, "content_index": 0, "delta": "x", "logprobs": []})
+    assert_only(check_events(renumber(evs)), "item.wrong-event-for-type")
+
+
+def test_status_added_and_done() -> None:
+    evs = build_stream(message("a"))
+    evs[2]["item"]["status"] = "completed"
+    (f,) = assert_only(check_events(evs), "item.status")
+    assert f.event_index == 2
+    evs = build_stream(message("a"))
+    d = index_of(evs, DONE)
+    evs[d]["item"]["status"] = "in_progress"
+    evs[-1]["response"]["output"][0]["status"] = "in_progress"
+    assert_only(check_events(evs), "item.status")
+
+
+def test_tool_output_announced_completed_is_tolerated() -> None:
+    out = {"id": "sho_1", "type": "shell_call_output", "status": "completed", "call_id": "call_1", "max_output_length": None, "output": []}
+    evs = [
+        {"type": "response.created", "response": response_object()},
+        {"type": "response.in_progress", "response": response_object()},
+        {"type": "response.output_item.added", "output_index": 0, "item": out},
+        {"type": DONE, "output_index": 0, "item": out},
+        {"type": "response.completed", "response": response_object("completed", [out], usage=usage())},
+    ]
+    r = check_events(renumber(evs))
+    assert "item.status" not in {f.rule for f in r.findings}
+
+
+def test_incomplete_not_last() -> None:
+    evs = build_stream(message("a", status="incomplete"), message("b", item_id="msg_2"), terminal="incomplete")
+    (f,) = assert_only(check_events(evs), "item.incomplete-not-last")
+    assert f.output_index == 0
+    evs = build_stream(message("a", status="incomplete"))
+    assert_only(check_events(evs), "item.incomplete-not-last")  # response is completed
+
+
+def test_incomplete_last_item_of_a_failed_response_is_accepted() -> None:
+    """A failure mid-item leaves that item cut short: `incomplete` is the truth there."""
+    evs = build_stream(message("a"), message("b", item_id="msg_2", status="incomplete"), terminal="failed")
+    assert "item.incomplete-not-last" not in {f.rule for f in check_events(evs).findings}
+    evs = build_stream(message("a", status="incomplete"), message("b", item_id="msg_2"), terminal="failed")
+    assert "item.incomplete-not-last" in {f.rule for f in check_events(evs).findings}
+
+
+def test_interleaved() -> None:
+    evs = build_stream(function_call(), function_call("f2", call_id="call_2", item_id="fc_2"))
+    a = evs.pop(index_of(evs, "response.function_call_arguments.delta", output_index=0))
+    evs.insert(index_of(evs, "response.function_call_arguments.delta", output_index=1) + 1, a)
+    # item 0 must still be open when item 1 starts: move item 0's remaining events after it
+    rest = [ev for ev in evs if ev.get("output_index") == 0 and ev["type"] != "response.output_item.added" and ev is not a]
+    for ev in rest:
+        evs.remove(ev)
+    at = index_of(evs, DONE, output_index=1)
+    evs[at:at] = rest
+    r = check_events(renumber(evs))
+    (f,) = assert_only(r, "item.interleaved")
+    assert f.severity == "warning"
+
+
+def test_grammar_table_item_types_enumerated() -> None:
+    """Every SUB_EVENTS type sent to an open item of a type it is not for is reported."""
+    from conformance.state import SUB_EVENTS
+
+    for etype, sub in SUB_EVENTS.items():
+        if "web_search_call" in sub.item_types:
+            continue
+        evs = build_stream(__import__("tests.conformance.streams", fromlist=["web_search_call"]).web_search_call())
+        ev = {"type": etype, "item_id": "ws_test0001", "output_index": 0, "content_index": 0, "summary_index": 0, "command_index": 0, "delta": "x"}
+        evs.insert(3, ev)
+        c = StreamChecker()
+        got = [f.rule for e in renumber(evs) for f in c.feed(e)]
+        assert "item.wrong-event-for-type" in got, etype

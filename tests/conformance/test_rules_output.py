@@ -1,0 +1,59 @@
+"""output.*: the terminal snapshot against the output_item.done items."""
+
+from __future__ import annotations
+
+from conformance import check_events
+from tests.conformance.streams import (
+    assert_only,
+    build_stream,
+    function_call,
+    index_of,
+    message,
+    reasoning,
+)
+
+
+def test_mismatch_reports_first_difference() -> None:
+    evs = build_stream(message("a b"), function_call())
+    evs[-1]["response"]["output"][1]["arguments"] = "{}"
+    (f,) = assert_only(check_events(evs), "output.mismatch")
+    assert f.output_index == 1 and "/arguments" in f.message
+
+
+def test_empty_output_although_streamed() -> None:
+    evs = build_stream(message("a b"))
+    evs[-1]["response"]["output"] = []
+    (f,) = assert_only(check_events(evs), "output.mismatch")
+    assert f.output_index == 0
+
+
+def test_item_never_streamed() -> None:
+    evs = build_stream(message("a b"))
+    evs[-1]["response"]["output"].append(dict(evs[-1]["response"]["output"][0], id="msg_extra"))
+    assert_only(check_events(evs), "output.mismatch")
+
+
+def test_ids_changed_in_snapshot() -> None:
+    evs = build_stream(function_call())
+    evs[-1]["response"]["output"][0]["call_id"] = "call_new"
+    assert_only(check_events(evs), "output.mismatch")
+
+
+def test_reissued_encrypted_content_is_tolerated() -> None:
+    evs = build_stream(reasoning(["x"], encrypted_content="gAAAA-one"), message("hi"))
+    evs[-1]["response"]["output"][0]["encrypted_content"] = "gAAAA-two"
+    assert_only(check_events(evs))
+
+
+def test_null_output() -> None:
+    evs = build_stream(message("a"))
+    evs[-1]["response"]["output"] = None
+    (f,) = assert_only(check_events(evs), "output.null")
+    assert f.severity == "warning" and f.breaks == ("openai-python<=3.3",)
+
+
+def test_duplicate_index_is_not_also_a_mismatch() -> None:
+    evs = build_stream(message("a"), message("b", item_id="msg_2"))
+    for i in range(index_of(evs, "response.output_item.added", output_index=1), len(evs) - 1):
+        evs[i]["output_index"] = 0
+    assert_only(check_events(evs), "item.duplicate-index")

@@ -1,0 +1,116 @@
+"""Responses -> Anthropic Messages requests, and Message -> Response (non-stream)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reference_server.adapters.anthropic import message_to_response, responses_to_anthropic_request
+from reference_server.adapters.common import ConversionError
+
+TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+def test_request_to_anthropic() -> None:
+    req = {
+        "model": "client", "instructions": "Be brief.", "stream": True, "max_output_tokens": 8000,
+        "temperature": 0.3, "reasoning": {"effort": "medium"}, "parallel_tool_calls": False,
+        "tools": [TOOL], "tool_choice": "required",
+        "input": [
+            {"role": "system", "content": "Metric units."},
+            {"role": "user", "content": [{"type": "input_text", "text": "Weather?"},
+                                         {"type": "input_image", "image_url": "data:image/png;base64,iVBOR"}]},
+            {"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "unsigned"}]},
+            {"role": "assistant", "content": "Checking."},
+            {"type": "function_call", "call_id": "toolu_1", "name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"},
+            {"type": "function_call_output", "call_id": "toolu_1", "output": "3C"},
+            {"role": "user", "content": "Thanks"},
+        ],
+    }
+    out = responses_to_anthropic_request(req, model="claude-x")
+    assert out == {
+        "model": "claude-x", "max_tokens": 8000, "system": "Be brief.\n\nMetric units.", "stream": True,
+        "messages": [
+            {"role": "user", "content": [
+                {"type": "text", "text": "Weather?"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}}]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "3C"},
+                {"type": "text", "text": "Thanks"}]},
+        ],
+        "tools": [{"name": "get_weather", "input_schema": TOOL["parameters"]}],
+        "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
+        # Anthropic refuses thinking with a forced call: the forced call wins, the temperature stays
+        "temperature": 0.3,
+    }
+    auto = responses_to_anthropic_request({**req, "tool_choice": "auto"}, model="claude-x")
+    # thinking forbids a custom temperature, so it is dropped
+    assert auto["thinking"] == {"type": "enabled", "budget_tokens": 4096} and "temperature" not in auto
+    assert auto["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+
+
+def test_thinking_budget_stays_below_max_tokens() -> None:
+    out = responses_to_anthropic_request({"model": "m", "input": "x", "max_output_tokens": 2000,
+                                          "reasoning": {"effort": "high"}})
+    assert out["thinking"]["budget_tokens"] == 1999 < out["max_tokens"]
+    small = responses_to_anthropic_request({"model": "m", "input": "x", "max_output_tokens": 500,
+                                            "reasoning": {"effort": "high"}})
+    assert "thinking" not in small
+    assert responses_to_anthropic_request({"model": "m", "input": "x"})["max_tokens"] == 4096
+
+
+@pytest.mark.parametrize(("req", "param"), [
+    ({"model": "m", "input": "x", "tools": [{"type": "file_search"}]}, "tools[0]"),
+    ({"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{"}]},
+     "input[0].arguments"),
+    ({"model": "m", "input": []}, "input"),
+    ({"model": "m", "input": "x", "conversation": "conv_1"}, "conversation"),
+])
+def test_anthropic_request_errors(req: dict[str, Any], param: str) -> None:
+    with pytest.raises(ConversionError) as info:
+        responses_to_anthropic_request(req)
+    assert info.value.param == param
+
+
+MESSAGE = {
+    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+    "content": [
+        {"type": "thinking", "thinking": "Need the tool.", "signature": "sig"},
+        {"type": "text", "text": "Let me check."},
+        {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Oslo"}},
+    ],
+    "stop_reason": "tool_use", "stop_sequence": None,
+    "usage": {"input_tokens": 20, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 5, "output_tokens": 40},
+}
+
+
+def test_message_to_response() -> None:
+    from conformance import check_response
+
+    request = {"model": "client", "input": "Weather?", "tools": [TOOL]}
+    resp = message_to_response(MESSAGE, request)
+    assert resp["status"] == "completed" and resp["model"] == "client"
+    assert [i["type"] for i in resp["output"]] == ["reasoning", "message", "function_call"]
+    assert resp["output"][0]["content"][0]["text"] == "Need the tool."
+    assert resp["output"][2]["call_id"] == "toolu_9" and resp["output"][2]["arguments"] == "{\"city\":\"Oslo\"}"
+    assert resp["usage"]["input_tokens"] == 125
+    assert resp["usage"]["input_tokens_details"]["cached_tokens"] == 100
+    assert resp["usage"]["output_tokens"] == 40
+    assert check_response(resp, request=request).errors() == []
+
+
+@pytest.mark.parametrize(("stop", "reason"), [("max_tokens", "max_output_tokens"), ("refusal", "content_filter")])
+def test_message_cut_short_is_incomplete(stop: str, reason: str) -> None:
+    message = {**MESSAGE, "content": [{"type": "text", "text": "Once upon"}], "stop_reason": stop}
+    resp = message_to_response(message, {"model": "client", "input": "x"})
+    assert resp["status"] == "incomplete" and resp["incomplete_details"] == {"reason": reason}
+    assert resp["output"][0]["status"] == "incomplete"
+
+
+def test_message_without_content_is_rejected() -> None:
+    with pytest.raises(ConversionError):
+        message_to_response({"id": "msg"}, {"model": "m", "input": "x"})

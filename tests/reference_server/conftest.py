@@ -1,0 +1,23 @@
+"""Fixtures for the reference-server tests: an in-process client and a stream helper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from reference_server import create_app
+from reference_server.vocab import harmony_encoding
+
+
+@pytest.fixture(scope="session")
+def encoding() -> Any:
+    return harmony_encoding()
+
+
+@pytest.fixture
+def client(encoding: Any) -> Iterator[TestClient]:
+    with TestClient(create_app(encoding=encoding), raise_server_exceptions=False) as c:
+        yield c
