@@ -34,9 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="reference-server", description="A protocol-perfect OpenAI Responses API server.")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free port)")
-    # default None (= scripted) so that proxy mode can tell an explicit --backend apart
+    # default None so that proxy mode can tell an explicit --backend apart; it then means torch
+    # (the tiny seeded model) when torch is installed, else scripted.
     p.add_argument("--backend", choices=("scripted", "torch"), default=None,
-                   help="token backend (default scripted)")
+                   help="token backend (default: torch with the seeded 'tiny' gpt-oss model when "
+                        "torch is installed, otherwise scripted)")
     p.add_argument("--model-id", default=None, help="model id the backend reports (GET /v1/models)")
     p.add_argument("--checkpoint", default=None, help="torch backend: checkpoint folder")
     p.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
@@ -81,7 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(problem)
     if args.upstream is not None:
         return _run_proxy(args)
-    args.backend = args.backend or "scripted"
+    if args.backend is None:
+        from .backends import default_backend_name
+
+        args.backend = default_backend_name()
+        if args.backend == "scripted":
+            print("reference-server: torch is not installed; using the scripted backend "
+                  "(pip install torch==2.13.0 for the real model)", file=sys.stderr)
 
     import uvicorn
 

@@ -63,6 +63,8 @@ def _check_out(out: Path, scenario_ids: list[str], force: bool) -> None:
 def main(args: argparse.Namespace) -> int:
     from conformance import scenarios as catalogue
     from conformance.replay.record import Recorder
+    from conformance.reporters.progress import TerminalProgress
+    from conformance.reporters.text import plural
     from conformance.runner import TargetError, run_scenarios
 
     options = _options(args)
@@ -75,7 +77,15 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _check_out(out, [s.id for s in chosen], args.force)
     try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
+    # Live progress only on a terminal (stderr): stdout keeps the summary.
+    progress = TerminalProgress(stream=sys.stderr) if sys.stderr.isatty() else None
+    try:
         with target_from_args(args) as target:
+            if progress:
+                progress.header(target.label, options.profile)
             recorder = Recorder(
                 out,
                 secrets=target.secrets(),
@@ -85,18 +95,20 @@ def main(args: argparse.Namespace) -> int:
             )
             recorder.clear(s.id for s in chosen)
             options = dataclasses.replace(options, observers=(*options.observers, recorder))
-            report = run_scenarios(target, chosen, options, skips=skips)
+            report = run_scenarios(target, chosen, options, skips=skips, progress=progress)
+        session = recorder.write_session(report)
     except TargetError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
-    session = recorder.write_session(report)
     for case in report.cases:
         rules = sorted({f.rule for f in case.findings if f.severity == "error"})
         shown = f"  {', '.join(rules)}" if rules else ""
         reason = f"  ({case.skip_reason})" if case.skip_reason else ""
         count = recorder.exchanges.get(case.id, 0)
-        sys.stdout.write(f"{case.status:<8} {case.id:<34} {count:>2} exchanges{shown}{reason}\n")
+        sys.stdout.write(f"{case.status:<8} {case.id:<34} {plural(count, 'exchange'):>12}{shown}{reason}\n")
     total = sum(recorder.exchanges.values())
-    sys.stdout.write(f"recorded {total} exchanges of {len(report.cases)} scenarios in {out} ({session.name})\n")
+    sys.stdout.write(
+        f"recorded {plural(total, 'exchange')} of {plural(len(report.cases), 'scenario')} in {out} ({session.name})\n"
+    )
     return 0

@@ -89,6 +89,13 @@ def add_target_arguments(p: argparse.ArgumentParser) -> None:
         "(default http://asgi-app/v1)",
     )
     t.add_argument("--reference", action="store_true", help="start the embedded reference server (the default)")
+    t.add_argument(
+        "--reference-backend",
+        choices=("torch", "scripted"),
+        default=None,
+        help="token backend of the embedded reference server (default: torch, the seeded tiny "
+        "gpt-oss model, when torch is installed; otherwise scripted)",
+    )
     a = p.add_argument_group("authentication")
     a.add_argument("--api-key", metavar="KEY", help="API key (default: $CONFORMANCE_API_KEY); never written to reports")
     a.add_argument("--auth-header", metavar="NAME", default="Authorization", help="header carrying the key (default Authorization)")
@@ -125,7 +132,8 @@ def target_from_args(args: argparse.Namespace) -> Any:
     return open_target(
         base_url=args.base_url,
         app=args.app,
-        reference=args.reference,
+        reference=args.reference or bool(getattr(args, "reference_backend", None)),
+        reference_backend=getattr(args, "reference_backend", None),
         api_key=args.api_key or os.environ.get("CONFORMANCE_API_KEY") or None,
         auth_header=args.auth_header,
         bearer=not args.no_bearer,

@@ -153,6 +153,12 @@ class Replayer:
         opts = self.options
         req = ReplayRequest.from_parts(method, path, headers, body, api_key=opts.api_key, base_path=base_path)
         strict = opts.api_key is not None
+        if opts.status is not None and opts.status >= 400:
+            # A forced error status comes with an error body, as a real server would send it.
+            self.unmatched.append(f"{req.method} /{req.path} (--status {opts.status})")
+            kind = "server_error" if opts.status >= 500 else "invalid_request_error"
+            return error_answer(opts.status, f"replay: forced status {opts.status} (--status)", "replay_forced_status",
+                                kind)
         if (req.method, req.path) == ("GET", "models") and (not strict or req.auth == "valid"):
             listing = models_listing(self.recordings, self.session.get("model"))
             return PlannedAnswer(200, "application/json", [json.dumps(listing).encode()], False)
@@ -178,10 +184,6 @@ class Replayer:
 
     def _answer(self, recording: Recording, req: ReplayRequest) -> PlannedAnswer:
         opts = self.options
-        if opts.status is not None and opts.status >= 400:
-            # A forced error status comes with an error body, as a real server would send it.
-            return error_answer(opts.status, f"replay: forced status {opts.status} (--status)", "replay_forced_status",
-                                "server_error" if opts.status >= 500 else "invalid_request_error")
         status = opts.status or recording.status
         headers = tuple((k, v) for k, v in recording.headers if k.lower() not in _NOT_REPLAYED)
         if recording.kind == "sse" and req.method == "POST" and _wants_stream(req.body) is False:

@@ -25,7 +25,7 @@ __all__ = [
 
 # Findings listed per rule before "… and N more": a systematic defect in a 100k-delta stream
 # must not print 100k lines (the JSON report keeps every one).
-MAX_PER_RULE = 10
+MAX_PER_RULE = 3
 EXCERPT_CHARS = 100
 
 _ANSI = {
@@ -141,10 +141,22 @@ def render_case(
             if f.excerpt:
                 lines.append(f"        | {excerpt_text(f.excerpt)}")
         if len(group) > max_per_rule:
+            rest = [f.event_index for f in group[max_per_rule:] if f.event_index is not None]
+            where = f" at {_event_span(rest)}" if rest else ""
             lines.append(
-                f"      … and {len(group) - max_per_rule} more (--format json lists every finding)"
+                f"      … and {len(group) - max_per_rule} more{where} (--format json lists every finding)"
             )
     return "\n".join(lines)
+
+
+def _event_span(indexes: list[int]) -> str:
+    """`event 7`, `events 6–12` (a run) or `events 6, 9, … 40` (scattered)."""
+    if len(indexes) == 1:
+        return f"event {indexes[0]}"
+    lo, hi = min(indexes), max(indexes)
+    if hi - lo + 1 == len(set(indexes)):
+        return f"events {lo}–{hi}"
+    return f"events {indexes[0]}, {indexes[1]}, … {indexes[-1]}"
 
 
 def summary_line(report: Report) -> str:

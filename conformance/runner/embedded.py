@@ -15,12 +15,25 @@ from typing import Any
 from conformance.runner.targets import TargetError
 
 
+def _default_backend() -> str:
+    try:
+        from reference_server.backends import default_backend_name
+    except ImportError:
+        return "scripted"
+    return default_backend_name()
+
+
 class EmbeddedServer:
     """`start()` returns once the server accepts connections; `stop()` shuts it down."""
 
-    def __init__(self, *, api_key: str | None = None, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self, *, api_key: str | None = None, backend: str | None = None, startup_timeout: float = 60.0
+    ) -> None:
         # A generated key makes the auth scenarios meaningful against the reference server.
         self.api_key = api_key or f"sk-embedded-{secrets.token_urlsafe(18)}"
+        # None: what `reference-server` itself runs by default (torch's tiny model when torch
+        # is installed, else the scripted backend).
+        self.backend_name = backend or _default_backend()
         self.startup_timeout = startup_timeout
         self.host = "127.0.0.1"
         self.port = 0
@@ -39,7 +52,10 @@ class EmbeddedServer:
         except ImportError as exc:
             raise TargetError(f"the embedded reference server is not available: {exc}") from None
         try:
-            return create_app(settings=Settings(api_key=self.api_key))
+            from reference_server.backends import get_backend
+
+            backend = get_backend(self.backend_name)
+            return create_app(backend=backend, settings=Settings(api_key=self.api_key))
         except Exception as exc:  # its construction failing is a target problem, not a crash here
             raise TargetError(f"the embedded reference server failed to start: {type(exc).__name__}: {exc}") from None
 

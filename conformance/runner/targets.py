@@ -138,16 +138,16 @@ def app_target(
 
 
 @contextlib.contextmanager
-def embedded_target(*, api_key: str | None = None) -> Iterator[Target]:
+def embedded_target(*, api_key: str | None = None, backend: str | None = None) -> Iterator[Target]:
     """Start the reference server on 127.0.0.1 (random port, generated key); stop it after."""
     from conformance.runner.embedded import EmbeddedServer
 
-    server = EmbeddedServer(api_key=api_key)
+    server = EmbeddedServer(api_key=api_key, backend=backend)
     server.start()
     try:
         yield Target(
             base_url=server.base_url,
-            label="embedded reference server",
+            label=f"embedded reference server ({server.backend_name} backend)",
             kind="embedded",
             api_key=server.api_key,
         )
@@ -164,15 +164,16 @@ def open_target(
     api_key: str | None = None,
     auth_header: str = "Authorization",
     bearer: bool = True,
+    reference_backend: str | None = None,
 ) -> Iterator[Target]:
     """One target from CLI-style choices; the embedded reference server when none is given
     (it then requires `api_key` when one is given, else a generated one)."""
     if reference and (base_url or app):
-        raise TargetError("--reference cannot be combined with --base-url or --app")
+        raise TargetError("--reference/--reference-backend cannot be combined with --base-url or --app")
     if app is not None:
         yield app_target(app, base_url=base_url, api_key=api_key, auth_header=auth_header, bearer=bearer)
     elif base_url:
         yield base_url_target(base_url, api_key=api_key, auth_header=auth_header, bearer=bearer)
     else:
-        with embedded_target(api_key=api_key) as target:
+        with embedded_target(api_key=api_key, backend=reference_backend) as target:
             yield target

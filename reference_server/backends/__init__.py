@@ -16,6 +16,14 @@ class UnknownBackendError(ValueError):
     pass
 
 
+def default_backend_name() -> str:
+    """What `reference-server` runs without --backend: the real transformer (torch, seeded
+    'tiny' preset) when torch can be imported, the scripted backend otherwise."""
+    import importlib.util
+
+    return "torch" if importlib.util.find_spec("torch") is not None else "scripted"
+
+
 def get_backend(name: str, **options: Any) -> TokenBackend:
     """A backend instance: "scripted" (deterministic, default) or "torch" (gpt-oss weights)."""
     if name == "scripted":

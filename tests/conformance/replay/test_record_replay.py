@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,14 @@ def _assert_no_secret(folder: Path, key: str) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The whole catalogue recorded from the embedded reference server (started with KEY)."""
+    """The whole catalogue recorded over a socket from the reference server (its default,
+    scripted backend), started with KEY."""
+    from reference_server import create_app
+    from reference_server.settings import Settings
+
     out = tmp_path_factory.mktemp("recorded") / "reference"
-    assert cli_main(["record", "--reference", "--api-key", KEY, "--out", str(out)]) == 0
+    with ServedApp(create_app(settings=Settings(api_key=KEY))) as served:
+        assert cli_main(["record", "--base-url", served.base_url, "--api-key", KEY, "--out", str(out)]) == 0
     return out
 
 
@@ -108,6 +114,12 @@ def test_recordings_are_fixture_compatible_and_hold_no_secret(recorded: Path) ->
     (invalid,) = [p for p in (recorded / "error-invalid-json").glob("*.json") if not p.name.endswith(".body.json")]
     raw = base64.b64decode(json.loads(invalid.read_text())["recording"]["request_raw_base64"])
     assert raw == b'{"model": "x", "input": '
+
+
+def test_a_recording_folder_is_a_fixture_corpus(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Each sidecar's `expected` is the checker's verdict on its body: the folder verifies as is.
+    assert cli_main(["fixtures", "verify", str(recorded)]) == 0
+    assert "0 changed" in capsys.readouterr().out
 
 
 def test_a_leaking_server_is_scrubbed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,6 +192,8 @@ def test_replay_cli_serves_a_folder(recorded: Path) -> None:
         [sys.executable, "-m", "conformance", "replay", str(recorded), "--port", "0", "--chunking", "byte"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
+    watchdog = threading.Timer(30, proc.kill)  # a replay that never starts must not hang the suite
+    watchdog.start()
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         assert line.startswith("replaying ") and "scenarios" in line, line + (proc.stderr.read() if proc.stderr else "")
@@ -190,6 +204,7 @@ def test_replay_cli_serves_a_folder(recorded: Path) -> None:
                               headers={"X-Conformance-Scenario": "error-invalid-json", "authorization": "Bearer k"})
         assert streamed.status_code == 400 and streamed.json()["error"]["message"]
     finally:
+        watchdog.cancel()
         proc.terminate()
         proc.wait(timeout=10)
 

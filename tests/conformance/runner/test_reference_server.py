@@ -4,6 +4,7 @@ a row on one server (stored responses and dropped streams of a run must not dist
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from conformance.runner import RunOptions, embedded_target, run_scenarios
 from conformance.runner.embedded import EmbeddedServer
@@ -12,10 +13,17 @@ from conformance.scenarios import catalogue
 STREAMED = {"streaming-response", "tool-calling-stream", "reasoning", "get-stored-response"}
 
 
-def test_catalogue_passes_three_times_in_a_row() -> None:
+@pytest.mark.parametrize(
+    ("backend", "runs"),
+    # The scripted backend three times in a row; the real (tiny, random-weight) transformer once,
+    # since its constrained decoding makes every scenario pass whatever the weights.
+    [("scripted", 3), ("torch", 1)],
+)
+def test_catalogue_passes_run_after_run(backend: str, runs: int) -> None:
     every = catalogue()
-    with embedded_target(api_key="sk-reference-test-key") as target:
-        for run in range(3):
+    with embedded_target(api_key="sk-reference-test-key", backend=backend) as target:
+        assert backend in target.label
+        for run in range(runs):
             report = run_scenarios(target, every, RunOptions(timeout=30, concurrency=4))
             not_passed = {
                 c.id: c.error or c.skip_reason or sorted({f.rule for f in c.failing()})
@@ -34,7 +42,7 @@ def test_catalogue_passes_three_times_in_a_row() -> None:
 
 
 def test_embedded_server_requires_its_key_and_stops() -> None:
-    server = EmbeddedServer(api_key="sk-embedded-check")
+    server = EmbeddedServer(api_key="sk-embedded-check", backend="scripted")
     server.start()
     try:
         assert httpx.get(f"{server.base_url}/models").status_code == 401
@@ -51,8 +59,10 @@ def test_embedded_server_requires_its_key_and_stops() -> None:
 
 
 def test_cli_defaults_to_the_reference_server(run_cli) -> None:
-    result = run_cli("--scenario", "basic-response,streaming-response,error-wrong-api-key")
+    result = run_cli(
+        "--reference-backend", "scripted", "--scenario", "basic-response,streaming-response,error-wrong-api-key"
+    )
     assert result.code == 0, result.out + result.err
-    assert result.report.target == "embedded reference server"
+    assert result.report.target == "embedded reference server (scripted backend)"
     assert {c.status for c in result.report.cases} == {"passed"}
     assert "✓ streaming-response" in result.out
