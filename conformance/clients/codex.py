@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from conformance.registry import define, rule_ids
-
 if TYPE_CHECKING:
     from conformance.findings import Finding
     from conformance.recording import ExchangeRecord
@@ -29,13 +27,6 @@ PROVIDER = "conformance_target"
 KEY_ENV = "CONFORMANCE_CODEX_API_KEY"
 TEXT_TAG = "text"
 DEFAULT_PROMPT = "Say hello in one short sentence."
-
-if RULE_ID not in rule_ids():
-    define(RULE_ID, "error", "Codex CLI rejects the stream",
-           "`codex exec` against the target did not finish its turn (e.g. \"stream closed before "
-           "response.completed\", usage missing, a non-JSON event).",
-           breaks=("codex",), external="conformance run --client codex")
-
 
 def find_codex() -> str | None:
     return shutil.which("codex")

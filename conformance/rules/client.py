@@ -9,3 +9,7 @@ define("client.openai-python", "error", "openai-python's accumulator fails",
        "The installed `openai` package's stream accumulator (`responses.stream()`) raises on this "
        "stream, or its final response differs from the terminal snapshot.",
        breaks=("openai-python",), external="conformance replay (openai-python)")
+define("client.codex", "error", "Codex CLI rejects the stream",
+       "`codex exec` against the target did not finish its turn (e.g. \"stream closed before "
+       "response.completed\", usage missing, a non-JSON event).",
+       breaks=("codex",), external="conformance run --client codex")

@@ -23,7 +23,9 @@ define("framing.not-an-event", "error", "data is not an event object",
 define("framing.event-name-mismatch", "error", "SSE event: differs from type",
        "The SSE `event:` field differs from the data's `type`.", spec="Open Responses: event MUST equal type")
 define("framing.unterminated", "warning", "last event not terminated",
-       "The stream's last event is not terminated by a blank line (clients discard it).", spec=SSE_SPEC)
+       "The stream's last event is not terminated by a blank line (clients discard it: openai-python "
+       "drops it, so a last `response.completed` is lost and get_final_response() raises).",
+       spec=SSE_SPEC, breaks=("openai-python (drops the event)",))
 define("framing.id-field", "info", "id: field used",
        "An SSE `id:` field is used (Open Responses: SHOULD NOT).", spec="Open Responses")
 define("framing.done-sentinel", "info", "[DONE] sentinel",

@@ -169,7 +169,7 @@ def open_target(
     """One target from CLI-style choices; the embedded reference server when none is given
     (it then requires `api_key` when one is given, else a generated one)."""
     if reference and (base_url or app):
-        raise TargetError("--reference/--reference-backend cannot be combined with --base-url or --app")
+        raise TargetError("--reference cannot be combined with --base-url or --app (nor can --reference-backend)")
     if app is not None:
         yield app_target(app, base_url=base_url, api_key=api_key, auth_header=auth_header, bearer=bearer)
     elif base_url:

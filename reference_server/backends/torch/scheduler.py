@@ -36,6 +36,7 @@ from .tokenizer import HarmonyTokenizer, harmony_tokenizer
 
 HARMONY_VOCAB = 201088
 MASK_WORDS = (HARMONY_VOCAB + 31) // 32
+PROF: dict = {}
 
 
 class Phase(Enum):
@@ -297,6 +298,7 @@ class Scheduler:
     def _sample_and_commit(self, sampling: list[Sequence]) -> None:
         """Pick a token for each row. Work on the packed masks where possible: a pass over
         201088 entries per row costs about as much as the whole tiny forward."""
+        T = time.perf_counter; PT = PROF; t0 = T()
         n = len(sampling)
         words = self._masks[:n]
         for i, seq in enumerate(sampling):
@@ -305,6 +307,7 @@ class Scheduler:
                 bits = np.unpackbits(words[i].view(np.uint8), bitorder="little").view(bool)
                 words[i] = np.packbits(seq.constraint.allowed(bits), bitorder="little").view(np.int32)
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
+        t1 = T(); PT["budget+count"] = PT.get("budget+count", 0) + t1 - t0
         chosen: dict[int, int] = {}
         need: list[int] = []
         for i, seq in enumerate(sampling):
@@ -319,20 +322,26 @@ class Scheduler:
                 need.append(i)
         if need:
             hidden = torch.stack([sampling[i].hidden for i in need])  # type: ignore[misc]
+            t2 = T(); PT["pre"] = PT.get("pre", 0) + t2 - t1
             logits = self.model.logits(hidden)
+            t3 = T(); PT["logits"] = PT.get("logits", 0) + t3 - t2
             blocked = self._blocked[: len(need)]
             # Bits are "allowed"; unpacking the complement gives "blocked" bytes (0/1 = bool).
             blocked[:, :HARMONY_VOCAB] = np.unpackbits(
                 (~words[need]).view(np.uint8), axis=1, bitorder="little").view(bool)
+            t4 = T(); PT["unpack"] = PT.get("unpack", 0) + t4 - t3
             reqs = [sampling[i].request for i in need]
             uniforms = [sampling[i].rng.random() for i in need]
             tokens = sample(logits, torch.from_numpy(blocked).to(logits.device), [r.temperature for r in reqs],
                             [r.top_p for r in reqs], uniforms)
             chosen.update(zip(need, tokens, strict=True))
+            t5 = T(); PT["sample"] = PT.get("sample", 0) + t5 - t4
+        t6 = T()
         for i, seq in enumerate(sampling):
             if i in chosen and seq.phase is not Phase.DONE:
                 self._commit(seq, chosen[i])
         self.stats.sampled_tokens += len(chosen)
+        PT["commit"] = PT.get("commit", 0) + T() - t6
 
     def _commit(self, seq: Sequence, token: int) -> None:
         assert seq.constraint is not None
