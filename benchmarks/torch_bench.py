@@ -70,6 +70,47 @@ def bench_cache(context: int, tokens: int) -> dict[str, float]:
     return results
 
 
+def bench_sampling(rows: Sequence[int], repeats: int) -> dict[str, dict[int, float]]:
+    """Milliseconds of the model thread's CPU for one sampling step (unembedding, masks, draw) of
+    `n` rows: free-text masks (the real harmony grammar's) under several settings, and JSON-like
+    masks allowing 60 tokens (logits for those tokens only)."""
+    import numpy as np
+    import torch
+
+    from reference_server.backends.base import OutputSpec
+    from reference_server.backends.torch.config import preset
+    from reference_server.backends.torch.constraint import compile_matcher
+    from reference_server.backends.torch.model import GptOss, init_random
+    from reference_server.backends.torch.sampling import ModelHeads, Sampler, pack_allowed
+    from reference_server.backends.torch.tokenizer import harmony_tokenizer
+
+    model = init_random(GptOss(preset("tiny")), seed=0)
+    vocab = model.cfg.vocab_size
+    tok = harmony_tokenizer()
+    matcher = compile_matcher(tok, OutputSpec(), budget=1000)
+    for token in tok.encoding.encode("<|channel|>final<|message|>Hello", allowed_special="all"):
+        matcher.consume_token(token)
+    text = np.frombuffer(matcher.compute_bitmask(), dtype=np.int32)[: (vocab + 31) // 32]
+    few = np.zeros(vocab, dtype=bool)
+    few[np.random.default_rng(0).choice(199_998, 60, replace=False)] = True
+    json_like = pack_allowed(few)[0]
+    modes = {"plain (T=1, top_p=1)": (1.0, 1.0, text), "T=0.7": (0.7, 1.0, text), "greedy": (0.0, 1.0, text),
+             "top_p=0.9": (1.0, 0.9, text), "JSON-like mask, 60 tokens allowed": (1.0, 1.0, json_like)}
+    sampler = Sampler(vocab, max(rows))
+    out: dict[str, dict[int, float]] = {}
+    for name, (temp, top_p, words) in modes.items():
+        for n in rows:
+            hidden = torch.randn(n, model.cfg.hidden_size, generator=torch.Generator().manual_seed(n))
+            masks = np.tile(words, (n, 1))
+            times = []
+            for _ in range(repeats):
+                started = time.thread_time()
+                sampler.sample(ModelHeads(model, hidden), masks, [temp] * n, [top_p] * n, [0.5] * n)
+                times.append(time.thread_time() - started)
+            out.setdefault(name, {})[n] = statistics.median(times) * 1000
+    return out
+
+
 async def _one_stream(backend: Any, req: Any) -> tuple[int, float, float]:
     started = time.perf_counter()
     first = None
@@ -127,10 +168,59 @@ async def bench_streams(concurrency: Sequence[int], new_tokens: int) -> dict[int
     return out
 
 
+async def _http_client(url: str, model: str, concurrency: Sequence[int], new_tokens: int,
+                       stats: Any = None) -> dict[int, dict[str, float]]:
+    """N concurrent streaming requests per level; aggregate output tokens/s and mean TTFT (and
+    the model thread's step breakdown from the scheduler's `stats`, when given)."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=300) as client:
+
+        async def one(i: int) -> tuple[int, float]:
+            body = {"model": model, "input": f"Question {i}: tell me something.",
+                    "stream": True, "max_output_tokens": new_tokens}
+            started = time.perf_counter()
+            first = None
+            usage = 0
+            # SSE lines end at \n only: httpx's aiter_lines also splits at U+2028, U+0085, ...,
+            # which random text contains (JSON leaves them unescaped).
+            pending = b""
+            async with client.stream("POST", f"{url}/v1/responses", json=body) as resp:
+                async for chunk in resp.aiter_bytes():
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        if not line.startswith(b"data: "):
+                            continue
+                        event = json.loads(line[6:])
+                        if first is None and event["type"].endswith(".delta"):
+                            first = time.perf_counter() - started
+                        if event["type"] in ("response.completed", "response.incomplete"):
+                            usage = event["response"]["usage"]["output_tokens"]
+            return usage, first or 0.0
+
+        await one(-1)  # warm-up
+        out: dict[int, dict[str, float]] = {}
+        for n in concurrency:
+            before = stats.as_dict() if stats is not None else {}
+            started = time.perf_counter()
+            results = await asyncio.gather(*(one(i) for i in range(n)))
+            elapsed = time.perf_counter() - started
+            out[n] = {"tokens_per_s": sum(r[0] for r in results) / elapsed,
+                      "ttft_ms": statistics.mean(r[1] for r in results) * 1000}
+            if stats is not None:
+                after = stats.as_dict()
+                steps = max(1, after["steps"] - before["steps"])
+                out[n]["step_ms"] = elapsed / steps * 1000
+                for key in ("forward", "sample", "mask_wait"):
+                    out[n][f"{key}_ms_per_step"] = (after[f"{key}_seconds"] - before[f"{key}_seconds"]) / steps * 1000
+        return out
+
+
 async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, dict[str, float]] | None:
-    """The same through the HTTP server (streaming), if the server package is importable."""
+    """The same through the HTTP server (streaming), if the server package is importable. The
+    client runs in this process: it shares the 2 cores and the GIL with the server."""
     try:
-        import httpx
+        import httpx  # noqa: F401
 
         from reference_server import create_app
         from reference_server.backends.torch import create_backend
@@ -140,38 +230,11 @@ async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, d
         return None
     backend = create_backend(max_batch=max(concurrency), message_token_budget=100_000, prefix_cache_entries=0)
     backend.wait_ready(120)
-    out: dict[int, dict[str, float]] = {}
     try:
         with serve(create_app(backend=backend)) as server:
-            async with httpx.AsyncClient(timeout=300) as client:
-
-                async def one(i: int) -> tuple[int, float]:
-                    body = {"model": backend.model_id, "input": f"Question {i}: tell me something.",
-                            "stream": True, "max_output_tokens": new_tokens}
-                    started = time.perf_counter()
-                    first = None
-                    usage = 0
-                    async with client.stream("POST", f"{server.url}/v1/responses", json=body) as resp:
-                        async for line in resp.aiter_lines():
-                            if not line.startswith("data: "):
-                                continue
-                            event = json.loads(line[6:])
-                            if first is None and event["type"].endswith(".delta"):
-                                first = time.perf_counter() - started
-                            if event["type"] in ("response.completed", "response.incomplete"):
-                                usage = event["response"]["usage"]["output_tokens"]
-                    return usage, first or 0.0
-
-                await one(-1)  # warm-up
-                for n in concurrency:
-                    started = time.perf_counter()
-                    results = await asyncio.gather(*(one(i) for i in range(n)))
-                    elapsed = time.perf_counter() - started
-                    out[n] = {"tokens_per_s": sum(r[0] for r in results) / elapsed,
-                              "ttft_ms": statistics.mean(r[1] for r in results) * 1000}
+            return await _http_client(server.url, backend.model_id, concurrency, new_tokens, backend.scheduler.stats)
     finally:
         await backend.aclose()
-    return out
 
 
 def bench_tokenizer() -> dict[str, float]:
@@ -211,6 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _line("(b)/(a)", f"{ratio:8.1f}x (target >= {TARGET_CACHE_SPEEDUP:.0f}x)")
     _line("(b)/(a')", f"{cache['cached_tps'] / cache['full_last_tps']:8.1f}x")
 
+    print("one sampling step (unembedding + grammar masks + draw), model-thread CPU, median:")
+    for name, by_rows in bench_sampling((1, 16), 5 if args.quick else 15).items():
+        _line(name, "  ".join(f"{n:>2} row(s) {ms:6.2f} ms" for n, ms in by_rows.items()))
+
     print(f"concurrent constrained streams through the backend ({new_tokens} tokens each):")
     streams = asyncio.run(bench_streams(concurrency, new_tokens))
     for n, r in streams.items():
@@ -226,9 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         http = asyncio.run(bench_http(concurrency, new_tokens))
         if http:
             for n, r in http.items():
-                _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms")
-            _line(f"{concurrency[-1]} streams / 1 stream",
-                  f"{http[concurrency[-1]]['tokens_per_s'] / http[1]['tokens_per_s']:8.1f}x")
+                _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms  "
+                      f"step {r['step_ms']:5.1f} ms (forward {r['forward_ms_per_step']:.1f}, sample "
+                      f"{r['sample_ms_per_step']:.1f}, waited {r['mask_wait_ms_per_step']:.2f}; the rest is "
+                      "waiting for the GIL or a core)")
+            scale = http[concurrency[-1]]["tokens_per_s"] / http[1]["tokens_per_s"]
+            _line(f"{concurrency[-1]} streams / 1 stream", f"{scale:8.1f}x (target >= {TARGET_BATCH_SPEEDUP:.0f}x)")
     return 0
 
 

@@ -17,6 +17,10 @@ Theory of operation
   can only ever be *less* clever, never wrong. A type any non-fast-safe check subscribes to
   (a user rule, say) never takes it. Likewise SSE messages that are terminated, have no `id:`,
   and whose `event:` equals their `type` skip the framing checks.
+* Parser anomalies (`conformance.sse.SSEAnomaly`: a BOM, a block openai-python dispatches with
+  no data, bytes that are not UTF-8) ride on the batch `SSEParser.feed()` returns; only
+  `feed_messages` sees them, and hands each, in stream order, to the "@sse" checks marked
+  `sse_anomaly` (conformance/rules/framing.py), which never see ordinary messages.
 * Each rule reports at most `max_per_rule` findings per stream; `finish()` adds one finding
   counting the rest, so memory stays bounded however broken a long stream is.
 """
@@ -90,6 +94,7 @@ class _Ctx:
     __slots__ = (
         "_body_issues",
         "_issues",
+        "anomaly",
         "content_type",
         "decode_error",
         "decoded",
@@ -128,6 +133,7 @@ class _Ctx:
         self.decoded: Any = None
         self.decode_error: str | None = None
         self.content_type: str | None = None
+        self.anomaly: Any = None  # the SSEAnomaly an "sse_anomaly" check is called for
         self.response: Any = None
         self.output_items: list[tuple[int, Any]] = []
         self.is_body = False
@@ -196,6 +202,9 @@ class _Tables:
             for etype, spec in _FAST_SPECS.items():
                 if all(c.fast_safe for c in self.by_type.get(etype, ())):
                     self.fast[etype] = spec
+        # "@sse" checks marked `sse_anomaly` judge parser anomalies, not messages.
+        self.sse_anomaly = [c for c in self.hooks["@sse"] if getattr(c.fn, "sse_anomaly", False)]
+        self.hooks["@sse"] = [c for c in self.hooks["@sse"] if c not in self.sse_anomaly]
         self.sse_fast = all(c.fast_safe for c in self.hooks["@sse"])
         self.rules = {r.id: r for r in registry.all_rules()}
 
@@ -336,7 +345,11 @@ class StreamChecker:
 
     def feed_messages(self, msgs: Sequence[Any]) -> list[Finding]:
         """Many SSE messages at once (what one network read completed): the same findings as
-        `feed_message` on each, but a run of deltas into one part takes a tight loop."""
+        `feed_message` on each, but a run of deltas into one part takes a tight loop. The
+        anomalies of an `SSEBatch` are judged in stream order, between its messages."""
+        anomalies = getattr(msgs, "anomalies", None)
+        if anomalies:
+            return self._feed_anomalous(msgs, anomalies)
         out: list[Finding] = []
         i = 0
         n = len(msgs)
@@ -351,6 +364,28 @@ class StreamChecker:
                 j += 1
             i = j
         return out
+
+    def _feed_anomalous(self, msgs: Sequence[Any], anomalies: Sequence[Any]) -> list[Finding]:
+        out: list[Finding] = []
+        i, n = 0, len(msgs)
+        for a in anomalies:
+            j = i
+            while j < n and msgs[j].index < a.index:  # the messages before it
+                j += 1
+            if j > i:
+                out += self.feed_messages(list(msgs[i:j]))
+            i = j
+            out += self._anomaly(a)
+        if i < n:
+            out += self.feed_messages(list(msgs[i:]))
+        return out
+
+    def _anomaly(self, anomaly: Any) -> list[Finding]:
+        """One parser anomaly; its findings sit at the message it is in or precedes."""
+        self._saw_sse = True
+        ctx = _Ctx(self, self._index, "@sse")
+        ctx.anomaly = anomaly
+        return self._run(self._t.sse_anomaly, anomaly, ctx)
 
     def _run_deltas(self, msgs: Sequence[Any], start: int) -> int:
         """`_continue` over msgs[start:] with its state in locals; returns where it stopped.

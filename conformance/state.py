@@ -44,6 +44,7 @@ __all__ = [
     "StreamState",
     "SubEvent",
     "apply",
+    "event_for",
     "expected",
     "response_symbol",
 ]
@@ -291,6 +292,20 @@ def is_tool_output_type(item_type: str) -> bool:
     return item_type.endswith("_output")
 
 
+def event_for(role: str, item_type: str | None, kind: str, part_type: str | None = None) -> str | None:
+    """The SUB_EVENTS type playing `role` for a streamed value (for finding messages): e.g.
+    ("done", "message", "content", "refusal") -> "response.refusal.done"."""
+    for etype, sub in SUB_EVENTS.items():
+        if sub.role != role or sub.kind != kind or etype.startswith("response.reasoning."):
+            continue
+        if item_type is not None and item_type not in sub.item_types:
+            continue
+        if part_type is not None and sub.part_types is not None and part_type not in sub.part_types:
+            continue
+        return etype
+    return None
+
+
 def expected(grammar: dict[str, dict[str, str]], state: str) -> str:
     """Human list of what the grammar accepts in `state` (for finding messages)."""
     allowed = list(grammar.get(state, {}))
@@ -312,6 +327,7 @@ class PartState:
         "blocks",
         "chunks",
         "done_value",
+        "ended_at",
         "index",
         "kind",
         "misplaced",
@@ -337,6 +353,7 @@ class PartState:
         self.done_value: Any = None  # the `.done` event's full value
         self.part_value: Any = None  # the `*part.done` part's value
         self.added_at = added_at
+        self.ended_at: int | None = None  # the event that ended it (its .done, then its part.done)
         self.tainted = False  # a delta was not a string: accumulation checks would only echo it
         self.misplaced = False  # added at a non-contiguous index: its place in the item is unknown
 
@@ -382,6 +399,7 @@ class PartState:
 class ItemState:
     __slots__ = (
         "added_at",
+        "announced",
         "call_id",
         "done_at",
         "done_item",
@@ -403,6 +421,7 @@ class ItemState:
         self.status = item.get("status")
         self.phase = "open"
         self.added_at = added_at
+        self.announced = True  # False: known only from an output_item.done (never added)
         self.done_at: int | None = None
         self.done_item: dict[str, Any] | None = None
         self.parts: dict[tuple[str, int], PartState] = {}
@@ -565,6 +584,7 @@ def _apply_done(st: StreamState, ev: dict[str, Any], index: int) -> None:
         # Done without added: track it as done so later events are judged "after done".
         it = ItemState(oi, item if isinstance(item, dict) else {}, index)
         it.phase = "absent"
+        it.announced = False
         st.items[oi] = it
         st.n_added += 1  # it occupies its index: the next added item is judged after it
     if it.phase == "done":
@@ -611,9 +631,11 @@ def _apply_sub(item: ItemState, sub: SubEvent, ev: dict[str, Any], index: int) -
         if part.phase == "open":
             part.done_value = ev.get(sub.value_field) if sub.value_field else None
             part.phase = "text_done"
+            part.ended_at = index
     elif role == "part_done" and part.phase in ("open", "text_done"):
         p = ev.get("part")
         if isinstance(p, dict):
             part.part_value = p.get(PART_VALUE_KEY.get(str(p.get("type")), "text"))
         part.phase = "closed"
+        part.ended_at = index
         part.release()

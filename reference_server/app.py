@@ -8,9 +8,8 @@ HTTP layer.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import anyio
@@ -18,8 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .backends.base import TokenBackend
-from .errors import APIError, install_error_handlers
+from .errors import APIError, install_error_handlers, openai_error
 from .events import Event
+from .json_body import decode_json_body
 from .middleware import GuardMiddleware
 from .service import ResponseService, ResponseSource
 from .settings import Settings
@@ -27,16 +27,16 @@ from .sse import DONE, MEDIA_TYPE, STREAM_HEADERS, encode_event
 from .store import ResponseStore
 
 _STARTED = int(time.time())
+_INLINE_DECODE_BYTES = 64 * 1024  # larger bodies are decoded and validated in a worker thread
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-def _decode_json(raw: bytes) -> Any:
-    if not raw.strip():
-        raise APIError(400, "The request body is empty; the API expects a JSON object.", code="invalid_json")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise APIError(400, "We could not parse the JSON body of your request. The API expects a JSON "
-                            "payload, but what was sent was not valid JSON.", code="invalid_json") from None
+async def _read_json(request: Request) -> tuple[Any, bool]:
+    """The decoded body, and whether it is large (then decoded in a worker thread)."""
+    raw = await request.body()
+    if len(raw) > _INLINE_DECODE_BYTES:
+        return await anyio.to_thread.run_sync(decode_json_body, raw), True
+    return decode_json_body(raw), False
 
 
 def _bool_query(request: Request, name: str) -> bool:
@@ -65,14 +65,54 @@ def _int_query(request: Request, name: str, default: int, lo: int, hi: int) -> i
     return number
 
 
-def _sse(events: AsyncIterator[Event], done_sentinel: bool) -> StreamingResponse:
-    async def body() -> AsyncIterator[bytes]:
-        async for event in events:
-            yield encode_event(event)
-        if done_sentinel:
-            yield DONE
+class _EventStream(StreamingResponse):
+    """An SSE response that closes its event source however the response ends. (When the
+    client disconnects, Starlette cancels the sending task while the generators are suspended
+    and leaves closing them to the garbage collector: generation would stop late, or never if
+    a reference cycle kept them alive.)"""
 
-    return StreamingResponse(body(), media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
+    def __init__(self, events: AsyncGenerator[Event, None], done_sentinel: bool) -> None:
+        self._events = events
+
+        async def body() -> AsyncIterator[bytes]:
+            async for event in events:
+                yield encode_event(event)
+            if done_sentinel:
+                yield DONE
+
+        super().__init__(body(), media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()  # type: ignore[attr-defined]
+                await self._events.aclose()
+
+
+def _sse(events: AsyncGenerator[Event, None], done_sentinel: bool) -> StreamingResponse:
+    return _EventStream(events, done_sentinel)
+
+
+async def _final_response(request: Request, events: AsyncGenerator[Event, None]) -> dict[str, Any] | None:
+    """The terminal snapshot of a non-stream response, or None if it ended without one. A client
+    that disconnects first stops the generation (stored `cancelled`), as for a stream."""
+    final: dict[str, Any] | None = None
+
+    async def watch_disconnect(scope: anyio.CancelScope) -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        scope.cancel()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(watch_disconnect, group.cancel_scope)
+        async with contextlib.aclosing(events) as stream:
+            async for event in stream:
+                if event["type"] in _TERMINAL:
+                    final = event["response"]
+        group.cancel_scope.cancel()
+    return final
 
 
 def _not_found(response_id: str) -> APIError:
@@ -119,8 +159,8 @@ def create_app(
 
     @app.post("/v1/responses", response_model=None)
     async def create_response(request: Request) -> Response:
-        body = _decode_json(await request.body())
-        prep = await service.prepare(body)
+        body, large = await _read_json(request)
+        prep = await service.prepare(body, large=large)
         req = prep.request
         if req.background:
             job = await service.start_background(prep)
@@ -129,10 +169,11 @@ def create_app(
             return JSONResponse(prep.writer.snapshot())
         if req.stream:
             return _sse(service.stream(prep), settings.done_sentinel)
-        final: dict[str, Any] | None = None
-        async for event in service.stream(prep):
-            if event["type"] in ("response.completed", "response.incomplete", "response.failed"):
-                final = event["response"]
+        final = await _final_response(request, service.stream(prep))
+        if final is None and prep.writer.snapshot()["status"] == "cancelled":
+            # Nobody is left to read this; the status is for the access log (nginx's convention).
+            return openai_error(499, "The client closed the connection before the response was ready.",
+                                code="client_disconnected")
         if final is None or final["status"] == "failed":
             if prep.http_error is not None:
                 raise prep.http_error

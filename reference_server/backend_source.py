@@ -18,22 +18,31 @@ from .emitter import HarmonyToEvents
 from .errors import APIError
 from .events import Event, make_usage
 from .harmony import (
+    MIN_TOKENS_PER_MESSAGE,
     CompletionDecoder,
     HarmonyOutputError,
     PromptError,
     build_conversation,
+    estimate_prompt_tokens,
     output_spec,
+    prompt_text_chars,
     render_prompt,
     script_hint,
 )
 from .request import CreateRequest
 from .service import Prepared
 from .settings import Settings
+from .vocab import o200k_tiktoken
 
 log = logging.getLogger("reference_server")
 
 # How long closing a backend stream may take after a cancel.
 _CLEANUP_SECONDS = 5.0
+
+
+def _too_long(size: str, window: int) -> APIError:
+    return APIError(400, f"Your input is {size}, which exceeds the context window of {window} tokens.",
+                    param="input", code="context_length_exceeded")
 
 
 class BackendSource:
@@ -61,15 +70,8 @@ class BackendSource:
         if not self.settings.accept_any_model and req.model != self.backend.model_id:
             raise APIError(404, f"The model '{req.model}' does not exist or you do not have access to it.",
                            param="model", code="model_not_found")
-        try:
-            conversation = build_conversation(req, context)
-        except PromptError as exc:
-            raise APIError(400, str(exc), param=exc.param, code="invalid_value") from None
-        prompt = render_prompt(self.encoding, conversation)
+        prompt = await anyio.to_thread.run_sync(self._prompt, req, context)
         window = self.settings.context_window
-        if len(prompt) >= window:
-            raise APIError(400, f"Your input is {len(prompt)} tokens, which exceeds the context window of "
-                                f"{window} tokens.", param="input", code="context_length_exceeded")
         budget = req.max_output_tokens or self.settings.default_max_output_tokens
         return GenerationRequest(
             prompt_tokens=tuple(prompt),
@@ -81,6 +83,29 @@ class BackendSource:
             prefix_key=req.previous_response_id,
             hint=script_hint([*context, *req.input_items]),
         )
+
+    def _prompt(self, req: CreateRequest, context: list[dict[str, Any]]) -> list[int]:
+        """The prompt tokens, or APIError(400). Runs in a worker thread: building the conversation
+        is Python, so the event loop keeps getting turns; harmony's renderer holds the GIL (about
+        70 µs per message, 0.5 µs per token), so a prompt far beyond the context window is refused
+        from cheap estimates before it is rendered."""
+        window = self.settings.context_window
+        clearly_over = window + window // 50  # the estimates are approximate: refuse early only beyond this
+        messages = sum(1 for item in (*context, *req.input_items) if item.get("type") != "reasoning")
+        if MIN_TOKENS_PER_MESSAGE * messages > clearly_over:
+            raise _too_long(f"at least {MIN_TOKENS_PER_MESSAGE * messages} tokens ({messages} messages)", window)
+        try:
+            conversation = build_conversation(req, context)
+        except PromptError as exc:
+            raise APIError(400, str(exc), param=exc.param, code="invalid_value") from None
+        if prompt_text_chars(conversation) > window // 2:
+            estimate = estimate_prompt_tokens(conversation, o200k_tiktoken().encode_ordinary, clearly_over)
+            if estimate > clearly_over:
+                raise _too_long(f"more than {clearly_over} tokens", window)
+        prompt = render_prompt(self.encoding, conversation)
+        if len(prompt) >= window:
+            raise _too_long(f"{len(prompt)} tokens", window)
+        return prompt
 
     async def run(self, prep: Prepared) -> AsyncIterator[Event]:
         """Generation events after `in_progress`, the terminal ones included. Closing this

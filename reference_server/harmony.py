@@ -217,6 +217,42 @@ def render_prompt(encoding: HarmonyEncoding, conversation: Conversation) -> list
     return list(encoding.render_conversation_for_completion(conversation, Role.ASSISTANT))
 
 
+# Every harmony message costs at least `<|start|>`, its role, `<|message|>` and `<|end|>`.
+MIN_TOKENS_PER_MESSAGE = 4
+# Text is sized in slices this long (a token never spans two slices, which at worst adds a
+# token or two per slice: the estimate errs upwards by well under 0.1 %).
+_SLICE_CHARS = 1 << 16
+
+
+def prompt_text_chars(conversation: Conversation) -> int:
+    return sum(len(text) for text in _texts(conversation))
+
+
+def estimate_prompt_tokens(conversation: Conversation, encode: Any, stop_at: int) -> int:
+    """About `len(render_prompt(conversation))`, counted with `encode` (o200k's ordinary
+    encoder; tiktoken's releases the GIL, harmony's does not): the message headers' minimum plus
+    the tokens of every text, stopping early once past `stop_at`. Analysis messages are not
+    counted (harmony may drop them) and neither are tool definitions, so it errs downwards
+    except for the slicing above."""
+    total = MIN_TOKENS_PER_MESSAGE * sum(1 for m in conversation.messages if m.channel != "analysis")
+    for text in _texts(conversation):
+        for start in range(0, len(text), _SLICE_CHARS):
+            total += len(encode(text[start:start + _SLICE_CHARS]))
+            if total > stop_at:
+                return total
+    return total
+
+
+def _texts(conversation: Conversation) -> Iterable[str]:
+    for message in conversation.messages:
+        if message.channel == "analysis":
+            continue
+        for content in message.content:
+            text = getattr(content, "text", None) or getattr(content, "instructions", None)
+            if isinstance(text, str):
+                yield text
+
+
 # ---------------------------------------------------------------------------- completion
 class HarmonyOutputError(RuntimeError):
     """The completion tokens are not valid harmony."""
@@ -226,6 +262,10 @@ class HarmonyOutputError(RuntimeError):
 class TokenCounts:
     output: int = 0
     reasoning: int = 0
+
+
+# Harmony's special tokens (<|start|>, <|message|>, <|end|>, ...) are ids 199998 and above.
+FIRST_SPECIAL_TOKEN = 199998
 
 
 class CompletionDecoder:
@@ -256,7 +296,14 @@ class CompletionDecoder:
         self.last_token = token
         try:
             self._parser.process(token)
-            state = self._parser.state
+            # The parser's `state` serialises its whole state as JSON, message tokens included:
+            # reading it per token is quadratic in the message length. Inside a message only a
+            # special token (the message end) can change the state, so ordinary content tokens
+            # skip the read.
+            if self._in_content and token < FIRST_SPECIAL_TOKEN:
+                state = StreamState.CONTENT
+            else:
+                state = self._parser.state
         except HarmonyError as exc:
             raise HarmonyOutputError(f"the model's output is not valid harmony: {exc}") from None
         events: list[Event] = []

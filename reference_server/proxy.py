@@ -42,6 +42,7 @@ from reference_server.adapters.responses_to_cc_stream import ResponsesToCCStream
 from reference_server.adapters.upstream_client import Upstream, UpstreamFailure
 from reference_server.errors import APIError, install_error_handlers
 from reference_server.events import Event
+from reference_server.json_body import decode_json_body
 from reference_server.middleware import GuardMiddleware
 from reference_server.request import CreateRequest
 from reference_server.service import Prepared
@@ -270,10 +271,7 @@ def _relay_app(up: Upstream, settings: Settings) -> FastAPI:
     app.add_middleware(GuardMiddleware, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
 
     async def read_json(request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise APIError(400, "The request body is not valid JSON.", code="invalid_json") from None
+        body = decode_json_body(await request.body())
         if not isinstance(body, dict):
             raise APIError(400, "The request body must be a JSON object.", code="invalid_json")
         if not isinstance(body.get("model"), str) or not body["model"]:

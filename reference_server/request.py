@@ -138,7 +138,7 @@ def _invalid(param: str, message: str, code: str = "invalid_value") -> APIError:
 
 
 def _type_error(param: str, expected: str, value: Any) -> APIError:
-    return APIError(400, f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)}.",
+    return APIError(400, f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
                     param=param, code="invalid_type")
 
 
@@ -150,7 +150,7 @@ def _json_type(value: Any) -> str:
     if isinstance(value, int):
         return "an integer"
     if isinstance(value, float):
-        return "a decimal"
+        return "a decimal number"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
@@ -217,10 +217,20 @@ def _int(body: dict[str, Any], key: str, lo: int, hi: int | None = None) -> int 
 
 
 def _enum(value: Any, param: str, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        shown = ", ".join(repr(a) for a in allowed)
+    """One of `allowed`; a value of another JSON type is `invalid_type` (callers treat null first:
+    as absent, or as a missing required parameter)."""
+    shown = ", ".join(repr(a) for a in allowed)
+    if not isinstance(value, str):
+        raise _type_error(param, f"one of {shown}", value)
+    if value not in allowed:
         raise _invalid(param, f"Invalid value for '{param}': {value!r}. Supported values are: {shown}.")
     return value
+
+
+def _required_enum(obj: dict[str, Any], key: str, param: str, allowed: tuple[str, ...]) -> str:
+    if obj.get(key) is None:
+        raise _missing(param)
+    return _enum(obj[key], param, allowed)
 
 
 def _obj(value: Any, param: str) -> dict[str, Any]:
@@ -371,7 +381,7 @@ def _parse_text(value: Any) -> dict[str, Any]:
     if fmt is None:
         return {"format": {"type": "text"}, "verbosity": verbosity}
     fmt = _obj(fmt, "text.format")
-    kind = _enum(fmt.get("type"), "text.format.type", ("text", "json_object", "json_schema"))
+    kind = _required_enum(fmt, "type", "text.format.type", ("text", "json_object", "json_schema"))
     if kind in ("text", "json_object"):
         _no_extra(fmt, "text.format", {"type"})
         return {"format": {"type": kind}, "verbosity": verbosity}
@@ -401,10 +411,15 @@ def _parse_text(value: Any) -> dict[str, Any]:
 def _check_schema(schema: Any, param: str) -> None:
     if not isinstance(schema, dict):
         raise _type_error(param, "an object (a JSON Schema)", schema)
+    dialect = schema.get("$schema")
+    if dialect is not None and not isinstance(dialect, str):
+        raise _type_error(f"{param}.$schema", "a string (a JSON Schema dialect URI)", dialect)
     try:
         jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise _invalid(param, f"Invalid schema in '{param}': {exc.message}.", code="invalid_schema") from None
+    except RecursionError:  # json_body's depth limit should make this unreachable
+        raise _invalid(param, f"Invalid schema in '{param}': it nests too deeply.", code="invalid_schema") from None
 
 
 def _strict_problem(schema: Any, path: str) -> str | None:
@@ -413,25 +428,29 @@ def _strict_problem(schema: Any, path: str) -> str | None:
         return None
     is_object = schema.get("type") == "object" or "properties" in schema
     if is_object:
-        props = schema.get("properties", {})
+        props = schema.get("properties")
+        required = schema.get("required")  # a boolean in draft 3
         if schema.get("additionalProperties") is not False:
             return f"In context={path}, 'additionalProperties' is required to be supplied and to be false."
-        missing = [k for k in props if k not in schema.get("required", [])]
+        missing = [k for k in (props if isinstance(props, dict) else {})
+                   if not isinstance(required, list) or k not in required]
         if missing:
             return (f"In context={path}, 'required' is required to be supplied and to be an array including "
                     f"every key in properties. Missing '{missing[0]}'.")
+    # Keywords of one dialect may be plain (any-valued) keys in another: check the shape first.
     for key in ("properties", "$defs", "definitions"):
-        for name, sub in (schema.get(key) or {}).items():
+        subs = schema.get(key)
+        for name, sub in subs.items() if isinstance(subs, dict) else ():
             problem = _strict_problem(sub, f"{path}.{key}.{name}")
             if problem:
                 return problem
-    for key in ("items",):
-        if isinstance(schema.get(key), dict):
-            problem = _strict_problem(schema[key], f"{path}.{key}")
-            if problem:
-                return problem
+    if isinstance(schema.get("items"), dict):
+        problem = _strict_problem(schema["items"], f"{path}.items")
+        if problem:
+            return problem
     for key in ("anyOf", "allOf", "oneOf", "prefixItems"):
-        for i, sub in enumerate(schema.get(key) or []):
+        subs = schema.get(key)
+        for i, sub in enumerate(subs) if isinstance(subs, list) else ():
             problem = _strict_problem(sub, f"{path}.{key}[{i}]")
             if problem:
                 return problem
@@ -516,18 +535,25 @@ def _parse_tool_choice(value: Any, tools: list[FunctionTool]) -> Any:
         return {"type": "function", "name": name}
     if kind == "allowed_tools":
         _no_extra(value, "tool_choice", {"type", "mode", "tools"})
-        mode = _enum(value.get("mode"), "tool_choice.mode", ("auto", "required"))
+        mode = _required_enum(value, "mode", "tool_choice.mode", ("auto", "required"))
         listed = value.get("tools")
-        if not isinstance(listed, list) or not listed:
-            raise _invalid("tool_choice.tools", "'tool_choice.tools' must be a non-empty array of tools.")
+        if listed is None:
+            raise _missing("tool_choice.tools")
+        if not isinstance(listed, list):
+            raise _type_error("tool_choice.tools", "an array", listed)
+        if not listed:
+            raise _invalid("tool_choice.tools", "'tool_choice.tools' must be a non-empty array of tools.",
+                           code="empty_array")
         out = []
         for i, entry in enumerate(listed):
-            entry = _obj(entry, f"tool_choice.tools[{i}]")
-            if entry.get("type") != "function":
-                raise _invalid(f"tool_choice.tools[{i}].type", "Only function tools can be allowed here.")
-            name = entry.get("name")
+            where = f"tool_choice.tools[{i}]"
+            entry = _obj(entry, where)
+            if _required_enum(entry, "type", f"{where}.type", ("function",)) != "function":
+                raise _invalid(f"{where}.type", "Only function tools can be allowed here.")
+            _no_extra(entry, where, {"type", "name"})
+            name = _str(entry, "name", f"{where}.name", required=True)
             if name not in names:
-                raise _invalid(f"tool_choice.tools[{i}]", f"Tool '{name}' is not in the 'tools' parameter.")
+                raise _invalid(f"{where}.name", f"Tool '{name}' is not in the 'tools' parameter.")
             out.append({"type": "function", "name": name})
         return {"type": "allowed_tools", "mode": mode, "tools": out}
     if kind is None:
@@ -550,8 +576,13 @@ def parse_input(value: Any) -> list[dict[str, Any]]:
 def _parse_item(raw: Any, param: str) -> dict[str, Any]:
     raw = _obj(raw, param)
     kind = raw.get("type")
-    if kind is None and "role" in raw:
-        kind = "message"
+    if kind is None and ("role" in raw or "content" in raw):
+        kind = "message"  # the short form {"role", "content"}
+    if kind in _ITEM_TYPES:
+        _item_id(raw, param)
+        status = raw.get("status")
+        if status is not None:
+            _enum(status, f"{param}.status", ("in_progress", "completed", "incomplete"))
     if kind == "message":
         return _parse_message(raw, param)
     if kind == "function_call":
@@ -575,26 +606,8 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
                 "output": output, "status": "completed"}
     if kind == "reasoning":
         _no_extra(raw, param, {"type", "id", "summary", "content", "encrypted_content", "status"})
-        summary = raw.get("summary") or []
-        if not isinstance(summary, list):
-            raise _type_error(f"{param}.summary", "an array", summary)
-        out_summary = []
-        for j, part in enumerate(summary):
-            part = _obj(part, f"{param}.summary[{j}]")
-            if part.get("type") != "summary_text":
-                raise _invalid(f"{param}.summary[{j}].type", "Reasoning summary parts must be 'summary_text'.")
-            out_summary.append({"type": "summary_text", "text": _str(part, "text", f"{param}.summary[{j}].text",
-                                                                      required=True)})
-        content = raw.get("content") or []
-        if not isinstance(content, list):
-            raise _type_error(f"{param}.content", "an array", content)
-        out_content = []
-        for j, part in enumerate(content):
-            part = _obj(part, f"{param}.content[{j}]")
-            if part.get("type") != "reasoning_text":
-                raise _invalid(f"{param}.content[{j}].type", "Reasoning content parts must be 'reasoning_text'.")
-            out_content.append({"type": "reasoning_text", "text": _str(part, "text", f"{param}.content[{j}].text",
-                                                                        required=True)})
+        out_summary = _text_parts(raw, "summary", param, "summary_text")
+        out_content = _text_parts(raw, "content", param, "reasoning_text")
         item: dict[str, Any] = {"id": raw.get("id") or new_id("rs"), "type": "reasoning",
                                 "summary": out_summary, "content": out_content}
         if raw.get("encrypted_content") is not None:
@@ -607,6 +620,30 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
                                     "'message', 'function_call', 'function_call_output' and 'reasoning'.")
+
+
+_ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
+
+
+def _text_parts(raw: dict[str, Any], key: str, param: str, part_type: str) -> list[dict[str, Any]]:
+    """A reasoning item's `summary` or `content`: an optional array of `{type: part_type, text}`."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _type_error(f"{param}.{key}", "an array", value)
+    parts = []
+    for j, part in enumerate(value):
+        where = f"{param}.{key}[{j}]"
+        part = _obj(part, where)
+        _required_enum(part, "type", f"{where}.type", (part_type,))
+        _no_extra(part, where, {"type", "text"})
+        parts.append({"type": part_type, "text": _str(part, "text", f"{where}.text", required=True)})
+    return parts
+
+
+def _item_id(raw: dict[str, Any], param: str) -> None:
+    _str(raw, "id", f"{param}.id")
 
 
 def _parse_message(raw: dict[str, Any], param: str) -> dict[str, Any]:

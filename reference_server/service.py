@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,13 +77,20 @@ class BackgroundJob:
     task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def mark_finished(self) -> None:
+        """Idempotent; also the task's done callback, which runs even for a task cancelled
+        before its first step (its `finally` never runs then), so followers never hang."""
+        if not self.finished:
+            self.finished = True
+            self.push([])
+
     def push(self, events: list[Event]) -> None:
         self.events.extend(events)
         # Wake every reader, then re-arm: readers re-check `events` before waiting again.
         self.changed.set()
         self.changed = asyncio.Event()
 
-    async def follow(self, starting_after: int = -1) -> AsyncIterator[Event]:
+    async def follow(self, starting_after: int = -1) -> AsyncGenerator[Event, None]:
         position = 0
         while True:
             while position < len(self.events):
@@ -104,8 +111,10 @@ class ResponseService:
         self.jobs: dict[str, BackgroundJob] = {}
 
     # ------------------------------------------------------------------ preparation
-    async def prepare(self, body: Any) -> Prepared:
-        req = parse_create_request(body)
+    async def prepare(self, body: Any, *, large: bool = False) -> Prepared:
+        """`large`: the body is big enough that validating it is worth a worker thread (the
+        event loop keeps serving other requests meanwhile)."""
+        req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
         context: list[dict[str, Any]] = []
         if req.previous_response_id is not None:
             stored = await anyio.to_thread.run_sync(self.store.get, req.previous_response_id)
@@ -138,16 +147,22 @@ class ResponseService:
         return None if stored is None else stored.response
 
     # ------------------------------------------------------------------ generation
-    async def stream(self, prep: Prepared) -> AsyncIterator[Event]:
-        """Every event of a foreground response, from `response.created` to the terminal event."""
-        events = prep.writer.start()
-        await self._persist(prep, first=True)
-        for event in events:
-            yield event
-        async for event in self._generate(prep):
-            yield event
+    async def stream(self, prep: Prepared) -> AsyncGenerator[Event, None]:
+        """Every event of a foreground response, from `response.created` to the terminal event.
+        Closed early (the client left, even before generation began), the response is stored
+        `cancelled`."""
+        try:
+            events = prep.writer.start()
+            await self._persist(prep, first=True)
+            for event in events:
+                yield event
+            async with contextlib.aclosing(self._generate(prep)) as generated:
+                async for event in generated:
+                    yield event
+        finally:
+            await self._stop(prep)
 
-    async def _generate(self, prep: Prepared) -> AsyncIterator[Event]:
+    async def _generate(self, prep: Prepared) -> AsyncGenerator[Event, None]:
         """The source's events after `in_progress`; the terminal snapshot is stored before the
         first event of the terminal batch is yielded (so a GET right after the stream finds it).
         If the consumer goes away (disconnect, cancel), the source is closed at once and the
@@ -178,10 +193,17 @@ class ResponseService:
                 if close is not None:
                     with contextlib.suppress(Exception):
                         await close()
-                if writer.phase != "done":
-                    prep.cancel_events = writer.cancel()
-                    with contextlib.suppress(Exception):
-                        await self._persist(prep)
+            await self._stop(prep)
+
+    async def _stop(self, prep: Prepared) -> None:
+        """A response whose generation ended without a terminal event is stored `cancelled`
+        (shielded: this runs while a cancellation unwinds)."""
+        if prep.writer.phase == "done":
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
+            prep.cancel_events = prep.writer.cancel()
+            with contextlib.suppress(Exception):
+                await self._persist(prep)
 
     # ------------------------------------------------------------------ background
     async def start_background(self, prep: Prepared) -> BackgroundJob:
@@ -192,6 +214,7 @@ class ResponseService:
         self._forget_old_jobs()
         self.jobs[prep.writer.response_id] = job
         job.task = asyncio.create_task(self._run_job(job), name=f"response {prep.writer.response_id}")
+        job.task.add_done_callback(lambda _task: job.mark_finished())
         return job
 
     def _forget_old_jobs(self) -> None:
@@ -203,6 +226,8 @@ class ResponseService:
 
     async def _run_job(self, job: BackgroundJob) -> None:
         prep = job.prepared
+        if prep.writer.phase == "done":  # cancelled while queued, before this task got going
+            return
         try:
             job.push(prep.writer.in_progress())
             async for event in self._generate(prep):
@@ -217,37 +242,38 @@ class ResponseService:
                 with contextlib.suppress(Exception):
                     await self._persist(prep)
         finally:
-            job.finished = True
-            job.push([])
+            job.mark_finished()
 
     async def cancel(self, response_id: str) -> dict[str, Any]:
         job = self.jobs.get(response_id)
         if job is not None and not job.finished and job.task is not None:
             writer = job.prepared.writer
             if writer.phase in ("created", "queued"):
-                # Not generating yet: cancel without waiting for the task to get going.
+                # Not generating yet: cancel without waiting for the task to get going (it
+                # finds the response done and stops).
                 job.push(writer.cancel())
                 await self._persist(job.prepared)
-            job.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await job.task
-            return writer.snapshot()
-        stored = await anyio.to_thread.run_sync(self.store.get, response_id)
-        if stored is None:
-            raise APIError(404, f"Response with id '{response_id}' not found.")
-        response = stored.response
-        if not response.get("background"):
-            raise APIError(400, "Only responses created with background=true can be cancelled.",
-                           param="response_id")
+            elif writer.phase == "in_progress":
+                job.task.cancel()
+            # phase "done": the terminal events are on their way to the followers; let them be.
+            await asyncio.wait({job.task})
+            response = writer.snapshot()
+        else:
+            stored = await anyio.to_thread.run_sync(self.store.get, response_id)
+            if stored is None:
+                raise APIError(404, f"Response with id '{response_id}' not found.")
+            response = stored.response
+            if not response.get("background"):
+                raise APIError(400, "Only responses created with background=true can be cancelled.",
+                               param="response_id")
+            if response.get("status") in ("queued", "in_progress"):
+                # Stored by an earlier process that died mid-generation: nothing runs it any more.
+                response["status"] = "cancelled"
+                await anyio.to_thread.run_sync(self.store.update_response, response)
         status = response.get("status")
-        if status == "cancelled":
-            return response
-        if status in ("queued", "in_progress"):
-            # Stored by an earlier process that died mid-generation: nothing runs it any more.
-            response["status"] = "cancelled"
-            await anyio.to_thread.run_sync(self.store.update_response, response)
-            return response
-        raise APIError(400, f"Cannot cancel a {status} response.", param="response_id")
+        if status != "cancelled":
+            raise APIError(400, f"Cannot cancel a {status} response.", param="response_id")
+        return response
 
     async def shutdown(self) -> None:
         tasks = [job.task for job in self.jobs.values() if job.task is not None and not job.task.done()]

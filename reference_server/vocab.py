@@ -70,3 +70,25 @@ def harmony_encoding() -> Any:
     from openai_harmony import HarmonyEncodingName, load_harmony_encoding
 
     return load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
+@functools.lru_cache(maxsize=1)
+def o200k_tiktoken() -> Any:
+    """o200k_base as a `tiktoken.Encoding` (no special tokens), built offline (~0.4 s, cached).
+
+    The server uses it to size huge prompts cheaply: tiktoken releases the GIL while it encodes,
+    harmony's own encoder does not."""
+    import types
+
+    import tiktoken
+    import tiktoken_ext.openai_public as public
+    from tiktoken.load import load_tiktoken_bpe
+
+    ranks = load_tiktoken_bpe(str(o200k_base_dir() / O200K_FILE))
+    # tiktoken's own constructor knows o200k's split pattern. A copy of it whose globals hand it
+    # our verified local ranks fetches nothing, and patches nothing other threads could see.
+    constructor = public.o200k_base
+    offline = types.FunctionType(constructor.__code__,
+                                 {**constructor.__globals__, "load_tiktoken_bpe": lambda *_a, **_k: ranks})
+    pattern = str(offline()["pat_str"])
+    return tiktoken.Encoding(name="o200k_base_offline", pat_str=pattern, mergeable_ranks=ranks, special_tokens={})

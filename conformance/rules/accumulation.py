@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance.registry import Hit, check, define
 from conformance.rules._util import describe_divergence, short
-from conformance.state import PART_VALUE_KEY, SUB_EVENTS
+from conformance.state import PART_VALUE_KEY, SUB_EVENTS, event_for
 
 SPEC = "PROTOCOL.md Order; openai-python accumulator"
 DONE_ITEM = "response.output_item.done"
@@ -120,15 +120,26 @@ def deltas_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     else:
         p = _usable_part(ctx)
         if p is not None and p.phase == "open" and p.n_deltas:
-            yield Hit(f"{ctx.etype} closes {p.kind} {p.index} after {p.n_deltas} deltas without their .done event")
+            done = event_for("done", ctx.item.type, p.kind, p.type) or "its .done event"
+            yield Hit(
+                f"{ctx.etype} closes {_value(p)} of item {ctx.item.index} after {p.n_deltas} deltas "
+                f"without their {done}; expected {done} first"
+            )
         return
     for it in items:
         for p in it.parts.values():
             if p.phase == "open" and p.n_deltas:
                 where = "output_item.done" if ctx.hook != "@terminal" else ctx.etype
+                done = event_for("done", it.type, p.kind, p.type) or "a .done event"
                 yield Hit(
-                    f"{p.n_deltas} deltas of {p.kind} {p.index} in item {it.index} were never closed "
-                    f"by a .done event before {where}",
+                    f"{p.n_deltas} deltas of {_value(p)} in item {it.index} were never closed "
+                    f"by {done} before {where}",
                     output_index=it.index,
                     content_index=p.index if p.kind in ("content", "summary", "command") else None,
                 )
+
+
+def _value(p: Any) -> str:
+    """'content part 0', 'summary part 1', 'shell command 0', or the item-level field's name."""
+    label = {"content": "content part", "summary": "summary part", "command": "shell command"}.get(p.kind)
+    return f"{label} {p.index}" if label else f"the {p.kind}"

@@ -16,9 +16,13 @@ SPEC = "Responses API: function calling"
 _CALLS = ("function_call", "custom_tool_call")
 
 define("call.arguments-not-json", "warning", "arguments not JSON",
-       "A function call's final `arguments` is not valid JSON.", spec=SPEC)
+       "A function call's final `arguments` is not valid JSON (error when the request's tool is "
+       "`strict`: openai-python parses strict tools' arguments at response.completed and raises).",
+       spec=SPEC)
 define("call.call-id", "error", "call_id missing or shared",
-       "A call item has no `call_id`, or two calls share one.", spec=SPEC)
+       "A call item has no `call_id`, or two calls share one (openai-python ≥3.54 identifies "
+       "call items by call_id and raises 'conflicting output identities').",
+       spec=SPEC, breaks=("openai-python>=3.54 (shared call_id)",))
 define("call.unknown-tool", "error", "call to a tool not in the request",
        "(request known) The called name is not among the request's tools.", spec=SPEC)
 define("call.tool-choice", "error", "tool_choice not honoured",
@@ -58,6 +62,7 @@ _ITEM_TOOL = {"function_call": "function", "custom_tool_call": "custom"}
 
 @check("call.arguments-not-json", on=("@output",))
 def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    tools = request_tools(ctx.request) if ctx.request is not None else {}
     for i, it in _calls(ctx):
         args = it.get("arguments")
         if it.get("type") != "function_call" or not isinstance(args, str):
@@ -65,7 +70,17 @@ def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
         try:
             orjson.loads(args)
         except orjson.JSONDecodeError as e:
-            yield Hit(f"function call {short(it.get('name'))} arguments are not JSON ({e}): {short(args)}", output_index=i)
+            tool = tools.get(("function", str(it.get("name"))))
+            strict = bool(tool and tool.get("strict"))  # the client's own test: truthy `strict`
+            why = (
+                "; the request's tool is strict, so openai-python json-parses them at "
+                "response.completed and raises" if strict else ""
+            )
+            yield Hit(
+                f"function call {short(it.get('name'))} arguments are not JSON ({e}): {short(args)}{why}",
+                output_index=i,
+                severity="error" if strict else None,
+            )
 
 
 @check("call.call-id", on=("@output",))

@@ -17,9 +17,12 @@ SSE_SPEC = "WHATWG HTML §9.2 server-sent events"
 define("framing.content-type", "error", "Content-Type is not text/event-stream",
        "The streaming response's Content-Type header is not `text/event-stream`.", spec=SSE_SPEC)
 define("framing.invalid-json", "error", "event data is not valid JSON",
-       "An event's `data:` payload does not parse as JSON.", spec="PROTOCOL.md Catalogue")
+       "An event's `data:` payload does not parse as JSON (openai-python raises JSONDecodeError "
+       "and stops reading).", spec="PROTOCOL.md Catalogue",
+       breaks=("openai-python (JSONDecodeError)",))
 define("framing.not-an-event", "error", "data is not an event object",
-       "The data JSON is not an object with a string `type`.", spec="PROTOCOL.md Catalogue")
+       "The data JSON is not an object with a string `type` (openai-python raises AttributeError "
+       "on data that is not an object; it skips an object without `type`).", spec="PROTOCOL.md Catalogue")
 define("framing.event-name-mismatch", "error", "SSE event: differs from type",
        "The SSE `event:` field differs from the data's `type`.", spec="Open Responses: event MUST equal type")
 define("framing.unterminated", "warning", "last event not terminated",

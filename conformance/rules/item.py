@@ -15,10 +15,9 @@ from conformance.state import (
     CALL_ITEM_TYPES,
     DEFAULT_DONE_STATUSES,
     DONE_STATUSES,
-    ITEM_GRAMMAR,
     ITEM_TYPE_EVENTS,
     SUB_EVENTS,
-    expected,
+    TERMINAL_TYPES,
     is_tool_output_type,
 )
 
@@ -74,23 +73,97 @@ def added_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[st
         yield f"output_item.added with output_index {oi}; expected {st.n_added} (items added so far: {st.n_added})"
 
 
+def client_identity(item: Any) -> tuple[Any, ...]:
+    """How openai-python ≥3.54 tells items apart: (type, id, call_id), without the id for call
+    items (their call_id identifies them)."""
+    if not isinstance(item, dict):
+        return (None, None, None)
+    t = item.get("type")
+    call_id = item.get("call_id")
+    if t in ("function_call", "custom_tool_call", "shell_call", "shell_call_output"):
+        return (t, None, call_id)
+    return (t, item.get("id"), call_id)
+
+
+@check("item.duplicate-index", on=("response.created", "response.queued", "response.in_progress"))
+def snapshot_items_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+    # The official API's early snapshots list no items. openai-python takes the items of the
+    # first response.created as announced at their indexes (noted here, judged at
+    # output_item.added) and refuses an early snapshot that lists one item twice.
+    resp = ev.get("response")
+    out = resp.get("output") if isinstance(resp, dict) else None
+    if not isinstance(out, list) or not out:
+        return
+    if st.n_events == 0 and ctx.etype == "response.created":
+        st.notes["item.created-output"] = (ctx.index, {i: x.get("id") if isinstance(x, dict) else None for i, x in enumerate(out)})
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, x in enumerate(out):
+        if not isinstance(x, dict):
+            continue  # not an item: the schema reports it
+        key = client_identity(x)
+        try:
+            j = seen.setdefault(key, i)
+        except TypeError:
+            continue  # an unhashable id: the schema reports it
+        if j != i:
+            yield (
+                f"the {ctx.etype} snapshot lists one item twice: output[{j}] and output[{i}] are both "
+                f"{short(x.get('type'))} {short(x.get('call_id') or x.get('id'))}; expected each item once"
+            )
+            return
+
+
 @check("item.duplicate-index", on=(ADDED,))
 def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = ctx.item
-    if it is not None and it.phase != "absent":
+    if it is not None and it.announced:
         yield (
             f"output_index {it.index} announced again (first by event {it.added_at}, "
             f"item {short(it.id)}, now {it.phase})"
+        )
+        return
+    oi = ev.get("output_index")
+    snap = st.notes.get("item.created-output")
+    if (it is None or not it.announced) and snap is not None and type(oi) is int and oi in snap[1]:
+        yield (
+            f"output_index {oi} announced by output_item.added, but the response.created snapshot "
+            f"(event {snap[0]}) already listed item {short(snap[1][oi])} there (clients take it as "
+            "announced; openai-python raises 'Duplicate response output index'); expected "
+            "response.created with output []"
+        )
+        return
+    # One item announced at two indexes: ids identify items (openai-python ≥3.54 raises
+    # "conflicting output identities" when both are done).
+    item = ev.get("item")
+    iid = item.get("id") if isinstance(item, dict) else None
+    if type(oi) is not int or not isinstance(iid, str) or not iid:
+        return
+    ids = st.notes.setdefault("item.ids", {})
+    first = ids.get(iid)
+    if first is None:
+        ids[iid] = (oi, ctx.index)
+    elif first[0] != oi:
+        yield (
+            f"output_item.added at output_index {oi} announces item {iid!r}, which output_index "
+            f"{first[0]} already is (event {first[1]}); expected a new id for a new item"
         )
 
 
 @check("item.unknown-index", on=("*",), fast_safe=True)
 def sub_event_index_known(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
-    if _sub_event(ctx) and ctx.item is None:
+    if not _sub_event(ctx):
+        return  # no integer output_index: schema.event reports it
+    it = ctx.item
+    if it is None:
         known = sorted(st.items)
         yield (
             f"{ctx.etype} for output_index {ctx.ev_output_index}, which no output_item.added "
             f"announced (known: {known[:10]}); expected response.output_item.added first"
+        )
+    elif not it.announced:
+        yield (
+            f"{ctx.etype} for output_index {it.index}, which no output_item.added announced "
+            f"(only its output_item.done, event {it.done_at}); expected response.output_item.added first"
         )
 
 
@@ -101,10 +174,12 @@ def sub_event_before_done(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
         return
     if ctx.etype == DONE:
         yield f"output_item.done repeated for output_index {it.index} (first at event {it.done_at})"
+    elif not it.announced:
+        return  # never announced: item.unknown-index says so
     elif _sub_event(ctx):
         yield (
             f"{ctx.etype} for output_index {it.index} after its output_item.done (event {it.done_at}); "
-            f"expected {expected(ITEM_GRAMMAR, 'done')}"
+            "expected no more events for a closed item"
         )
 
 
@@ -130,14 +205,57 @@ def done_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
 def done_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = ctx.item
     item = ev.get("item")
-    if it is None or it.phase != "open" or not isinstance(item, dict):
+    # A repeated output_item.done too (item.after-done says it is repeated): openai-python
+    # compares every done item with the added one.
+    if it is None or not it.announced or not isinstance(item, dict):
         return
-    fields = ["id", "type"] + (["call_id"] if it.type in CALL_ITEM_TYPES else [])
+    # call_id identifies call items; any item that carries one on either side is judged on it
+    # too (openai-python compares (type, id, call_id) of every item).
+    has_call_id = it.type in CALL_ITEM_TYPES or it.call_id is not None or item.get("call_id") is not None
+    fields = ["id", "type"] + (["call_id"] if has_call_id else [])
     for f in fields:
         old = getattr(it, f)
         new = item.get(f)
         if new != old:
             yield f"the done item's {f} is {short(new)}; output_item.added (event {it.added_at}) said {short(old)}"
+
+
+# openai-python identifies these by (type, call_id) and compares their ids separately.
+_CALL_IDENTITY = frozenset({"function_call", "custom_tool_call", "shell_call", "shell_call_output"})
+
+
+@check("item.identity-changed", on=("@lifecycle",))
+def snapshot_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    """A call item keeps its id in every later snapshot: openai-python ≥3.54 matches snapshot
+    items to done ones by (type, call_id) and raises when the id differs ('Completed response
+    output identity changed' at the terminal event, 'conflicting output identities' before)."""
+    resp = ev.get("response")
+    out = resp.get("output") if isinstance(resp, dict) else None
+    if not isinstance(out, list) or not out or not st.done_list:
+        return
+    done: dict[tuple[Any, str], tuple[int, Any] | None] = {}
+    for i, item in st.done_items():
+        cid = item.get("call_id")
+        t = item.get("type")
+        if isinstance(t, str) and t in _CALL_IDENTITY and isinstance(cid, str) and item.get("id") is not None:
+            key = (item["type"], cid)
+            # A call_id two calls share names no one call (call.call-id reports it).
+            done[key] = (i, item["id"]) if key not in done else None
+    if not any(done.values()):
+        return
+    terminal = ctx.etype in TERMINAL_TYPES
+    for k, x in enumerate(out):
+        if not isinstance(x, dict) or not isinstance(x.get("call_id"), str) or not isinstance(x.get("type"), str):
+            continue
+        got = done.get((x["type"], x["call_id"]))
+        if got is not None and x.get("id") != got[1]:
+            if terminal:
+                st.notes.setdefault("item.identity-changed.output", set()).add(k)
+            yield Hit(
+                f"{ctx.etype}'s response.output[{k}] is {x.get('type')} {x['call_id']!r} with id "
+                f"{short(x.get('id'))}, but its output_item.done (output_index {got[0]}) said {short(got[1])}",
+                output_index=got[0],
+            )
 
 
 @check("item.id-mismatch", on=("*",), fast_safe=True)
@@ -153,7 +271,8 @@ def item_id_matches(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
 def event_fits_item_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = ctx.item
     sub = ctx.sub
-    if it is None or sub is None or it.phase != "open":
+    # A closed item too: openai-python asserts the item type whenever it sees the event.
+    if it is None or sub is None or not it.announced:
         return
     if it.type not in sub.item_types:
         allowed = ITEM_TYPE_EVENTS.get(it.type, ())

@@ -50,15 +50,25 @@ define("lifecycle.out-of-order", "warning", "lifecycle event out of order",
        "`response.created`, `response.queued` after `response.in_progress`, …); the first-event, "
        "missing in_progress and after-terminal cases have their own rules.", spec=SPEC)
 define("lifecycle.error-without-failed", "warning", "error not followed by response.failed",
-       "An `error` event not followed by `response.failed` (error under `openresponses`).",
-       spec="Open Responses: an error while streaming MUST be followed by response.failed")
+       "An `error` event not followed by `response.failed` (error under `openresponses`). When "
+       "the error is nested under `error`, openai-python raises APIError on it, so the rest of "
+       "the stream never reaches the application.",
+       spec="Open Responses: an error while streaming MUST be followed by response.failed",
+       breaks=("openai-python (nested error: APIError)",))
 
 _PRE_STATUSES = frozenset({"in_progress", "queued"})
 
 
-@check("lifecycle.created-first", on=("*",), fast_safe=True)
-def created_first(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
-    if st.n_events == 0 and ctx.etype != "response.created":
+@check("lifecycle.created-first", on=("*", "@value"), fast_safe=True)
+def created_first(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+    if st.n_events or "lifecycle.created-first" in st.notes:
+        return
+    st.notes["lifecycle.created-first"] = True  # judged once: the first value decides
+    if ctx.hook == "@value":
+        # Clients take any JSON object for an event, a typeless one included.
+        if isinstance(ev, dict):
+            yield "the first event is an object without a string `type`; expected response.created"
+    elif ctx.etype != "response.created":
         yield f"the first event is {ctx.etype!r}; expected response.created"
 
 
@@ -76,12 +86,29 @@ def in_progress_announced(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
         yield f"{ctx.etype} arrived in state {st.phase!r} without response.in_progress first"
 
 
+@check("lifecycle.no-terminal", on=("@sse",), fast_safe=True)
+def note_done_sentinel(st: Any, msg: Any, ctx: Any) -> None:
+    # Bookkeeping only: where the first `data: [DONE]` came, and whether the terminal event
+    # had arrived by then (clients stop reading at [DONE]; judged at the end).
+    if msg.is_done and "lifecycle.done-at" not in st.notes:
+        st.notes["lifecycle.done-at"] = (ctx.index, st.terminal_type is not None)
+
+
 @check("lifecycle.no-terminal", on=("@finish",))
-def has_terminal(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+def has_terminal(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     if st.terminal_type is None:
-        yield (
+        yield Hit(
             f"the stream ended after {st.n_events} events without response.completed, "
             "response.incomplete or response.failed"
+        )
+        return
+    done = st.notes.get("lifecycle.done-at")
+    if done is not None and not done[1]:
+        yield Hit(
+            f"data: [DONE] (event {done[0]}) came before {st.terminal_type} (event {st.terminal_at}); "
+            "clients stop reading at [DONE] (openai-python does), so for them the stream ends "
+            "without a terminal event; expected [DONE] only after the terminal event",
+            event_index=done[0],
         )
 
 
@@ -124,7 +151,29 @@ def _changed(st: Any, ev: dict[str, Any], field: str, attr: str) -> Iterator[str
 
 @check("lifecycle.response-id-changed", on=("@lifecycle",))
 def response_id_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
-    yield from _changed(st, ev, "id", "response_id")
+    # openai-python compares every lifecycle snapshot's id with the first one's, absent ids
+    # included (None != "resp_…" raises): so a snapshot that lost its id counts as a change.
+    resp = ev.get("response")
+    new = resp.get("id") if isinstance(resp, dict) else None
+    notes = st.notes
+    if not st.lifecycle_seen:
+        notes["lifecycle.first-id"] = new
+        return
+    old = notes.get("lifecycle.first-id")
+    if new == old:
+        return
+    if old is None:
+        if "lifecycle.first-id-absent" not in notes:  # one finding: the first event lacked it
+            notes["lifecycle.first-id-absent"] = True
+            yield f"response.id is {short(new)} here but the first lifecycle event had none"
+        return
+    if new is None:
+        what = "absent (no response object)" if not isinstance(resp, dict) else (
+            "null" if "id" in resp else "absent"
+        )
+        yield f"response.id is {what} here but was {short(old)} in the first lifecycle event"
+        return
+    yield f"response.id is {short(new)} here but was {short(old)} in the first lifecycle event"
 
 
 @check("lifecycle.created-at-changed", on=("@lifecycle",))
@@ -155,6 +204,14 @@ def failed_has_error(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
         yield "a failed response with error null; expected {code, message}"
 
 
+@check("lifecycle.error-without-failed", on=("error",))
+def note_error_form(st: Any, ev: dict[str, Any], ctx: Any) -> None:
+    # Bookkeeping only: an `error` event whose data has a truthy top-level `error` (the nested
+    # form) makes openai-python raise APIError on the spot.
+    if ev.get("error"):
+        st.notes.setdefault("lifecycle.raising-errors", set()).add(ctx.index)
+
+
 @check("lifecycle.error-without-failed", on=("@terminal", "@finish"))
 def error_then_failed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     at = st.pending_error_at
@@ -163,6 +220,14 @@ def error_then_failed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     if ev is None and st.terminal_type is not None:
         return  # judged at the terminal event
     then = f"the stream ended with {ctx.etype}" if ev is not None else "the stream ended"
+    if at in st.notes.get("lifecycle.raising-errors", ()):
+        yield Hit(
+            f"an error event nested under `error` (event {at}) was not followed by response.failed: "
+            f"{then}; openai-python raises APIError at the error event, so the application never "
+            "sees the rest of the stream",
+            event_index=at,
+        )
+        return
     yield Hit(f"an error event (event {at}) was not followed by response.failed: {then}", event_index=at)
 
 
@@ -171,6 +236,14 @@ def lifecycle_in_order(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     phase = st.phase
     if phase in ("start", "terminal") or ctx.etype in RESPONSE_GRAMMAR[phase]:
         return  # created-first / after-terminal judge those
-    yield (
-        f"{ctx.etype} arrived in state {phase!r}; expected {expected(RESPONSE_GRAMMAR, phase)}"
-    )
+    allowed = [_SYMBOL_WORDS.get(sym, sym) for sym in RESPONSE_GRAMMAR[phase]]
+    yield f"{ctx.etype} arrived in state {phase!r}; expected {', '.join(allowed)}"
+
+
+# RESPONSE_GRAMMAR's input symbols, for people.
+_SYMBOL_WORDS = {
+    "output": "output item events",
+    "error": "an error event",
+    "terminal": "a terminal event",
+    "other": "other (vendor) events",
+}

@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance.registry import Hit, check, define
 from conformance.rules._util import short
-from conformance.state import ITEM_PART_TYPES, PART_GRAMMAR, SUB_EVENTS, expected
+from conformance.state import ITEM_PART_TYPES, SUB_EVENTS, event_for
 
 SPEC = "PROTOCOL.md Order: message / reasoning"
 SDK = "openai-python"
@@ -50,9 +50,11 @@ def part_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     if ctx.part is None:
         kind, idx = ctx.key
         n = it.n_parts.get(kind, 0)
+        added = event_for("part_added", it.type, kind) or "its *.added event"
         yield (
             f"{ctx.etype} for {sub.index_field} {idx} of item {it.index}, but no "
-            f"{_label(kind)} {idx} was added (parts added: {n}); expected its *.added event first"
+            f"{_label(kind)} {idx} was added (parts added: {n}); expected {added} with "
+            f"{sub.index_field} {idx} first"
         )
 
 
@@ -75,16 +77,19 @@ def parts_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     if it is None or it.phase != "open":
         return
     for p in it.open_parts():
-        want = "content_part.done" if p.kind == "content" else (
-            "reasoning_summary_part.done" if p.kind == "summary" else "shell_call_command.done"
-        )
         if p.kind == "command" and p.phase == "text_done":
             continue  # a shell command ends with its .done: there is no part.done
-        yield Hit(
-            f"{_label(p.kind)} {p.index} of item {it.index} is still {p.phase.replace('_', ' ')} at "
-            f"output_item.done; expected {want} first",
-            content_index=p.index,
-        )
+        done = event_for("done", it.type, p.kind, p.type) or "its .done"
+        part_done = event_for("part_done", it.type, p.kind) or done
+        what = f"{_label(p.kind)} {p.index} of item {it.index}"
+        if p.phase == "open":
+            want = done if p.kind == "command" else f"{done} and {part_done}"
+            missing = f"no {done}" if p.kind == "command" else f"neither its {done} nor its {part_done}"
+            msg = f"{what} (added at event {p.added_at}) has {missing} at output_item.done"
+        else:
+            want = part_done
+            msg = f"{what} got its {done} (event {p.ended_at}) but no {part_done} before output_item.done"
+        yield Hit(f"{msg}; expected {want} first", content_index=p.index)
 
 
 @check("part.after-done", on=_PART_EVENTS, fast_safe=True)
@@ -96,13 +101,21 @@ def part_still_open(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         return
     role = sub.role
     if p.phase == "closed" and role in ("delta", "done", "annotation", "part_done"):
-        yield f"{ctx.etype} for {_label(p.kind)} {p.index} of item {it.index} after its part.done"
-    elif p.phase == "text_done" and role in ("delta", "done"):
-        what = "value" if not sub.explicit else _label(p.kind)
+        closer = event_for("part_done", it.type, p.kind) or "its part.done"
         yield (
-            f"{ctx.etype} for {what} {p.index} of item {it.index} after its .done event; "
-            f"expected {expected(PART_GRAMMAR, 'text_done')}"
+            f"{ctx.etype} for {_label(p.kind)} {p.index} of item {it.index} after its {closer} "
+            f"(event {p.ended_at}); expected a new part or the item's output_item.done"
         )
+    elif p.phase == "text_done" and role in ("delta", "done"):
+        done = event_for("done", it.type, p.kind, p.type) or "its .done"
+        if not sub.explicit:
+            what, then = f"the {p.kind}", "response.output_item.done"
+        else:
+            what = f"{_label(p.kind)} {p.index}"
+            then = event_for("part_done", it.type, p.kind) or "its part.done"
+            if p.type == "output_text":
+                then = f"response.output_text.annotation.added or {then}"
+        yield f"{ctx.etype} for {what} of item {it.index} after its {done} (event {p.ended_at}); expected {then}"
 
 
 @check("part.type-mismatch", on=_PART_EVENTS, fast_safe=True)
@@ -128,6 +141,7 @@ def part_type_fits(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
             yield f"content_part.done has a {ptype!r} part; content_part.added (event {p.added_at}) added {p.type!r}"
     elif sub.part_types is not None and p.type not in sub.part_types:
         yield (
-            f"{ctx.etype} into a {short(p.type)} part (content_index {p.index} of item {it.index}); "
-            f"it writes {', '.join(sorted(sub.part_types))} parts"
+            f"{ctx.etype} into content_index {p.index} of item {it.index}, whose content_part.added "
+            f"(event {p.added_at}) has type {short(p.type)}; {ctx.etype} writes only "
+            f"{' or '.join(repr(t) for t in sorted(sub.part_types))} parts"
         )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from conformance.registry import Hit, check, define
+from conformance.rules._util import short
 from conformance.state import LIFECYCLE_TYPES, SUB_EVENTS, TERMINAL_TYPES
 
 SPEC = "schemas/ (openai-python 3.54 types; OpenAPI required lists)"
@@ -28,6 +29,9 @@ define("schema.item", "error", "output item fails its schema",
        "An output item (in output_item.added/done) fails its schema.", spec=SPEC)
 
 _ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
+# Events that may carry a top-level `error` (the error event itself; a failed response that
+# surfaces as an exception is the client working as intended).
+_ERROR_CARRIERS = frozenset({"error", "response.failed"})
 
 
 def _usage_pointer(pointer: str) -> bool:
@@ -74,6 +78,13 @@ def event_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
             yield h
     if ctx.profile.nested_error_event and ctx.etype == "error" and not isinstance(ev.get("error"), dict):
         yield Hit("error: this profile requires code/message/param nested under `error`")
+    if ctx.etype not in _ERROR_CARRIERS and ev.get("error"):
+        # Clients take any data with a truthy top-level `error` for an error event.
+        yield Hit(
+            f"{ctx.etype} /error: a top-level `error` {short(ev['error'])} its schema does not define; "
+            "openai-python raises APIError on any event whose data has a truthy `error` and stops "
+            "reading; expected no top-level `error` (or null)"
+        )
 
 
 @check("schema.unknown-event", on=("*",), fast_safe=True)

@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reference_server.adapters.common import ConversionError, drop_none, text_of_parts
+from reference_server.adapters.common import (
+    ConversionError,
+    drop_none,
+    narrowed_tools,
+    stateless_request,
+    text_of_parts,
+)
 
 # Thinking budgets for Responses' reasoning.effort (Anthropic wants a token budget).
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
@@ -28,16 +34,7 @@ def responses_to_anthropic_request(
     it, and the stream converter turns that call back into message text), or, when a forced
     call is impossible (thinking enabled, the client's own tools callable, a non-object
     schema), an instruction in `system` to answer with JSON valid for the schema."""
-    if not isinstance(req, dict):
-        raise ConversionError("The request body must be a JSON object.")
-    req = drop_none(req)
-    for field in ("previous_response_id", "conversation", "prompt"):
-        if field in req:
-            raise ConversionError(
-                f"'{field}' is not supported by this proxy (the upstream keeps no server-side state); "
-                "send the whole conversation as 'input'.",
-                param=field,
-            )
+    req = stateless_request(req)
     system: list[str] = []
     if isinstance(req.get("instructions"), str) and req["instructions"]:
         system.append(req["instructions"])
@@ -53,7 +50,7 @@ def responses_to_anthropic_request(
             out[key] = req[key]
     if isinstance(req.get("metadata"), dict) and req["metadata"].get("user_id"):
         out["metadata"] = {"user_id": str(req["metadata"]["user_id"])}
-    tools, tool_choice = _narrowed_tools(req)
+    tools, tool_choice = narrowed_tools(req)
     if tools:
         out["tools"] = [_tool_to_anthropic(t, i) for i, t in enumerate(tools)]
     choice = _tool_choice_to_anthropic(tool_choice, bool(tools), req.get("parallel_tool_calls"))
@@ -109,7 +106,7 @@ def json_tool_name(req: dict[str, Any]) -> str | None:
     schema = _format_schema(req)
     if schema is None or schema.get("type", "object") != "object":
         return None  # Anthropic's input_schema must describe an object
-    tools, choice = _narrowed_tools(req)
+    tools, choice = narrowed_tools(req)
     if tools and choice != "none":
         return None  # the client's tools stay callable: a forced call would forbid them
     if req.get("reasoning", {}).get("effort") in THINKING_BUDGETS:
@@ -123,18 +120,6 @@ def json_tool_name(req: dict[str, Any]) -> str | None:
     while name in taken:
         name += "_json"
     return name[:64]
-
-
-def _narrowed_tools(req: dict[str, Any]) -> tuple[list[Any], Any]:
-    """The tools to offer and the tool_choice to ask for: `allowed_tools` narrows the list
-    (Messages has no allowed-subset form) and contributes its mode."""
-    tools = list(req.get("tools") or [])
-    choice = req.get("tool_choice")
-    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
-        allowed = {t.get("name") for t in choice.get("tools") or [] if isinstance(t, dict)}
-        tools = [t for t in tools if isinstance(t, dict) and t.get("name") in allowed]
-        choice = choice.get("mode", "auto")
-    return tools, choice
 
 
 def _input_to_messages(items: Any, system: list[str]) -> list[dict[str, Any]]:

@@ -16,13 +16,16 @@ by the event writer and are dropped (see docs/converters.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 from reference_server.adapters.anthropic import json_tool_name
-from reference_server.adapters.common import as_int, response_fields, responses_usage
-from reference_server.adapters.output import OutputBuilder
-from reference_server.events import Event, ResponseEventWriter, new_id
+from reference_server.adapters.common import as_int, responses_usage
+from reference_server.adapters.output import (
+    ConverterOptions,
+    StreamConverter,
+    UpstreamProtocolError,
+)
+from reference_server.events import Event
 
 # stop_reason -> incomplete_details.reason (anything else ends `completed`).
 INCOMPLETE_STOP_REASONS = {
@@ -32,68 +35,32 @@ INCOMPLETE_STOP_REASONS = {
 }
 
 
-class AnthropicToResponsesStream:
-    """Converts one Messages event stream. `start()`, `feed(event)` per event, `finish()` at EOF,
-    `fail()` when the upstream broke. Every method returns Responses events."""
+class AnthropicToResponsesStream(StreamConverter):
+    """Converts one Messages event stream: `start()`, `feed(event)` per event, `finish()` at EOF,
+    `fail()` when the upstream broke."""
 
-    def __init__(
-        self,
-        request: dict[str, Any],
-        *,
-        id_factory: Callable[[str], str] = new_id,
-        clock: Callable[[], float] | None = None,
-        writer: ResponseEventWriter | None = None,
-        json_tool: str | None = None,
-    ) -> None:
-        # `writer`: write into this (started) writer instead of one built from `request`.
-        self.out = OutputBuilder(response_fields(request), id_factory=id_factory, clock=clock, writer=writer)
+    eof_message = "The upstream stream ended before message_stop."
+
+    def __init__(self, request: dict[str, Any], *, json_tool: str | None = None,
+                 **options: Unpack[ConverterOptions]) -> None:
+        super().__init__(request, **options)
         # The synthetic structured-output tool (anthropic.json_tool_name): its call is the answer.
         self.json_tool = json_tool if json_tool is not None else json_tool_name(request)
         self._blocks: dict[int, dict[str, Any]] = {}  # index -> {"type", "args_seen", "input", "new_part"}
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
-        self._started = False
 
-    @property
-    def done(self) -> bool:
-        return self.out.finished
-
-    def start(self) -> list[Event]:
-        if self._started:
-            return []
-        self._started = True
-        return self.out.start()
-
-    def feed(self, event: Any) -> list[Event]:
-        events = self.start()
-        if self.done:
-            return events
+    def _feed(self, event: Any) -> list[Event]:
         if not isinstance(event, dict):
-            return events + self.out.fail("The upstream sent an event that is not a JSON object.",
-                                          "upstream_protocol_error")
+            raise UpstreamProtocolError("The upstream sent an event that is not a JSON object.")
         handler = getattr(self, "_on_" + str(event.get("type")), None)
-        try:
-            return events + (handler(event) if handler else [])  # unknown event types are skipped
-        except ValueError as exc:  # the writer refused a step: never leave the stream half-open
-            return events + self.out.abort(f"The upstream stream could not be converted: {exc}")
+        return handler(event) if handler else []  # unknown event types are skipped
 
-    def finish(self) -> list[Event]:
-        """The upstream stream ended. Without `message_stop` or a stop reason it was cut off."""
-        events = self.start()
-        if self.done:
-            return events
-        if self._stop_reason is None:
-            return events + self.out.fail("The upstream stream ended before message_stop.", "upstream_disconnected")
-        return events + self._finalize()
+    def _saw_end(self) -> bool:
+        return self._stop_reason is not None
 
-    def fail(self, message: str, code: str = "upstream_error") -> list[Event]:
-        events = self.start()
-        if self.done:
-            return events
-        return events + self.out.fail(message, code, self._usage_obj() if self._usage else None)
-
-    def final_response(self) -> dict[str, Any] | None:
-        return self.out.snapshot() if self.done else None
+    def _usage_so_far(self) -> dict[str, Any] | None:
+        return self._usage_obj() if self._usage else None
 
     # ------------------------------------------------------------------ event handlers
     def _on_message_start(self, event: dict[str, Any]) -> list[Event]:
@@ -172,7 +139,7 @@ class AnthropicToResponsesStream:
         message = err.get("message") if isinstance(err, dict) else str(err)
         code = err.get("type") if isinstance(err, dict) else None
         return self.out.fail(f"Upstream error: {message or 'unknown error'}", str(code or "upstream_error"),
-                             self._usage_obj() if self._usage else None)
+                             self._usage_so_far())
 
     # ------------------------------------------------------------------ helpers
     def _text(self, state: dict[str, Any], text: str) -> list[Event]:

@@ -25,27 +25,25 @@ anything else -> completed. `finish()` at `[DONE]`/EOF ends it too; `fail()` abo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 from reference_server.adapters.common import (
     ConversionError,
     as_int,
     is_complete_json,
-    response_fields,
     responses_usage,
 )
-from reference_server.adapters.output import OutputBuilder
-from reference_server.events import Event, ResponseEventWriter, new_id
+from reference_server.adapters.output import (
+    ConverterOptions,
+    StreamConverter,
+    UpstreamProtocolError,
+)
+from reference_server.events import Event
 
 Target = str | tuple[str, object]  # "reasoning" | "message" | ("call", key)
 
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
-
-
-class UpstreamProtocolError(Exception):
-    """The upstream stream broke its own protocol in a way that loses data."""
 
 
 @dataclass
@@ -63,71 +61,22 @@ class _Buffer:
     pieces: list[tuple[str, str]] = field(default_factory=list)  # (sub-kind, text)
 
 
-class CCToResponsesStream:
-    """Converts one CC chunk stream. Call `start()`, then `feed(chunk)` per chunk, then `finish()`
-    at the end of the upstream stream (or `fail()` when it broke). Every method returns events."""
+class CCToResponsesStream(StreamConverter):
+    """Converts one CC chunk stream: `start()`, `feed(chunk)` per chunk, `finish()` at `[DONE]` or
+    EOF, `fail()` when it broke (buffered, unstreamed pieces are then dropped)."""
 
-    def __init__(
-        self,
-        request: dict[str, Any],
-        *,
-        id_factory: Callable[[str], str] = new_id,
-        clock: Callable[[], float] | None = None,
-        writer: ResponseEventWriter | None = None,
-    ) -> None:
-        # `writer`: write into this (started) writer instead of one built from `request`.
-        self.out = OutputBuilder(response_fields(request), id_factory=id_factory, clock=clock, writer=writer)
+    eof_message = "The upstream stream ended without a finish_reason."
+
+    def __init__(self, request: dict[str, Any], **options: Unpack[ConverterOptions]) -> None:
+        super().__init__(request, **options)
         self._calls: dict[object, _Call] = {}
         self._pending: list[Target] = []
         self._buffers: dict[Target, _Buffer] = {}
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
-        self._started = False
 
-    # ------------------------------------------------------------------ public API
-    @property
-    def done(self) -> bool:
-        return self.out.finished
-
-    def start(self) -> list[Event]:
-        if self._started:
-            return []
-        self._started = True
-        return self.out.start()
-
-    def feed(self, chunk: Any) -> list[Event]:
-        """One decoded chunk (a dict). Chunks after the terminal event are ignored."""
-        events = self.start()
-        if self.done:
-            return events
-        try:
-            events += self._feed(chunk)
-        except UpstreamProtocolError as exc:
-            events += self.out.fail(str(exc), "upstream_protocol_error")
-        except ValueError as exc:  # the writer refused a step: never leave the stream half-open
-            events += self.out.abort(f"The upstream stream could not be converted: {exc}")
-        return events
-
-    def finish(self) -> list[Event]:
-        """The upstream stream ended normally (`[DONE]` or EOF): flush and end the response."""
-        events = self.start()
-        if self.done:
-            return events
-        if self._finish_reason is None:
-            return events + self.out.fail("The upstream stream ended without a finish_reason.", "upstream_disconnected")
-        return events + self._finalize()
-
-    def fail(self, message: str, code: str = "upstream_error") -> list[Event]:
-        """Abort: the upstream failed, disconnected or stalled. Buffered, unstreamed pieces are
-        dropped; the open item is closed as incomplete; then `error` + `response.failed`."""
-        events = self.start()
-        if self.done:
-            return events
-        return events + self.out.fail(message, code)
-
-    def final_response(self) -> dict[str, Any] | None:
-        """The terminal Response object, once the stream has ended."""
-        return self.out.snapshot() if self.done else None
+    def _saw_end(self) -> bool:
+        return self._finish_reason is not None
 
     # ------------------------------------------------------------------ chunk handling
     def _feed(self, chunk: Any) -> list[Event]:

@@ -14,7 +14,9 @@ from reference_server.adapters.common import (
     ConversionError,
     as_int,
     drop_none,
+    narrowed_tools,
     new_id,
+    stateless_request,
     text_of_parts,
 )
 
@@ -32,16 +34,7 @@ def responses_to_cc_request(req: dict[str, Any], *, model: str | None = None) ->
     `model` overrides the request's model (the proxy's model map). Raises `ConversionError` for
     what a Chat Completions upstream cannot express (hosted tools, stored-conversation ids).
     """
-    if not isinstance(req, dict):
-        raise ConversionError("The request body must be a JSON object.")
-    req = drop_none(req)
-    for field in ("previous_response_id", "conversation", "prompt"):
-        if field in req:
-            raise ConversionError(
-                f"'{field}' is not supported by this proxy (the upstream keeps no server-side "
-                "state); send the whole conversation as 'input'.",
-                param=field,
-            )
+    req = stateless_request(req)
     out: dict[str, Any] = {"model": model or req.get("model")}
     messages: list[dict[str, Any]] = []
     instructions = req.get("instructions")
@@ -52,13 +45,7 @@ def responses_to_cc_request(req: dict[str, Any], *, model: str | None = None) ->
     messages.extend(_input_to_messages(req.get("input", []), "input"))
     out["messages"] = messages
 
-    tools = req.get("tools") or []
-    tool_choice = req.get("tool_choice")
-    if isinstance(tool_choice, dict) and tool_choice.get("type") == "allowed_tools":
-        # CC's own allowed_tools form is not widely supported: narrow the tool list instead.
-        allowed = {t.get("name") for t in tool_choice.get("tools") or [] if isinstance(t, dict)}
-        tools = [t for t in tools if t.get("name") in allowed]
-        tool_choice = tool_choice.get("mode", "auto")
+    tools, tool_choice = narrowed_tools(req)  # CC's own allowed_tools form is not widely supported
     if tools:
         out["tools"] = [_tool_to_cc(t, i) for i, t in enumerate(tools)]
     if tool_choice is not None:

@@ -99,3 +99,33 @@ def text_of_parts(parts: Any, kinds: tuple[str, ...] = ("input_text", "output_te
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:
     """The official API treats an explicit null as absent; so do the converters."""
     return {k: v for k, v in d.items() if v is not None}
+
+
+def stateless_request(req: Any) -> dict[str, Any]:
+    """A create-response body a stateless upstream can take: a JSON object, nulls dropped (the
+    official API reads an explicit null as absent), and none of the fields that name state kept
+    on the server (the proxy expands `previous_response_id` before converting)."""
+    if not isinstance(req, dict):
+        raise ConversionError("The request body must be a JSON object.")
+    req = drop_none(req)
+    for field in ("previous_response_id", "conversation", "prompt"):
+        if field in req:
+            raise ConversionError(
+                f"'{field}' is not supported by this proxy (the upstream keeps no server-side state); "
+                "send the whole conversation as 'input'.",
+                param=field,
+            )
+    return req
+
+
+def narrowed_tools(req: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The tools to offer and the tool_choice to ask for: `allowed_tools` narrows the tool list
+    (neither Chat Completions servers nor Messages reliably take an allowed-subset form) and
+    contributes its mode."""
+    tools = list(req.get("tools") or [])
+    choice = req.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = {t.get("name") for t in choice.get("tools") or [] if isinstance(t, dict)}
+        tools = [t for t in tools if isinstance(t, dict) and t.get("name") in allowed]
+        choice = choice.get("mode", "auto")
+    return tools, choice

@@ -1,4 +1,5 @@
-"""One open output item at a time, over `ResponseEventWriter`: what every upstream converter needs.
+"""What every upstream stream converter needs: `OutputBuilder` keeps one open output item at a
+time over `ResponseEventWriter`, `StreamConverter` is the start/feed/finish/fail life cycle.
 
 Converters say "this is reasoning text / answer text / refusal text / a call's arguments"; the
 builder opens, switches and closes items and parts so the writer's grammar always holds.
@@ -7,8 +8,9 @@ builder opens, switches and closes items and parts so the writer's grammar alway
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
+from reference_server.adapters.common import response_fields
 from reference_server.events import Event, ResponseEventWriter, new_id
 
 Kind = Literal["reasoning", "message", "call"]
@@ -150,3 +152,93 @@ class OutputBuilder:
     def _forget(self) -> None:
         # The writer's terminal methods close whatever is open themselves.
         self.kind = self.index = self.part = self.call_key = None
+
+
+class ConverterOptions(TypedDict, total=False):
+    """What a `StreamConverter` subclass passes on to `StreamConverter.__init__`."""
+
+    id_factory: Callable[[str], str]
+    clock: Callable[[], float] | None
+    writer: ResponseEventWriter | None
+
+
+class UpstreamProtocolError(Exception):
+    """The upstream stream broke its own protocol in a way that loses data."""
+
+
+class StreamConverter:
+    """One upstream stream in, one Responses event stream out (sans-IO). `start()`, then
+    `feed(item)` per decoded upstream chunk or event, then `finish()` when the upstream stream
+    ended (or `fail()` when it broke); `final_response()` once it is over. Every method returns
+    Responses events, and does nothing once the response has ended.
+
+    Subclasses implement `_feed(item)` (may raise `UpstreamProtocolError`), `_saw_end()` (did the
+    upstream send its own end: a finish reason, a stop reason) and `_finalize()`, and set
+    `eof_message`; `_usage_so_far()` gives a failure its usage when the upstream reported some.
+    """
+
+    eof_message = "The upstream stream ended early."
+
+    def __init__(
+        self,
+        request: dict[str, Any],
+        *,
+        id_factory: Callable[[str], str] = new_id,
+        clock: Callable[[], float] | None = None,
+        writer: ResponseEventWriter | None = None,
+    ) -> None:
+        # `writer`: write into this (started) writer instead of one built from `request`.
+        self.out = OutputBuilder(response_fields(request), id_factory=id_factory, clock=clock, writer=writer)
+
+    @property
+    def done(self) -> bool:
+        return self.out.finished
+
+    def start(self) -> list[Event]:
+        return self.out.start()
+
+    def feed(self, item: Any) -> list[Event]:
+        """One decoded upstream chunk or event; what comes after the terminal event is ignored."""
+        events = self.start()
+        if self.done:
+            return events
+        try:
+            return events + self._feed(item)
+        except UpstreamProtocolError as exc:
+            return events + self.out.fail(str(exc), "upstream_protocol_error")
+        except ValueError as exc:  # the writer refused a step: never leave the stream half-open
+            return events + self.out.abort(f"The upstream stream could not be converted: {exc}")
+
+    def finish(self) -> list[Event]:
+        """The upstream stream ended (`[DONE]` or EOF). Without its own end it was cut off."""
+        events = self.start()
+        if self.done:
+            return events
+        if not self._saw_end():
+            return events + self.out.fail(self.eof_message, "upstream_disconnected")
+        return events + self._finalize()
+
+    def fail(self, message: str, code: str = "upstream_error") -> list[Event]:
+        """Abort: the upstream failed, disconnected or stalled. The open item is closed
+        incomplete; then `error` + `response.failed`."""
+        events = self.start()
+        if self.done:
+            return events
+        return events + self.out.fail(message, code, self._usage_so_far())
+
+    def final_response(self) -> dict[str, Any] | None:
+        """The terminal Response object, once the stream has ended."""
+        return self.out.snapshot() if self.done else None
+
+    # ------------------------------------------------------------------ for subclasses
+    def _feed(self, item: Any) -> list[Event]:
+        raise NotImplementedError
+
+    def _saw_end(self) -> bool:
+        raise NotImplementedError
+
+    def _finalize(self) -> list[Event]:
+        raise NotImplementedError
+
+    def _usage_so_far(self) -> dict[str, Any] | None:
+        return None

@@ -66,8 +66,9 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class ScriptHint:
-    """Facts about the conversation that only a deterministic (scripted) backend reads; a real
-    model reads the prompt tokens instead."""
+    """Facts about the conversation that a deterministic (scripted) backend answers from; a real
+    model reads the prompt tokens instead (a random-weight model only uses `tool_outputs`, to
+    resolve `tool_choice: "auto"` cooperatively)."""
 
     last_user_text: str = ""
     # Outputs of the function calls that answer the model's last turn (empty when the last input

@@ -82,3 +82,23 @@ def test_arguments_schema_warning_and_strict_error() -> None:
     evs = _stream(function_call(arguments='{"town": "Paris"}'), req=req)
     (f,) = assert_only(check_events(evs, request=req), "call.arguments-schema")
     assert f.severity == "error"
+
+
+# -- found by the client oracle (tests/conformance/test_client_oracle.py) ------------------------
+def test_arguments_not_json_for_a_strict_tool_is_an_error() -> None:
+    """openai-python json-parses a strict tool's arguments at response.completed and raises."""
+    req = _req(tools=[dict(WEATHER, strict=True)])
+    evs = _stream(function_call(arguments='{"city": Par'), req=req)
+    r = check_events(evs, request=req)
+    (f,) = [f for f in r.findings if f.rule == "call.arguments-not-json"]
+    assert f.severity == "error" and f.output_index == 0 and "strict" in f.message and "openai-python" in f.message
+    # the same call for a non-strict tool stays a warning
+    req = _req()
+    r = check_events(_stream(function_call(arguments='{"city": Par'), req=req), request=req)
+    assert [f.severity for f in r.findings if f.rule == "call.arguments-not-json"] == ["warning"]
+
+
+def test_shared_call_id_names_the_client() -> None:
+    evs = build_stream(function_call(), function_call("f2", item_id="fc_2"))
+    (f,) = assert_only(check_events(evs), "call.call-id")
+    assert f.output_index == 1 and any(b.startswith("openai-python") for b in f.breaks)

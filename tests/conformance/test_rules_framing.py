@@ -46,6 +46,8 @@ def test_invalid_json() -> None:
     data = _with_block(LOSABLE, b"event: response.web_search_call.searching\ndata: {\"type\": oops\n\n")
     (f,) = assert_only(check_sse(data), "framing.invalid-json")
     assert f.event_index == LOSABLE and "oops" in (f.excerpt or "")
+    # openai-python json-decodes every data line and raises (client oracle finding)
+    assert f.breaks == ("openai-python (JSONDecodeError)",)
 
 
 def test_invalid_json_inserted() -> None:

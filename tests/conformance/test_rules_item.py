@@ -182,3 +182,114 @@ def test_grammar_table_item_types_enumerated() -> None:
         c = StreamChecker()
         got = [f.rule for e in renumber(evs) for f in c.feed(e)]
         assert "item.wrong-event-for-type" in got, etype
+
+
+# -- found by the client oracle (tests/conformance/test_client_oracle.py) ------------------------
+def test_created_snapshot_listing_items_then_announcing_them() -> None:
+    """openai-python takes response.created's output as announced items: re-announcing one
+    raises 'Duplicate response output index 0'."""
+    evs = build_stream(message("a b"))
+    evs[0]["response"]["output"] = [copy.deepcopy(evs[-1]["response"]["output"][0])]
+    (f,) = assert_only(check_events(evs), "item.duplicate-index")
+    assert f.output_index == 0 and f.event_index == 2 and "response.created snapshot (event 0)" in f.message
+    assert "msg_test0001" in f.message and f.breaks == ("openai-python>=3.54",)
+
+
+def test_early_snapshot_listing_one_item_twice() -> None:
+    evs = build_stream(message("a b"))
+    item = evs[-1]["response"]["output"][0]
+    evs[1]["response"]["output"] = [item, copy.deepcopy(item)]
+    (f,) = assert_only(check_events(evs), "item.duplicate-index")
+    assert f.event_index == 1 and "output[0] and output[1]" in f.message
+
+
+def test_two_items_sharing_an_id() -> None:
+    """Two messages with one id: openai-python ≥3.54 raises 'conflicting output identities'."""
+    evs = build_stream(message("a b"), message("c d", item_id="msg_test0001"))
+    (f,) = assert_only(check_events(evs), "item.duplicate-index")
+    assert f.output_index == 1 and "'msg_test0001'" in f.message and "output_index 0" in f.message
+
+
+def test_calls_sharing_an_id_but_not_a_call_id_are_still_one_item_twice() -> None:
+    evs = build_stream(function_call(), function_call("f2", call_id="call_2"))
+    (f,) = assert_only(check_events(evs), "item.duplicate-index")
+    assert f.output_index == 1
+
+
+def test_identity_changed_call_id_on_a_non_call_item() -> None:
+    """The client compares (type, id, call_id) of every item, not only call items."""
+    evs = build_stream(message("a b"))
+    evs[2]["item"]["call_id"] = "call_stray"
+    (f,) = assert_only(check_events(evs), "item.identity-changed")
+    assert "call_id" in f.message and "'call_stray'" in f.message
+
+
+def test_wrong_event_for_type_after_the_item_closed() -> None:
+    """openai-python asserts the item type even after output_item.done (AssertionError)."""
+    evs = build_stream(reasoning(["think"]), message("a b"))
+    d = index_of(evs, DONE, output_index=0)
+    evs.insert(d + 1, {"type": "response.output_text.delta", "item_id": "rs_test0001", "output_index": 0, "content_index": 0, "delta": "x", "logprobs": []})
+    r = check_events(renumber(evs))
+    rules = {f.rule for f in r.findings}
+    assert rules == {"item.after-done", "item.wrong-event-for-type"}, rules
+    (f,) = [f for f in r.findings if f.rule == "item.wrong-event-for-type"]
+    assert f.event_index == d + 1 and "'reasoning' item" in f.message and f.breaks == ("openai-python",)
+
+
+def test_sub_event_for_an_item_only_done_is_unknown_index() -> None:
+    """Never announced (only an output_item.done): the client raises as for an unknown index."""
+    evs = build_stream(message("a b"))
+    done = evs[index_of(evs, DONE)]
+    evs[2:index_of(evs, DONE) + 1] = [done]
+    evs.insert(3, {"type": "response.output_text.delta", "item_id": "msg_test0001", "output_index": 0, "content_index": 0, "delta": "x", "logprobs": []})
+    r = check_events(renumber(evs))
+    assert {f.rule for f in r.findings} == {"item.done-without-added", "item.unknown-index"}
+    (f,) = [f for f in r.findings if f.rule == "item.unknown-index"]
+    assert f.event_index == 3 and "only its output_item.done, event 2" in f.message
+
+
+def test_call_id_keeps_its_id_into_the_terminal_snapshot() -> None:
+    """openai-python ≥3.54 raises 'Completed response output identity changed' when the
+    snapshot's call (same call_id) has another id than its output_item.done."""
+    evs = build_stream(message("a b"), function_call())
+    evs[-1]["response"]["output"][1]["id"] = "fc_other"
+    (f,) = assert_only(check_events(evs), "item.identity-changed")
+    assert f.output_index == 1 and f.event_index == len(evs) - 1
+    assert "response.completed's response.output[1] is function_call 'call_test0001' with id 'fc_other'" in f.message
+    # another difference in the same item is still output.mismatch's
+    evs[-1]["response"]["output"][1]["name"] = "other"
+    r = check_events(evs)
+    assert {x.rule for x in r.findings} == {"item.identity-changed", "output.mismatch"}
+    assert "/name" in next(x.message for x in r.findings if x.rule == "output.mismatch")
+
+
+def test_call_listed_with_another_id_in_a_mid_stream_snapshot() -> None:
+    """openai-python ≥3.54: 'Response snapshot has conflicting output identities'."""
+    evs = build_stream(function_call(), message("a b"))
+    d = index_of(evs, DONE, output_index=0)
+    snap = copy.deepcopy(evs[1])
+    snap["response"]["output"] = [dict(evs[d]["item"], id="fc_other")]
+    evs.insert(d + 1, snap)
+    (f,) = assert_only(check_events(renumber(evs)), "item.identity-changed")
+    assert f.event_index == d + 1 and f.output_index == 0 and "response.in_progress's" in f.message
+    snap["response"]["output"][0]["id"] = "fc_test0001"  # the same id: a legal snapshot
+    assert_only(check_events(evs))
+
+
+def test_shared_call_id_is_not_an_identity_change() -> None:
+    """Two calls sharing a call_id: call.call-id's defect; the snapshot check must not guess."""
+    evs = build_stream(function_call(), function_call("f2", item_id="fc_2"))
+    assert_only(check_events(evs), "call.call-id")
+
+
+def test_repeated_done_with_another_identity() -> None:
+    """openai-python compares every output_item.done with the added item, a repeated one too."""
+    evs = build_stream(message("a b"))
+    d = index_of(evs, DONE)
+    again = copy.deepcopy(evs[d])
+    again["item"]["id"] = "msg_other"
+    evs.insert(d + 1, again)
+    r = check_events(renumber(evs))
+    assert {f.rule for f in r.findings} == {"item.after-done", "item.identity-changed"}
+    (f,) = [f for f in r.findings if f.rule == "item.identity-changed"]
+    assert f.event_index == d + 1 and "'msg_other'" in f.message

@@ -134,3 +134,69 @@ def test_out_of_order() -> None:
     q["response"]["status"] = "queued"
     evs.insert(2, q)
     assert_only(check_events(renumber(evs)), "lifecycle.out-of-order")
+
+
+# -- found by the client oracle (tests/conformance/test_client_oracle.py) ------------------------
+def test_done_sentinel_before_the_terminal_event_is_no_terminal() -> None:
+    """openai-python stops reading at [DONE]: a terminal event after it is never seen."""
+    from conformance import check_sse
+    from tests.conformance.streams import to_sse
+
+    evs = _evs()
+    raw = to_sse(evs[:-1]) + b"data: [DONE]\n\n" + to_sse(evs[-1:])
+    r = check_sse(raw)
+    (f,) = [f for f in r.findings if f.rule == "lifecycle.no-terminal"]
+    assert f.severity == "error" and f.event_index == len(evs) - 1
+    assert f"before response.completed (event {len(evs)})" in f.message and "openai-python" in f.message
+    assert {x.rule for x in r.errors()} == {"lifecycle.no-terminal"}
+    # [DONE] after the terminal event is fine (info only)
+    assert check_sse(to_sse(evs, done=True)).ok
+
+
+def test_response_id_lost_counts_as_changed() -> None:
+    """openai-python compares every lifecycle id with response.created's, None included."""
+    for how in ("null", "absent"):
+        evs = _evs()
+        if how == "null":
+            evs[-1]["response"]["id"] = None
+        else:
+            del evs[-1]["response"]["id"]
+        r = check_events(evs)
+        (f,) = [f for f in r.findings if f.rule == "lifecycle.response-id-changed"]
+        assert f"response.id is {how} here but was 'resp_test0001'" in f.message
+        assert f.event_index == len(evs) - 1 and f.breaks == ("openai-python>=3.54",)
+    evs = _evs()
+    del evs[1]["response"]
+    r = check_events(evs)
+    (f,) = [f for f in r.findings if f.rule == "lifecycle.response-id-changed"]
+    assert "absent (no response object)" in f.message and f.event_index == 1
+
+
+def test_first_lifecycle_id_absent_reported_once() -> None:
+    evs = _evs()
+    del evs[0]["response"]["id"]
+    r = check_events(evs)
+    changed = [f for f in r.findings if f.rule == "lifecycle.response-id-changed"]
+    assert len(changed) == 1 and changed[0].event_index == 1 and "had none" in changed[0].message
+
+
+def test_nested_error_without_failed_names_the_client() -> None:
+    evs = _evs()
+    evs.insert(-1, {"type": "error", "error": {"type": "server_error", "code": "x", "message": "boom", "param": None}})
+    evs = renumber(evs)
+    r = check_events(evs)
+    (f,) = [f for f in r.findings if f.rule == "lifecycle.error-without-failed"]
+    assert "nested under `error`" in f.message and "APIError" in f.message
+    assert any(b.startswith("openai-python") for b in f.breaks)
+
+
+def test_typeless_object_first_is_not_created() -> None:
+    """openai-python takes a typeless object for an event: 'response.created before None'."""
+    evs = _evs()
+    r = check_events([{"heartbeat": True}, *evs])
+    assert {f.rule for f in r.findings} == {"framing.not-an-event", "lifecycle.created-first"}
+    (f,) = [f for f in r.findings if f.rule == "lifecycle.created-first"]
+    assert f.event_index == 0 and "without a string `type`" in f.message
+    # a non-object first (list, number) is framing.not-an-event's alone; so is a later heartbeat
+    assert {f.rule for f in check_events([[1], *evs]).findings} == {"framing.not-an-event"}
+    assert {f.rule for f in check_events([*evs[:3], {"heartbeat": True}, *evs[3:]]).findings} == {"framing.not-an-event"}

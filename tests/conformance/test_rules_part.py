@@ -26,6 +26,7 @@ def test_not_added() -> None:
     assert len(fs) == 5  # 3 deltas, output_text.done, content_part.done
     assert all(f.content_index == 0 and f.output_index == 0 for f in fs)
     assert "IndexError" in fs[0].breaks[0]
+    assert fs[0].message.endswith("expected response.content_part.added with content_index 0 first")
 
 
 def test_summary_not_added() -> None:
@@ -33,6 +34,7 @@ def test_summary_not_added() -> None:
     del evs[index_of(evs, "response.reasoning_summary_part.added")]
     fs = assert_only(check_events(renumber(evs)), "part.not-added")
     assert all("summary_index 0" in f.message for f in fs)
+    assert "expected response.reasoning_summary_part.added with summary_index 0 first" in fs[0].message
 
 
 def test_index_not_contiguous() -> None:
@@ -56,6 +58,10 @@ def test_not_closed() -> None:
     del evs[index_of(evs, "response.content_part.done")]
     (f,) = assert_only(check_events(renumber(evs)), "part.not-closed")
     assert f.content_index == 0 and "content_part.done" in f.message
+    # what arrived, in which state, what was expected instead
+    d = index_of(evs, "response.output_text.done")
+    assert f"got its response.output_text.done (event {d}) but no response.content_part.done" in f.message
+    assert f.message.endswith("expected response.content_part.done first")
 
 
 def test_after_part_done() -> None:
@@ -64,6 +70,8 @@ def test_after_part_done() -> None:
     evs.insert(i + 1, {"type": "response.output_text.delta", "item_id": MSG, "output_index": 0, "content_index": 0, "delta": "x", "logprobs": []})
     (f,) = assert_only(check_events(renumber(evs)), "part.after-done")
     assert f.event_index == i + 1
+    assert f"after its response.content_part.done (event {i})" in f.message
+    assert "expected a new part or the item's output_item.done" in f.message
 
 
 def test_delta_after_text_done() -> None:
@@ -71,7 +79,8 @@ def test_delta_after_text_done() -> None:
     i = index_of(evs, "response.output_text.done")
     evs.insert(i + 1, {"type": "response.output_text.delta", "item_id": MSG, "output_index": 0, "content_index": 0, "delta": "x", "logprobs": []})
     (f,) = assert_only(check_events(renumber(evs)), "part.after-done")
-    assert "after its .done" in f.message
+    assert f"after its response.output_text.done (event {i})" in f.message
+    assert f.message.endswith("expected response.output_text.annotation.added or response.content_part.done")
 
 
 def test_arguments_delta_after_done() -> None:
@@ -80,7 +89,9 @@ def test_arguments_delta_after_done() -> None:
     evs = build_stream(function_call())
     i = index_of(evs, "response.function_call_arguments.done")
     evs.insert(i + 1, {"type": "response.function_call_arguments.delta", "item_id": "fc_test0001", "output_index": 0, "delta": "}"})
-    assert_only(check_events(renumber(evs)), "part.after-done")
+    (f,) = assert_only(check_events(renumber(evs)), "part.after-done")
+    assert f"the arguments of item 0 after its response.function_call_arguments.done (event {i})" in f.message
+    assert f.message.endswith("expected response.output_item.done")
 
 
 def test_type_mismatch() -> None:
@@ -89,6 +100,9 @@ def test_type_mismatch() -> None:
     fs = assert_only(check_events(evs), "part.type-mismatch")
     kinds = {f.message.split(" ")[0] for f in fs}
     assert "response.output_text.delta" in kinds and "content_part.done" in kinds
+    added = index_of(evs, "response.content_part.added")
+    assert f"whose content_part.added (event {added}) has type 'refusal'" in fs[0].message
+    assert fs[0].message.endswith("writes only 'output_text' parts")
 
 
 def test_wrong_part_type_for_item() -> None:

@@ -104,3 +104,19 @@ def test_sdk_unknown_event_for_an_announced_item_is_only_a_warning() -> None:
     assert_only(r, "schema.unknown-event")
     unknown = [f for f in r.findings if f.rule == "schema.unknown-event"]
     assert unknown and unknown[0].severity == "warning" and "still tracked" in unknown[0].message
+
+
+# -- found by the client oracle (tests/conformance/test_client_oracle.py) ------------------------
+def test_top_level_error_on_a_non_error_event() -> None:
+    """openai-python raises APIError on any event whose data has a truthy top-level `error`."""
+    evs = build_stream(message("Hello there"))
+    i = index_of(evs, "response.output_text.delta")
+    evs[i]["error"] = {"message": "upstream hiccup"}
+    (f,) = assert_only(check_events(evs), "schema.event")
+    assert f.event_index == i and f.severity == "error" and "/error" in f.message and "APIError" in f.message
+    # a falsy `error` is harmless, and the error / failed events may carry one
+    for value in (None, {}, "", False):
+        evs[i]["error"] = value
+        assert_only(check_events(evs))
+    r = check_events(build_stream(message("Hello there"), terminal="failed", error_form="nested"))
+    assert r.ok and not any("APIError" in f.message for f in r.findings)

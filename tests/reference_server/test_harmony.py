@@ -60,6 +60,26 @@ def test_decoder_streams_multibyte_text_intact(encoding: Any) -> None:
     assert deltas == text
 
 
+def test_decoder_skipping_state_reads_inside_content_changes_nothing(
+    encoding: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Content tokens skip the parser's (JSON, per-call O(message)) state read; the events must be
+    exactly those of a decoder that reads the state after every token."""
+    import reference_server.harmony as harmony_module
+
+    text = (
+        "<|channel|>analysis<|message|>" + "think " * 300 + "<|end|>"
+        "<|start|>assistant<|channel|>commentary to=functions.b <|constrain|>json<|message|>{\"x\": 1}<|call|>"
+        "<|start|>assistant<|channel|>final<|message|>" + "Ünïcödé 😀 " * 200 + "<|return|>"
+    )
+    fast, fast_decoder = decode(encoding, text)
+    monkeypatch.setattr(harmony_module, "FIRST_SPECIAL_TOKEN", 0)  # every token reads the state
+    slow, slow_decoder = decode(encoding, text)
+    strip = [{k: v for k, v in e.items() if k not in ("item_id", "item", "response")} for e in fast]
+    assert strip == [{k: v for k, v in e.items() if k not in ("item_id", "item", "response")} for e in slow]
+    assert fast_decoder.counts == slow_decoder.counts
+
+
 def test_decoder_rejects_malformed_harmony(encoding: Any) -> None:
     with pytest.raises(HarmonyOutputError):
         decode(encoding, "<|channel|>final<|message|>ok<|end|>stray text<|end|>")

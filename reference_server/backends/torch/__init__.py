@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     # "tight": bound every JSON string/array/number so random weights finish (presets);
     # "loose": only pin JSON whitespace (checkpoints: a trained model ends values itself).
     "schema_bounds": None,
+    # How `tool_choice: "auto"` is resolved: "cooperative" (random presets: call an offered tool
+    # first, answer after its results; random weights cannot judge) or "model" (checkpoints).
+    "auto_tool_choice": None,
     "max_batch": 16,  # sequences decoded together; more requests wait
     "prefill_chunk": 512,  # prompt tokens fed per scheduler step
     "prefix_cache_entries": 32,  # finished sequences kept for prefix reuse (0 disables)
@@ -68,9 +71,11 @@ def create_backend(**options: Any) -> TorchBackend:
     bounds = opts["schema_bounds"] or ("loose" if trained else "tight")
     if bounds not in ("tight", "loose"):
         raise BackendError(f"schema_bounds must be 'tight' or 'loose', got {bounds!r}")
+    auto_tools = opts["auto_tool_choice"] or ("model" if trained else "cooperative")
     return TorchBackend(
         model,
         str(model_id),
+        auto_tool_choice=auto_tools,
         max_batch=int(opts["max_batch"]),
         message_token_budget=int(budget),
         tight_schemas=bounds == "tight",

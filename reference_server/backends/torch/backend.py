@@ -5,9 +5,28 @@ the scheduler thread decodes in batches.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import dataclasses
+from typing import Any, Literal
 
 from ..base import BackendError, GenerationRequest
+
+AutoToolChoice = Literal["model", "cooperative"]
+AUTO_TOOL_CHOICES = ("model", "cooperative")
+
+
+def cooperative_output(request: GenerationRequest) -> GenerationRequest:
+    """`tool_choice: "auto"` as a cooperative model would use it: call an offered tool first,
+    answer once the tool results are in.
+
+    A random-weight model has no judgement, so under "auto" it would pick a call or an answer by
+    chance and make tool scenarios flaky; the random presets therefore resolve "auto" with this
+    policy (still decoded token by token by the model, under the grammar). A checkpoint decides
+    for itself ("model")."""
+    spec = request.output
+    if spec.tool_mode != "auto" or not spec.tools:
+        return request
+    mode = "none" if request.hint.tool_outputs else "required"
+    return dataclasses.replace(request, output=dataclasses.replace(spec, tool_mode=mode))
 from .model import GptOss
 from .scheduler import Scheduler, Sequence, asyncio_deliverer
 
@@ -63,15 +82,24 @@ class TorchTokenStream:
 class TorchBackend:
     name = "torch"
 
-    def __init__(self, model: GptOss, model_id: str, **scheduler_options: Any) -> None:
+    def __init__(
+        self, model: GptOss, model_id: str, *, auto_tool_choice: AutoToolChoice = "model", **scheduler_options: Any
+    ) -> None:
+        if auto_tool_choice not in AUTO_TOOL_CHOICES:
+            raise BackendError(
+                f"auto_tool_choice must be one of {', '.join(AUTO_TOOL_CHOICES)}, got {auto_tool_choice!r}"
+            )
         self.model = model
         self.model_id = model_id
+        self.auto_tool_choice = auto_tool_choice
         self.scheduler = Scheduler(model, **scheduler_options)
         self._closed = False
 
     def generate(self, request: GenerationRequest) -> TorchTokenStream:
         if self._closed:
             raise BackendError("the torch backend is closed")
+        if self.auto_tool_choice == "cooperative":
+            request = cooperative_output(request)
         return TorchTokenStream(self.scheduler, request)
 
     async def aclose(self) -> None:

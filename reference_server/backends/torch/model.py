@@ -207,14 +207,31 @@ class GptOss(nn.Module):
             x = blk.mlp(x)
         return self.norm(x)
 
-    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+    def _unembedding_t(self) -> torch.Tensor:
         # h @ W^T with W^T stored contiguously is faster on CPU than linear() on W; the copy is
         # rebuilt whenever the parameter is modified in place (loading, initialisation).
         weight = self.unembedding.weight
         if self._unembed_t is None or self._unembed_version != weight._version:
             self._unembed_t = weight.detach().T.contiguous()
             self._unembed_version = weight._version
-        return (hidden.to(self.dtype) @ self._unembed_t).float()
+        return self._unembed_t
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return (hidden.to(self.dtype) @ self._unembedding_t()).float()
+
+    def logits_into(self, hidden: torch.Tensor, out: torch.Tensor) -> None:
+        """Float32 logits of the first `out.shape[1]` tokens for hidden [k,H], written into
+        out [k,n] (a preallocated buffer: a fresh 13 MB result per step costs page faults)."""
+        weight_t = self._unembedding_t()[:, : out.shape[1]]
+        if self.dtype == out.dtype:
+            torch.mm(hidden.to(self.dtype), weight_t, out=out)
+        else:
+            out.copy_(hidden.to(self.dtype) @ weight_t)
+
+    def logits_at(self, hidden: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Float32 logits of the given tokens only, for one hidden state [H] -> [len(tokens)]."""
+        rows = self.unembedding.weight.index_select(0, tokens)
+        return (rows @ hidden.to(self.dtype)).float()
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Full recompute (the reference way): tokens [T] -> logits [T,V], no cache."""

@@ -1,67 +1,227 @@
-"""Sampling from masked logits: greedy at temperature 0, otherwise temperature + nucleus (top_p)
-with one caller-supplied uniform number per row, so each sequence's own seeded RNG decides.
+"""Sampling one token per row from hidden states under packed grammar bitmasks: greedy at
+temperature 0, otherwise temperature + nucleus (top_p) with one caller-supplied uniform per row.
+
+A row's token depends only on its own logits, mask, settings and uniform, never on the other
+rows of the batch (each row's uniform comes from its request's own seeded RNG). The batch is
+vectorised where that is cheap on a CPU: one unembedding matmul into a reused buffer, all masks
+applied by one `index_fill_` of the blocked token ids, per-row temperatures as a [rows,1] tensor,
+max / exp / block sums a few cache-sized rows at a time, greedy rows by one `max`. A pass over the
+201088-token vocabulary costs about as much as the whole tiny transformer, so the code avoids
+passes: no full-vocabulary cumsum or sort (nucleus rows sort one exponent bucket), and a row whose
+mask allows few tokens (JSON structure) gets logits for those tokens only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from .model import GptOss
+
 GREEDY_BELOW = 1e-5  # temperatures this small are greedy (dividing by them overflows)
-NUCLEUS_BUCKETS = 512  # log-probability buckets of the nucleus search (see _nucleus)
-LOG_SPAN = 40.0
-BLOCK = 32
+BLOCK = 32  # the inverse CDF first picks a block of 32 tokens, then a token inside it
+CACHE_BYTES = 2 << 20  # rows of logits processed together (about a core's L2 cache)
+SPARSE_LIMIT = 4096  # a row allowing at most this many tokens gets logits for them only
+# Nucleus buckets: the float32 bits of a weight in (0, 1] shifted right by 20 are its binary
+# exponent and 3 mantissa bits, i.e. 8 buckets per power of two (~0.09 nats wide), monotonic.
+_BUCKET_SHIFT = 20
+_BUCKETS = (128 << (23 - _BUCKET_SHIFT)) + 1  # key of 1.0 is 127 << 3 = 1016; 1024 is plenty
 
 
-def sample(
-    logits: torch.Tensor,
-    blocked: torch.Tensor,
-    temperatures: Sequence[float],
-    top_ps: Sequence[float],
-    uniforms: Sequence[float],
-) -> list[int]:
-    """logits [n,V] float32 (overwritten), blocked [n,V] bool (True = not allowed; at least
-    one False per row) -> n token ids."""
-    masked = logits.masked_fill_(blocked, float("-inf"))
-    out: list[int] = [0] * len(uniforms)
-    greedy: list[int] = []
-    plain: list[int] = []  # rows sampled from the whole (masked) distribution, as a batch
-    for row, (temp, top_p, u) in enumerate(zip(temperatures, top_ps, uniforms, strict=True)):
-        if temp < GREEDY_BELOW or top_p <= 0.0:
-            greedy.append(row)
-        elif top_p < 1.0:
-            out[row] = _nucleus(torch.softmax(masked[row] / temp, dim=-1), top_p, u)
-        else:
-            plain.append(row)
-    for row in greedy:
-        out[row] = int(masked[row].argmax())  # per row: 2-D argmax is much slower on CPU
-    if plain:
-        rows = masked if len(plain) == len(out) else masked[plain]
-        temps = torch.tensor([float(temperatures[r]) for r in plain], device=rows.device)[:, None]
-        picks = _blocked_inverse_cdf(rows, temps, [float(uniforms[r]) for r in plain])
-        for row, pick in zip(plain, picks, strict=True):
-            out[row] = pick
-    return out
+class Unembedding(Protocol):
+    """Where logits come from: `dense(rows, out)` writes the float32 logits of the first
+    `out.shape[1]` tokens for the given batch rows into `out`; `sparse(row, tokens)` returns the
+    logits of just `tokens` (int64, ascending) for one row."""
+
+    def dense(self, rows: Sequence[int], out: torch.Tensor) -> None: ...
+
+    def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor: ...
 
 
-def _blocked_inverse_cdf(rows: torch.Tensor, temps: torch.Tensor, uniforms: list[float]) -> list[int]:
-    """Inverse-CDF sampling of softmax(rows / temps) without a full-vocabulary cumsum (slow on
-    CPUs): a cumsum over sums of 32-token blocks picks the block, a 32-long one the token."""
-    m, vocab = rows.shape
-    pad = (-vocab) % BLOCK
-    weights = rows.sub_(rows.amax(dim=-1, keepdim=True))
-    if bool((temps != 1.0).any()):
-        weights = weights.div_(temps)
-    weights = weights.exp_()  # all in place: these passes over the vocabulary dominate
+class ModelHeads:
+    """The model's unembedding applied to a batch of hidden states [n,H]."""
+
+    def __init__(self, model: GptOss, hidden: torch.Tensor) -> None:
+        self.model = model
+        self.hidden = hidden
+
+    def dense(self, rows: Sequence[int], out: torch.Tensor) -> None:
+        hidden = self.hidden if list(rows) == list(range(self.hidden.shape[0])) else self.hidden[list(rows)]
+        self.model.logits_into(hidden, out)
+
+    def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor:
+        return self.model.logits_at(self.hidden[row], tokens)
+
+
+class LogitsTable:
+    """Given logits [n,V] as an `Unembedding` (tests, and callers that already have logits)."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+
+    def dense(self, rows: Sequence[int], out: torch.Tensor) -> None:
+        out.copy_(self.logits[list(rows), : out.shape[1]])
+
+    def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor:
+        return self.logits[row, tokens].float()
+
+
+def pack_allowed(allowed: np.ndarray) -> np.ndarray:
+    """Bool [n,V] (True = allowed) -> int32 [n, ceil(V/32)] words in llguidance's layout
+    (bit t % 32 of word t // 32)."""
+    allowed = np.atleast_2d(np.asarray(allowed, dtype=bool))
+    pad = (-allowed.shape[1]) % 32
     if pad:
-        weights = torch.nn.functional.pad(weights, (0, pad))
+        allowed = np.pad(allowed, ((0, 0), (0, pad)))
+    return np.packbits(allowed, axis=1, bitorder="little").view(np.int32)
+
+
+class Sampler:
+    """Reusable buffers for sampling up to `max_rows` rows over a `vocab_size`-token vocabulary."""
+
+    def __init__(self, vocab_size: int, max_rows: int, device: torch.device | str = "cpu",
+                 sparse_limit: int = SPARSE_LIMIT, cache_bytes: int = CACHE_BYTES) -> None:
+        self.vocab = vocab_size
+        self.words = (vocab_size + 31) // 32
+        self.width = self.words * 32
+        self.sparse_limit = sparse_limit
+        self.device = torch.device(device)
+        # Whole 32-token blocks; the columns beyond the vocabulary are never written by `dense`
+        # and are set to -inf with the masks (their bits are cleared in `sample`).
+        self._buf = torch.full((max_rows, self.width), float("-inf"), device=self.device)
+        self._block_cdf = torch.zeros((max_rows, self.words), dtype=torch.float64, device=self.device)
+        self._group = max(1, cache_bytes // (self.width * 4))
+        tail = self.vocab - (self.words - 1) * 32  # live bits of the last word
+        self._last_word = np.array((1 << tail) - 1 if tail < 32 else -1, dtype=np.int64).astype(np.int32)
+
+    def sample(
+        self,
+        logits: Unembedding,
+        words: np.ndarray,
+        temperatures: Sequence[float],
+        top_ps: Sequence[float],
+        uniforms: Sequence[float],
+    ) -> list[int]:
+        """One token per row. words: int32 [n, >= ceil(V/32)] allowed-token bitmasks, at least
+        one allowed token per row (ValueError otherwise); uniforms in [0, 1)."""
+        n = len(uniforms)
+        if not n == len(temperatures) == len(top_ps) == words.shape[0]:
+            raise ValueError("sample: one mask, temperature, top_p and uniform per row")
+        if n > self._buf.shape[0]:
+            raise ValueError(f"sample: {n} rows, the sampler was sized for {self._buf.shape[0]}")
+        words = np.array(words[:, : self.words], dtype=np.int32)  # a copy: tail bits are cleared
+        words[:, -1] &= self._last_word
+        counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
+        out = [0] * n
+        plain: list[int] = []
+        nucleus: list[int] = []
+        greedy: list[int] = []
+        for i in range(n):
+            if counts[i] == 0:
+                raise ValueError(f"sample: row {i} allows no token")
+            if counts[i] == 1:  # forced: no logits needed
+                word = int(np.flatnonzero(words[i])[0])
+                out[i] = word * 32 + int(words[i, word].view(np.uint32)).bit_length() - 1
+            elif counts[i] <= self.sparse_limit:
+                out[i] = self._sparse(logits, i, words[i], temperatures[i], top_ps[i], uniforms[i])
+            elif _is_greedy(temperatures[i], top_ps[i]):
+                greedy.append(i)
+            elif top_ps[i] < 1.0:
+                nucleus.append(i)
+            else:
+                plain.append(i)
+        order = plain + nucleus + greedy  # each kind is a contiguous slice of the buffer
+        if order:
+            picks = self._dense(logits, order, words, temperatures, top_ps, uniforms, len(plain), len(nucleus))
+            for i, token in zip(order, picks, strict=True):
+                out[i] = token
+        return out
+
+    # -- rows with many allowed tokens: the whole vocabulary ------------------------------------
+    def _dense(self, logits: Unembedding, order: list[int], words: np.ndarray, temperatures: Sequence[float],
+               top_ps: Sequence[float], uniforms: Sequence[float], n_plain: int, n_nucleus: int) -> list[int]:
+        d = len(order)
+        buf = self._buf[:d]
+        logits.dense(order, buf[:, : self.vocab])
+        self._apply_masks(buf, words[order])
+        picks: list[int] = []
+        s = n_plain + n_nucleus
+        if s:
+            weights = buf[:s]
+            block_cdf = self._block_cdf[:s]
+            # A few rows at a time (~2 MB, 2 rows of the harmony vocabulary) stay in the CPU's
+            # cache through max, exp and block sums: faster than each pass streaming the batch.
+            for r in range(0, s, self._group):
+                w = weights[r : r + self._group]
+                w.sub_(w.amax(dim=-1, keepdim=True))
+                temps = [float(temperatures[i]) for i in order[r : r + w.shape[0]]]
+                if any(t != 1.0 for t in temps):
+                    w.div_(torch.tensor(temps, device=self.device)[:, None])  # per-row temperature
+                w.exp_()  # in place: these passes over the vocabulary dominate
+                torch.cumsum(w.view(w.shape[0], -1, BLOCK).sum(dim=-1).double(), dim=-1,
+                             out=block_cdf[r : r + self._group])
+            if n_plain:
+                picks += _blocked_inverse_cdf(weights[:n_plain], block_cdf[:n_plain],
+                                              [float(uniforms[i]) for i in order[:n_plain]])
+            for r in range(n_plain, s):
+                i = order[r]
+                picks.append(_nucleus(weights[r], float(block_cdf[r, -1]), float(top_ps[i]), float(uniforms[i])))
+        if d > s:
+            # max(dim) gives the first maximal index, like argmax, at a fraction of its cost.
+            picks += buf[s:].max(dim=-1).indices.tolist()
+        return picks
+
+    def _apply_masks(self, buf: torch.Tensor, words: np.ndarray) -> None:
+        """-inf at every blocked token of buf [d, width] under words [d, width/32]: only the words
+        with a blocked bit are unpacked (free text blocks ~1400 tokens in ~280 of 6284 words),
+        then one index_fill_ for the batch. Word p of the flattened masks holds tokens 32p..32p+31
+        of the flattened buffer."""
+        blocked = ~words.ravel()
+        partial = np.flatnonzero(blocked)
+        if partial.size == 0:
+            return
+        bits = np.flatnonzero(np.unpackbits(blocked[partial].view(np.uint8), bitorder="little"))
+        flat = partial[bits >> 5] * 32 + (bits & 31)
+        buf.view(-1).index_fill_(0, torch.from_numpy(flat).to(self.device), float("-inf"))
+
+    # -- rows with few allowed tokens: logits for those only ----------------------------------
+    def _sparse(self, logits: Unembedding, row: int, row_words: np.ndarray, temperature: float,
+                top_p: float, uniform: float) -> int:
+        live = np.flatnonzero(row_words)  # only the words with an allowed bit are unpacked
+        bits = np.flatnonzero(np.unpackbits(row_words[live].view(np.uint8), bitorder="little"))
+        tokens = live[bits >> 5] * 32 + (bits & 31)  # ascending
+        values = logits.sparse(row, torch.from_numpy(tokens).to(self.device))
+        if _is_greedy(temperature, top_p):
+            return int(tokens[int(values.max(dim=0).indices)])  # the first maximum, like argmax
+        weights = values - values.max()
+        if temperature != 1.0:
+            weights = weights / temperature
+        weights = weights.exp().cpu()
+        if top_p < 1.0:
+            pick = _nucleus(weights, float(weights.double().sum()), float(top_p), float(uniform))
+        else:
+            pick = _inverse_cdf(weights.numpy(), float(uniform))
+        return int(tokens[pick])
+
+
+def _is_greedy(temperature: float, top_p: float) -> bool:
+    return temperature < GREEDY_BELOW or top_p <= 0.0
+
+
+def _blocked_inverse_cdf(weights: torch.Tensor, block_cdf: torch.Tensor, uniforms: list[float]) -> list[int]:
+    """Inverse-CDF draws from weights [m, width] (width a multiple of BLOCK) without a
+    full-vocabulary cumsum (slow on CPUs): the cumsum of block sums picks the block, a
+    32-long cumsum the token inside it."""
+    m = weights.shape[0]
     blocks = weights.view(m, -1, BLOCK)
-    block_cdf = torch.cumsum(blocks.sum(dim=-1).double(), dim=-1)
-    targets = block_cdf[:, -1:] * torch.tensor(uniforms, dtype=torch.float64, device=rows.device)[:, None]
+    targets = block_cdf[:, -1:] * torch.tensor(uniforms, dtype=torch.float64, device=weights.device)[:, None]
     chosen = torch.searchsorted(block_cdf, targets, right=True).clamp(max=block_cdf.shape[1] - 1)
     before = torch.where(chosen > 0, block_cdf.gather(1, (chosen - 1).clamp(min=0)), 0.0)
-    inner = blocks[torch.arange(m, device=rows.device), chosen[:, 0]].double()  # [m, BLOCK]
+    inner = blocks[torch.arange(m, device=weights.device), chosen[:, 0]].double()  # [m, BLOCK]
     inner_cdf = before + torch.cumsum(inner, dim=-1)
     offsets = torch.searchsorted(inner_cdf, targets, right=True).clamp(max=BLOCK - 1)[:, 0].tolist()
     picks = []
@@ -72,35 +232,54 @@ def _blocked_inverse_cdf(rows: torch.Tensor, temps: torch.Tensor, uniforms: list
     return picks
 
 
-def _inverse_cdf(probs: torch.Tensor, u: float) -> int:
-    cdf = torch.cumsum(probs, dim=0)
-    # right=True never lands on a zero-probability (disallowed) token.
-    return int(torch.searchsorted(cdf, cdf[-1:] * u, right=True).clamp(max=cdf.numel() - 1))
+def _inverse_cdf(weights: np.ndarray, u: float) -> int:
+    """Index drawn from 1-D non-negative weights (in their order) by one uniform number."""
+    cdf = np.cumsum(weights, dtype=np.float64)
+    # side="right" never lands on a zero-weight (disallowed) entry, except by rounding at the end.
+    pick = min(int(np.searchsorted(cdf, cdf[-1] * u, side="right")), cdf.size - 1)
+    if weights[pick] <= 0.0:
+        pick = int(np.flatnonzero(weights).max())
+    return pick
 
 
-def _nucleus(probs: torch.Tensor, top_p: float, u: float) -> int:
-    """Sample among the most likely tokens whose combined mass first reaches top_p.
+def _nucleus(weights: torch.Tensor, total: float, top_p: float, u: float) -> int:
+    """Index drawn from the nucleus of 1-D weights in [0, 1] (0 = blocked): the most likely
+    entries whose combined weight first reaches top_p of `total` (the sum of all weights).
 
-    Sorting 201088 probabilities per step is slow on a CPU. Instead tokens go into buckets of
-    log-probability below the maximum; whole buckets join the nucleus from the top until the
-    mass would pass top_p, and only the bucket where that happens is sorted. Tokens more than
-    e^-LOG_SPAN below the most likely one share the last bucket (their mass is negligible)."""
-    target = top_p * float(probs.sum())
-    logp = torch.log(probs)
-    bucket = ((float(logp.max()) - logp) * (NUCLEUS_BUCKETS / LOG_SPAN)).clamp(0, NUCLEUS_BUCKETS - 1)
-    bucket = torch.nan_to_num(bucket, nan=NUCLEUS_BUCKETS - 1).long()
-    mass = torch.zeros(NUCLEUS_BUCKETS, dtype=probs.dtype, device=probs.device).scatter_add_(0, bucket, probs)
-    cum = torch.cumsum(mass, dim=0)
-    edge = int(torch.searchsorted(cum, torch.tensor([target], dtype=cum.dtype, device=cum.device))
-               .clamp(max=NUCLEUS_BUCKETS - 1))
-    above = float(cum[edge - 1]) if edge > 0 else 0.0
-    # Inside the edge bucket, take the largest tokens until the nucleus reaches top_p.
-    members = torch.nonzero(bucket == edge).flatten()
-    values, order = torch.sort(probs[members], descending=True)
-    before = above + torch.cumsum(values, dim=0) - values
-    chosen = members[order[before < target]]
-    weights = torch.where(bucket < edge, probs, 0.0)
-    weights[chosen] = probs[chosen]
-    if float(weights.sum()) <= 0.0:
-        return int(probs.argmax())
-    return _inverse_cdf(weights, u)
+    Sorting 201088 weights is slow on a CPU. Instead the weights are bucketed by their float
+    exponent (8 buckets per power of two, straight from the bits: no log pass); whole buckets
+    join the nucleus from the top until the mass would pass top_p, and only the bucket where
+    that happens is sorted. The draw then picks a bucket, and a token inside it. The small
+    vectors are handled in numpy (a torch call costs several microseconds more)."""
+    w = weights.cpu()
+    keys_t = w.view(torch.int32) >> _BUCKET_SHIFT
+    mass = torch.bincount(keys_t, weights=w.double(), minlength=_BUCKETS).numpy()[::-1]  # top first
+    keys, wn = keys_t.numpy(), w.numpy()
+    from_top = np.cumsum(mass)
+    target = top_p * total
+    k = min(int(np.searchsorted(from_top, target)), from_top.size - 1)  # the edge bucket
+    above = float(from_top[k - 1]) if k > 0 else 0.0
+    # Inside the edge bucket, the largest entries until the nucleus reaches top_p.
+    edge = _bucket_members(keys, wn, _BUCKETS - 1 - k)
+    values = wn[edge].astype(np.float64)
+    order = np.argsort(-values, kind="stable")  # descending; ties by position
+    edge, values = edge[order], values[order]
+    cum = above + np.cumsum(values)
+    taken = int(np.count_nonzero(cum - values < target))
+    nucleus_mass = float(cum[taken - 1]) if taken else above
+    t = u * nucleus_mass
+    if taken and (t >= above or k == 0):  # inside the edge bucket's part, in descending order
+        return int(edge[min(int(np.searchsorted(cum[:taken], t, side="right")), taken - 1)])
+    # One of the whole buckets above the edge (the first whose CDF passes t), then a token
+    # inside it, in position order.
+    j = min(int(np.searchsorted(from_top[:k], t, side="right")), k - 1)
+    members = _bucket_members(keys, wn, _BUCKETS - 1 - j)
+    start = float(from_top[j - 1]) if j > 0 else 0.0
+    inside = (t - start) / float(mass[j])  # where t falls inside the bucket, 0..1
+    return int(members[_inverse_cdf(wn[members], min(max(inside, 0.0), 1.0))])
+
+
+def _bucket_members(keys: np.ndarray, weights: np.ndarray, bucket: int) -> np.ndarray:
+    if bucket == 0:  # bucket 0 also holds the blocked (zero) entries
+        return np.flatnonzero((keys == 0) & (weights > 0))
+    return np.flatnonzero(keys == bucket)

@@ -228,3 +228,35 @@ def test_bounded_schema_only_narrows() -> None:
     for ok in ({"n": 3, "s": "abc"}, {}):
         jsonschema.validate(ok, bounded)
         jsonschema.validate(ok, schema)
+
+
+async def test_cooperative_auto_calls_first_then_answers_tool_results(tiny_model: Any, encoding: Any) -> None:
+    """The random presets resolve "auto" like a cooperative model: a call while no tool result
+    is in, an answer once results are — every time, whatever the sampling seed."""
+    from reference_server.backends.base import ScriptHint
+
+    from .conftest import make_backend
+
+    b = make_backend(tiny_model, max_batch=4, message_token_budget=24, auto_tool_choice="cooperative")
+    try:
+        spec = OutputSpec(tools=(SEARCH, NO_PARAMS), tool_mode="auto")
+        for seed in range(4):
+            tokens, _ = await collect(b, request(prompt_tokens(encoding), spec, temperature=1.0, seed=seed))
+            assert tokens[-1] == CALL
+            assert parse(encoding, tokens)[-1].recipient in ("functions.web_search", "functions.now")
+            answered = request(prompt_tokens(encoding), spec, temperature=1.0, seed=seed,
+                               hint=ScriptHint(tool_outputs=('{"temp": 21}',)))
+            tokens, _ = await collect(b, answered)
+            assert tokens[-1] == RETURN and parse(encoding, tokens)[-1].channel == "final"
+        # Forced modes are untouched by the policy.
+        tokens, _ = await collect(b, request(prompt_tokens(encoding), OutputSpec(tools=(SEARCH,), tool_mode="none")))
+        assert tokens[-1] == RETURN
+    finally:
+        b.scheduler.stop()
+
+
+def test_auto_tool_choice_option_is_validated(tiny_model: Any) -> None:
+    from .conftest import make_backend
+
+    with pytest.raises(BackendError, match="auto_tool_choice must be one of model, cooperative"):
+        make_backend(tiny_model, auto_tool_choice="sometimes")

@@ -1,52 +1,153 @@
 """Sampling: inverse-CDF sampling over a uniform grid reproduces the masked, tempered softmax
-exactly (a deterministic quadrature instead of a statistical test); nucleus keeps the head."""
+exactly (a deterministic quadrature instead of a statistical test), nucleus keeps exactly the
+head, and a row's token never depends on the other rows of the batch. Every property is checked
+on both paths: the whole-vocabulary one (dense) and logits of the allowed tokens only (sparse)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from reference_server.backends.torch.sampling import sample
+from reference_server.backends.torch.sampling import LogitsTable, ModelHeads, Sampler, pack_allowed
 
 N = 4000
+PATHS = {"dense": 0, "sparse": 1 << 30}  # sparse_limit: 0 = always the whole vocabulary
 
 
-def _counts(logits: torch.Tensor, blocked: torch.Tensor, temp: float, top_p: float) -> torch.Tensor:
+def _counts(logits: torch.Tensor, blocked: torch.Tensor, temp: float, top_p: float, path: str) -> torch.Tensor:
+    """Token frequencies over a uniform grid of N draws."""
     grid = [(k + 0.5) / N for k in range(N)]
     vocab = logits.shape[0]
+    sampler = Sampler(vocab, 500, sparse_limit=PATHS[path])
     counts = torch.zeros(vocab)
     for chunk in range(0, N, 500):
         us = grid[chunk : chunk + 500]
-        rows = logits.repeat(len(us), 1)
-        picks = sample(rows, blocked.repeat(len(us), 1), [temp] * len(us), [top_p] * len(us), us)
+        table = LogitsTable(logits.repeat(len(us), 1))
+        words = pack_allowed(~blocked.repeat(len(us), 1).numpy())
+        picks = sampler.sample(table, words, [temp] * len(us), [top_p] * len(us), us)
         counts += torch.bincount(torch.tensor(picks), minlength=vocab).float()
     return counts / N
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("vocab", [96, 101])  # a whole number of 32-blocks, and not
 @pytest.mark.parametrize("temp", [1.0, 0.5])
-def test_inverse_cdf_matches_the_distribution(vocab: int, temp: float) -> None:
+def test_inverse_cdf_matches_the_distribution(vocab: int, temp: float, path: str) -> None:
     logits = torch.randn(vocab, generator=torch.Generator().manual_seed(vocab)) * 2
     blocked = torch.zeros(vocab, dtype=torch.bool)
     blocked[::3] = True
     expected = torch.softmax(logits.masked_fill(blocked, float("-inf")) / temp, dim=-1)
-    got = _counts(logits, blocked, temp, 1.0)
+    got = _counts(logits, blocked, temp, 1.0, path)
     assert torch.all(got[blocked] == 0)
     assert (got - expected).abs().max() <= 2.0 / N + 1e-6
 
 
-def test_nucleus_keeps_only_the_head() -> None:
+@pytest.mark.parametrize("path", PATHS)
+def test_nucleus_keeps_only_the_head(path: str) -> None:
     logits = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0, -1.0] + [-8.0] * 58)
     blocked = torch.zeros(64, dtype=torch.bool)
     probs = torch.softmax(logits, dim=-1)
     head = int((torch.cumsum(probs, 0) - probs < 0.8).sum())
-    got = _counts(logits, blocked, 1.0, 0.8)
+    got = _counts(logits, blocked, 1.0, 0.8, path)
     assert set(torch.nonzero(got).flatten().tolist()) == set(range(head))
     renormed = probs[:head] / probs[:head].sum()
     assert (got[:head] - renormed).abs().max() <= 2.0 / N + 1e-6
 
 
-def test_greedy_ignores_blocked_maximum() -> None:
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("top_p", [0.3, 0.9])
+def test_nucleus_spanning_many_buckets_is_exact(path: str, top_p: float) -> None:
+    # Spread-out logits put the nucleus over many exponent buckets, with masked tokens among them.
+    vocab = 700
+    logits = torch.randn(vocab, generator=torch.Generator().manual_seed(7)) * 2.5
+    blocked = torch.zeros(vocab, dtype=torch.bool)
+    blocked[torch.argsort(logits, descending=True)[1:40:4]] = True  # a few of the likeliest
+    probs = torch.softmax(logits.masked_fill(blocked, float("-inf")) / 0.8, dim=-1)
+    values, order = torch.sort(probs, descending=True)
+    head = order[: int((torch.cumsum(values, 0) - values < top_p).sum())]
+    expected = torch.zeros(vocab)
+    expected[head] = probs[head] / probs[head].sum()
+    got = _counts(logits, blocked, 0.8, top_p, path)
+    assert set(torch.nonzero(got).flatten().tolist()) <= set(head.tolist())
+    assert (got - expected).abs().max() <= 2.0 / N + 1e-6
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_greedy_ignores_blocked_maximum(path: str) -> None:
     logits = torch.tensor([[0.0, 9.0, 1.0], [5.0, 1.0, 2.0]])
-    blocked = torch.tensor([[False, True, False], [False, False, False]])
-    assert sample(logits, blocked, [0.0, 0.0], [1.0, 1.0], [0.3, 0.3]) == [2, 0]
+    allowed = np.array([[True, False, True], [True, True, True]])
+    sampler = Sampler(3, 2, sparse_limit=PATHS[path])
+    assert sampler.sample(LogitsTable(logits), pack_allowed(allowed), [0.0, 0.7], [1.0, 0.0], [0.3, 0.3]) == [2, 0]
+
+
+def test_forced_and_dead_rows() -> None:
+    sampler = Sampler(70, 2, sparse_limit=0)
+    only = np.zeros((1, 70), dtype=bool)
+    only[0, 65] = True
+    logits = LogitsTable(torch.zeros(1, 70))
+    assert sampler.sample(logits, pack_allowed(only), [1.0], [1.0], [0.99]) == [65]
+    with pytest.raises(ValueError, match="allows no token"):
+        sampler.sample(logits, pack_allowed(np.zeros((1, 70), dtype=bool)), [1.0], [1.0], [0.5])
+
+
+# Mixed settings in one batch: greedy, plain at several temperatures, nucleus.
+SETTINGS = [(0.0, 1.0), (1.0, 1.0), (0.7, 1.0), (1.3, 0.9), (1.0, 0.5), (0.5, 0.0), (2.0, 1.0), (0.9, 0.95)]
+
+
+def _mixed_masks(vocab: int, rows: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    allowed = rng.random((rows, vocab)) < 0.9  # dense rows: most tokens allowed
+    for r in range(1, rows, 3):  # every third row allows only a few tokens
+        allowed[r] = False
+        allowed[r, rng.choice(vocab, 40, replace=False)] = True
+    return allowed
+
+
+# All rows dense, or some sparse; all rows' passes together, or 3 rows at a time.
+@pytest.mark.parametrize(("sparse_limit", "group"), [(0, 1000), (64, 1000), (0, 3), (64, 3)])
+def test_batched_rows_sample_as_if_alone(sparse_limit: int, group: int) -> None:
+    vocab, rows = 3000, len(SETTINGS)
+    logits = torch.randn(rows, vocab, generator=torch.Generator().manual_seed(3)) * 3
+    words = pack_allowed(_mixed_masks(vocab, rows, 4))
+    temps, top_ps = [s[0] for s in SETTINGS], [s[1] for s in SETTINGS]
+    sampler = Sampler(vocab, rows, sparse_limit=sparse_limit, cache_bytes=group * 3008 * 4)
+    for trial in range(5):
+        uniforms = [float(u) for u in np.random.default_rng(trial).random(rows)]
+        together = sampler.sample(LogitsTable(logits), words, temps, top_ps, uniforms)
+        alone = [sampler.sample(LogitsTable(logits[r : r + 1]), words[r : r + 1], temps[r : r + 1],
+                                top_ps[r : r + 1], uniforms[r : r + 1])[0] for r in range(rows)]
+        assert together == alone
+        # Reversed batch order: same tokens per row.
+        back = sampler.sample(LogitsTable(logits.flip(0)), words[::-1].copy(), temps[::-1], top_ps[::-1],
+                              uniforms[::-1])
+        assert back[::-1] == together
+        allowed = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, :vocab]
+        assert all(allowed[r, t] for r, t in enumerate(together))
+
+
+def test_model_rows_sample_independently(tiny_model: torch.nn.Module) -> None:
+    """The real unembedding: each row of a batch of hidden states gets the same token whatever
+    the order of the batch. (Exactly "as if alone" is checked above on given logits: a matmul of
+    one row rounds differently from one of several, and that difference is the model's.)"""
+    vocab = tiny_model.cfg.vocab_size
+    rows = len(SETTINGS)
+    hidden = torch.randn(rows, tiny_model.cfg.hidden_size, generator=torch.Generator().manual_seed(5))
+    allowed = np.ones((rows, vocab), dtype=bool)
+    allowed[:, 199998:] = False  # like free text: the special tokens blocked
+    allowed[2] = False
+    allowed[2, 1000:1300] = True  # a sparse row
+    words = pack_allowed(allowed)
+    temps, top_ps = [s[0] for s in SETTINGS], [s[1] for s in SETTINGS]
+    sampler = Sampler(vocab, rows)
+    for trial in range(3):
+        uniforms = [float(u) for u in np.random.default_rng(trial).random(rows)]
+        together = sampler.sample(ModelHeads(tiny_model, hidden), words, temps, top_ps, uniforms)
+        back = sampler.sample(ModelHeads(tiny_model, hidden.flip(0)), words[::-1].copy(), temps[::-1],
+                              top_ps[::-1], uniforms[::-1])
+        assert back[::-1] == together
+        assert all(t < 199998 for t in together) and 1000 <= together[2] < 1300
+        # Greedy is the masked argmax of the model's own logits, and a sparse row alone is exact.
+        assert together[0] == int(tiny_model.logits(hidden[0])[:199998].argmax())
+        assert sampler.sample(ModelHeads(tiny_model, hidden[2:3]), words[2:3], temps[2:3], top_ps[2:3],
+                              uniforms[2:3]) == [together[2]]

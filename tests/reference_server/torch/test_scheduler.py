@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -122,3 +123,62 @@ async def test_closing_the_backend_fails_waiting_streams(tiny_model: GptOss, enc
             pass
     with pytest.raises(BackendError, match="closed"):
         b.generate(request(prompt_tokens(encoding)))
+
+
+async def test_a_step_wakes_each_event_loop_once() -> None:
+    from reference_server.backends.torch.scheduler import Outbox, asyncio_deliverer
+
+    loop = asyncio.get_running_loop()
+    queues: list[asyncio.Queue[tuple[str, Any]]] = [asyncio.Queue() for _ in range(3)]
+    direct: list[tuple[str, Any]] = []
+    wakeups = 0
+    real = loop.call_soon_threadsafe
+
+    def counting(*args: Any) -> Any:
+        nonlocal wakeups
+        wakeups += 1
+        return real(*args)
+
+    loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+    try:
+        outbox = Outbox()
+        delivers = [asyncio_deliverer(loop, q) for q in queues]
+        for step in range(2):
+            for i, deliver in enumerate(delivers):
+                outbox.put(deliver, "token", 10 * step + i)
+        outbox.put(lambda kind, value: direct.append((kind, value)), "end", None)  # not a loop's queue
+        outbox.put(delivers[0], "end", None)
+        flusher = threading.Thread(target=outbox.flush)  # another thread, like the scheduler's
+        flusher.start()
+        flusher.join()
+        await asyncio.sleep(0)
+    finally:
+        del loop.call_soon_threadsafe
+    assert wakeups == 1  # 7 items for one loop: one callback
+    assert direct == [("end", None)]
+    got = [[q.get_nowait() for _ in range(q.qsize())] for q in queues]
+    assert got[0] == [("token", 0), ("token", 10), ("end", None)]  # in order, per stream
+    assert got[1:] == [[("token", 1), ("token", 11)], [("token", 2), ("token", 12)]]
+    outbox.flush()  # nothing left: no callback
+    assert wakeups == 1
+
+
+async def test_mixed_settings_in_one_batch(tiny_model: GptOss, encoding: Any) -> None:
+    # Greedy and seeded sampling side by side, through the per-step hand-off. A row's sampling
+    # never depends on the other rows (test_sampling.py checks that exactly); the forward pass
+    # itself rounds slightly differently with the batch size, so only greedy is compared alone.
+    b = make_backend(tiny_model, max_batch=4, message_token_budget=24)
+    try:
+        prompt = prompt_tokens(encoding, user="Different settings, one batch")
+        settings: list[dict[str, Any]] = [dict(temperature=0.0), dict(temperature=0.8, seed=3),
+                                          dict(temperature=1.3, top_p=0.7, seed=4), dict(temperature=1.0, seed=5)]
+        greedy_alone, _ = await collect(b, request(prompt, **settings[0]))
+        runs = [[t for t, _ in await asyncio.gather(*(collect(b, request(prompt, **s)) for s in settings))]
+                for _ in range(2)]
+        assert runs[0] == runs[1]  # seeded: the same batch gives the same tokens
+        assert runs[0][0] == greedy_alone
+        assert len({tuple(t) for t in runs[0]}) == len(settings)
+        assert all(t[-1] == 200002 for t in runs[0])  # every stream got all its tokens, to the end
+    finally:
+        b.scheduler.stop()
+
