@@ -71,11 +71,13 @@ def create_backend(**options: Any) -> TorchBackend:
     bounds = opts["schema_bounds"] or ("loose" if trained else "tight")
     if bounds not in ("tight", "loose"):
         raise BackendError(f"schema_bounds must be 'tight' or 'loose', got {bounds!r}")
-    auto_tools = opts["auto_tool_choice"] or ("model" if trained else "cooperative")
+    auto_tools = str(opts["auto_tool_choice"] or ("model" if trained else "cooperative"))
+    if auto_tools not in ("model", "cooperative"):
+        raise BackendError(f"auto_tool_choice must be one of model, cooperative, got {auto_tools!r}")
     return TorchBackend(
         model,
         str(model_id),
-        auto_tool_choice=auto_tools,
+        auto_tool_choice=auto_tools,  # type: ignore[arg-type]  # checked just above
         max_batch=int(opts["max_batch"]),
         message_token_budget=int(budget),
         tight_schemas=bounds == "tight",

@@ -8,7 +8,9 @@ import asyncio
 import dataclasses
 from typing import Any, Literal
 
-from ..base import BackendError, GenerationRequest
+from ..base import BackendError, GenerationRequest, ToolMode
+from .model import GptOss
+from .scheduler import Scheduler, Sequence, asyncio_deliverer
 
 AutoToolChoice = Literal["model", "cooperative"]
 AUTO_TOOL_CHOICES = ("model", "cooperative")
@@ -25,10 +27,8 @@ def cooperative_output(request: GenerationRequest) -> GenerationRequest:
     spec = request.output
     if spec.tool_mode != "auto" or not spec.tools:
         return request
-    mode = "none" if request.hint.tool_outputs else "required"
+    mode: ToolMode = "none" if request.hint.tool_outputs else "required"
     return dataclasses.replace(request, output=dataclasses.replace(spec, tool_mode=mode))
-from .model import GptOss
-from .scheduler import Scheduler, Sequence, asyncio_deliverer
 
 
 class TorchTokenStream:
