@@ -209,15 +209,15 @@ class SSEParser:
         # Everything up to the last "\n\n" is complete blocks: decode it once (block ends are
         # line ends, so this equals per-line decoding) and cut the text with str methods.
         last = buf.rfind(b"\n\n") + 2
-        raw = buf[:last]
+        complete = buf[:last]
         base = self._n0
         del buf[:last]
         self._n0 = base + last
         self._scan = max(len(buf) - 1, 0)
         try:
-            text = raw.decode("utf-8")
+            text = complete.decode("utf-8")
         except UnicodeDecodeError:
-            return self._bad_utf8(bytes(raw), base)
+            return self._bad_utf8(bytes(complete), base)
         if self._oai_id or self._bom_block:
             return self._blocks_slow(text, base, last, True)
         return self._blocks(text, base, last)
@@ -233,13 +233,12 @@ class SSEParser:
         for has_event, event, data, other in _BLOCKS.findall(text):
             if other:
                 self._count = count
-                last_id, retry = self.last_event_id, self.reconnection_time
                 if self._block(other[:-1], out, terminated=True) or self._oai_id:
                     # openai-python dispatches an empty event here, or on every blank line from
-                    # now on: parse this text again, keeping positions. Nothing was reported
-                    # yet; only the state `_block` changed needs undoing.
+                    # now on: parse this text again, keeping positions. Nothing was reported yet;
+                    # the fields `_block` set are set again, only what it reads needs undoing.
                     self._count = start
-                    self.last_event_id, self.reconnection_time, self._oai_id = last_id, retry, ""
+                    self._oai_id = ""
                     return self._blocks_slow(text, base, nbytes, True)
                 count = self._count
             else:

@@ -1078,7 +1078,9 @@ def _p_comments() -> Body:
 
 @spec(
     P + "bom-retry-multiline-data",
-    "A leading UTF-8 BOM, a `retry:` field, and pretty-printed JSON split across several `data:` lines.",
+    "A leading UTF-8 BOM, a `retry:` field, and pretty-printed JSON split across several `data:` lines. "
+    "The BOM is a warning: openai-python ignores the line it starts (here the `retry:`, harmlessly).",
+    warnings=("framing.bom",),
     features=["text", "bom", "retry", "multiline_data"],
 )
 def _p_multiline() -> Body:
@@ -1132,6 +1134,9 @@ def _p_json_fc() -> Body:
 # Negative: one defect each. The directory names the rule family, the file the rule slug.
 # =============================================================================================
 N = "negative/"
+
+
+_BOM = "\ufeff".encode()
 
 
 def _base(seed: str, **kw: Any) -> list[Event]:
@@ -1217,6 +1222,50 @@ def _n_unterminated() -> Body:
 def _n_id() -> Body:
     ev = _base("n-id")
     return b"".join(f"id: {i}\n".encode() + to_sse([e]) for i, e in enumerate(ev))
+
+
+@spec(
+    N + "framing/empty-event",
+    "An `event: ping` keep-alive block without `data:` between two deltas: WHATWG dispatches nothing, "
+    "openai-python 3.54 dispatches an event with empty data and raises JSONDecodeError.",
+    errors=("framing.empty-event",),
+)
+def _n_empty_event() -> Body:
+    ev = _base("n-empty-event")
+    return _frame(ev, insert={6: "event: ping\n\n"})
+
+
+@spec(
+    N + "framing/empty-event-after-id",
+    "Every event carries an `id:` and a `: ping` comment block follows each: once an id was "
+    "seen, openai-python 3.54 dispatches every blank line (it never resets the last event id).",
+    errors=("framing.empty-event",),
+    infos=("framing.id-field",),
+)
+def _n_empty_event_id() -> Body:
+    ev = _base("n-empty-event-id")
+    return b"".join(f"id: {i}\n".encode() + to_sse([e]) + b": ping\n\n" for i, e in enumerate(ev))
+
+
+@spec(
+    N + "framing/bom",
+    "A leading UTF-8 BOM and no `event:` lines: openai-python 3.54 does not strip the BOM, reads the "
+    "first line as the field `\\ufeffdata` and loses response.created.",
+    warnings=("framing.bom",),
+)
+def _n_bom() -> Body:
+    return _BOM + to_sse(_base("n-bom"), event_lines=False)
+
+
+@spec(
+    N + "framing/invalid-utf8",
+    "The text is encoded as Latin-1, not UTF-8: `é` and `î` are single bytes (0xE9, 0xEE) in the "
+    "deltas, the done events and the snapshot. openai-python 3.54 raises UnicodeDecodeError.",
+    errors=("framing.invalid-utf8",),
+)
+def _n_invalid_utf8() -> Body:
+    raw = to_sse(text_stream("n-invalid-utf8", "Un café, s'il vous plaît.").events)
+    return raw.replace("é".encode(), b"\xe9").replace("î".encode(), b"\xee")
 
 
 @spec(

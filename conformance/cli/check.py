@@ -192,13 +192,15 @@ def check_input(
             checker.feed_content_type(content_type)
         parser = SSEParser()
         messages = 0
+        # feed_messages, not feed_message per message: a batch from the parser also carries the
+        # byte-level anomalies (BOM, invalid UTF-8, data-less dispatches) the framing rules judge.
         for chunk in _chunks(stream, head):
-            for msg in parser.feed(chunk):
-                messages += 1
-                checker.feed_message(msg)
-        for msg in parser.close():
-            messages += 1
-            checker.feed_message(msg)
+            batch = parser.feed(chunk)
+            messages += len(batch)
+            checker.feed_messages(batch)
+        batch = parser.close()
+        messages += len(batch)
+        checker.feed_messages(batch)
         result = checker.finish()
         details["input"] = "sse"
         details["saw_done"] = result.saw_done

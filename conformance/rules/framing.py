@@ -2,14 +2,16 @@
 
 These checks see the raw `SSEMessage` (hook "@sse"), the decoded value ("@value") or the
 Content-Type header ("@content-type"); `feed()` of an already decoded event skips "@sse".
+Checks marked `sse_anomaly` (`@on_anomaly`) get the parser's `SSEAnomaly` records instead of
+messages: valid (or repairable) SSE that openai-python 3.54's own decoder reads differently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from conformance.registry import check, define
+from conformance.registry import Hit, check, define
 from conformance.rules._util import short
 
 SSE_SPEC = "WHATWG HTML §9.2 server-sent events"
@@ -31,6 +33,27 @@ define("framing.unterminated", "warning", "last event not terminated",
        spec=SSE_SPEC, breaks=("openai-python (drops the event)",))
 define("framing.id-field", "info", "id: field used",
        "An SSE `id:` field is used (Open Responses: SHOULD NOT).", spec="Open Responses")
+# An error although the stream is valid SSE: RULES.md makes "something a real client crashes on"
+# an error, and openai-python always raises here.
+define("framing.empty-event", "error", "openai-python dispatches a block without data",
+       "A blank line on which openai-python 3.54 dispatches an event with empty data while WHATWG "
+       "dispatches nothing (valid SSE): a block without `data:` that has a non-empty `event:` (a "
+       "`event: ping` keep-alive) or a `retry:` field, or, once a non-empty `id:` was seen, any "
+       "blank line: an extra one, a comment-only block (openai-python never resets the last event "
+       "id). `json.loads('')` then raises JSONDecodeError and the rest of the stream is lost.",
+       spec=SSE_SPEC, breaks=("openai-python (JSONDecodeError on the empty data)",))
+define("framing.bom", "warning", "leading byte order mark",
+       "The stream starts with a UTF-8 BOM. WHATWG clients strip it; openai-python 3.54 does not, "
+       "so the first line's field name starts with U+FEFF and the line is ignored: a first `data:` "
+       "line (response.created) is lost and openai-python raises; a first `event:` or comment line "
+       "costs nothing.", spec=SSE_SPEC,
+       breaks=("openai-python (ignores the first line: a leading data: line is lost)",))
+define("framing.invalid-utf8", "error", "bytes that are not UTF-8",
+       "The stream holds bytes that are not valid UTF-8. `text/event-stream` MUST be UTF-8; WHATWG "
+       "clients decode them as U+FFFD (the data silently changes), openai-python 3.54 decodes each "
+       "line strictly and raises UnicodeDecodeError. Reported once per block.",
+       spec=SSE_SPEC + ": event streams must always be encoded as UTF-8",
+       breaks=("openai-python (UnicodeDecodeError)",))
 define("framing.done-sentinel", "info", "[DONE] sentinel",
        "A `data: [DONE]` sentinel is present (the official API sends none); under profile "
        "`openresponses` its absence is an error.", spec="Open Responses: terminal [DONE]")
@@ -100,3 +123,85 @@ def done_sentinel(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
     if msg.is_done and not required and "framing.done-sentinel" not in st.notes:
         st.notes["framing.done-sentinel"] = True
         yield "a `data: [DONE]` sentinel is present (the official API sends none; clients accept it)"
+
+
+# -- parser anomalies (conformance.sse.SSEAnomaly) -----------------------------------------------
+def on_anomaly(rule_id: str) -> Callable[[Any], Any]:
+    """Subscribe a check to the parser's anomalies (see the checker's `_anomaly`)."""
+
+    def deco(fn: Any) -> Any:
+        fn.sse_anomaly = True
+        return check(rule_id, on=("@sse",), fast_safe=True)(fn)
+
+    return deco
+
+
+def _where(a: Any) -> str:
+    if a.in_message:
+        return f"in event {a.index}"
+    return "before the first event" if a.index == 0 else f"after event {a.index - 1}"
+
+
+@on_anomaly("framing.empty-event")
+def no_dataless_dispatch(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
+    if a.kind != "empty-event":
+        return
+    last_id = a.detail[3:] if a.detail.startswith("id:") else None
+    if not a.text:
+        yield Hit(
+            f"an extra blank line at byte {a.offset}, {_where(a)}, once an `id:` field was seen (last id "
+            f"{short(last_id)}): WHATWG dispatches nothing, but openai-python 3.54 never resets the last "
+            "event id, so it dispatches an event with empty data here and raises JSONDecodeError (the rest "
+            "of the stream is lost)"
+        )
+        return
+    why = {
+        "event": "because of its `event:` field",
+        "retry": "because of its `retry:` field",
+    }.get(a.detail, f"because an `id:` field was seen before (last id {short(last_id)}) and it never "
+                    "resets the last event id")
+    yield Hit(
+        f"a block without `data:` ({short(a.text)}) at byte {a.offset}, {_where(a)}: WHATWG dispatches "
+        f"nothing, but openai-python 3.54 dispatches it as an event with empty data ({why}) and raises "
+        "JSONDecodeError (the rest of the stream is lost)",
+        excerpt=a.text,
+    )
+
+
+_BOM_LOSS = {
+    "data": "that `data:` line is lost, so openai-python never sees the first event (it raises when "
+            "that is response.created)",
+    "event": "the first event's `event:` name is lost (harmless to openai-python, which reads the type "
+             "from the data)",
+    "id": "the `id:` field is lost",
+    "retry": "the `retry:` field is lost",
+}
+
+
+@on_anomaly("framing.bom")
+def no_bom(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
+    if a.kind != "bom":
+        return
+    head = "the stream starts with a UTF-8 byte order mark (bytes 0-2): WHATWG clients strip it, openai-python 3.54 does not"
+    if not a.text:
+        yield Hit(f"{head}, but the BOM stands alone on the first line, which it ignores (harmless)")
+        return
+    if a.text.startswith(":"):
+        yield Hit(f"{head}; the first line is a comment ({short(a.text)}), so nothing is lost", excerpt=a.text)
+        return
+    name = a.text.partition(":")[0]
+    loss = _BOM_LOSS.get(name, "an unknown field anyway (harmless)")
+    yield Hit(f"{head}: it reads the first line {short(a.text)} as the unknown field '\\ufeff{name}': {loss}",
+              excerpt=a.text)
+
+
+@on_anomaly("framing.invalid-utf8")
+def utf8_only(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
+    if a.kind != "invalid-utf8":
+        return
+    yield Hit(
+        f"bytes that are not UTF-8 ({a.detail}) at byte {a.offset}, {_where(a)}: {short(a.text, 80)}; "
+        "text/event-stream must be UTF-8: WHATWG clients read U+FFFD in their place, "
+        "openai-python 3.54 raises UnicodeDecodeError and stops reading",
+        excerpt=a.text,
+    )

@@ -387,8 +387,10 @@ class ScenarioContext:
 
         def take(messages: list[SSEMessage]) -> None:
             nonlocal saw_terminal
+            # One call per parser batch: it also carries the byte-level anomalies (BOM, invalid
+            # UTF-8, data-less dispatches) that feed_message alone would not see.
+            checker.feed_messages(messages)
             for msg in messages:
-                checker.feed_message(msg)
                 event = _decode(msg)
                 sx.events.append(event)
                 if len(self.events) < self.keep_events:
