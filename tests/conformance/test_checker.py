@@ -235,6 +235,9 @@ def test_render_grammar_script() -> None:
     for state in RESPONSE_GRAMMAR:
         assert state in out
     assert "response.function_call_arguments.delta" in out
+    # The documentation's diagrams are generated from the same tables (h11 style): they must match.
+    page = (Path(__file__).resolve().parents[2] / "docs" / "grammar.md").read_text(encoding="utf-8")
+    assert page.endswith(out), "docs/grammar.md is stale: replace it from the marker comment down with scripts/render_grammar.py's output"
 
 
 def test_valid_builder_streams() -> None:
