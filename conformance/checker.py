@@ -58,6 +58,25 @@ EXCERPT_LEN = 160
 _loads = orjson.loads
 _NO_CONT = object()  # `_cont_type` when no continuation is cached: equal to no event type
 _COMPACT_AT = PartState.COMPACT_AT
+
+
+def _plain_delta(ev: dict[str, Any], n_keys: int, logprobs: bool) -> str | None:
+    """The delta string when `ev` has exactly the plain shape the fast paths accept: a string
+    `delta`, empty `logprobs` where the type has them, at most a string `obfuscation`, and no
+    other key beyond the `n_keys` expected ones. None sends the event down the full rule pass."""
+    delta = ev.get("delta")
+    if type(delta) is not str:
+        return None
+    if logprobs:
+        lp = ev.get("logprobs")
+        if type(lp) is not list or lp:
+            return None
+    obf = ev.get("obfuscation")
+    if obf is not None:
+        if type(obf) is not str:
+            return None
+        n_keys += 1
+    return delta if len(ev) == n_keys else None
 _INDEX_FIELDS = ("content_index", "summary_index", "command_index")
 
 
@@ -507,19 +526,8 @@ class StreamChecker:
             or (iid is not None and ev.get("item_id") != iid)
         ):
             return False
-        delta = ev.get("delta")
-        if type(delta) is not str:
-            return False
-        if logprobs:
-            lp = ev.get("logprobs")
-            if type(lp) is not list or lp:
-                return False
-        obf = ev.get("obfuscation")
-        if obf is not None:
-            if type(obf) is not str:
-                return False
-            n += 1
-        if len(ev) != n:
+        delta = _plain_delta(ev, n, logprobs)
+        if delta is None:
             return False
         ch = part.chunks
         ch.append(delta)
@@ -557,19 +565,8 @@ class StreamChecker:
         part = item.parts.get((sub.kind, ci))  # type: ignore[arg-type]
         if part is None or part.phase != "open" or (sub.part_types is not None and part.type not in sub.part_types):
             return False
-        delta = ev.get("delta")
-        if type(delta) is not str:
-            return False
-        if spec.logprobs:
-            lp = ev.get("logprobs")
-            if type(lp) is not list or lp:
-                return False
-        obf = ev.get("obfuscation")
-        if obf is not None:
-            if type(obf) is not str:
-                return False
-            n += 1
-        if len(ev) != n:
+        delta = _plain_delta(ev, n, spec.logprobs)
+        if delta is None:
             return False
         part.add(delta)
         st.last_seq = seq
@@ -577,7 +574,7 @@ class StreamChecker:
         etype = ev["type"]
         self._cont = (oi, spec.index_field, ci if spec.index_field is not None else None, iid, part, spec.n_keys, spec.logprobs)
         self._cont_type = etype
-        self._cont_shape = _shape(etype, spec, oi, ci, iid, obf is not None)
+        self._cont_shape = _shape(etype, spec, oi, ci, iid, ev.get("obfuscation") is not None)
         return True
 
     def _slow(self, ev: dict[str, Any], etype: str, idx: int) -> list[Finding]:
