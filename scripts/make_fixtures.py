@@ -685,6 +685,8 @@ TIME_TOOL = {
 LOOSE_WEATHER_TOOL = {**WEATHER_TOOL, "strict": False}
 
 HELLO = "Hello there! How can I assist you today?"
+# Sixteen tokens of a longer story: what a server had streamed when max_output_tokens=16 hit.
+LIGHTHOUSE = "The lighthouse stood on a black rock at the edge of the world, and every night its keeper"
 PARIS = "Paris is the capital of France. It sits on the Seine."
 
 
@@ -832,14 +834,7 @@ MAX16_REQ = req(input="Write a long story about a lighthouse.", max_output_token
 )
 def _p_incomplete() -> Body:
     s = Stream("p-incomplete", request=MAX16_REQ).open()
-    s.message(
-        Text(
-            chunks(
-                "The lighthouse stood on a black rock at the edge of the world, and every night its keeper"
-            )
-        ),
-        status="incomplete",
-    )
+    s.message(Text(chunks(LIGHTHOUSE)), status="incomplete")
     return s.incomplete("max_output_tokens", usage_=usage(19, 16)).events
 
 
@@ -2144,14 +2139,7 @@ def _n_usage_early() -> Body:
 )
 def _n_usage_max() -> Body:
     s = Stream("n-usage-max", request=MAX16_REQ).open()
-    s.message(
-        Text(
-            chunks(
-                "The lighthouse stood on a black rock at the edge of the world, and every night its keeper"
-            )
-        ),
-        status="incomplete",
-    )
+    s.message(Text(chunks(LIGHTHOUSE)), status="incomplete")
     return s.incomplete("max_output_tokens", usage_=usage(19, 17)).events
 
 
@@ -2178,13 +2166,7 @@ def _n_echo() -> Body:
 )
 def _n_request_max() -> Body:
     s = Stream("n-request-max", request=MAX16_REQ).open()
-    s.message(
-        Text(
-            chunks(
-                "The lighthouse stood on a black rock at the edge of the world, and every night its keeper"
-            )
-        )
-    )
+    s.message(Text(chunks(LIGHTHOUSE)))
     return s.complete(usage_=usage(19, 16)).events
 
 
@@ -2626,13 +2608,7 @@ def _w_max_completed() -> Body:
         model="gpt-oss-120b", input="Write a long story about a lighthouse.", max_output_tokens=16
     )
     s = Stream("w-max-completed", request=r).open()
-    s.message(
-        Text(
-            chunks(
-                "The lighthouse stood on a black rock at the edge of the world, and every night its keeper"
-            )
-        )
-    )
+    s.message(Text(chunks(LIGHTHOUSE)))
     return s.complete(usage_=usage(19, 16)).events
 
 
