@@ -60,13 +60,24 @@ class BackendSource:
         return [self.backend.model_id]
 
     def health(self) -> dict[str, Any]:
-        return {"backend": self.backend.name, "model": self.backend.model_id}
+        info: dict[str, Any] = {"backend": self.backend.name, "model": self.backend.model_id}
+        reason = self._unavailable()
+        if reason is not None:
+            info |= {"status": "unavailable", "error": reason}
+        return info
+
+    def _unavailable(self) -> str | None:
+        reason = getattr(self.backend, "unavailable", None)
+        return reason if isinstance(reason, str) else None
 
     async def aclose(self) -> None:
         if self.owns_backend:
             await self.backend.aclose()
 
     async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> GenerationRequest:
+        reason = self._unavailable()
+        if reason is not None:
+            raise APIError(503, f"The model backend is unavailable: {reason}", code="backend_unavailable")
         if not self.settings.accept_any_model and req.model != self.backend.model_id:
             raise APIError(404, f"The model '{req.model}' does not exist or you do not have access to it.",
                            param="model", code="model_not_found")

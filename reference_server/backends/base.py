@@ -13,6 +13,9 @@ Contract:
   its resources; concurrent streams never share mutable state.
 - Failures raise `BackendError` from the iterator; the server turns that into `error` +
   `response.failed`.
+- A backend that can stop serving for good (a model thread that died) may expose
+  `unavailable: str | None`, the reason; the server then answers /health and new requests
+  with 503 instead of letting them wait.
 - `cached_tokens` is how many prompt tokens were reused from a cache (prefix reuse); it is final
   once the first token has been yielded.
 """
