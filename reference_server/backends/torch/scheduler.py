@@ -107,6 +107,7 @@ class Scheduler:
         prefix_cache_entries: int = 32,
         max_context: int | None = None,
         tight_schemas: bool = True,
+        readable_text: bool = False,
         tokenizer: Callable[[], HarmonyTokenizer] = harmony_tokenizer,
     ) -> None:
         if max_batch < 1:
@@ -117,6 +118,12 @@ class Scheduler:
         self.max_batch = max_batch
         self.budget = message_token_budget
         self.tight_schemas = tight_schemas
+        # Random weights: prose bodies may only pick readable word tokens (tokenizer.py), as a
+        # packed mask ANDed into their grammar mask; built with the tokenizer, once.
+        self.readable_text = readable_text
+        self._readable_words: np.ndarray | None = None
+        self._readable_string_words: np.ndarray | None = None  # inside a JSON string: + closing quotes
+        self._json_structure_words: np.ndarray | None = None  # between JSON strings
         self.prefill_chunk = max(1, prefill_chunk)
         self.max_context = min(max_context or model.cfg.max_context, model.cfg.max_context)
         self.cache = SlotKVCache(model.cfg, max_batch, model.device, model.dtype)
@@ -213,6 +220,14 @@ class Scheduler:
             import llguidance
 
             self._tok = self._tokenizer_factory()
+            if self.readable_text:
+                bits = np.zeros(MASK_WORDS * 32, dtype=bool)
+                bits[: len(self._tok.readable)] = self._tok.readable
+                self._readable_words = np.packbits(bits, bitorder="little").view(np.int32)
+                bits[: len(self._tok.readable)] |= self._tok.quote_closers
+                self._readable_string_words = np.packbits(bits, bitorder="little").view(np.int32)
+                bits[: len(self._tok.readable)] = self._tok.json_structure
+                self._json_structure_words = np.packbits(bits, bitorder="little").view(np.int32)
             self._ll_executor = llguidance.LLExecutor(num_threads=max(1, min(4, os.cpu_count() or 1)))
         except Exception as exc:  # reported to every request instead of crashing the thread
             self._tok_error = f"harmony tokenizer unavailable: {exc}"
@@ -287,7 +302,8 @@ class Scheduler:
             self._send(seq, "meta", 0)
             self._send(seq, "end", None)
             return
-        seq.constraint = Constraint(self._tok, compile_matcher(self._tok, req.output, self.budget, self.tight_schemas), self.budget)
+        seq.constraint = Constraint(self._tok, compile_matcher(self._tok, req.output, self.budget, self.tight_schemas),
+                                    self.budget, json_final=req.output.final_format is not None)
         seq.rng = random.Random(req.seed if req.seed is not None else int.from_bytes(os.urandom(8), "little"))
         seq.slot = len(self._active)
         self.cache.lengths[seq.slot] = 0
@@ -419,6 +435,8 @@ class Scheduler:
                     words[i] = np.packbits(seq.constraint.allowed(bits), bitorder="little").view(np.int32)
                 except Exception as exc:
                     self._mark_failed(seq, "narrowing the grammar mask", exc)
+            if self._readable_words is not None and seq.constraint.body_tokens is not None:
+                self._keep_readable(words[i], seq.constraint)
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
         chosen: dict[int, int] = {}
         need: list[int] = []
@@ -448,6 +466,18 @@ class Scheduler:
             if i in chosen and seq.phase is not Phase.DONE and seq.error is None:
                 self._commit(seq, chosen[i])
         self.stats.sampled_tokens += len(chosen)
+
+    def _keep_readable(self, row: np.ndarray, constraint: Constraint) -> None:
+        """Narrow a prose body, or a JSON string's content, to readable tokens, and JSON structure
+        to ASCII (random presets)."""
+        if constraint.free_text:
+            readable = row & self._readable_words
+        elif constraint.in_string:
+            readable = row & self._readable_string_words
+        else:
+            readable = row & self._json_structure_words
+        if readable.any():  # any subset of what the grammar allows still leads to a valid end
+            row[:] = readable
 
     def _sample_rows(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
                      uniforms: list[float]) -> list[int]:
