@@ -91,6 +91,9 @@ class BackendSource:
             output=output_spec(req),
             temperature=req.temperature,
             top_p=req.top_p,
+            presence_penalty=float(getattr(req, "presence_penalty", 0.0) or 0.0),
+            frequency_penalty=float(getattr(req, "frequency_penalty", 0.0) or 0.0),
+            logprobs=req.top_logprobs if "message.output_text.logprobs" in req.include else None,
             prefix_key=req.previous_response_id,
             hint=script_hint([*context, *req.input_items]),
         )

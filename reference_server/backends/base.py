@@ -91,6 +91,12 @@ class GenerationRequest:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
+    # OpenAI's penalties over the tokens generated so far (backends that sample honour them).
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    # None: no log-probabilities wanted; n: the chosen token's logprob and n alternatives, exposed
+    # as the stream's `last_logprob` after each token by a backend that has probabilities.
+    logprobs: int | None = None
     # A stable key of the conversation this prompt continues (e.g. the previous response id);
     # a backend with a prefix cache may use it to find reusable state.
     prefix_key: str | None = None

@@ -39,6 +39,9 @@ class TorchTokenStream:
 
     def __init__(self, scheduler: Scheduler, request: GenerationRequest) -> None:
         self.cached_tokens = 0
+        # (logprob, ((token, logprob), ...)) of the token just yielded, when the request asked
+        # for logprobs (GenerationRequest.logprobs); None otherwise.
+        self.last_logprob: Any = None
         self._scheduler = scheduler
         self._request = request
         self._seq: Sequence | None = None
@@ -62,6 +65,8 @@ class TorchTokenStream:
             if kind == "meta":
                 self.cached_tokens = int(value)
             elif kind == "token":
+                if isinstance(value, tuple):
+                    value, self.last_logprob = value
                 return int(value)
             elif kind == "end":
                 self._finished = True

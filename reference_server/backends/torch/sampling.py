@@ -283,3 +283,69 @@ def _bucket_members(keys: np.ndarray, weights: np.ndarray, bucket: int) -> np.nd
     if bucket == 0:  # bucket 0 also holds the blocked (zero) entries
         return np.flatnonzero((keys == 0) & (weights > 0))
     return np.flatnonzero(keys == bucket)
+
+
+# -- rows that need the whole distribution: penalties, logprobs ---------------------------------
+Logprob = tuple[float, tuple[tuple[int, float], ...]]  # (chosen token's logprob, top alternatives)
+
+
+def sample_exact(
+    logits: Unembedding,
+    row: int,
+    row_words: np.ndarray,
+    vocab: int,
+    *,
+    temperature: float,
+    top_p: float,
+    uniform: float,
+    presence_penalty: float = 0.0,
+    frequency_penalty: float = 0.0,
+    counts: dict[int, int] | None = None,
+    top_logprobs: int | None = None,
+) -> tuple[int, Logprob | None]:
+    """One row the plain way, for requests that need more than a draw: `presence_penalty` and
+    `frequency_penalty` subtract `presence + frequency * count` from the logit of every token
+    generated `count` > 0 times so far (OpenAI's definition), and `top_logprobs` (not None) asks
+    for the chosen token's log-probability and the `top_logprobs` most likely alternatives.
+
+    Log-probabilities are those of the distribution the token is drawn from before temperature
+    and top_p: the model's logits, penalised, renormalised over the tokens the grammar allows.
+    One full-vocabulary pass per row: opt-in requests only (the batched path stays fast)."""
+    out = torch.empty((1, vocab), device=logits_device(logits))
+    logits.dense([row], out)
+    values = out[0]
+    if counts and (presence_penalty or frequency_penalty):
+        ids = torch.tensor(list(counts), dtype=torch.int64, device=values.device)
+        seen = torch.tensor(list(counts.values()), dtype=values.dtype, device=values.device)
+        values.index_add_(0, ids, -(frequency_penalty * seen + presence_penalty))
+    allowed = np.unpackbits(np.ascontiguousarray(row_words).view(np.uint8), bitorder="little")[:vocab]
+    values.masked_fill_(torch.from_numpy(allowed == 0).to(values.device), float("-inf"))
+    if not torch.isfinite(values).any():
+        raise ValueError("sample_exact: the row allows no token")
+    if _is_greedy(temperature, top_p):
+        token = int(values.max(dim=0).indices)  # the first maximum, like argmax
+    else:
+        weights = values - values.max()
+        if temperature != 1.0:
+            weights = weights / temperature
+        weights = weights.exp().cpu()
+        if top_p < 1.0:
+            token = _nucleus(weights, float(weights.double().sum()), float(top_p), float(uniform))
+        else:
+            token = _inverse_cdf(weights.numpy(), float(uniform))
+    if top_logprobs is None:
+        return token, None
+    logp = torch.log_softmax(values.double(), dim=0)
+    k = min(max(top_logprobs, 0), int(allowed.sum()))
+    best = torch.topk(logp, k) if k else None
+    alternatives = () if best is None else tuple(
+        zip(best.indices.tolist(), best.values.tolist(), strict=True))
+    return token, (float(logp[token]), alternatives)
+
+
+def logits_device(logits: Unembedding) -> torch.device:
+    hidden = getattr(logits, "hidden", None)
+    if isinstance(hidden, torch.Tensor):
+        return hidden.device
+    table = getattr(logits, "logits", None)
+    return table.device if isinstance(table, torch.Tensor) else torch.device("cpu")

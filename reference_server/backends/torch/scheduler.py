@@ -42,8 +42,8 @@ from . import engine
 from .cache import PrefixCache, SlotKVCache, Snapshot
 from .constraint import Constraint, compile_matcher
 from .model import GptOss
-from .sampling import ModelHeads, Sampler
-from .tokenizer import HarmonyTokenizer, harmony_tokenizer
+from .sampling import Logprob, ModelHeads, Sampler, sample_exact
+from .tokenizer import FIRST_SPECIAL, HarmonyTokenizer, harmony_tokenizer
 
 log = logging.getLogger("reference_server")
 
@@ -65,7 +65,9 @@ class Sequence:
     `cancelled` flag)."""
 
     request: GenerationRequest
-    deliver: Callable[[str, Any], None]  # ("meta", cached) / ("token", id) / ("end", None) / ("error", msg)
+    # ("meta", cached) / ("token", id) or ("token", (id, logprob)) when the request wants
+    # logprobs / ("end", None) / ("error", msg)
+    deliver: Callable[[str, Any], None]
     cancelled: bool = False
     phase: Phase = Phase.WAITING
     slot: int = -1
@@ -77,6 +79,14 @@ class Sequence:
     constraint: Constraint | None = None
     rng: random.Random = field(default_factory=random.Random)
     error: str | None = None  # failed during this step; leaves when the step is applied
+    counts: dict[int, int] = field(default_factory=dict)  # generated text tokens (for penalties)
+    logprob: Logprob | None = None  # of the token being committed, when the request wants them
+
+    @property
+    def exact(self) -> bool:
+        """Sampled alone with the whole distribution (penalties or logprobs requested)."""
+        r = self.request
+        return bool(r.presence_penalty or r.frequency_penalty) or r.logprobs is not None
 
 
 @dataclass
@@ -450,6 +460,13 @@ class Scheduler:
                 word = int(np.flatnonzero(words[i])[0])
                 chosen[i] = word * 32 + int(words[i, word].view(np.uint32)).bit_length() - 1
                 self.stats.forced_tokens += 1
+                if seq.request.logprobs is not None:  # the only allowed token: probability 1
+                    seq.logprob = (0.0, ((chosen[i], 0.0),) if seq.request.logprobs else ())
+            elif seq.exact:
+                try:
+                    chosen[i] = self._sample_exact(seq, words[i])
+                except Exception as exc:
+                    self._mark_failed(seq, "sampling", exc)
             else:
                 need.append(i)
         if need:
@@ -479,6 +496,15 @@ class Scheduler:
         if readable.any():  # any subset of what the grammar allows still leads to a valid end
             row[:] = readable
 
+    def _sample_exact(self, seq: Sequence, row_words: np.ndarray) -> int:
+        req = seq.request
+        heads = ModelHeads(self.model, seq.hidden[None])  # type: ignore[index]
+        token, seq.logprob = sample_exact(
+            heads, 0, row_words, HARMONY_VOCAB, temperature=req.temperature, top_p=req.top_p,
+            uniform=seq.rng.random(), presence_penalty=req.presence_penalty,
+            frequency_penalty=req.frequency_penalty, counts=seq.counts, top_logprobs=req.logprobs)
+        return token
+
     def _sample_rows(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
                      uniforms: list[float]) -> list[int]:
         hidden = torch.stack([sampling[i].hidden for i in rows])  # type: ignore[misc]
@@ -496,7 +522,13 @@ class Scheduler:
         except Exception as exc:
             self._mark_failed(seq, "the grammar", exc)
             return
-        self._send(seq, "token", token)
+        if seq.request.logprobs is not None:
+            self._send(seq, "token", (token, seq.logprob))
+            seq.logprob = None
+        else:
+            self._send(seq, "token", token)
+        if token < FIRST_SPECIAL:
+            seq.counts[token] = seq.counts.get(token, 0) + 1
         seq.generated += 1
         req = seq.request
         if (token in req.stop_token_ids or seq.generated >= req.max_new_tokens
