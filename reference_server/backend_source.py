@@ -23,11 +23,13 @@ from .harmony import (
     HarmonyOutputError,
     PromptError,
     build_conversation,
+    call_targets,
     estimate_prompt_tokens,
     output_spec,
     prompt_text_chars,
     render_prompt,
     script_hint,
+    summary_requested,
 )
 from .request import CreateRequest
 from .service import Prepared
@@ -111,7 +113,8 @@ class BackendSource:
         """Generation events after `in_progress`, the terminal ones included. Closing this
         generator (a disconnect, a cancel) closes the backend's token stream at once."""
         writer, gen = prep.writer, prep.plan
-        emitter = HarmonyToEvents(writer)
+        emitter = HarmonyToEvents(writer, targets=call_targets(gen.output.tools),
+                                  summary=summary_requested(prep.request))
         decoder = CompletionDecoder(self.encoding, emitter)
         token_stream: Any = None
         cached = 0

@@ -20,7 +20,8 @@ plus the index of its currently open part (if any). Every public method:
 2. mutates the item dicts (so the terminal snapshot is, by construction, the done items),
 3. returns the events it produced, already numbered (`sequence_number` 0, 1, 2, … no gaps).
 
-Items are opened by `add_message` / `add_reasoning` / `add_function_call`, which return
+Items are opened by `add_message` / `add_reasoning` / `add_function_call` /
+`add_custom_tool_call`, which return
 `(output_index, events)`. Parts are opened by `add_*_part(i)` (an open part of the same item is
 closed first), filled by the `*_delta(i, text)` methods (which always target the item's open
 part), and closed by `close_part(i)` or `close_item(i)`. `close_item` emits every pending done
@@ -121,6 +122,7 @@ _PART_TYPES_BY_ITEM: dict[str, frozenset[str]] = {
     "message": frozenset({"output_text", "refusal"}),
     "reasoning": frozenset({"reasoning_text", "summary_text"}),
     "function_call": frozenset(),
+    "custom_tool_call": frozenset(),
 }
 
 
@@ -266,19 +268,38 @@ class ResponseEventWriter:
         }
         return self._add_item("add_reasoning", item)
 
-    def add_function_call(self, name: str, call_id: str | None = None) -> tuple[int, list[Event]]:
-        """Open a function_call item; returns (output_index, [output_item.added])."""
+    def add_function_call(
+        self, name: str, call_id: str | None = None, namespace: str | None = None
+    ) -> tuple[int, list[Event]]:
+        """Open a function_call item (of a namespace tool's member when `namespace` is given);
+        returns (output_index, [output_item.added])."""
+        return self._add_call("add_function_call", "function_call", name, call_id, namespace)
+
+    def add_custom_tool_call(
+        self, name: str, call_id: str | None = None, namespace: str | None = None
+    ) -> tuple[int, list[Event]]:
+        """Open a custom_tool_call item (free-form `input`, streamed with `custom_input_delta`);
+        returns (output_index, [output_item.added])."""
+        return self._add_call("add_custom_tool_call", "custom_tool_call", name, call_id, namespace)
+
+    def _add_call(self, call: str, kind: str, name: str, call_id: str | None,
+                  namespace: str | None) -> tuple[int, list[Event]]:
         if not isinstance(name, str) or not name:
-            raise ValueError("add_function_call: name must be a non-empty string")
-        item = {
-            "id": self._new_id("fc"),
-            "type": "function_call",
+            raise ValueError(f"{call}: name must be a non-empty string")
+        if namespace is not None and (not isinstance(namespace, str) or not namespace):
+            raise ValueError(f"{call}: namespace must be a non-empty string or None")
+        body = "arguments" if kind == "function_call" else "input"
+        item: dict[str, Any] = {
+            "id": self._new_id("fc" if kind == "function_call" else "ctc"),
+            "type": kind,
             "status": "in_progress",
-            "arguments": "",
+            body: "",
             "call_id": call_id or self._new_id("call"),
             "name": name,
         }
-        return self._add_item("add_function_call", item)
+        if namespace is not None:
+            item["namespace"] = namespace
+        return self._add_item(call, item)
 
     # ------------------------------------------------------------------ parts
     def add_output_text_part(self, output_index: int) -> list[Event]:
@@ -334,6 +355,15 @@ class ResponseEventWriter:
         return [self._ev("response.function_call_arguments.delta", item_id=it.id,
                          output_index=it.index, delta=text)]
 
+    def custom_input_delta(self, output_index: int, text: str) -> list[Event]:
+        it = self._get_open(output_index, "custom_input_delta")
+        if it.type != "custom_tool_call":
+            raise ValueError(f"custom_input_delta({output_index}): item is a {it.type}, not a custom_tool_call")
+        self._check_text("custom_input_delta", text)
+        it.item["input"] += text
+        return [self._ev("response.custom_tool_call_input.delta", item_id=it.id,
+                         output_index=it.index, delta=text)]
+
     def close_part(self, output_index: int) -> list[Event]:
         """Close the item's open part (text done + part done); no-op when none is open."""
         it = self._get_open(output_index, "close_part")
@@ -349,6 +379,9 @@ class ResponseEventWriter:
             events.append(self._ev("response.function_call_arguments.done", item_id=it.id,
                                    output_index=it.index, name=it.item["name"],
                                    arguments=it.item["arguments"]))
+        elif it.type == "custom_tool_call":
+            events.append(self._ev("response.custom_tool_call_input.done", item_id=it.id,
+                                   output_index=it.index, input=it.item["input"]))
         it.item["status"] = status
         it.open = False
         self._response["output"].append(copy.deepcopy(it.item))

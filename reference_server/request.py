@@ -48,14 +48,79 @@ ASSISTANT_PART_TYPES = ("output_text", "refusal", "input_text")
 
 @dataclass(frozen=True)
 class FunctionTool:
+    """A function tool; `namespace` is set for the members of a `namespace` tool."""
+
     name: str
     description: str | None
     parameters: dict[str, Any] | None
     strict: bool
+    namespace: str | None = None
+    # Accepted optional keys echoed as sent (`defer_loading`, `allowed_callers`, …).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    kind = "function"
 
     def echo(self) -> dict[str, Any]:
         return {"type": "function", "name": self.name, "description": self.description,
-                "parameters": copy.deepcopy(self.parameters), "strict": self.strict}
+                "parameters": copy.deepcopy(self.parameters), "strict": self.strict,
+                **copy.deepcopy(self.extra)}
+
+
+@dataclass(frozen=True)
+class CustomTool:
+    """A free-form tool: its input is text, optionally constrained by a lark or regex grammar
+    (`format` is `{"type": "text"}` or `{"type": "grammar", "syntax", "definition"}`)."""
+
+    name: str
+    description: str | None
+    format: dict[str, Any]
+    namespace: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    kind = "custom"
+
+    def echo(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "custom", "name": self.name}
+        if self.description is not None:
+            out["description"] = self.description
+        out["format"] = copy.deepcopy(self.format)
+        return {**out, **copy.deepcopy(self.extra)}
+
+
+@dataclass(frozen=True)
+class NamespaceTool:
+    """A named group of function and custom tools; calls carry the namespace."""
+
+    name: str
+    description: str
+    tools: tuple[FunctionTool | CustomTool, ...]
+
+    kind = "namespace"
+
+    def echo(self) -> dict[str, Any]:
+        return {"type": "namespace", "name": self.name, "description": self.description,
+                "tools": [t.echo() for t in self.tools]}
+
+
+@dataclass(frozen=True)
+class PassiveTool:
+    """A tool type this server accepts and echoes but the model never calls (`web_search` until
+    the server can search; `tool_search`, which only finds deferred tools)."""
+
+    raw: dict[str, Any]
+
+    kind = "passive"
+
+    @property
+    def type(self) -> str:
+        return str(self.raw["type"])
+
+    def echo(self) -> dict[str, Any]:
+        return copy.deepcopy(self.raw)
+
+
+Tool = FunctionTool | CustomTool | NamespaceTool | PassiveTool
+CallableTool = FunctionTool | CustomTool
 
 
 @dataclass
@@ -63,7 +128,7 @@ class CreateRequest:
     model: str
     input_items: list[dict[str, Any]]  # normalized, each with an `id`
     instructions: str | None = None
-    tools: list[FunctionTool] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
     tool_choice: Any = "auto"
     parallel_tool_calls: bool = True
     reasoning: dict[str, Any] = field(default_factory=lambda: {"effort": None, "summary": None})
@@ -114,17 +179,28 @@ class CreateRequest:
             "metadata": dict(self.metadata),
         }
 
-    def allowed_tools(self) -> tuple[list[FunctionTool], str]:
+    def callable_tools(self) -> list[CallableTool]:
+        """Every tool the model could call: functions and custom tools, namespaces flattened."""
+        out: list[CallableTool] = []
+        for tool in self.tools:
+            if isinstance(tool, NamespaceTool):
+                out += tool.tools
+            elif isinstance(tool, FunctionTool | CustomTool):
+                out.append(tool)
+        return out
+
+    def allowed_tools(self) -> tuple[list[CallableTool], str]:
         """The tools the model may call now and the mode ("auto", "none", "required")."""
         choice = self.tool_choice
-        if not self.tools or choice == "none":
+        tools = self.callable_tools()
+        if not tools or choice == "none":
             return [], "none"
         if choice in ("auto", "required"):
-            return list(self.tools), choice
-        if choice["type"] == "function":
-            return [t for t in self.tools if t.name == choice["name"]], "required"
-        names = {t["name"] for t in choice["tools"]}
-        return [t for t in self.tools if t.name in names], choice["mode"]
+            return tools, choice
+        if choice["type"] in ("function", "custom"):
+            return [t for t in tools if t.kind == choice["type"] and t.name == choice["name"]], "required"
+        wanted = {(entry["type"], entry["name"]) for entry in choice["tools"]}
+        return [t for t in tools if (t.kind, t.name) in wanted], choice["mode"]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -464,75 +540,189 @@ def _check_strict(schema: Any, param: str, what: str) -> None:
                        if "function" in what else "invalid_schema")
 
 
-def _parse_tools(value: Any) -> list[FunctionTool]:
+# Tool types accepted, echoed and never called: web search until the server can search (Codex
+# sends `web_search` on every request, gpt-oss knows it as `browser_search`), and `tool_search`,
+# which finds deferred tools (this server defers none, so there is never anything to find).
+PASSIVE_TOOL_TYPES = frozenset({
+    "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
+    "browser_search", "tool_search",
+})
+# Hosted tools of the official API that this server cannot run: refused by name.
+HOSTED_TOOL_TYPES = frozenset({
+    "file_search", "code_interpreter", "computer", "computer_use_preview", "image_generation", "mcp",
+    "shell", "local_shell", "apply_patch", "programmatic_tool_calling",
+})
+# Optional keys of function and custom tools that change nothing here; accepted and echoed.
+_TOOL_OPTIONAL_KEYS = ("defer_loading", "allowed_callers", "async", "output_schema")
+GRAMMAR_SYNTAXES = ("lark", "regex")
+
+
+def _parse_tools(value: Any) -> list[Tool]:
     if value is None:
         return []
     if not isinstance(value, list):
         raise _type_error("tools", "an array", value)
-    tools: list[FunctionTool] = []
-    seen: set[str] = set()
+    tools: list[Tool] = []
+    seen: set[tuple[str | None, str]] = set()
+    namespaces: set[str] = set()
     for i, raw in enumerate(value):
         param = f"tools[{i}]"
         raw = _obj(raw, param)
         kind = raw.get("type")
         if kind is None:
             raise _missing(f"{param}.type")
-        if kind != "function":
-            raise _invalid(f"{param}.type", f"Tool type {kind!r} is not supported by this server; "
-                                            "only 'function' tools are.", code="unsupported_value")
-        _no_extra(raw, param, {"type", "name", "description", "parameters", "strict"})
-        name = _str(raw, "name", f"{param}.name", required=True)
-        assert name is not None
-        if not NAME_RE.match(name):
-            raise _invalid(f"{param}.name", f"Invalid '{param}.name': string does not match pattern. Expected "
-                                            "a string that matches the pattern '^[a-zA-Z0-9_-]+$' (1–64 characters).")
-        if name in seen:
-            raise _invalid(f"{param}.name", f"Duplicate tool name {name!r}: tool names must be unique.")
-        seen.add(name)
-        description = _str(raw, "description", f"{param}.description")
-        parameters = raw.get("parameters")
-        if parameters is not None:
-            _check_schema(parameters, f"{param}.parameters")
-            if parameters.get("type", "object") != "object":
-                raise _invalid(f"{param}.parameters", f"Invalid schema for function '{name}': schema must be "
-                                                      "a JSON Schema of 'type: \"object\"'.",
-                               code="invalid_function_parameters")
-        strict_raw = raw.get("strict")
-        if strict_raw is not None and not isinstance(strict_raw, bool):
-            raise _type_error(f"{param}.strict", "a boolean", strict_raw)
-        if strict_raw:
-            _check_strict(parameters or {"type": "object", "properties": {}, "additionalProperties": False},
-                          f"{param}.parameters", f"function '{name}'")
-            strict = True
-        elif strict_raw is None:
-            # Functions are strict by default in the Responses API; a schema that cannot be strict
-            # (optional or open properties) quietly stays non-strict.
-            strict = parameters is not None and _strict_problem(parameters, "()") is None
+        if kind == "namespace":
+            tool: Tool = _parse_namespace(raw, param, seen)
+            if tool.name == "functions":  # harmony's namespace of the top-level tools
+                raise _invalid(f"{param}.name", "The namespace name 'functions' is reserved; choose another.")
+            if tool.name in namespaces:
+                raise _invalid(f"{param}.name", f"Duplicate namespace {tool.name!r}: namespace names must be unique.")
+            namespaces.add(tool.name)
+        elif kind in PASSIVE_TOOL_TYPES:
+            tool = PassiveTool(copy.deepcopy(raw))
+        elif kind in ("function", "custom"):
+            tool = _parse_member(raw, param, None, seen)
+        elif kind in HOSTED_TOOL_TYPES:
+            raise _invalid(f"{param}.type", f"Tool type {kind!r} is a hosted tool this server cannot run; "
+                                            "send it as a 'function' or 'custom' tool instead.",
+                           code="unsupported_value")
         else:
-            strict = False
-        tools.append(FunctionTool(name=name, description=description,
-                                  parameters=copy.deepcopy(parameters), strict=strict))
+            raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
+                                            "'function', 'custom', 'namespace', 'web_search' and 'tool_search'.")
+        tools.append(tool)
     return tools
 
 
-def _parse_tool_choice(value: Any, tools: list[FunctionTool]) -> Any:
-    names = {t.name for t in tools}
+def _parse_namespace(raw: dict[str, Any], param: str, seen: set[tuple[str | None, str]]) -> NamespaceTool:
+    _no_extra(raw, param, {"type", "name", "description", "tools"})
+    name = _str(raw, "name", f"{param}.name", required=True)
+    assert name is not None
+    _check_name(name, f"{param}.name")
+    description = _str(raw, "description", f"{param}.description", required=True)
+    assert description is not None
+    members = raw.get("tools")
+    if members is None:
+        raise _missing(f"{param}.tools")
+    if not isinstance(members, list):
+        raise _type_error(f"{param}.tools", "an array", members)
+    if not members:
+        raise _invalid(f"{param}.tools", f"'{param}.tools' must be a non-empty array of tools.", code="empty_array")
+    parsed = []
+    for j, member in enumerate(members):
+        where = f"{param}.tools[{j}]"
+        member = _obj(member, where)
+        _required_enum(member, "type", f"{where}.type", ("function", "custom"))
+        parsed.append(_parse_member(member, where, name, seen))
+    return NamespaceTool(name=name, description=description, tools=tuple(parsed))
+
+
+def _check_name(name: str, param: str) -> None:
+    if not NAME_RE.match(name):
+        raise _invalid(param, f"Invalid '{param}': string does not match pattern. Expected "
+                              "a string that matches the pattern '^[a-zA-Z0-9_-]+$' (1–64 characters).")
+
+
+def _optional_keys(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(raw[k]) for k in _TOOL_OPTIONAL_KEYS if raw.get(k) is not None}
+
+
+def _parse_member(raw: dict[str, Any], param: str, namespace: str | None,
+                  seen: set[tuple[str | None, str]]) -> CallableTool:
+    """A function or custom tool, at the top level (`namespace` None) or inside a namespace."""
+    kind = raw["type"]
+    fields = {"type", "name", "description", *_TOOL_OPTIONAL_KEYS}
+    _no_extra(raw, param, fields | ({"parameters", "strict"} if kind == "function" else {"format"}))
+    name = _str(raw, "name", f"{param}.name", required=True)
+    assert name is not None
+    _check_name(name, f"{param}.name")
+    if (namespace, name) in seen:
+        where = f" in namespace {namespace!r}" if namespace else ""
+        raise _invalid(f"{param}.name", f"Duplicate tool name {name!r}{where}: tool names must be unique.")
+    seen.add((namespace, name))
+    description = _str(raw, "description", f"{param}.description")
+    if kind == "custom":
+        return CustomTool(name=name, description=description, format=_parse_custom_format(raw, param),
+                          namespace=namespace, extra=_optional_keys(raw))
+    parameters = raw.get("parameters")
+    if parameters is not None:
+        _check_schema(parameters, f"{param}.parameters")
+        if parameters.get("type", "object") != "object":
+            raise _invalid(f"{param}.parameters", f"Invalid schema for function '{name}': schema must be "
+                                                  "a JSON Schema of 'type: \"object\"'.",
+                           code="invalid_function_parameters")
+    strict_raw = raw.get("strict")
+    if strict_raw is not None and not isinstance(strict_raw, bool):
+        raise _type_error(f"{param}.strict", "a boolean", strict_raw)
+    if strict_raw:
+        _check_strict(parameters or {"type": "object", "properties": {}, "additionalProperties": False},
+                      f"{param}.parameters", f"function '{name}'")
+        strict = True
+    elif strict_raw is None:
+        # Functions are strict by default in the Responses API; a schema that cannot be strict
+        # (optional or open properties) quietly stays non-strict.
+        strict = parameters is not None and _strict_problem(parameters, "()") is None
+    else:
+        strict = False
+    return FunctionTool(name=name, description=description, parameters=copy.deepcopy(parameters),
+                        strict=strict, namespace=namespace, extra=_optional_keys(raw))
+
+
+def _parse_custom_format(raw: dict[str, Any], param: str) -> dict[str, Any]:
+    fmt = raw.get("format")
+    if fmt is None:
+        return {"type": "text"}
+    where = f"{param}.format"
+    fmt = _obj(fmt, where)
+    kind = _required_enum(fmt, "type", f"{where}.type", ("text", "grammar"))
+    if kind == "text":
+        _no_extra(fmt, where, {"type"})
+        return {"type": "text"}
+    _no_extra(fmt, where, {"type", "syntax", "definition"})
+    syntax = _required_enum(fmt, "syntax", f"{where}.syntax", GRAMMAR_SYNTAXES)
+    definition = _str(fmt, "definition", f"{where}.definition", required=True, allow_empty=False)
+    assert definition is not None
+    problem = grammar_problem(syntax, definition)
+    if problem:
+        raise _invalid(f"{where}.definition", f"Invalid {syntax} grammar in '{where}.definition': {problem}",
+                       code="invalid_grammar")
+    return {"type": "grammar", "syntax": syntax, "definition": definition}
+
+
+def grammar_problem(syntax: str, definition: str) -> str | None:
+    """Why llguidance cannot compile a custom tool's grammar (one line), or None."""
+    import llguidance
+
+    grammar = (llguidance.LLMatcher.grammar_from_lark(definition) if syntax == "lark"
+               else llguidance.LLMatcher.grammar_from_regex(definition))
+    message = llguidance.LLMatcher.validate_grammar(grammar)  # "" when the grammar is valid
+    if not message:
+        return None
+    return " ".join(message.split("\n", 1)[0].split())
+
+
+def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
+    callable_tools = [m for t in tools for m in (t.tools if isinstance(t, NamespaceTool) else (t,))
+                      if not isinstance(m, PassiveTool)]
+    names = {(t.kind, t.name) for t in callable_tools}
+    passive = {t.type for t in tools if isinstance(t, PassiveTool)}
     if value is None:
         return "auto"
     if isinstance(value, str):
         choice = _enum(value, "tool_choice", ("none", "auto", "required"))
-        if choice == "required" and not tools:
+        if choice == "required" and not callable_tools:
             raise _invalid("tool_choice", "Invalid value for 'tool_choice': 'tool_choice' is 'required' but "
-                                          "no tools were provided.")
+                                          "no tools were provided." if not tools else
+                           "Invalid value for 'tool_choice': 'required' needs a function or custom tool; "
+                           "this server never calls the other tool types.")
         return choice
     value = _obj(value, "tool_choice")
     kind = value.get("type")
-    if kind == "function":
+    if kind in ("function", "custom"):
         _no_extra(value, "tool_choice", {"type", "name"})
         name = _str(value, "name", "tool_choice.name", required=True)
-        if name not in names:
+        if (kind, name) not in names:
             raise _invalid("tool_choice", f"Tool choice '{name}' not found in 'tools' parameter.")
-        return {"type": "function", "name": name}
+        return {"type": kind, "name": name}
     if kind == "allowed_tools":
         _no_extra(value, "tool_choice", {"type", "mode", "tools"})
         mode = _required_enum(value, "mode", "tool_choice.mode", ("auto", "required"))
@@ -548,18 +738,21 @@ def _parse_tool_choice(value: Any, tools: list[FunctionTool]) -> Any:
         for i, entry in enumerate(listed):
             where = f"tool_choice.tools[{i}]"
             entry = _obj(entry, where)
-            if _required_enum(entry, "type", f"{where}.type", ("function",)) != "function":
-                raise _invalid(f"{where}.type", "Only function tools can be allowed here.")
+            entry_kind = entry.get("type")
+            if entry_kind in passive:
+                out.append(copy.deepcopy(entry))  # allowed, and never called
+                continue
+            entry_kind = _required_enum(entry, "type", f"{where}.type", ("function", "custom"))
             _no_extra(entry, where, {"type", "name"})
             name = _str(entry, "name", f"{where}.name", required=True)
-            if name not in names:
+            if (entry_kind, name) not in names:
                 raise _invalid(f"{where}.name", f"Tool '{name}' is not in the 'tools' parameter.")
-            out.append({"type": "function", "name": name})
+            out.append({"type": entry_kind, "name": name})
         return {"type": "allowed_tools", "mode": mode, "tools": out}
     if kind is None:
         raise _missing("tool_choice.type")
     raise _invalid("tool_choice.type", f"Invalid value for 'tool_choice.type': {kind!r}. Supported values "
-                                       "are: 'function' and 'allowed_tools'.")
+                                       "are: 'function', 'custom' and 'allowed_tools'.")
 
 
 # ---------------------------------------------------------------------------- input items
@@ -585,14 +778,19 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             _enum(status, f"{param}.status", ("in_progress", "completed", "incomplete"))
     if kind == "message":
         return _parse_message(raw, param)
-    if kind == "function_call":
-        _no_extra(raw, param, {"type", "id", "call_id", "name", "arguments", "status"})
+    if kind in ("function_call", "custom_tool_call"):
+        body = "arguments" if kind == "function_call" else "input"
+        _no_extra(raw, param, {"type", "id", "call_id", "name", body, "status", "namespace"})
         call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
         name = _str(raw, "name", f"{param}.name", required=True, allow_empty=False)
-        arguments = _str(raw, "arguments", f"{param}.arguments", required=True)
-        return {"id": raw.get("id") or new_id("fc"), "type": "function_call", "status": "completed",
-                "arguments": arguments, "call_id": call_id, "name": name}
-    if kind == "function_call_output":
+        text = _str(raw, body, f"{param}.{body}", required=True)
+        call: dict[str, Any] = {"id": raw.get("id") or new_id("fc" if kind == "function_call" else "ctc"),
+                                "type": kind, "status": "completed", body: text, "call_id": call_id, "name": name}
+        namespace = _str(raw, "namespace", f"{param}.namespace", allow_empty=False)
+        if namespace is not None:
+            call["namespace"] = namespace
+        return call
+    if kind in ("function_call_output", "custom_tool_call_output"):
         _no_extra(raw, param, {"type", "id", "call_id", "output", "status"})
         call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
         output = raw.get("output")
@@ -602,7 +800,8 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             output = [_parse_part(p, f"{param}.output[{j}]", USER_PART_TYPES) for j, p in enumerate(output)]
         elif not isinstance(output, str):
             raise _type_error(f"{param}.output", "a string or an array of content parts", output)
-        return {"id": raw.get("id") or new_id("fco"), "type": "function_call_output", "call_id": call_id,
+        prefix = "fco" if kind == "function_call_output" else "ctco"
+        return {"id": raw.get("id") or new_id(prefix), "type": kind, "call_id": call_id,
                 "output": output, "status": "completed"}
     if kind == "reasoning":
         _no_extra(raw, param, {"type", "id", "summary", "content", "encrypted_content", "status"})
@@ -619,10 +818,12 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
     if kind is None:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
-                                    "'message', 'function_call', 'function_call_output' and 'reasoning'.")
+                                    "'message', 'function_call', 'function_call_output', 'custom_tool_call', "
+                                    "'custom_tool_call_output' and 'reasoning'.")
 
 
-_ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
+_ITEM_TYPES = ("message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",
+               "reasoning")
 
 
 def _text_parts(raw: dict[str, Any], key: str, param: str, part_type: str) -> list[dict[str, Any]]:

@@ -32,12 +32,24 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """A function tool the model may call."""
+    """A tool the model may call: a function (JSON arguments) or a custom tool (free-form text
+    input, constrained by `format` when it is a lark or regex grammar)."""
 
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None  # JSON Schema of the arguments object
     strict: bool = False
+    kind: Literal["function", "custom"] = "function"
+    # The request's namespace tool this belongs to (None: a top-level tool).
+    namespace: str | None = None
+    # A custom tool's input format: {"type": "text"} or {"type": "grammar", "syntax", "definition"}.
+    format: dict[str, Any] | None = None
+
+    @property
+    def recipient(self) -> str:
+        """The harmony recipient of a call: top-level tools live in harmony's `functions`
+        namespace, a namespace tool's members in a harmony namespace of the same name."""
+        return f"{self.namespace or 'functions'}.{self.name}"
 
 
 @dataclass(frozen=True)

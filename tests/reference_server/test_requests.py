@@ -59,7 +59,7 @@ def assert_error_shape(body: Any) -> dict[str, Any]:
         ({"model": "m", "input": "x", "tools": [{"type": "function", "name": "bad name"}]}, "tools[0].name",
          "invalid_value"),
         ({"model": "m", "input": "x", "tools": [TOOL, TOOL]}, "tools[1].name", "invalid_value"),
-        ({"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type", "unsupported_value"),
+        ({"model": "m", "input": "x", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, "tools[0].type", "unsupported_value"),
         ({"model": "m", "input": "x", "tools": [{**TOOL, "parameters": {"type": "object", "properties": 3}}]},
          "tools[0].parameters", "invalid_schema"),
         ({"model": "m", "input": "x", "tools": [{**TOOL, "strict": True, "parameters": {
