@@ -244,12 +244,12 @@ def _item_message(item: dict[str, Any], calls: dict[str, str], param: str | None
                 .with_recipient(recipient)
                 .with_content_type("<|constrain|>json"))
     if kind in ("function_call_output", "custom_tool_call_output"):
-        recipient = calls.get(item["call_id"])
-        if recipient is None:
+        caller = calls.get(item["call_id"])
+        if caller is None:
             what = "function call" if kind == "function_call_output" else "custom tool call"
             raise PromptError(f"No tool call found for {what} output with call_id {item['call_id']}.",
                               param=f"{param}.call_id" if param else "previous_response_id")
-        return (Message.from_author_and_content(Author.new(Role.TOOL, recipient),
+        return (Message.from_author_and_content(Author.new(Role.TOOL, caller),
                                                 parts_text(item["output"]))
                 .with_channel("commentary")
                 .with_recipient("assistant"))

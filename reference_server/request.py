@@ -572,14 +572,16 @@ def _parse_tools(value: Any) -> list[Tool]:
         if kind is None:
             raise _missing(f"{param}.type")
         if kind == "namespace":
-            tool: Tool = _parse_namespace(raw, param, seen)
-            if tool.name == "functions":  # harmony's namespace of the top-level tools
+            group = _parse_namespace(raw, param, seen)
+            if group.name == "functions":  # harmony's namespace of the top-level tools
                 raise _invalid(f"{param}.name", "The namespace name 'functions' is reserved; choose another.")
-            if tool.name in namespaces:
-                raise _invalid(f"{param}.name", f"Duplicate namespace {tool.name!r}: namespace names must be unique.")
-            namespaces.add(tool.name)
+            if group.name in namespaces:
+                raise _invalid(f"{param}.name", f"Duplicate namespace {group.name!r}: namespace names must be unique.")
+            namespaces.add(group.name)
+            tool: Tool = group
         elif kind in PASSIVE_TOOL_TYPES:
-            tool = PassiveTool(copy.deepcopy(raw))
+            # gpt-oss's name for web search is not a Responses tool type: echoed as `web_search`.
+            tool = PassiveTool({**copy.deepcopy(raw), "type": "web_search" if kind == "browser_search" else kind})
         elif kind in ("function", "custom"):
             tool = _parse_member(raw, param, None, seen)
         elif kind in HOSTED_TOOL_TYPES:

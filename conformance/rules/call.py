@@ -48,8 +48,8 @@ def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, An
         return out
     for t in tools:
         if isinstance(t, dict) and t.get("type") == "namespace" and isinstance(t.get("name"), str):
-            members = t.get("tools") if isinstance(t.get("tools"), list) else []
-            for m in members:
+            members = t.get("tools")
+            for m in members if isinstance(members, list) else []:
                 if isinstance(m, dict) and m.get("type") in ("function", "custom") and isinstance(m.get("name"), str):
                     out[(m["type"], f"{t['name']}.{m['name']}")] = m
             continue
