@@ -74,3 +74,54 @@ async def test_text_custom_tool_among_others(backend: TorchBackend, encoding: An
         assert call.recipient in ("functions.note", "crm.lookup", "functions.code")
         if call.recipient == "functions.note":
             assert call.content_type in (None, "")  # free text: no <|constrain|>json
+
+
+# ---------------------------------------------------------------------------- over HTTP
+@pytest.fixture(scope="module")
+def server(tiny_model: Any, encoding: Any) -> Any:
+    from reference_server import create_app
+
+    from ..helpers import serve
+    from .conftest import make_backend
+
+    backend = make_backend(tiny_model, message_token_budget=16)
+    try:
+        with serve(create_app(backend=backend, encoding=encoding)) as srv:
+            yield srv
+    finally:
+        backend.scheduler.stop()
+
+
+def _post_stream(server: Any, body: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    from ..helpers import assert_conformant
+
+    with httpx.stream("POST", f"{server.url}/v1/responses", json=body, timeout=120) as resp:
+        assert resp.status_code == 200, resp.read()
+        data = resp.read()
+    return dict(assert_conformant(data, request=body).terminal_response)
+
+
+def test_http_summary_namespace_and_custom_calls(server: Any) -> None:
+    tools = [
+        {"type": "namespace", "name": "crm", "description": "Customer records", "tools": [
+            {"type": "function", "name": "lookup", "parameters": LOOKUP.parameters}]},
+        {"type": "custom", "name": "code", "format": CODE.format},
+        {"type": "web_search"},
+    ]
+    body = {"model": "gpt-oss-torch-tiny", "input": "Find it", "tools": tools, "tool_choice": "required",
+            "reasoning": {"effort": "low", "summary": "concise"}, "stream": True, "max_output_tokens": 300}
+    for _ in range(2):
+        final = _post_stream(server, body)
+        assert final["status"] == "completed"
+        reasoning = final["output"][0]
+        assert reasoning["type"] == "reasoning" and len(reasoning["summary"]) == 1
+        assert reasoning["content"][0]["text"].startswith(reasoning["summary"][0]["text"].rstrip("…"))
+        calls = [i for i in final["output"] if i["type"] in ("function_call", "custom_tool_call")]
+        assert calls
+        for call in calls:
+            if call["type"] == "custom_tool_call":
+                assert call["name"] == "code" and re.fullmatch(r"[A-Z]{2}-[0-9]{3}", call["input"])
+            else:
+                assert (call["name"], call["namespace"]) == ("lookup", "crm")
