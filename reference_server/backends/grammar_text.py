@@ -3,8 +3,8 @@ backend (a real model is constrained by the same grammar instead; see torch/gram
 
 llguidance walks the grammar one byte at a time over a 256-byte vocabulary: at each step it
 stops as soon as the text so far is a complete match, and otherwise picks one allowed byte with
-a random generator seeded from the grammar (printable ASCII and newlines preferred), so the
-same grammar always yields the same text.
+a random generator seeded from the grammar (lowercase words in free text, printable ASCII
+preferred elsewhere), so the same grammar always yields the same text.
 """
 
 from __future__ import annotations
@@ -18,9 +18,15 @@ import numpy as np
 
 MAX_BYTES = 2000
 _EOS = 256
-_PREFERRED = np.zeros(_EOS, dtype=bool)
-_PREFERRED[32:127] = True
-_PREFERRED[10] = True
+# Where the grammar allows at least _FREE_TEXT printable bytes (free text), bytes are drawn from
+# plain words; elsewhere (a choice between structures) from every allowed printable byte, or
+# from every allowed byte.
+_FREE_TEXT = 60
+_WORDY = np.zeros(_EOS, dtype=bool)
+_WORDY[list(b"abcdefghijklmnopqrstuvwxyz \n.")] = True
+_PRINTABLE = np.zeros(_EOS, dtype=bool)
+_PRINTABLE[32:127] = True
+_PRINTABLE[10] = True
 
 
 class GrammarTextError(ValueError):
@@ -54,13 +60,18 @@ def grammar_text(syntax: str, definition: str, *, max_bytes: int = MAX_BYTES) ->
     out = bytearray()
     while not matcher.is_accepting():
         if len(out) >= max_bytes:
-            raise GrammarTextError(f"no text matching the grammar within {max_bytes} bytes")
+            raise GrammarTextError(f"no text matching the grammar within {max_bytes} bytes "
+                                   f"(it ends {bytes(out)[-60:]!r})")
         fill_next_token_bitmask(matcher, bitmask, 0)
         allowed = np.unpackbits(bitmask.view(np.uint8), bitorder="little")[:_EOS].astype(bool)
         if not allowed.any():
             raise GrammarTextError(f"the grammar allows nothing after {bytes(out)[-40:]!r}")
-        preferred = allowed & _PREFERRED
-        choices = np.flatnonzero(preferred if preferred.any() else allowed)
+        printable = allowed & _PRINTABLE
+        if printable.sum() >= _FREE_TEXT:
+            tier = allowed & _WORDY  # free text (almost anything goes): plain words
+        else:
+            tier = printable if printable.any() else allowed  # a choice of structure: any of it
+        choices = np.flatnonzero(tier)
         byte = int(choices[rng.randrange(len(choices))])
         if not matcher.consume_token(byte):
             raise GrammarTextError(matcher.get_error().splitlines()[0] or "byte rejected")
