@@ -292,3 +292,42 @@ def test_sdk_stream_accumulates_custom_and_namespace_calls(sdk: openai.OpenAI) -
                                          {"type": "function_call_output", "call_id": by_type["function_call"].call_id,  # type: ignore[union-attr]
                                           "output": "Ada"}])
     assert "ok" in follow.output_text and "Ada" in follow.output_text
+
+
+# ---------------------------------------------------------------------------- Codex's tool kinds
+EDIT_LARK = 'start: "BEGIN" LF hunk+ "END" LF?\nhunk: "ADD " /[^\\n]+/ LF ("+" /(.*)/ LF)+\n%import common.LF\n'
+CODEX_LIKE_TOOLS = [
+    {"type": "function", "name": "shell", "description": "Runs a shell command", "strict": False,
+     "parameters": {"type": "object", "properties": {"command": {"type": "array", "items": {"type": "string"}},
+                                                     "workdir": {"type": "string"}},
+                    "required": ["command"], "additionalProperties": False}},
+    {"type": "function", "name": "update_plan", "description": "Updates the plan", "strict": False,
+     "parameters": {"type": "object", "properties": {"plan": {"type": "array", "items": {"type": "string"}}},
+                    "required": ["plan"], "additionalProperties": False}},
+    {"type": "custom", "name": "apply_patch", "description": "Edit files. This is a FREEFORM tool.",
+     "format": {"type": "grammar", "syntax": "lark", "definition": EDIT_LARK}},
+    {"type": "namespace", "name": "mcp__docs", "description": "Tools of the docs MCP server", "tools": [
+        {"type": "function", "name": "search", "description": "Search the docs", "strict": False,
+         "defer_loading": False,
+         "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}]},
+    *CODEX_EXTRAS,
+]
+
+
+def test_codex_shaped_turn_with_every_tool_kind(client: TestClient) -> None:
+    body = {"instructions": "You are a coding agent.", "tools": CODEX_LIKE_TOOLS, "tool_choice": "auto",
+            "parallel_tool_calls": True, "reasoning": {"effort": "medium", "summary": "auto"}, "store": False,
+            "input": [{"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "Please apply_patch and search the docs"}]}]}
+    _e, first = stream(client, body)
+    calls = _calls(first)
+    assert {(c["type"], c["name"], c.get("namespace")) for c in calls} == {
+        ("custom_tool_call", "apply_patch", None), ("function_call", "search", "mcp__docs")}
+    patch = next(c for c in calls if c["type"] == "custom_tool_call")
+    assert patch["input"].startswith("BEGIN\nADD ") and patch["input"].rstrip("\n").endswith("END")
+    # The next turn, stateless: everything sent back, outputs appended.
+    outputs = [{"type": "custom_tool_call_output" if c["type"] == "custom_tool_call" else "function_call_output",
+                "call_id": c["call_id"], "output": f"done {c['name']}"} for c in calls]
+    _e, second = stream(client, {**body, "input": [*body["input"], *first["output"], *outputs]})
+    text = second["output"][-1]["content"][0]["text"]
+    assert "done apply_patch" in text and "done search" in text
