@@ -331,3 +331,13 @@ def test_codex_shaped_turn_with_every_tool_kind(client: TestClient) -> None:
     _e, second = stream(client, {**body, "input": [*body["input"], *first["output"], *outputs]})
     text = second["output"][-1]["content"][0]["text"]
     assert "done apply_patch" in text and "done search" in text
+
+
+def test_proxy_does_not_forward_tools_it_never_calls() -> None:
+    from reference_server.proxy import upstream_request
+    from reference_server.request import parse_create_request
+
+    req = parse_create_request({"model": MODEL, "input": "x", "tools": [*CODEX_EXTRAS, CODE]})
+    assert [t["type"] for t in upstream_request(req, [])["tools"]] == ["custom"]
+    only_passive = parse_create_request({"model": MODEL, "input": "x", "tools": CODEX_EXTRAS})
+    assert "tools" not in upstream_request(only_passive, [])
