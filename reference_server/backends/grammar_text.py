@@ -44,9 +44,11 @@ def _byte_tokenizer() -> Any:
     return lltokenizer_from_encoding(encoding, n_vocab=_EOS + 1, eos_token=_EOS)
 
 
+@functools.lru_cache(maxsize=64)
 def grammar_text(syntax: str, definition: str, *, max_bytes: int = MAX_BYTES) -> str:
     """A text matching the grammar (`syntax` "lark" or "regex"); GrammarTextError when none is
-    found within `max_bytes` bytes."""
+    found within `max_bytes` bytes. Deterministic, so cached: a tool sent on every request (an
+    agent's patch tool) costs its walk (about 13 ms for a patch grammar here) once."""
     import llguidance
     from llguidance.numpy import allocate_token_bitmask, fill_next_token_bitmask
 
