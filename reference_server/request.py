@@ -199,7 +199,7 @@ class CreateRequest:
             return tools, choice
         if choice["type"] in ("function", "custom"):
             return [t for t in tools if t.kind == choice["type"] and t.name == choice["name"]], "required"
-        wanted = {(entry["type"], entry["name"]) for entry in choice["tools"]}
+        wanted = {(entry["type"], entry.get("name")) for entry in choice["tools"]}  # passive ones have none
         return [t for t in tools if (t.kind, t.name) in wanted], choice["mode"]
 
 
@@ -750,6 +750,10 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
             if (entry_kind, name) not in names:
                 raise _invalid(f"{where}.name", f"Tool '{name}' is not in the 'tools' parameter.")
             out.append({"type": entry_kind, "name": name})
+        if mode == "required" and not any(entry["type"] in ("function", "custom") for entry in out):
+            raise _invalid("tool_choice.mode", "Invalid value for 'tool_choice.mode': 'required' needs a "
+                                               "function or custom tool among 'tool_choice.tools'; this server "
+                                               "never calls the other tool types.")
         return {"type": "allowed_tools", "mode": mode, "tools": out}
     if kind is None:
         raise _missing("tool_choice.type")

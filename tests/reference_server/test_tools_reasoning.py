@@ -166,9 +166,20 @@ def test_passive_tools_alone_are_never_called(client: TestClient) -> None:
         _e, resp = stream(client, {"input": "Search the web for tides", "tools": [
             *CODEX_EXTRAS, {"type": "web_search_preview"}], "tool_choice": choice})
         assert [i["type"] for i in resp["output"]] == ["message"]
+    # Allowing only web search among callable tools: nothing may be called, and nothing is.
+    _e, resp = stream(client, {"input": "code", "tools": [CODE, *CODEX_EXTRAS], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": [{"type": "web_search"}]}})
+    assert [i["type"] for i in resp["output"]] == ["message"]
+    _e, resp = stream(client, {"input": "code", "tools": [CODE, *CODEX_EXTRAS], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": [{"type": "web_search"}, {"type": "custom", "name": "code"}]}})
+    assert [i["type"] for i in resp["output"]] == ["message", "custom_tool_call"]
     r = client.post("/v1/responses", json={"model": MODEL, "input": "x", "tools": CODEX_EXTRAS,
                                            "tool_choice": "required"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "tool_choice"
+    r = client.post("/v1/responses", json={"model": MODEL, "input": "x", "tools": [CODE, *CODEX_EXTRAS],
+                                           "tool_choice": {"type": "allowed_tools", "mode": "required",
+                                                           "tools": [{"type": "web_search"}]}})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tool_choice.mode"
 
 
 def test_same_name_in_two_namespaces(client: TestClient) -> None:
