@@ -786,7 +786,7 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
         return _parse_message(raw, param)
     if kind in ("function_call", "custom_tool_call"):
         body = "arguments" if kind == "function_call" else "input"
-        _no_extra(raw, param, {"type", "id", "call_id", "name", body, "status", "namespace"})
+        _no_extra(raw, param, {"type", "id", "call_id", "name", body, "status", "namespace", "caller"})
         call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
         name = _str(raw, "name", f"{param}.name", required=True, allow_empty=False)
         text = _str(raw, body, f"{param}.{body}", required=True)
@@ -797,7 +797,10 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             call["namespace"] = namespace
         return call
     if kind in ("function_call_output", "custom_tool_call_output"):
-        _no_extra(raw, param, {"type", "id", "call_id", "output", "status"})
+        # `caller`, and a function output's `name` / `namespace`, are accepted as the API's input
+        # types declare them; the output is matched to its call by `call_id` alone.
+        extra = {"name", "namespace"} if kind == "function_call_output" else set()
+        _no_extra(raw, param, {"type", "id", "call_id", "output", "status", "caller", *extra})
         call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
         output = raw.get("output")
         if output is None:

@@ -71,7 +71,8 @@ def test_namespace_round_trip_with_previous_response(client: TestClient) -> None
     _e, first = stream(client, {"input": "Please lookup customer 7", "tools": [CRM], "tool_choice": "required"})
     (call,) = _calls(first)
     _e, second = stream(client, {"previous_response_id": first["id"], "tools": [CRM], "input": [
-        {"type": "function_call_output", "call_id": call["call_id"], "output": "Ada Lovelace"}]})
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "Ada Lovelace",
+         "name": "lookup", "namespace": "crm", "caller": {"type": "direct"}}]})
     assert "Ada Lovelace" in second["output"][-1]["content"][0]["text"]
 
 
@@ -352,3 +353,12 @@ def test_proxy_does_not_forward_tools_it_never_calls() -> None:
     assert [t["type"] for t in upstream_request(req, [])["tools"]] == ["custom"]
     only_passive = parse_create_request({"model": MODEL, "input": "x", "tools": CODEX_EXTRAS})
     assert "tools" not in upstream_request(only_passive, [])
+
+
+def test_non_stream_body_carries_the_same_items(client: TestClient) -> None:
+    body = {"model": MODEL, "input": "lookup the code", "tools": [CRM, CODE], "tool_choice": "required",
+            "reasoning": {"summary": "concise"}}
+    resp = client.post("/v1/responses", json=body).json()
+    assert [i["type"] for i in resp["output"]] == ["reasoning", "message", "function_call", "custom_tool_call"]
+    assert resp["output"][0]["summary"][0]["text"] and resp["output"][2]["namespace"] == "crm"
+    assert client.get(f"/v1/responses/{resp['id']}").json() == resp
