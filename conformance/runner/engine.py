@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.findings import at_least
 from conformance.recording import ExchangeObserver
+from conformance.redaction import REDACTED as REDACTED  # re-exported: the marker reports show
+from conformance.redaction import Redactor
 from conformance.report import CaseResult, Report
 from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
 from conformance.runner.context import ScenarioAborted, ScenarioContext, ScenarioSkipped
@@ -23,9 +25,6 @@ from conformance.runner.targets import Target, TargetError
 
 if TYPE_CHECKING:
     from conformance.scenarios.base import Scenario
-
-REDACTED = "***"
-
 
 @dataclass
 class RunOptions:
@@ -56,32 +55,23 @@ def _tool_version() -> str:
         return "0.1.0+checkout"
 
 
-def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """`value` with every secret replaced by ***, however deep (dicts, lists, strings)."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret and secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(redact(v, secrets) for v in value)
-    return value
+def redact(value: Any, secrets: Sequence[str] | Redactor) -> Any:
+    """`value` with the secrets removed where they sit (conformance.redaction); keys untouched."""
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    return redactor.value(value)
 
 
-def redact_case(case: CaseResult, secrets: Sequence[str]) -> CaseResult:
+def redact_case(case: CaseResult, secrets: Sequence[str] | Redactor) -> CaseResult:
     from conformance.findings import Finding
 
-    if not secrets:
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    if not redactor:
         return case
-    case.findings = [Finding.from_dict(redact(f.to_dict(), secrets)) for f in case.findings]
-    case.details = redact(case.details, secrets)
-    case.events = redact(case.events, secrets) if case.events is not None else None
-    case.error = redact(case.error, secrets)
-    case.skip_reason = redact(case.skip_reason, secrets)
+    case.findings = [Finding.from_dict(redactor.value(f.to_dict())) for f in case.findings]
+    case.details = redactor.value(case.details)
+    case.events = redactor.value(case.events) if case.events is not None else None
+    case.error = redactor.value(case.error)
+    case.skip_reason = redactor.value(case.skip_reason)
     return case
 
 
@@ -101,6 +91,7 @@ class RunSession:
         self.options = options or RunOptions()
         self.model: str = self.options.model or ""
         self.client: HttpClient | None = None
+        self.redactor = Redactor(target.secrets())
 
     async def __aenter__(self) -> RunSession:
         await self.target.astart()
@@ -189,7 +180,7 @@ class RunSession:
         case.details = details
         if case.status == "passed" and any(at_least(f.severity, self.options.fail_on) for f in case.findings):
             case.status = "failed"
-        return redact_case(case, self.target.secrets())
+        return redact_case(case, self.redactor)
 
     async def run_all(
         self,
@@ -222,7 +213,7 @@ class RunSession:
     def report(self, cases: list[CaseResult], started_at: str = "") -> Report:
         return Report(
             cases=cases,
-            target=self.target.label,
+            target=self.redactor.text(self.target.label),
             profile=self.options.profile,
             fail_on=self.options.fail_on,
             tool_version=_tool_version(),
@@ -230,7 +221,7 @@ class RunSession:
             meta={
                 "unit": "scenario",
                 "model": self.model,
-                "base_url": self.target.base_url if self.target.kind == "url" else self.target.label,
+                "base_url": self.redactor.text(self.target.base_url if self.target.kind == "url" else self.target.label),
                 "timeout_s": self.options.timeout,
                 "concurrency": self.options.concurrency,
             },

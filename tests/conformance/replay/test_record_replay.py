@@ -21,9 +21,10 @@ from conformance import scenarios as catalogue
 from conformance.cli import main as cli_main
 from conformance.clients import ClientRun
 from conformance.fixture_corpus import validate_sidecar
+from conformance.redaction import Redactor
 from conformance.replay import Replayer, ReplayOptions, create_replay_app
 from conformance.replay.matching import SESSION_FILE, load_recordings, load_session
-from conformance.replay.record import Recorder, safe_headers, secret_variants
+from conformance.replay.record import Recorder, safe_headers
 from conformance.runner import RunOptions, app_target, run_scenarios
 from tests.conformance.runner import fakes
 from tests.conformance.runner.conftest import ServedApp, run_cli  # noqa: F401  (fixture)
@@ -137,16 +138,22 @@ def test_a_leaking_server_is_scrubbed(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_credential_headers_are_never_written() -> None:
-    headers = [("Authorization", "Bearer abc"), ("Set-Cookie", "s=1"), ("x-api-key", "abc"), ("X-Custom-Auth", "t"),
-               ("api-key", "abc"), ("content-type", "text/event-stream"), ("x-request-id", "req_abc")]
-    kept = safe_headers(headers, secret_variants(["abc"]), extra=["X-Custom-Auth"])
+    key = "abcdefgh-long-enough"
+    headers = [("Authorization", f"Bearer {key}"), ("Set-Cookie", "s=1"), ("x-api-key", key), ("X-Custom-Auth", "t"),
+               ("api-key", key), ("content-type", "text/event-stream"), ("x-request-id", f"req_{key}")]
+    kept = safe_headers(headers, Redactor([key]), extra=["X-Custom-Auth"])
     assert kept == [["content-type", "text/event-stream"], ["x-request-id", "req_***"]]
+    # A short key is too short to look for in a free-form value: by name only.
+    short = [("x-api-key", "abc"), ("x-request-id", "req_abc")]
+    assert safe_headers(short, Redactor(["abc"])) == [["x-request-id", "req_abc"]]
 
 
-def test_secret_variants_cover_the_encoded_forms() -> None:
-    variants = secret_variants(["abc", "Bearer abc"])
-    assert b"abc" in variants and base64.b64encode(b"abc") in variants and base64.b64encode(b":abc") in variants
-    assert variants.index(b"Bearer abc") < variants.index(b"abc")  # the longer form is replaced first
+def test_secret_forms_cover_the_encoded_forms() -> None:
+    redactor = Redactor(["abcdefgh-long-enough", "Bearer abcdefgh-long-enough"])
+    forms = redactor.long_bytes
+    for form in (b"abcdefgh-long-enough", base64.b64encode(b"abcdefgh-long-enough"), base64.b64encode(b":abcdefgh-long-enough")):
+        assert form in forms
+    assert forms.index(b"Bearer abcdefgh-long-enough") < forms.index(b"abcdefgh-long-enough")  # longer first
 
 
 def test_failures_and_client_probes_replay_identically(tmp_path: Path) -> None:
