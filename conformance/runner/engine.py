@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.findings import at_least
-from conformance.recording import ExchangeObserver
+from conformance.recording import SKIPPED_HEADER, ExchangeObserver, ExchangeRecord
 from conformance.redaction import REDACTED as REDACTED  # re-exported: the marker reports show
 from conformance.redaction import Redactor
 from conformance.report import CaseResult, Report
@@ -73,6 +73,20 @@ def redact_case(case: CaseResult, secrets: Sequence[str] | Redactor) -> CaseResu
     case.error = redactor.value(case.error)
     case.skip_reason = redactor.value(case.skip_reason)
     return case
+
+
+class _SkippedWhenRecorded:
+    """Watches one scenario's answers for a replay's SKIPPED_HEADER: a scenario that was skipped
+    when it was recorded is reported skipped again, with the recorded reason."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def observe(self, record: ExchangeRecord) -> tuple[()]:
+        for name, value in record.headers:
+            if self.reason is None and name.lower() == SKIPPED_HEADER.lower():
+                self.reason = value
+        return ()
 
 
 def _where(exc: BaseException) -> str:
@@ -146,6 +160,7 @@ class RunSession:
         if skip_reason:
             case.status, case.skip_reason = "skipped", skip_reason
             return case
+        skipped_when_recorded = _SkippedWhenRecorded()
         ctx = ScenarioContext(
             client=self.client,
             model=self.model,
@@ -153,7 +168,7 @@ class RunSession:
             keep_events=self.options.keep_events,
             has_api_key=bool(self.target.api_key),
             scenario_id=scenario.id,
-            observers=self.options.observers,
+            observers=(*self.options.observers, skipped_when_recorded),
         )
         started = time.perf_counter()
         try:
@@ -167,6 +182,10 @@ class RunSession:
         except Exception as exc:  # a bug here or in the checker must not hide the other scenarios
             case.status, case.error = "error", f"internal error: {type(exc).__name__}: {exc}{_where(exc)}"
         case.duration_s = time.perf_counter() - started
+        if skipped_when_recorded.reason is not None:
+            case.status, case.error = "skipped", None
+            case.skip_reason = f"skipped when recorded: {skipped_when_recorded.reason}"
+            return redact_case(case, self.redactor)
         case.findings = ctx.findings
         case.event_count = ctx.event_count
         case.events = ctx.events or None

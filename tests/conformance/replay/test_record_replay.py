@@ -223,3 +223,24 @@ def test_record_usage_errors(recorded: Path, capsys: pytest.CaptureFixture[str])
     assert cli_main(["replay", str(recorded / "nothing-here")]) == 2
     assert "not a folder" in capsys.readouterr().err
     assert cli_main(["replay", str(recorded), "--status", "42"]) == 2
+
+
+def test_scenarios_skipped_when_recorded_replay_as_skipped(tmp_path: Path) -> None:
+    """Recorded without a key (the auth scenarios skip), replayed with one: still skipped, not 404s."""
+    from reference_server import create_app
+
+    chosen = [catalogue.get(s) for s in ("basic-response", "error-missing-api-key", "error-wrong-api-key")]
+    recorder = Recorder(tmp_path, target="no-auth", scenario_tags={s.id: s.tags for s in chosen})
+    original = run_scenarios(app_target(create_app()), chosen, RunOptions(observers=(recorder,)))
+    recorder.write_session(original)
+    assert _verdicts(original.cases)["error-wrong-api-key"][0] == "skipped"
+    # The README's flow (a replay without a key, a run with one); and a replay that checks a key
+    # (it answers the keyless recordings of basic-response 401, so only the auth scenarios here).
+    for options, scenarios in ((ReplayOptions(), chosen), (ReplayOptions(api_key=REPLAY_KEY), chosen[1:])):
+        replayer = Replayer.from_folder(tmp_path, options)
+        again = run_scenarios(app_target(create_replay_app(replayer), api_key=REPLAY_KEY), scenarios, RunOptions())
+        assert _verdicts(again.cases) == {k: v for k, v in _verdicts(original.cases).items()
+                                          if k in {s.id for s in scenarios}}
+        skipped = {c.id: c.skip_reason for c in again.cases if c.status == "skipped"}
+        assert set(skipped) == {"error-missing-api-key", "error-wrong-api-key"}
+        assert all(r and r.startswith("skipped when recorded: no API key") for r in skipped.values()), skipped
