@@ -138,6 +138,8 @@ class RunSession:
             if self.options.model:
                 return  # the scenarios will report http.timeout
             raise TargetError(f"GET {where}: {exc}; pass --model or raise --timeout") from None
+        if res.status == 404:
+            await self._check_prefix(where)
         if self.options.model:
             return
         if res.status in (401, 403):
@@ -152,6 +154,24 @@ class RunSession:
         if not ids:
             raise TargetError(f"cannot pick a model: GET {where} lists no model; pass --model")
         self.model = str(ids[0])
+
+    async def _check_prefix(self, models_url: str) -> None:
+        """GET /models answered 404: when /responses is missing too, the base URL is wrong (most
+        often it lacks its `/v1`); say so instead of "pass --model"."""
+        assert self.client is not None
+        try:
+            res = await self.client.request("GET", "responses")
+        except (TransportFailure, TimedOut):
+            return
+        if res.status != 404:
+            return  # /responses exists (405 for GET, or a listing): only /models is missing
+        base = self.target.base_url
+        hint = (
+            f"try --base-url {base}/v1" if not base.endswith("/v1")
+            else "is it the base URL of an OpenAI-style API (the part before /responses)?"
+        )
+        raise TargetError(f"GET {models_url} and GET {base}/responses both answered 404: "
+                          f"{base} does not look like the API's base URL; {hint}")
 
     async def run_scenario(self, scenario: Scenario, *, skip_reason: str | None = None) -> CaseResult:
         """One scenario -> one CaseResult (never raises for target behaviour)."""
