@@ -8,6 +8,7 @@ one-line error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import socket
@@ -64,10 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening address, bound before anything is printed: a busy port is one line and
+    exit 2, never "serving at …" followed by uvicorn's bind error. Port 0 picks a free one."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is fine
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind_or_exit(host: str, port: int) -> socket.socket | None:
+    try:
+        return _bind(host, port)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        hint = " (another server? choose another --port, or --port 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
+        print(f"reference-server: error: cannot listen on {host}:{port}: {why}{hint}", file=sys.stderr)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +100,21 @@ def main(argv: list[str] | None = None) -> int:
 
     if (problem := proxy_args_error(args)) is not None:
         parser.error(problem)
+    sock = _bind_or_exit(args.host, args.port)
+    if sock is None:
+        return 2
     if args.upstream is not None:
+        # The proxy binds by itself: hand it the port (the one picked for --port 0).
+        args.port = int(sock.getsockname()[1])
+        sock.close()
         return _run_proxy(args)
+    try:
+        return _serve(args, parser, sock)
+    finally:
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: socket.socket) -> int:
     if args.backend is None:
         from .backends import default_backend_name
 
@@ -129,19 +161,22 @@ def main(argv: list[str] | None = None) -> int:
                         accept_any_model=not args.strict_model)
     app = create_app(backend=backend, encoding=encoding, store=store, settings=settings)
 
-    port = args.port or _free_port(args.host)
+    port = int(sock.getsockname()[1])
     host_in_url = f"[{args.host}]" if ":" in args.host else args.host
     print(f"reference-server: serving the Responses API at http://{host_in_url}:{port}/v1 "
           f"(backend {backend.name}, model {backend.model_id}, db {store.path}"
           f"{', API key required' if api_key else ''})", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level))
     try:
-        uvicorn.run(app, host=args.host, port=port, log_level=args.log_level)
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     except OSError as exc:
         print(f"reference-server: error: cannot serve on {args.host}:{port}: {exc}", file=sys.stderr)
         return 1
     finally:
         store.close()
-    return 0
+    return 0 if server.started else 1
 
 
 def _run_proxy(args: argparse.Namespace) -> int:
@@ -159,7 +194,6 @@ def _run_proxy(args: argparse.Namespace) -> int:
     settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
                         error_style="nested" if args.nested_errors else "flat")
     args.api_key = api_key
-    args.port = args.port or _free_port(args.host)
     try:
         return run_from_args(args, store=store, settings=settings)
     finally:
