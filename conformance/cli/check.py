@@ -348,6 +348,9 @@ def main(args: argparse.Namespace) -> int:
     if clients:
         meta["clients"] = probe_check_cases(cases, args.paths, request=request, profile=args.profile,
                                             fail_on=args.fail_on)
+        notes = [c["note"] for c in meta["clients"].values() if c.get("note")]
+        if notes:
+            meta["notes"] = notes
     report = Report(
         cases=cases,
         profile=args.profile,
