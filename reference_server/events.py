@@ -52,6 +52,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
 
 
+# Live deltas are padded with random letters and digits to this many characters (delta plus
+# `obfuscation`; longer deltas get an empty string), so their sizes do not reveal the tokens.
+OBFUSCATION_TARGET = 16
+
+
+def obfuscate(event: Event) -> Event:
+    """Add the live API's `obfuscation` field to a delta event (in place; others unchanged)."""
+    delta = event.get("delta")
+    if isinstance(delta, str) and event.get("type", "").endswith(".delta"):
+        pad = max(0, OBFUSCATION_TARGET - len(delta))
+        event["obfuscation"] = "".join(secrets.choice(_ALNUM) for _ in range(pad))
+    return event
+
+
 def make_usage(
     input_tokens: int,
     output_tokens: int,
@@ -81,6 +95,15 @@ def make_usage(
     }
 
 
+def zero_tool_usage() -> dict[str, Any]:
+    """The live API's `tool_usage` when no hosted tool ran: every family present, all zeros."""
+    return {
+        "image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                      "output_tokens": 0, "total_tokens": 0},
+        "web_search": {"num_requests": 0},
+    }
+
+
 # The Response fields in the order the official API sends them, with the defaults it reports
 # when a request does not set them. Passed-in fields override these.
 RESPONSE_DEFAULTS: dict[str, Any] = {
@@ -96,9 +119,12 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
     "max_output_tokens": None,
     "max_tool_calls": None,
     "model": None,
+    "moderation": None,
     "output": [],
     "parallel_tool_calls": True,
     "previous_response_id": None,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
     "prompt_cache_key": None,
     "prompt_cache_retention": None,
     "reasoning": {"effort": None, "summary": None},
@@ -109,6 +135,7 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
     "text": {"format": {"type": "text"}, "verbosity": "medium"},
     "tool_choice": "auto",
     "tools": [],
+    "tool_usage": None,  # filled in by the constructor: a fresh zero count per response
     "top_logprobs": 0,
     "top_p": 1.0,
     "truncation": "disabled",
@@ -168,6 +195,7 @@ class ResponseEventWriter:
         self._error_style = error_style
         self._allow_interleaving = allow_interleaving
         response = copy.deepcopy(RESPONSE_DEFAULTS)
+        response["tool_usage"] = zero_tool_usage()
         response.update(copy.deepcopy(dict(fields)))
         if not response.get("id"):
             response["id"] = id_factory("resp")
@@ -439,7 +467,8 @@ class ResponseEventWriter:
         self._response["status"] = status
         self._response["usage"] = copy.deepcopy(dict(usage)) if usage is not None else None
         if status == "completed":
-            self._response["completed_at"] = int(self._clock())
+            # Never before created_at, whatever the clock did meanwhile.
+            self._response["completed_at"] = max(int(self._clock()), int(self._response["created_at"]))
         self._phase = "done"
         return [self._lifecycle(type_)]
 

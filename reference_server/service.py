@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import anyio
 
 from .errors import APIError
-from .events import Event, ResponseEventWriter
+from .events import Event, ResponseEventWriter, obfuscate
 from .request import CreateRequest, parse_create_request
 from .settings import Settings
 from .store import ResponseStore
@@ -170,13 +170,14 @@ class ResponseService:
         writer = prep.writer
         events = self.source.run(prep)
         persisted = False
+        pad = prep.request.stream and prep.request.include_obfuscation
         try:
             try:
                 async for event in events:
                     if writer.phase == "done" and not persisted:
                         persisted = True
                         await self._persist(prep)
-                    yield event
+                    yield obfuscate(event) if pad else event
             except Exception:  # a bug in a source: the stream still ends properly
                 log.exception("response %s crashed", writer.response_id)
             if writer.phase == "in_progress":  # crashed, or stopped without a terminal event
