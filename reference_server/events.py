@@ -185,6 +185,7 @@ class ResponseEventWriter:
         allow_interleaving: bool = False,
         id_factory: Callable[[str], str] = new_id,
         clock: Callable[[], float] = time.time,
+        seal_reasoning: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         if not fields.get("model"):
             raise ValueError("ResponseEventWriter: fields must include a non-empty 'model'")
@@ -192,6 +193,9 @@ class ResponseEventWriter:
             raise ValueError(f"ResponseEventWriter: error_style must be 'flat' or 'nested', not {error_style!r}")
         self._new_id = id_factory
         self._clock = clock
+        # Set when the request includes `reasoning.encrypted_content`: reasoning items then carry
+        # their text sealed by this function, on `output_item.added` and again (complete) on done.
+        self._seal = seal_reasoning
         self._error_style = error_style
         self._allow_interleaving = allow_interleaving
         response = copy.deepcopy(RESPONSE_DEFAULTS)
@@ -285,13 +289,12 @@ class ResponseEventWriter:
 
     def add_reasoning(self) -> tuple[int, list[Event]]:
         """Open a reasoning item; returns (output_index, [output_item.added])."""
-        item = {
-            "id": self._new_id("rs"),
-            "type": "reasoning",
-            "summary": [],
-            "content": [],
-            "status": "in_progress",
-        }
+        item: dict[str, Any] = {"id": self._new_id("rs"), "type": "reasoning"}
+        if self._seal is not None:
+            item["encrypted_content"] = None
+        item.update(summary=[], content=[], status="in_progress")
+        if self._seal is not None:
+            item["encrypted_content"] = self._seal(item)
         return self._add_item("add_reasoning", item)
 
     def add_function_call(self, name: str, call_id: str | None = None) -> tuple[int, list[Event]]:
@@ -377,6 +380,8 @@ class ResponseEventWriter:
             events.append(self._ev("response.function_call_arguments.done", item_id=it.id,
                                    output_index=it.index, name=it.item["name"],
                                    arguments=it.item["arguments"]))
+        if it.type == "reasoning" and self._seal is not None:
+            it.item["encrypted_content"] = self._seal(it.item)
         it.item["status"] = status
         it.open = False
         self._response["output"].append(copy.deepcopy(it.item))

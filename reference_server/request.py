@@ -595,6 +595,8 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
     kind = raw.get("type")
     if kind is None and ("role" in raw or "content" in raw):
         kind = "message"  # the short form {"role", "content"}
+    elif kind is None and "id" in raw:
+        kind = "item_reference"  # the SDK's ItemReference: `type` is optional
     if kind in _ITEM_TYPES:
         _item_id(raw, param)
         status = raw.get("status")
@@ -631,12 +633,14 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             item["encrypted_content"] = _str(raw, "encrypted_content", f"{param}.encrypted_content")
         return item
     if kind == "item_reference":
-        raise _invalid(f"{param}.type", "Item references are not supported by this server; send the item itself.",
-                       code="unsupported_value")
+        # Resolved against the store by the service (which knows it); the parser only checks the shape.
+        _no_extra(raw, param, {"type", "id"})
+        ref = _str(raw, "id", f"{param}.id", required=True, allow_empty=False)
+        return {"type": "item_reference", "id": ref}
     if kind is None:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
-                                    "'message', 'function_call', 'function_call_output' and 'reasoning'.")
+                                    "'message', 'function_call', 'function_call_output', 'reasoning' and 'item_reference'.")
 
 
 _ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
