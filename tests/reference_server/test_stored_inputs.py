@@ -236,3 +236,58 @@ def test_openai_python_stateless_and_referenced_turns(server: ServerThread) -> N
     third = sdk.responses.create(model="m", input=[{"type": "item_reference", "id": stored.output[0].id},
                                                    {"role": "user", "content": "What did you say?"}])
     assert third.status == "completed"
+
+
+# --------------------------------------------------------------------------- truncation
+def _long_conversation(turns: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for i in range(turns):
+        items.append({"role": "user", "content": f"Turn {i}: " + "words to fill the window " * 8})
+        items.append({"role": "assistant", "content": f"Answer {i}: " + "more filling text here " * 8})
+    return [*items, {"role": "user", "content": "The last question"}]
+
+
+@pytest.fixture
+def small_window(encoding: Any) -> Iterator[tuple[TestClient, RecordingBackend]]:
+    backend = RecordingBackend(encoding)
+    app = create_app(backend=backend, encoding=encoding, settings=Settings(context_window=600))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c, backend
+
+
+def test_truncation_auto_drops_the_oldest_turns(small_window: tuple[TestClient, RecordingBackend]) -> None:
+    client, backend = small_window
+    items = _long_conversation(12)
+    error = _error(client, {"input": items, "truncation": "disabled"})
+    assert (error["param"], error["code"]) == ("input", "context_length_exceeded")
+    resp = _create(client, {"input": items, "truncation": "auto", "instructions": "Be kind."})
+    assert resp["status"] == "completed" and resp["truncation"] == "auto"
+    prompt = backend.prompts[-1]
+    assert "The last question" in prompt and "Be kind." in prompt and "Turn 0:" not in prompt
+    kept = [i for i in range(12) if f"Turn {i}:" in prompt]
+    assert kept and kept == list(range(kept[0], 12))  # a suffix of whole turns
+    assert f"Answer {kept[0]}:" in prompt
+    assert resp["usage"]["input_tokens"] < 600
+    # The longest suffix that fits: one more turn would not.
+    longer = _create(client, {"input": items[2 * (kept[0] - 1):], "truncation": "auto"})
+    assert f"Turn {kept[0] - 1}:" not in backend.prompts[-1] and longer["status"] == "completed"
+
+
+def test_truncation_auto_cannot_cut_the_last_turn(small_window: tuple[TestClient, RecordingBackend]) -> None:
+    client, _backend = small_window
+    huge = [{"role": "user", "content": "old"}, {"role": "user", "content": "x " * 2000}]
+    error = _error(client, {"input": huge, "truncation": "auto"})
+    assert (error["param"], error["code"]) == ("input", "context_length_exceeded")
+
+
+def test_truncation_auto_over_a_stored_conversation(small_window: tuple[TestClient, RecordingBackend]) -> None:
+    client, backend = small_window
+    previous = None
+    for i in range(10):
+        body: dict[str, Any] = {"input": f"Question {i}: " + "padding words " * 12, "truncation": "auto"}
+        if previous:
+            body["previous_response_id"] = previous
+        previous = _create(client, body)["id"]
+    # (The scripted answers quote the first question: look at user turns only.)
+    assert "user<|message|>Question 9:" in backend.prompts[-1]
+    assert "user<|message|>Question 0:" not in backend.prompts[-1]
