@@ -30,6 +30,7 @@ from .harmony import (
     render_prompt,
     script_hint,
 )
+from .logprobs import LogprobAttacher
 from .request import CreateRequest
 from .service import Prepared
 from .settings import Settings
@@ -151,6 +152,9 @@ class BackendSource:
         writer, gen = prep.writer, prep.plan
         emitter = HarmonyToEvents(writer)
         decoder = CompletionDecoder(self.encoding, emitter)
+        req = prep.request
+        logprobs = (LogprobAttacher(writer, req.top_logprobs)
+                    if "message.output_text.logprobs" in req.include else None)
         token_stream: Any = None
         cached = 0
         try:
@@ -160,7 +164,10 @@ class BackendSource:
                 async for token in token_stream:
                     if decoder.counts.output == 0:
                         cached = min(int(getattr(token_stream, "cached_tokens", 0) or 0), len(gen.prompt_tokens))
-                    for event in decoder.feed(token):
+                    events = decoder.feed(token)
+                    if logprobs is not None:
+                        logprobs.feed(token, getattr(token_stream, "last_logprob", None), events)
+                    for event in events:
                         yield event
                     if token in gen.stop_token_ids or decoder.counts.output >= gen.max_new_tokens:
                         break

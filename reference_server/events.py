@@ -338,6 +338,13 @@ class ResponseEventWriter:
         return [self._ev("response.output_text.delta", item_id=it.id, output_index=it.index,
                          content_index=ci, delta=text, logprobs=[])]
 
+    def add_logprobs(self, output_index: int, entries: list[dict[str, Any]]) -> None:
+        """Record token logprobs (`{token, logprob, bytes, top_logprobs}`) on the item's open
+        output_text part; `output_text.done` and the part then carry them. No event of its own:
+        the caller puts the same entries on the delta they belong to."""
+        _it, part, _ci = self._open_part_of("add_logprobs", output_index, "output_text", "")
+        part["logprobs"].extend(copy.deepcopy(entries))
+
     def refusal_delta(self, output_index: int, text: str) -> list[Event]:
         it, part, ci = self._open_part_of("refusal_delta", output_index, "refusal", text)
         part["refusal"] += text
@@ -547,7 +554,7 @@ class ResponseEventWriter:
         part = it.item["content"][index]
         if kind == "output_text":
             done = self._ev("response.output_text.done", **common, content_index=index,
-                            text=part["text"], logprobs=[])
+                            text=part["text"], logprobs=copy.deepcopy(part["logprobs"]))
         elif kind == "refusal":
             done = self._ev("response.refusal.done", **common, content_index=index, refusal=part["refusal"])
         else:

@@ -180,7 +180,33 @@ def test_openai_python_round_trip(server: ServerThread) -> None:
     assert resp.usage is not None and resp.usage.input_tokens_details.cache_write_tokens == 0
     assert resp.top_logprobs == 2 and resp.truncation == "auto"
     assert (resp.model_extra or {}).items() >= {"presence_penalty": 1.0, "frequency_penalty": 0.5}.items()
-    with sdk.responses.stream(model="m", input="Stream it") as stream:
-        text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+    with sdk.responses.stream(model="m", input="Stream it", include=["message.output_text.logprobs"]) as stream:
+        deltas = [e for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
-    assert text == final.output_text
+    assert "".join(e.delta for e in deltas) == final.output_text
+    assert "".join(lp.token for e in deltas for lp in e.logprobs) == final.output_text
+    part = final.output[-1].content[0]  # type: ignore[union-attr]
+    assert part.type == "output_text" and part.logprobs and "".join(lp.token for lp in part.logprobs) == part.text
+
+
+# --------------------------------------------------------------------------- logprobs
+def test_output_text_logprobs_when_included(client: TestClient) -> None:
+    body = {"model": "m", "input": "Tell me about naïve cafés", "stream": True, "top_logprobs": 2,
+            "include": ["message.output_text.logprobs"], "reasoning": {"effort": "low"}}
+    events = _stream(client, body)
+    deltas = [e for e in events if e["type"] == "response.output_text.delta"]
+    assert deltas and all(e["logprobs"] for e in deltas)
+    for e in deltas:  # every token of the delta, in order, and nothing else
+        assert "".join(lp["token"] for lp in e["logprobs"]) == e["delta"]
+        for lp in e["logprobs"]:
+            assert lp["logprob"] == 0.0 and lp["top_logprobs"] == [{"token": lp["token"], "logprob": 0.0}]
+    done = next(e for e in events if e["type"] == "response.output_text.done")
+    part = events[-1]["response"]["output"][-1]["content"][0]
+    assert len(done["logprobs"]) == len(part["logprobs"]) == sum(len(e["logprobs"]) for e in deltas)
+    assert bytes(b for lp in part["logprobs"] for b in lp["bytes"]).decode() == part["text"]
+    assert all("logprobs" not in e for e in events if e["type"] == "response.reasoning_text.delta")
+
+
+def test_no_logprobs_unless_included(client: TestClient) -> None:
+    events = _stream(client, {"model": "m", "input": "hi", "stream": True, "top_logprobs": 5})
+    assert all(e["logprobs"] == [] for e in events if e["type"] == "response.output_text.delta")
