@@ -324,11 +324,16 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
     if req.background and not req.store:
         raise _invalid("background", "Background mode requires 'store' to be true.")
-    fmt = req.text["format"]
-    if fmt["type"] == "json_object" and not _mentions_json(req):
+    if not any(item["type"] == "item_reference" for item in req.input_items):
+        check_json_mention(req)  # else once the references are resolved
+    return req
+
+
+def check_json_mention(req: CreateRequest) -> None:
+    """`json_object` output needs the word "json" somewhere in the instructions or input."""
+    if req.text["format"]["type"] == "json_object" and not _mentions_json(req):
         raise _invalid("text.format", "Response input messages must contain the word 'json' in some form "
                                       "to use 'text.format' of type 'json_object'.")
-    return req
 
 
 def _mentions_json(req: CreateRequest) -> bool:

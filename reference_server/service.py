@@ -19,7 +19,7 @@ import anyio
 from .errors import APIError
 from .events import Event, ResponseEventWriter, obfuscate
 from .inputs import resolve_inputs
-from .request import CreateRequest, parse_create_request
+from .request import CreateRequest, check_json_mention, parse_create_request
 from .sealing import STORE_SECRET_NAME, ReasoningSealer, key_from_passphrase, new_key
 from .settings import Settings
 from .store import ResponseStore
@@ -122,6 +122,7 @@ class ResponseService:
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
         if any(item["type"] in ("item_reference", "reasoning") for item in req.input_items):
             req.input_items = await anyio.to_thread.run_sync(resolve_inputs, req.input_items, self.store, self.sealer)
+            check_json_mention(req)
         context: list[dict[str, Any]] = []
         if req.previous_response_id is not None:
             stored = await anyio.to_thread.run_sync(self.store.get, req.previous_response_id)

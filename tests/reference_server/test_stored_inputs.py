@@ -291,3 +291,14 @@ def test_truncation_auto_over_a_stored_conversation(small_window: tuple[TestClie
     # (The scripted answers quote the first question: look at user turns only.)
     assert "user<|message|>Question 9:" in backend.prompts[-1]
     assert "user<|message|>Question 0:" not in backend.prompts[-1]
+
+
+def test_json_object_sees_referenced_text(client: TestClient) -> None:
+    first = _create(client, {"input": "Reply in json please"})
+    question = client.get(f"/v1/responses/{first['id']}/input_items").json()["data"][0]
+    body = {"input": [{"type": "item_reference", "id": question["id"]}], "text": {"format": {"type": "json_object"}}}
+    assert _create(client, body)["status"] == "completed"
+    other = _create(client, {"input": "Reply please"})
+    plain = client.get(f"/v1/responses/{other['id']}/input_items").json()["data"][0]
+    error = _error(client, {**body, "input": [{"type": "item_reference", "id": plain["id"]}]})
+    assert error["param"] == "text.format"
