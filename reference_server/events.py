@@ -52,6 +52,8 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
 
 
+_NO_PUNCTUATION = str.maketrans("-_", "xq")
+
 # Live deltas are padded with random letters and digits to this many characters (delta plus
 # `obfuscation`; longer deltas get an empty string), so their sizes do not reveal the tokens.
 OBFUSCATION_TARGET = 16
@@ -62,7 +64,9 @@ def obfuscate(event: Event) -> Event:
     delta = event.get("delta")
     if isinstance(delta, str) and event.get("type", "").endswith(".delta"):
         pad = max(0, OBFUSCATION_TARGET - len(delta))
-        event["obfuscation"] = "".join(secrets.choice(_ALNUM) for _ in range(pad))
+        # 12 random bytes are 16 URL-safe base64 characters; '-' and '_' become letters (the
+        # padding needs to hide sizes, not to be uniformly distributed).
+        event["obfuscation"] = secrets.token_urlsafe(12).translate(_NO_PUNCTUATION)[:pad] if pad else ""
     return event
 
 
