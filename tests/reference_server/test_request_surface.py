@@ -210,3 +210,25 @@ def test_output_text_logprobs_when_included(client: TestClient) -> None:
 def test_no_logprobs_unless_included(client: TestClient) -> None:
     events = _stream(client, {"model": "m", "input": "hi", "stream": True, "top_logprobs": 5})
     assert all(e["logprobs"] == [] for e in events if e["type"] == "response.output_text.delta")
+
+
+def test_a_codex_shaped_conversation(client: TestClient) -> None:
+    """Codex CLI's body (function tools only here): client_metadata, store false, encrypted
+    reasoning, a prompt_cache_key; its second turn sends the output back, reasoning without text."""
+    shell = {"type": "function", "name": "shell", "description": "Run a command", "strict": False,
+             "parameters": {"type": "object", "properties": {"command": {"type": "array", "items": {
+                 "type": "string"}}}, "required": ["command"], "additionalProperties": False}}
+    base = {"model": "gpt-5-codex", "instructions": "You are a coding agent.", "tools": [shell],
+            "tool_choice": "auto", "parallel_tool_calls": False, "reasoning": {"effort": "medium", "summary": "auto"},
+            "store": False, "stream": True, "include": ["reasoning.encrypted_content"],
+            "prompt_cache_key": "0f6c1d2e-codex-session", "text": {"verbosity": "low"},
+            "client_metadata": {"x-codex-installation-id": "abc", "originator": "codex_exec"}}
+    user = [{"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "<env/>"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Please shell ls"}]}]
+    first = _stream(client, {**base, "input": user})[-1]["response"]
+    assert first["status"] == "completed" and first["store"] is False
+    call = next(item for item in first["output"] if item["type"] == "function_call")
+    echoed = [{**item, "content": None} if item["type"] == "reasoning" else item for item in first["output"]]
+    second = _stream(client, {**base, "input": [*user, *echoed, {
+        "type": "function_call_output", "call_id": call["call_id"], "output": "README.md"}]})[-1]["response"]
+    assert "README.md" in second["output"][-1]["content"][0]["text"]
