@@ -302,3 +302,14 @@ def test_json_object_sees_referenced_text(client: TestClient) -> None:
     plain = client.get(f"/v1/responses/{other['id']}/input_items").json()["data"][0]
     error = _error(client, {**body, "input": [{"type": "item_reference", "id": plain["id"]}]})
     assert error["param"] == "text.format"
+
+
+def test_the_key_flag_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reference_server.__main__ import _encryption_key, build_parser
+    from reference_server.sealing import ENCRYPTION_KEY_ENV
+
+    monkeypatch.delenv(ENCRYPTION_KEY_ENV, raising=False)
+    assert _encryption_key(build_parser().parse_args([])) is None
+    monkeypatch.setenv(ENCRYPTION_KEY_ENV, "from-env")
+    assert _encryption_key(build_parser().parse_args([])) == "from-env"
+    assert _encryption_key(build_parser().parse_args(["--encryption-key", "from-flag"])) == "from-flag"
