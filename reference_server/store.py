@@ -62,6 +62,15 @@ class ResponseStore:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            self._index_older_items()
+
+    def _index_older_items(self) -> None:
+        """A database written before items were indexed gets its items indexed once."""
+        if self._conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is not None:
+            return
+        rows = self._conn.execute("SELECT id, response, input_items FROM responses").fetchall()
+        for response_id, response, input_items in rows:
+            self._save_items(response_id, [*json.loads(input_items), *(json.loads(response).get("output") or [])])
 
     def save(self, response: dict[str, Any], input_items: list[dict[str, Any]],
              context: list[dict[str, Any]]) -> None:

@@ -313,3 +313,18 @@ def test_the_key_flag_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENCRYPTION_KEY_ENV, "from-env")
     assert _encryption_key(build_parser().parse_args([])) == "from-env"
     assert _encryption_key(build_parser().parse_args(["--encryption-key", "from-flag"])) == "from-flag"
+
+
+def test_items_of_an_older_database_are_indexed(tmp_path: Path, encoding: Any) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    store = ResponseStore(db)
+    with TestClient(create_app(encoding=encoding, store=store)) as first:
+        item_id = _create(first, {"input": "hi"})["output"][0]["id"]
+    store.close()
+    with sqlite3.connect(db) as conn:  # as a database of the previous version: no items table
+        conn.execute("DROP TABLE items")
+    store = ResponseStore(db)
+    assert store.get_item(item_id) is not None
+    store.close()
