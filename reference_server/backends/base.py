@@ -15,6 +15,10 @@ Contract:
   `response.failed`.
 - `cached_tokens` is how many prompt tokens were reused from a cache (prefix reuse); it is final
   once the first token has been yielded.
+- `last_logprob` (optional attribute): `(logprob, ((token_id, logprob), ...))` of the token just
+  yielded, alternatives most likely first, or None when the backend has no probabilities. The
+  server reads it after each token only for requests that include
+  `message.output_text.logprobs`, and keeps the request's `top_logprobs` first alternatives.
 """
 
 from __future__ import annotations
