@@ -20,7 +20,8 @@ plus the index of its currently open part (if any). Every public method:
 2. mutates the item dicts (so the terminal snapshot is, by construction, the done items),
 3. returns the events it produced, already numbered (`sequence_number` 0, 1, 2, … no gaps).
 
-Items are opened by `add_message` / `add_reasoning` / `add_function_call`, which return
+Items are opened by `add_message` / `add_reasoning` / `add_function_call` /
+`add_custom_tool_call`, which return
 `(output_index, events)`. Parts are opened by `add_*_part(i)` (an open part of the same item is
 closed first), filled by the `*_delta(i, text)` methods (which always target the item's open
 part), and closed by `close_part(i)` or `close_item(i)`. `close_item` emits every pending done
@@ -52,6 +53,24 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
 
 
+_NO_PUNCTUATION = str.maketrans("-_", "xq")
+
+# Live deltas are padded with random letters and digits to this many characters (delta plus
+# `obfuscation`; longer deltas get an empty string), so their sizes do not reveal the tokens.
+OBFUSCATION_TARGET = 16
+
+
+def obfuscate(event: Event) -> Event:
+    """Add the live API's `obfuscation` field to a delta event (in place; others unchanged)."""
+    delta = event.get("delta")
+    if isinstance(delta, str) and event.get("type", "").endswith(".delta"):
+        pad = max(0, OBFUSCATION_TARGET - len(delta))
+        # 12 random bytes are 16 URL-safe base64 characters; '-' and '_' become letters (the
+        # padding needs to hide sizes, not to be uniformly distributed).
+        event["obfuscation"] = secrets.token_urlsafe(12).translate(_NO_PUNCTUATION)[:pad] if pad else ""
+    return event
+
+
 def make_usage(
     input_tokens: int,
     output_tokens: int,
@@ -81,6 +100,15 @@ def make_usage(
     }
 
 
+def zero_tool_usage() -> dict[str, Any]:
+    """The live API's `tool_usage` when no hosted tool ran: every family present, all zeros."""
+    return {
+        "image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                      "output_tokens": 0, "total_tokens": 0},
+        "web_search": {"num_requests": 0},
+    }
+
+
 # The Response fields in the order the official API sends them, with the defaults it reports
 # when a request does not set them. Passed-in fields override these.
 RESPONSE_DEFAULTS: dict[str, Any] = {
@@ -96,9 +124,12 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
     "max_output_tokens": None,
     "max_tool_calls": None,
     "model": None,
+    "moderation": None,
     "output": [],
     "parallel_tool_calls": True,
     "previous_response_id": None,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
     "prompt_cache_key": None,
     "prompt_cache_retention": None,
     "reasoning": {"effort": None, "summary": None},
@@ -109,6 +140,7 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
     "text": {"format": {"type": "text"}, "verbosity": "medium"},
     "tool_choice": "auto",
     "tools": [],
+    "tool_usage": None,  # filled in by the constructor: a fresh zero count per response
     "top_logprobs": 0,
     "top_p": 1.0,
     "truncation": "disabled",
@@ -121,6 +153,7 @@ _PART_TYPES_BY_ITEM: dict[str, frozenset[str]] = {
     "message": frozenset({"output_text", "refusal"}),
     "reasoning": frozenset({"reasoning_text", "summary_text"}),
     "function_call": frozenset(),
+    "custom_tool_call": frozenset(),
 }
 
 
@@ -158,6 +191,7 @@ class ResponseEventWriter:
         allow_interleaving: bool = False,
         id_factory: Callable[[str], str] = new_id,
         clock: Callable[[], float] = time.time,
+        seal_reasoning: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         if not fields.get("model"):
             raise ValueError("ResponseEventWriter: fields must include a non-empty 'model'")
@@ -165,9 +199,13 @@ class ResponseEventWriter:
             raise ValueError(f"ResponseEventWriter: error_style must be 'flat' or 'nested', not {error_style!r}")
         self._new_id = id_factory
         self._clock = clock
+        # Set when the request includes `reasoning.encrypted_content`: reasoning items then carry
+        # their text sealed by this function, on `output_item.added` and again (complete) on done.
+        self._seal = seal_reasoning
         self._error_style = error_style
         self._allow_interleaving = allow_interleaving
         response = copy.deepcopy(RESPONSE_DEFAULTS)
+        response["tool_usage"] = zero_tool_usage()
         response.update(copy.deepcopy(dict(fields)))
         if not response.get("id"):
             response["id"] = id_factory("resp")
@@ -257,28 +295,46 @@ class ResponseEventWriter:
 
     def add_reasoning(self) -> tuple[int, list[Event]]:
         """Open a reasoning item; returns (output_index, [output_item.added])."""
-        item = {
-            "id": self._new_id("rs"),
-            "type": "reasoning",
-            "summary": [],
-            "content": [],
-            "status": "in_progress",
-        }
+        item: dict[str, Any] = {"id": self._new_id("rs"), "type": "reasoning"}
+        if self._seal is not None:
+            item["encrypted_content"] = None
+        item.update(summary=[], content=[], status="in_progress")
+        if self._seal is not None:
+            item["encrypted_content"] = self._seal(item)
         return self._add_item("add_reasoning", item)
 
-    def add_function_call(self, name: str, call_id: str | None = None) -> tuple[int, list[Event]]:
-        """Open a function_call item; returns (output_index, [output_item.added])."""
+    def add_function_call(
+        self, name: str, call_id: str | None = None, namespace: str | None = None
+    ) -> tuple[int, list[Event]]:
+        """Open a function_call item (of a namespace tool's member when `namespace` is given);
+        returns (output_index, [output_item.added])."""
+        return self._add_call("add_function_call", "function_call", name, call_id, namespace)
+
+    def add_custom_tool_call(
+        self, name: str, call_id: str | None = None, namespace: str | None = None
+    ) -> tuple[int, list[Event]]:
+        """Open a custom_tool_call item (free-form `input`, streamed with `custom_input_delta`);
+        returns (output_index, [output_item.added])."""
+        return self._add_call("add_custom_tool_call", "custom_tool_call", name, call_id, namespace)
+
+    def _add_call(self, call: str, kind: str, name: str, call_id: str | None,
+                  namespace: str | None) -> tuple[int, list[Event]]:
         if not isinstance(name, str) or not name:
-            raise ValueError("add_function_call: name must be a non-empty string")
-        item = {
-            "id": self._new_id("fc"),
-            "type": "function_call",
+            raise ValueError(f"{call}: name must be a non-empty string")
+        if namespace is not None and (not isinstance(namespace, str) or not namespace):
+            raise ValueError(f"{call}: namespace must be a non-empty string or None")
+        body = "arguments" if kind == "function_call" else "input"
+        item: dict[str, Any] = {
+            "id": self._new_id("fc" if kind == "function_call" else "ctc"),
+            "type": kind,
             "status": "in_progress",
-            "arguments": "",
+            body: "",
             "call_id": call_id or self._new_id("call"),
             "name": name,
         }
-        return self._add_item("add_function_call", item)
+        if namespace is not None:
+            item["namespace"] = namespace
+        return self._add_item(call, item)
 
     # ------------------------------------------------------------------ parts
     def add_output_text_part(self, output_index: int) -> list[Event]:
@@ -307,6 +363,13 @@ class ResponseEventWriter:
         return [self._ev("response.output_text.delta", item_id=it.id, output_index=it.index,
                          content_index=ci, delta=text, logprobs=[])]
 
+    def add_logprobs(self, output_index: int, entries: list[dict[str, Any]]) -> None:
+        """Record token logprobs (`{token, logprob, bytes, top_logprobs}`) on the item's open
+        output_text part; `output_text.done` and the part then carry them. No event of its own:
+        the caller puts the same entries on the delta they belong to."""
+        _it, part, _ci = self._open_part_of("add_logprobs", output_index, "output_text", "")
+        part["logprobs"].extend(copy.deepcopy(entries))
+
     def refusal_delta(self, output_index: int, text: str) -> list[Event]:
         it, part, ci = self._open_part_of("refusal_delta", output_index, "refusal", text)
         part["refusal"] += text
@@ -334,6 +397,15 @@ class ResponseEventWriter:
         return [self._ev("response.function_call_arguments.delta", item_id=it.id,
                          output_index=it.index, delta=text)]
 
+    def custom_input_delta(self, output_index: int, text: str) -> list[Event]:
+        it = self._get_open(output_index, "custom_input_delta")
+        if it.type != "custom_tool_call":
+            raise ValueError(f"custom_input_delta({output_index}): item is a {it.type}, not a custom_tool_call")
+        self._check_text("custom_input_delta", text)
+        it.item["input"] += text
+        return [self._ev("response.custom_tool_call_input.delta", item_id=it.id,
+                         output_index=it.index, delta=text)]
+
     def close_part(self, output_index: int) -> list[Event]:
         """Close the item's open part (text done + part done); no-op when none is open."""
         it = self._get_open(output_index, "close_part")
@@ -349,6 +421,11 @@ class ResponseEventWriter:
             events.append(self._ev("response.function_call_arguments.done", item_id=it.id,
                                    output_index=it.index, name=it.item["name"],
                                    arguments=it.item["arguments"]))
+        elif it.type == "custom_tool_call":
+            events.append(self._ev("response.custom_tool_call_input.done", item_id=it.id,
+                                   output_index=it.index, input=it.item["input"]))
+        if it.type == "reasoning" and self._seal is not None:
+            it.item["encrypted_content"] = self._seal(it.item)
         it.item["status"] = status
         it.open = False
         self._response["output"].append(copy.deepcopy(it.item))
@@ -439,7 +516,8 @@ class ResponseEventWriter:
         self._response["status"] = status
         self._response["usage"] = copy.deepcopy(dict(usage)) if usage is not None else None
         if status == "completed":
-            self._response["completed_at"] = int(self._clock())
+            # Never before created_at, whatever the clock did meanwhile.
+            self._response["completed_at"] = max(int(self._clock()), int(self._response["created_at"]))
         self._phase = "done"
         return [self._lifecycle(type_)]
 
@@ -513,7 +591,7 @@ class ResponseEventWriter:
         part = it.item["content"][index]
         if kind == "output_text":
             done = self._ev("response.output_text.done", **common, content_index=index,
-                            text=part["text"], logprobs=[])
+                            text=part["text"], logprobs=copy.deepcopy(part["logprobs"]))
         elif kind == "refusal":
             done = self._ev("response.refusal.done", **common, content_index=index, refusal=part["refusal"])
         else:

@@ -26,12 +26,13 @@ from openai_harmony import (
     StreamState,
     SystemContent,
     ToolDescription,
+    ToolNamespaceConfig,
 )
 
 from .backends.base import OutputSpec, ScriptHint, ToolSpec
-from .emitter import HarmonyToEvents
+from .emitter import CallTarget, HarmonyToEvents
 from .events import Event
-from .request import CreateRequest
+from .request import CallableTool, CreateRequest, CustomTool, NamespaceTool
 
 # OpenAI effort names → the three levels harmony's system message knows.
 _EFFORTS = {
@@ -53,18 +54,39 @@ class PromptError(ValueError):
 
 
 def reasoning_requested(req: CreateRequest) -> str | None:
-    """The harmony effort name when the request asked for reasoning, else None."""
+    """The harmony effort name when the request asked for reasoning (an effort, or a summary of
+    the reasoning, which implies the default effort), else None."""
     effort = req.reasoning.get("effort")
+    if effort is None and req.reasoning.get("summary") is not None:
+        effort = "medium"
     if effort is None or effort == "none":
         return None
     return _EFFORTS[effort].value.lower()
+
+
+def summary_requested(req: CreateRequest) -> str | None:
+    """The `reasoning.summary` mode when reasoning will be produced and summarised, else None."""
+    return req.reasoning.get("summary") if reasoning_requested(req) is not None else None
+
+
+def tool_spec(tool: CallableTool) -> ToolSpec:
+    if isinstance(tool, CustomTool):
+        return ToolSpec(tool.name, tool.description, kind="custom", namespace=tool.namespace,
+                        format=dict(tool.format))
+    return ToolSpec(tool.name, tool.description, tool.parameters, tool.strict, namespace=tool.namespace)
+
+
+def call_targets(tools: Iterable[ToolSpec]) -> dict[str, CallTarget]:
+    """Harmony recipient -> the tool a call to it means (for the emitter)."""
+    return {t.recipient: CallTarget("custom_tool_call" if t.kind == "custom" else "function_call",
+                                    t.name, t.namespace) for t in tools}
 
 
 def output_spec(req: CreateRequest) -> OutputSpec:
     tools, mode = req.allowed_tools()
     fmt = req.text["format"]
     return OutputSpec(
-        tools=tuple(ToolSpec(t.name, t.description, t.parameters, t.strict) for t in tools),
+        tools=tuple(tool_spec(t) for t in tools),
         tool_mode=mode,  # type: ignore[arg-type]
         parallel_tool_calls=req.parallel_tool_calls,
         reasoning_effort=reasoning_requested(req),
@@ -119,7 +141,7 @@ def script_hint(items: Sequence[dict[str, Any]]) -> ScriptHint:
     users = _user_texts(items)
     trailing: list[str] = []
     for item in reversed(items):
-        if item.get("type") != "function_call_output":
+        if item.get("type") not in ("function_call_output", "custom_tool_call_output"):
             break
         trailing.insert(0, parts_text(item["output"]))
     last_user = next((it for it in reversed(items) if it.get("type") == "message" and it.get("role") == "user"),
@@ -150,11 +172,32 @@ def _developer_message(req: CreateRequest) -> Message | None:
     content = DeveloperContent.new()
     if sections:
         content = content.with_instructions("\n\n".join(sections))
-    if tools:
-        content = content.with_function_tools([
-            ToolDescription.new(t.name, t.description or "", parameters=t.parameters) for t in tools
-        ])
+    for namespace in tool_namespaces(req, tools):
+        content = content.with_tools(namespace)
     return Message.from_role_and_content(Role.DEVELOPER, content)
+
+
+def tool_namespaces(req: CreateRequest, tools: Sequence[CallableTool]) -> list[ToolNamespaceConfig]:
+    """Harmony tool namespaces: `functions` for the top-level tools, one per namespace tool
+    (with its description), each listing the members the model may call now."""
+    descriptions = {t.name: t.description for t in req.tools if isinstance(t, NamespaceTool)}
+    grouped: dict[str, list[ToolDescription]] = {}
+    for tool in tools:
+        grouped.setdefault(tool.namespace or "functions", []).append(_describe_tool(tool))
+    return [ToolNamespaceConfig(name=name, description=descriptions.get(name), tools=members)
+            for name, members in grouped.items()]
+
+
+def _describe_tool(tool: CallableTool) -> ToolDescription:
+    if not isinstance(tool, CustomTool):
+        return ToolDescription.new(tool.name, tool.description or "", parameters=tool.parameters)
+    # Harmony describes tools by a JSON Schema; a free-form tool says in words what its input is.
+    lines = [tool.description] if tool.description else []
+    lines.append("Free-form tool: the message to it is plain text, not JSON.")
+    fmt = tool.format
+    if fmt.get("type") == "grammar":
+        lines.append(f"The text must match this {fmt['syntax']} grammar:\n{fmt['definition']}")
+    return ToolDescription.new(tool.name, "\n".join(lines))
 
 
 def build_conversation(req: CreateRequest, context: Sequence[dict[str, Any]]) -> Conversation:
@@ -190,18 +233,23 @@ def _item_message(item: dict[str, Any], calls: dict[str, str], param: str | None
             # system/developer turns are developer messages in the conversation.
             return Message.from_role_and_content(Role.DEVELOPER, text)
         return Message.from_role_and_content(Role.USER, text)
-    if kind == "function_call":
-        calls[item["call_id"]] = item["name"]
+    if kind in ("function_call", "custom_tool_call"):
+        recipient = f"{item.get('namespace') or 'functions'}.{item['name']}"
+        calls[item["call_id"]] = recipient
+        if kind == "custom_tool_call":
+            return (Message.from_role_and_content(Role.ASSISTANT, item["input"])
+                    .with_channel("commentary").with_recipient(recipient))
         return (Message.from_role_and_content(Role.ASSISTANT, item["arguments"])
                 .with_channel("commentary")
-                .with_recipient(f"functions.{item['name']}")
+                .with_recipient(recipient)
                 .with_content_type("<|constrain|>json"))
-    if kind == "function_call_output":
-        name = calls.get(item["call_id"])
-        if name is None:
-            raise PromptError(f"No tool call found for function call output with call_id {item['call_id']}.",
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        caller = calls.get(item["call_id"])
+        if caller is None:
+            what = "function call" if kind == "function_call_output" else "custom tool call"
+            raise PromptError(f"No tool call found for {what} output with call_id {item['call_id']}.",
                               param=f"{param}.call_id" if param else "previous_response_id")
-        return (Message.from_author_and_content(Author.new(Role.TOOL, f"functions.{name}"),
+        return (Message.from_author_and_content(Author.new(Role.TOOL, caller),
                                                 parts_text(item["output"]))
                 .with_channel("commentary")
                 .with_recipient("assistant"))

@@ -44,7 +44,7 @@ from reference_server.errors import APIError, install_error_handlers
 from reference_server.events import Event
 from reference_server.json_body import decode_json_body
 from reference_server.middleware import GuardMiddleware
-from reference_server.request import CreateRequest
+from reference_server.request import CreateRequest, PassiveTool
 from reference_server.service import Prepared
 from reference_server.settings import Settings
 from reference_server.sse import MEDIA_TYPE, STREAM_HEADERS
@@ -82,8 +82,10 @@ def upstream_request(req: CreateRequest, context: list[dict[str, Any]]) -> dict[
     out: dict[str, Any] = {"model": req.model, "input": [*context, *req.input_items], "stream": req.stream}
     if req.instructions:
         out["instructions"] = req.instructions
-    if req.tools:
-        out["tools"] = [t.echo() for t in req.tools]
+    # Tools the model never calls here (web_search, tool_search) are not forwarded either.
+    tools = [t.echo() for t in req.tools if not isinstance(t, PassiveTool)]
+    if tools:
+        out["tools"] = tools
         out["tool_choice"] = req.tool_choice
         # max_tool_calls 1 is the one limit an upstream can be asked for; larger ones are not enforced.
         out["parallel_tool_calls"] = req.parallel_tool_calls and req.max_tool_calls != 1

@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 
+from . import request_options as options
 from .errors import APIError
 from .events import new_id
 
@@ -20,17 +21,14 @@ NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
 MIN_MAX_OUTPUT_TOKENS = 16
 
-# Parameters this server implements (and echoes where the Response object has the field).
+# Parameters this server implements (and echoes where the Response object has the field), plus
+# `client_metadata`, which Codex CLI sends on every request.
 SUPPORTED_PARAMS = frozenset({
     "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning",
     "text", "max_output_tokens", "max_tool_calls", "temperature", "top_p", "top_logprobs",
-    "metadata", "store", "previous_response_id", "background", "user", "prompt_cache_key",
-    "prompt_cache_retention", "safety_identifier", "service_tier", "truncation", "stream",
-    "stream_options", "include",
-})
-# Parameters of the official API this server cannot honour: refused unless null.
-UNSUPPORTED_PARAMS = frozenset({
-    "conversation", "prompt", "context_management", "image", "access_programs", "moderation",
+    "presence_penalty", "frequency_penalty", "metadata", "store", "previous_response_id", "background",
+    "user", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "service_tier", "truncation",
+    "stream", "stream_options", "include", "client_metadata", "access_programs", "image",
     "background_options", "prompt_cache_options",
 })
 KNOWN_INCLUDES = frozenset({
@@ -48,14 +46,79 @@ ASSISTANT_PART_TYPES = ("output_text", "refusal", "input_text")
 
 @dataclass(frozen=True)
 class FunctionTool:
+    """A function tool; `namespace` is set for the members of a `namespace` tool."""
+
     name: str
     description: str | None
     parameters: dict[str, Any] | None
     strict: bool
+    namespace: str | None = None
+    # Accepted optional keys echoed as sent (`defer_loading`, `allowed_callers`, …).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    kind = "function"
 
     def echo(self) -> dict[str, Any]:
         return {"type": "function", "name": self.name, "description": self.description,
-                "parameters": copy.deepcopy(self.parameters), "strict": self.strict}
+                "parameters": copy.deepcopy(self.parameters), "strict": self.strict,
+                **copy.deepcopy(self.extra)}
+
+
+@dataclass(frozen=True)
+class CustomTool:
+    """A free-form tool: its input is text, optionally constrained by a lark or regex grammar
+    (`format` is `{"type": "text"}` or `{"type": "grammar", "syntax", "definition"}`)."""
+
+    name: str
+    description: str | None
+    format: dict[str, Any]
+    namespace: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    kind = "custom"
+
+    def echo(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "custom", "name": self.name}
+        if self.description is not None:
+            out["description"] = self.description
+        out["format"] = copy.deepcopy(self.format)
+        return {**out, **copy.deepcopy(self.extra)}
+
+
+@dataclass(frozen=True)
+class NamespaceTool:
+    """A named group of function and custom tools; calls carry the namespace."""
+
+    name: str
+    description: str
+    tools: tuple[FunctionTool | CustomTool, ...]
+
+    kind = "namespace"
+
+    def echo(self) -> dict[str, Any]:
+        return {"type": "namespace", "name": self.name, "description": self.description,
+                "tools": [t.echo() for t in self.tools]}
+
+
+@dataclass(frozen=True)
+class PassiveTool:
+    """A tool type this server accepts and echoes but the model never calls (`web_search` until
+    the server can search; `tool_search`, which only finds deferred tools)."""
+
+    raw: dict[str, Any]
+
+    kind = "passive"
+
+    @property
+    def type(self) -> str:
+        return str(self.raw["type"])
+
+    def echo(self) -> dict[str, Any]:
+        return copy.deepcopy(self.raw)
+
+
+Tool = FunctionTool | CustomTool | NamespaceTool | PassiveTool
+CallableTool = FunctionTool | CustomTool
 
 
 @dataclass
@@ -63,7 +126,7 @@ class CreateRequest:
     model: str
     input_items: list[dict[str, Any]]  # normalized, each with an `id`
     instructions: str | None = None
-    tools: list[FunctionTool] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
     tool_choice: Any = "auto"
     parallel_tool_calls: bool = True
     reasoning: dict[str, Any] = field(default_factory=lambda: {"effort": None, "summary": None})
@@ -73,12 +136,15 @@ class CreateRequest:
     temperature: float = 1.0
     top_p: float = 1.0
     top_logprobs: int = 0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
     metadata: dict[str, str] = field(default_factory=dict)
     store: bool = True
     previous_response_id: str | None = None
     background: bool = False
     stream: bool = False
-    include_obfuscation: bool = False
+    # The live API pads stream deltas with an `obfuscation` string unless told not to.
+    include_obfuscation: bool = True
     user: str | None = None
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
@@ -86,6 +152,11 @@ class CreateRequest:
     service_tier: str = "default"
     truncation: str = "disabled"
     include: list[str] = field(default_factory=list)
+    client_metadata: dict[str, str] = field(default_factory=dict)
+    access_programs: dict[str, Any] | None = None
+    image: dict[str, Any] | None = None
+    background_options: dict[str, Any] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
 
     def echo_fields(self) -> dict[str, Any]:
         """The Response fields that mirror this request (lifecycle snapshots carry them)."""
@@ -97,6 +168,8 @@ class CreateRequest:
             "model": self.model,
             "parallel_tool_calls": self.parallel_tool_calls,
             "previous_response_id": self.previous_response_id,
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
             "prompt_cache_key": self.prompt_cache_key,
             "prompt_cache_retention": self.prompt_cache_retention,
             "reasoning": copy.deepcopy(self.reasoning),
@@ -112,19 +185,32 @@ class CreateRequest:
             "truncation": self.truncation,
             "user": self.user,
             "metadata": dict(self.metadata),
-        }
+        } | {key: copy.deepcopy(value) for key, value in (
+            ("access_programs", self.access_programs), ("image", self.image),
+            ("prompt_cache_options", self.prompt_cache_options)) if value is not None}
 
-    def allowed_tools(self) -> tuple[list[FunctionTool], str]:
+    def callable_tools(self) -> list[CallableTool]:
+        """Every tool the model could call: functions and custom tools, namespaces flattened."""
+        out: list[CallableTool] = []
+        for tool in self.tools:
+            if isinstance(tool, NamespaceTool):
+                out += tool.tools
+            elif isinstance(tool, FunctionTool | CustomTool):
+                out.append(tool)
+        return out
+
+    def allowed_tools(self) -> tuple[list[CallableTool], str]:
         """The tools the model may call now and the mode ("auto", "none", "required")."""
         choice = self.tool_choice
-        if not self.tools or choice == "none":
+        tools = self.callable_tools()
+        if not tools or choice == "none":
             return [], "none"
         if choice in ("auto", "required"):
-            return list(self.tools), choice
-        if choice["type"] == "function":
-            return [t for t in self.tools if t.name == choice["name"]], "required"
-        names = {t["name"] for t in choice["tools"]}
-        return [t for t in self.tools if t.name in names], choice["mode"]
+            return tools, choice
+        if choice["type"] in ("function", "custom"):
+            return [t for t in tools if t.kind == choice["type"] and t.name == choice["name"]], "required"
+        wanted = {(entry["type"], entry.get("name")) for entry in choice["tools"]}  # passive ones have none
+        return [t for t in tools if (t.kind, t.name) in wanted], choice["mode"]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -253,10 +339,9 @@ def parse_create_request(body: Any) -> CreateRequest:
         raise APIError(400, f"Invalid request body: expected a JSON object, but got {_json_type(body)}.",
                        code="invalid_type")
     for key, value in body.items():
-        if key in UNSUPPORTED_PARAMS:
+        if key in options.UNSUPPORTED_PARAMS:
             if value is not None:
-                raise APIError(400, f"The '{key}' parameter is not supported by this server.",
-                               param=key, code="unsupported_parameter")
+                raise options.unsupported(key)
         elif key not in SUPPORTED_PARAMS:
             raise APIError(400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
 
@@ -283,6 +368,8 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.temperature = _number(body, "temperature", 1.0, 0.0, 2.0)
     req.top_p = _number(body, "top_p", 1.0, 0.0, 1.0)
     req.top_logprobs = _int(body, "top_logprobs", 0, 20) or 0
+    req.presence_penalty = options.penalty(body.get("presence_penalty"), "presence_penalty")
+    req.frequency_penalty = options.penalty(body.get("frequency_penalty"), "frequency_penalty")
     req.metadata = _parse_metadata(body.get("metadata"))
     req.store = _bool(body, "store", True)
     req.background = _bool(body, "background", False)
@@ -298,20 +385,31 @@ def parse_create_request(body: Any) -> CreateRequest:
     truncation = body.get("truncation")
     req.truncation = "disabled" if truncation is None else _enum(truncation, "truncation", ("auto", "disabled"))
     req.include = _parse_include(body.get("include"))
-    options = body.get("stream_options")
-    if options is not None:
-        options = _obj(options, "stream_options")
-        _no_extra(options, "stream_options", {"include_obfuscation"})
-        req.include_obfuscation = _bool(options, "include_obfuscation", False)
+    stream_options = body.get("stream_options")
+    if stream_options is not None:
+        stream_options = _obj(stream_options, "stream_options")
+        _no_extra(stream_options, "stream_options", {"include_obfuscation"})
+        req.include_obfuscation = _bool(stream_options, "include_obfuscation", True)
         if not req.stream:
             raise _invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.")
+    req.client_metadata = options.client_metadata(body.get("client_metadata"))
+    req.access_programs = options.access_programs(body.get("access_programs"))
+    req.image = options.image_options(body.get("image"))
+    req.background_options = options.background_options(body.get("background_options"),
+                                                         background=req.background, stream=req.stream)
+    req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
     if req.background and not req.store:
         raise _invalid("background", "Background mode requires 'store' to be true.")
-    fmt = req.text["format"]
-    if fmt["type"] == "json_object" and not _mentions_json(req):
+    if not any(item["type"] == "item_reference" for item in req.input_items):
+        check_json_mention(req)  # else once the references are resolved
+    return req
+
+
+def check_json_mention(req: CreateRequest) -> None:
+    """`json_object` output needs the word "json" somewhere in the instructions or input."""
+    if req.text["format"]["type"] == "json_object" and not _mentions_json(req):
         raise _invalid("text.format", "Response input messages must contain the word 'json' in some form "
                                       "to use 'text.format' of type 'json_object'.")
-    return req
 
 
 def _mentions_json(req: CreateRequest) -> bool:
@@ -464,75 +562,191 @@ def _check_strict(schema: Any, param: str, what: str) -> None:
                        if "function" in what else "invalid_schema")
 
 
-def _parse_tools(value: Any) -> list[FunctionTool]:
+# Tool types accepted, echoed and never called: web search until the server can search (Codex
+# sends `web_search` on every request, gpt-oss knows it as `browser_search`), and `tool_search`,
+# which finds deferred tools (this server defers none, so there is never anything to find).
+PASSIVE_TOOL_TYPES = frozenset({
+    "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
+    "browser_search", "tool_search",
+})
+# Hosted tools of the official API that this server cannot run: refused by name.
+HOSTED_TOOL_TYPES = frozenset({
+    "file_search", "code_interpreter", "computer", "computer_use_preview", "image_generation", "mcp",
+    "shell", "local_shell", "apply_patch", "programmatic_tool_calling",
+})
+# Optional keys of function and custom tools that change nothing here; accepted and echoed.
+_TOOL_OPTIONAL_KEYS = ("defer_loading", "allowed_callers", "async", "output_schema")
+GRAMMAR_SYNTAXES = ("lark", "regex")
+
+
+def _parse_tools(value: Any) -> list[Tool]:
     if value is None:
         return []
     if not isinstance(value, list):
         raise _type_error("tools", "an array", value)
-    tools: list[FunctionTool] = []
-    seen: set[str] = set()
+    tools: list[Tool] = []
+    seen: set[tuple[str | None, str]] = set()
+    namespaces: set[str] = set()
     for i, raw in enumerate(value):
         param = f"tools[{i}]"
         raw = _obj(raw, param)
         kind = raw.get("type")
         if kind is None:
             raise _missing(f"{param}.type")
-        if kind != "function":
-            raise _invalid(f"{param}.type", f"Tool type {kind!r} is not supported by this server; "
-                                            "only 'function' tools are.", code="unsupported_value")
-        _no_extra(raw, param, {"type", "name", "description", "parameters", "strict"})
-        name = _str(raw, "name", f"{param}.name", required=True)
-        assert name is not None
-        if not NAME_RE.match(name):
-            raise _invalid(f"{param}.name", f"Invalid '{param}.name': string does not match pattern. Expected "
-                                            "a string that matches the pattern '^[a-zA-Z0-9_-]+$' (1–64 characters).")
-        if name in seen:
-            raise _invalid(f"{param}.name", f"Duplicate tool name {name!r}: tool names must be unique.")
-        seen.add(name)
-        description = _str(raw, "description", f"{param}.description")
-        parameters = raw.get("parameters")
-        if parameters is not None:
-            _check_schema(parameters, f"{param}.parameters")
-            if parameters.get("type", "object") != "object":
-                raise _invalid(f"{param}.parameters", f"Invalid schema for function '{name}': schema must be "
-                                                      "a JSON Schema of 'type: \"object\"'.",
-                               code="invalid_function_parameters")
-        strict_raw = raw.get("strict")
-        if strict_raw is not None and not isinstance(strict_raw, bool):
-            raise _type_error(f"{param}.strict", "a boolean", strict_raw)
-        if strict_raw:
-            _check_strict(parameters or {"type": "object", "properties": {}, "additionalProperties": False},
-                          f"{param}.parameters", f"function '{name}'")
-            strict = True
-        elif strict_raw is None:
-            # Functions are strict by default in the Responses API; a schema that cannot be strict
-            # (optional or open properties) quietly stays non-strict.
-            strict = parameters is not None and _strict_problem(parameters, "()") is None
+        if kind == "namespace":
+            group = _parse_namespace(raw, param, seen)
+            if group.name == "functions":  # harmony's namespace of the top-level tools
+                raise _invalid(f"{param}.name", "The namespace name 'functions' is reserved; choose another.")
+            if group.name in namespaces:
+                raise _invalid(f"{param}.name", f"Duplicate namespace {group.name!r}: namespace names must be unique.")
+            namespaces.add(group.name)
+            tool: Tool = group
+        elif kind in PASSIVE_TOOL_TYPES:
+            # gpt-oss's name for web search is not a Responses tool type: echoed as `web_search`.
+            tool = PassiveTool({**copy.deepcopy(raw), "type": "web_search" if kind == "browser_search" else kind})
+        elif kind in ("function", "custom"):
+            tool = _parse_member(raw, param, None, seen)
+        elif kind in HOSTED_TOOL_TYPES:
+            raise _invalid(f"{param}.type", f"Tool type {kind!r} is a hosted tool this server cannot run; "
+                                            "send it as a 'function' or 'custom' tool instead.",
+                           code="unsupported_value")
         else:
-            strict = False
-        tools.append(FunctionTool(name=name, description=description,
-                                  parameters=copy.deepcopy(parameters), strict=strict))
+            raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
+                                            "'function', 'custom', 'namespace', 'web_search' and 'tool_search'.")
+        tools.append(tool)
     return tools
 
 
-def _parse_tool_choice(value: Any, tools: list[FunctionTool]) -> Any:
-    names = {t.name for t in tools}
+def _parse_namespace(raw: dict[str, Any], param: str, seen: set[tuple[str | None, str]]) -> NamespaceTool:
+    _no_extra(raw, param, {"type", "name", "description", "tools"})
+    name = _str(raw, "name", f"{param}.name", required=True)
+    assert name is not None
+    _check_name(name, f"{param}.name")
+    description = _str(raw, "description", f"{param}.description", required=True)
+    assert description is not None
+    members = raw.get("tools")
+    if members is None:
+        raise _missing(f"{param}.tools")
+    if not isinstance(members, list):
+        raise _type_error(f"{param}.tools", "an array", members)
+    if not members:
+        raise _invalid(f"{param}.tools", f"'{param}.tools' must be a non-empty array of tools.", code="empty_array")
+    parsed = []
+    for j, member in enumerate(members):
+        where = f"{param}.tools[{j}]"
+        member = _obj(member, where)
+        _required_enum(member, "type", f"{where}.type", ("function", "custom"))
+        parsed.append(_parse_member(member, where, name, seen))
+    return NamespaceTool(name=name, description=description, tools=tuple(parsed))
+
+
+def _check_name(name: str, param: str) -> None:
+    if not NAME_RE.match(name):
+        raise _invalid(param, f"Invalid '{param}': string does not match pattern. Expected "
+                              "a string that matches the pattern '^[a-zA-Z0-9_-]+$' (1–64 characters).")
+
+
+def _optional_keys(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(raw[k]) for k in _TOOL_OPTIONAL_KEYS if raw.get(k) is not None}
+
+
+def _parse_member(raw: dict[str, Any], param: str, namespace: str | None,
+                  seen: set[tuple[str | None, str]]) -> CallableTool:
+    """A function or custom tool, at the top level (`namespace` None) or inside a namespace."""
+    kind = raw["type"]
+    fields = {"type", "name", "description", *_TOOL_OPTIONAL_KEYS}
+    _no_extra(raw, param, fields | ({"parameters", "strict"} if kind == "function" else {"format"}))
+    name = _str(raw, "name", f"{param}.name", required=True)
+    assert name is not None
+    _check_name(name, f"{param}.name")
+    if (namespace, name) in seen:
+        where = f" in namespace {namespace!r}" if namespace else ""
+        raise _invalid(f"{param}.name", f"Duplicate tool name {name!r}{where}: tool names must be unique.")
+    seen.add((namespace, name))
+    description = _str(raw, "description", f"{param}.description")
+    if kind == "custom":
+        return CustomTool(name=name, description=description, format=_parse_custom_format(raw, param),
+                          namespace=namespace, extra=_optional_keys(raw))
+    parameters = raw.get("parameters")
+    if parameters is not None:
+        _check_schema(parameters, f"{param}.parameters")
+        if parameters.get("type", "object") != "object":
+            raise _invalid(f"{param}.parameters", f"Invalid schema for function '{name}': schema must be "
+                                                  "a JSON Schema of 'type: \"object\"'.",
+                           code="invalid_function_parameters")
+    strict_raw = raw.get("strict")
+    if strict_raw is not None and not isinstance(strict_raw, bool):
+        raise _type_error(f"{param}.strict", "a boolean", strict_raw)
+    if strict_raw:
+        _check_strict(parameters or {"type": "object", "properties": {}, "additionalProperties": False},
+                      f"{param}.parameters", f"function '{name}'")
+        strict = True
+    elif strict_raw is None:
+        # Functions are strict by default in the Responses API; a schema that cannot be strict
+        # (optional or open properties) quietly stays non-strict.
+        strict = parameters is not None and _strict_problem(parameters, "()") is None
+    else:
+        strict = False
+    return FunctionTool(name=name, description=description, parameters=copy.deepcopy(parameters),
+                        strict=strict, namespace=namespace, extra=_optional_keys(raw))
+
+
+def _parse_custom_format(raw: dict[str, Any], param: str) -> dict[str, Any]:
+    fmt = raw.get("format")
+    if fmt is None:
+        return {"type": "text"}
+    where = f"{param}.format"
+    fmt = _obj(fmt, where)
+    kind = _required_enum(fmt, "type", f"{where}.type", ("text", "grammar"))
+    if kind == "text":
+        _no_extra(fmt, where, {"type"})
+        return {"type": "text"}
+    _no_extra(fmt, where, {"type", "syntax", "definition"})
+    syntax = _required_enum(fmt, "syntax", f"{where}.syntax", GRAMMAR_SYNTAXES)
+    definition = _str(fmt, "definition", f"{where}.definition", required=True, allow_empty=False)
+    assert definition is not None
+    problem = grammar_problem(syntax, definition)
+    if problem:
+        raise _invalid(f"{where}.definition", f"Invalid {syntax} grammar in '{where}.definition': {problem}",
+                       code="invalid_grammar")
+    return {"type": "grammar", "syntax": syntax, "definition": definition}
+
+
+def grammar_problem(syntax: str, definition: str) -> str | None:
+    """Why llguidance cannot compile a custom tool's grammar (one line), or None."""
+    import llguidance
+
+    grammar = (llguidance.LLMatcher.grammar_from_lark(definition) if syntax == "lark"
+               else llguidance.LLMatcher.grammar_from_regex(definition))
+    message = llguidance.LLMatcher.validate_grammar(grammar)  # "" when the grammar is valid
+    if not message:
+        return None
+    return " ".join(message.split("\n", 1)[0].split())
+
+
+def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
+    callable_tools = [m for t in tools for m in (t.tools if isinstance(t, NamespaceTool) else (t,))
+                      if not isinstance(m, PassiveTool)]
+    names = {(t.kind, t.name) for t in callable_tools}
+    passive = {t.type for t in tools if isinstance(t, PassiveTool)}
     if value is None:
         return "auto"
     if isinstance(value, str):
         choice = _enum(value, "tool_choice", ("none", "auto", "required"))
-        if choice == "required" and not tools:
+        if choice == "required" and not callable_tools:
             raise _invalid("tool_choice", "Invalid value for 'tool_choice': 'tool_choice' is 'required' but "
-                                          "no tools were provided.")
+                                          "no tools were provided." if not tools else
+                           "Invalid value for 'tool_choice': 'required' needs a function or custom tool; "
+                           "this server never calls the other tool types.")
         return choice
     value = _obj(value, "tool_choice")
     kind = value.get("type")
-    if kind == "function":
+    if kind in ("function", "custom"):
         _no_extra(value, "tool_choice", {"type", "name"})
         name = _str(value, "name", "tool_choice.name", required=True)
-        if name not in names:
+        if (kind, name) not in names:
             raise _invalid("tool_choice", f"Tool choice '{name}' not found in 'tools' parameter.")
-        return {"type": "function", "name": name}
+        return {"type": kind, "name": name}
     if kind == "allowed_tools":
         _no_extra(value, "tool_choice", {"type", "mode", "tools"})
         mode = _required_enum(value, "mode", "tool_choice.mode", ("auto", "required"))
@@ -548,18 +762,25 @@ def _parse_tool_choice(value: Any, tools: list[FunctionTool]) -> Any:
         for i, entry in enumerate(listed):
             where = f"tool_choice.tools[{i}]"
             entry = _obj(entry, where)
-            if _required_enum(entry, "type", f"{where}.type", ("function",)) != "function":
-                raise _invalid(f"{where}.type", "Only function tools can be allowed here.")
+            entry_kind = entry.get("type")
+            if entry_kind in passive:
+                out.append(copy.deepcopy(entry))  # allowed, and never called
+                continue
+            entry_kind = _required_enum(entry, "type", f"{where}.type", ("function", "custom"))
             _no_extra(entry, where, {"type", "name"})
             name = _str(entry, "name", f"{where}.name", required=True)
-            if name not in names:
+            if (entry_kind, name) not in names:
                 raise _invalid(f"{where}.name", f"Tool '{name}' is not in the 'tools' parameter.")
-            out.append({"type": "function", "name": name})
+            out.append({"type": entry_kind, "name": name})
+        if mode == "required" and not any(entry["type"] in ("function", "custom") for entry in out):
+            raise _invalid("tool_choice.mode", "Invalid value for 'tool_choice.mode': 'required' needs a "
+                                               "function or custom tool among 'tool_choice.tools'; this server "
+                                               "never calls the other tool types.")
         return {"type": "allowed_tools", "mode": mode, "tools": out}
     if kind is None:
         raise _missing("tool_choice.type")
     raise _invalid("tool_choice.type", f"Invalid value for 'tool_choice.type': {kind!r}. Supported values "
-                                       "are: 'function' and 'allowed_tools'.")
+                                       "are: 'function', 'custom' and 'allowed_tools'.")
 
 
 # ---------------------------------------------------------------------------- input items
@@ -578,6 +799,8 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
     kind = raw.get("type")
     if kind is None and ("role" in raw or "content" in raw):
         kind = "message"  # the short form {"role", "content"}
+    elif kind is None and "id" in raw:
+        kind = "item_reference"  # the SDK's ItemReference: `type` is optional
     if kind in _ITEM_TYPES:
         _item_id(raw, param)
         status = raw.get("status")
@@ -585,15 +808,23 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             _enum(status, f"{param}.status", ("in_progress", "completed", "incomplete"))
     if kind == "message":
         return _parse_message(raw, param)
-    if kind == "function_call":
-        _no_extra(raw, param, {"type", "id", "call_id", "name", "arguments", "status"})
+    if kind in ("function_call", "custom_tool_call"):
+        body = "arguments" if kind == "function_call" else "input"
+        _no_extra(raw, param, {"type", "id", "call_id", "name", body, "status", "namespace", "caller"})
         call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
         name = _str(raw, "name", f"{param}.name", required=True, allow_empty=False)
-        arguments = _str(raw, "arguments", f"{param}.arguments", required=True)
-        return {"id": raw.get("id") or new_id("fc"), "type": "function_call", "status": "completed",
-                "arguments": arguments, "call_id": call_id, "name": name}
-    if kind == "function_call_output":
-        _no_extra(raw, param, {"type", "id", "call_id", "output", "status"})
+        text = _str(raw, body, f"{param}.{body}", required=True)
+        call: dict[str, Any] = {"id": raw.get("id") or new_id("fc" if kind == "function_call" else "ctc"),
+                                "type": kind, "status": "completed", body: text, "call_id": call_id, "name": name}
+        namespace = _str(raw, "namespace", f"{param}.namespace", allow_empty=False)
+        if namespace is not None:
+            call["namespace"] = namespace
+        return call
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        # `caller`, and a function output's `name` / `namespace`, are accepted as the API's input
+        # types declare them; the output is matched to its call by `call_id` alone.
+        extra = {"name", "namespace"} if kind == "function_call_output" else set()
+        _no_extra(raw, param, {"type", "id", "call_id", "output", "status", "caller", *extra})
         call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
         output = raw.get("output")
         if output is None:
@@ -602,7 +833,8 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             output = [_parse_part(p, f"{param}.output[{j}]", USER_PART_TYPES) for j, p in enumerate(output)]
         elif not isinstance(output, str):
             raise _type_error(f"{param}.output", "a string or an array of content parts", output)
-        return {"id": raw.get("id") or new_id("fco"), "type": "function_call_output", "call_id": call_id,
+        prefix = "fco" if kind == "function_call_output" else "ctco"
+        return {"id": raw.get("id") or new_id(prefix), "type": kind, "call_id": call_id,
                 "output": output, "status": "completed"}
     if kind == "reasoning":
         _no_extra(raw, param, {"type", "id", "summary", "content", "encrypted_content", "status"})
@@ -614,15 +846,19 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             item["encrypted_content"] = _str(raw, "encrypted_content", f"{param}.encrypted_content")
         return item
     if kind == "item_reference":
-        raise _invalid(f"{param}.type", "Item references are not supported by this server; send the item itself.",
-                       code="unsupported_value")
+        # Resolved against the store by the service (which knows it); the parser only checks the shape.
+        _no_extra(raw, param, {"type", "id"})
+        ref = _str(raw, "id", f"{param}.id", required=True, allow_empty=False)
+        return {"type": "item_reference", "id": ref}
     if kind is None:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
-                                    "'message', 'function_call', 'function_call_output' and 'reasoning'.")
+                                    "'message', 'function_call', 'function_call_output', 'custom_tool_call', "
+                                    "'custom_tool_call_output', 'reasoning' and 'item_reference'.")
 
 
-_ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
+_ITEM_TYPES = ("message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",
+               "reasoning")
 
 
 def _text_parts(raw: dict[str, Any], key: str, param: str, part_type: str) -> list[dict[str, Any]]:

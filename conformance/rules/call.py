@@ -40,12 +40,19 @@ def _calls(ctx: Any) -> list[tuple[int, dict[str, Any]]]:
 
 
 def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(tool type, name) -> tool, for the request's function and custom tools."""
+    """(tool type, name) -> tool, for the request's function and custom tools; the members of a
+    `namespace` tool are named `NAMESPACE.NAME` (see `qualified_name`)."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     tools = request.get("tools")
     if not isinstance(tools, list):
         return out
     for t in tools:
+        if isinstance(t, dict) and t.get("type") == "namespace" and isinstance(t.get("name"), str):
+            members = t.get("tools")
+            for m in members if isinstance(members, list) else []:
+                if isinstance(m, dict) and m.get("type") in ("function", "custom") and isinstance(m.get("name"), str):
+                    out[(m["type"], f"{t['name']}.{m['name']}")] = m
+            continue
         if not isinstance(t, dict):
             continue
         ttype = t.get("type")
@@ -55,6 +62,14 @@ def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, An
         if ttype in ("function", "custom") and isinstance(name, str):
             out[(ttype, name)] = t
     return out
+
+
+def qualified_name(item: dict[str, Any]) -> str:
+    """A call item's tool name as `request_tools` keys it (`NAMESPACE.NAME` when it carries a
+    `namespace`, as calls to a namespace tool's members do)."""
+    namespace = item.get("namespace")
+    name = str(item.get("name"))
+    return f"{namespace}.{name}" if isinstance(namespace, str) and namespace else name
 
 
 _ITEM_TOOL = {"function_call": "function", "custom_tool_call": "custom"}
@@ -70,7 +85,7 @@ def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
         try:
             orjson.loads(args)
         except orjson.JSONDecodeError as e:
-            tool = tools.get(("function", str(it.get("name"))))
+            tool = tools.get(("function", qualified_name(it)))
             strict = bool(tool and tool.get("strict"))  # the client's own test: truthy `strict`
             why = (
                 "; the request's tool is strict, so openai-python json-parses them at "
@@ -108,7 +123,7 @@ def called_tool_exists(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
     tools = request_tools(ctx.request)
     for i, it in _calls(ctx):
         ttype = _ITEM_TOOL[it["type"]]
-        name = it.get("name")
+        name = qualified_name(it)
         if (ttype, name) not in tools:
             names = sorted(n for t, n in tools if t == ttype)
             yield Hit(f"{it['type']} to {short(name)}, which is not a {ttype} tool of the request (tools: {names})", output_index=i)
@@ -169,7 +184,7 @@ def arguments_fit_parameters(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
     for i, it in _calls(ctx):
         if it["type"] != "function_call":
             continue
-        tool = tools.get(("function", str(it.get("name"))))
+        tool = tools.get(("function", qualified_name(it)))
         params = tool.get("parameters") if tool else None
         if not isinstance(params, dict) or not isinstance(it.get("arguments"), str):
             continue

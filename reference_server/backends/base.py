@@ -18,6 +18,10 @@ Contract:
   with 503 instead of letting them wait.
 - `cached_tokens` is how many prompt tokens were reused from a cache (prefix reuse); it is final
   once the first token has been yielded.
+- `last_logprob` (optional attribute): `(logprob, ((token_id, logprob), ...))` of the token just
+  yielded, alternatives most likely first, or None when the backend has no probabilities. The
+  server reads it after each token only for requests that include
+  `message.output_text.logprobs`, and keeps the request's `top_logprobs` first alternatives.
 """
 
 from __future__ import annotations
@@ -35,12 +39,24 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """A function tool the model may call."""
+    """A tool the model may call: a function (JSON arguments) or a custom tool (free-form text
+    input, constrained by `format` when it is a lark or regex grammar)."""
 
     name: str
     description: str | None = None
     parameters: dict[str, Any] | None = None  # JSON Schema of the arguments object
     strict: bool = False
+    kind: Literal["function", "custom"] = "function"
+    # The request's namespace tool this belongs to (None: a top-level tool).
+    namespace: str | None = None
+    # A custom tool's input format: {"type": "text"} or {"type": "grammar", "syntax", "definition"}.
+    format: dict[str, Any] | None = None
+
+    @property
+    def recipient(self) -> str:
+        """The harmony recipient of a call: top-level tools live in harmony's `functions`
+        namespace, a namespace tool's members in a harmony namespace of the same name."""
+        return f"{self.namespace or 'functions'}.{self.name}"
 
 
 @dataclass(frozen=True)

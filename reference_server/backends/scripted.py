@@ -12,8 +12,10 @@ model's output. The rules (documented in docs/reference-server.md):
      too), or every offered tool when none is named; only the first when
      `parallel_tool_calls` is false. Arguments are a minimal instance of the tool's schema;
    - a `commentary` preamble message announces the calls; each call is
-     `<|start|>assistant<|channel|>commentary to=functions.NAME <|constrain|>json<|message|>…`,
-     the last ending in `<|call|>` (a stop token) and earlier ones in `<|end|>`;
+     `<|start|>assistant<|channel|>commentary to=functions.NAME <|constrain|>json<|message|>…`
+     (`to=NAMESPACE.NAME` for a namespace tool's member; a custom tool's call has no
+     `<|constrain|>json` and its input is the last user text, or for a grammar format a text
+     the grammar accepts), the last ending in `<|call|>` (a stop token) and earlier ones in `<|end|>`;
 3. otherwise a `final` message ending in `<|return|>`: with tool results it reports them; else it
    echoes the last user text and the first earlier one ("You said earlier: …"), mentions an
    image it cannot see, and for `json_object` / `json_schema` formats is JSON of that schema.
@@ -32,6 +34,7 @@ from openai_harmony import HarmonyEncoding, Message, Role
 
 from ..schema_instance import instance
 from .base import BackendError, GenerationRequest, OutputSpec, ScriptHint, ToolSpec
+from .grammar_text import GrammarTextError, grammar_text
 
 DEFAULT_MODEL_ID = "gpt-oss-scripted"
 _ANALYSIS_SENTENCES = {"low": 1, "medium": 2, "high": 3}
@@ -55,7 +58,18 @@ def choose_calls(spec: OutputSpec, hint: ScriptHint) -> list[ToolSpec]:
     return chosen if limit is None else chosen[:limit]
 
 
-def call_arguments(tool: ToolSpec) -> str:
+def call_arguments(tool: ToolSpec, hint: ScriptHint | None = None) -> str:
+    """A function's JSON arguments (a minimal instance of its schema), or a custom tool's input:
+    the last user text for a `text` format, a text the grammar accepts for a `grammar` one."""
+    if tool.kind == "custom":
+        fmt = tool.format or {"type": "text"}
+        if fmt.get("type") == "grammar":
+            try:
+                return grammar_text(fmt["syntax"], fmt["definition"])
+            except GrammarTextError as exc:
+                raise BackendError(f"the scripted model cannot write input for custom tool "
+                                   f"{tool.name!r}: {exc}") from None
+        return _clip(hint.last_user_text if hint else "") or f"input for {tool.name}"
     schema = tool.parameters or {"type": "object", "properties": {}}
     return json.dumps(instance(schema), separators=(",", ":"), ensure_ascii=False)
 
@@ -111,12 +125,13 @@ class ScriptedCompletion:
         tokens = list(self.enc.render(Message.from_role_and_content(Role.ASSISTANT, text).with_channel(channel)))
         return tokens
 
-    def _call_message(self, tool: ToolSpec, last: bool) -> list[int]:
+    def _call_message(self, tool: ToolSpec, hint: ScriptHint, last: bool) -> list[int]:
         # The form gpt-oss emits (recipient after the channel); harmony's renderer puts it in
-        # the role header instead. Both parse the same.
-        header = f"<|start|>assistant<|channel|>commentary to=functions.{tool.name} <|constrain|>json<|message|>"
+        # the role header instead. Both parse the same. A custom tool's input is plain text.
+        header = f"<|start|>assistant<|channel|>commentary to={tool.recipient}"
+        header += "<|message|>" if tool.kind == "custom" else " <|constrain|>json<|message|>"
         return (self.enc.encode(header, allowed_special="all")
-                + self.enc.encode(call_arguments(tool))
+                + self.enc.encode(call_arguments(tool, hint))
                 + (self._call if last else self._end))
 
     def tokens(self, spec: OutputSpec, hint: ScriptHint) -> list[int]:
@@ -128,7 +143,7 @@ class ScriptedCompletion:
             names = ", ".join(t.name for t in calls)
             out += self._message("commentary", f"Calling {names} to answer this.")
             for i, tool in enumerate(calls):
-                out += self._call_message(tool, last=i == len(calls) - 1)
+                out += self._call_message(tool, hint, last=i == len(calls) - 1)
         else:
             final = self._message("final", final_text(spec, hint))
             if final[-len(self._end):] != self._end:
@@ -149,6 +164,8 @@ class ScriptedStream:
         self.cached_tokens = 0
         self.produced = 0
         self.closed = False
+        # A script gives each of its tokens probability 1 (logprob 0) and considers no other.
+        self.last_logprob: tuple[float, tuple[tuple[int, float], ...]] | None = None
         self._gen: AsyncIterator[int] | None = None
 
     def __aiter__(self) -> AsyncIterator[int]:
@@ -179,6 +196,7 @@ class ScriptedStream:
                 self.produced += 1
                 backend.tokens_produced += 1
                 backend.last_token_at = time.monotonic()
+                self.last_logprob = (0.0, ((token, 0.0),))
                 yield token
                 if token in request.stop_token_ids:
                     break

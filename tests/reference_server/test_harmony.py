@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from reference_server.backends.base import GenerationRequest, OutputSpec, ScriptHint, ToolSpec
 from reference_server.backends.scripted import ScriptedBackend, choose_calls
-from reference_server.emitter import HarmonyToEvents, classify
+from reference_server.emitter import CallTarget, HarmonyToEvents, classify
 from reference_server.events import ResponseEventWriter
 from reference_server.harmony import (
     CompletionDecoder,
@@ -90,11 +90,20 @@ def test_decoder_rejects_malformed_harmony(encoding: Any) -> None:
     ("commentary", None, ("message", "commentary")),
     ("final", None, ("message", "final_answer")),
     (None, None, ("message", "final_answer")),
-    ("commentary", "functions.get", ("function_call", "get")),
-    ("analysis", "python", ("function_call", "python")),
+    ("commentary", "functions.get", ("function_call", CallTarget("function_call", "get"))),
+    ("analysis", "python", ("function_call", CallTarget("function_call", "python"))),
 ])
-def test_classify(channel: str | None, recipient: str | None, expected: tuple[str, str | None]) -> None:
+def test_classify(channel: str | None, recipient: str | None, expected: tuple[str, Any]) -> None:
     assert classify(channel, recipient) == expected
+
+
+def test_classify_known_targets() -> None:
+    targets = {"crm.lookup": CallTarget("function_call", "lookup", "crm"),
+               "functions.patch": CallTarget("custom_tool_call", "patch")}
+    assert classify("commentary", "crm.lookup", targets) == ("function_call", targets["crm.lookup"])
+    assert classify("commentary", "functions.patch", targets) == ("custom_tool_call", targets["functions.patch"])
+    # An unknown recipient still becomes a function call named after it.
+    assert classify("commentary", "crm.other", targets) == ("function_call", CallTarget("function_call", "crm.other"))
 
 
 def test_prompt_renders_every_item_kind(encoding: Any) -> None:

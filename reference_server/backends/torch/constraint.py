@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..base import BackendError, OutputSpec
-from .grammar import harmony_grammar
+from .grammar import matcher_grammar
 from .tokenizer import CHANNEL, CONSTRAIN, FIRST_SPECIAL, MESSAGE, HarmonyTokenizer
 
 _templates: OrderedDict[tuple[int, str], Any] = OrderedDict()
@@ -28,14 +28,14 @@ def compile_matcher(tok: HarmonyTokenizer, spec: OutputSpec, budget: int, tight:
 
     last_error = ""
     for lenient in (False, True):
-        grammar = harmony_grammar(spec, budget, tight=tight, lenient=lenient)
+        grammar = matcher_grammar(spec, budget, tight=tight, lenient=lenient)
         key = (id(tok.ll), grammar)
         with _templates_lock:
             template = _templates.get(key)
             if template is not None:
                 _templates.move_to_end(key)
         if template is None:
-            template = llguidance.LLMatcher(tok.ll, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
+            template = llguidance.LLMatcher(tok.ll, grammar, log_level=0)
             if template.is_error():
                 last_error = template.get_error().splitlines()[0] if template.get_error() else "invalid grammar"
                 continue

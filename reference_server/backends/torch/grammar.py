@@ -7,6 +7,10 @@ ends with `<|start|>assistant`, so the completion starts at `<|channel|>`:
     analysis: <|channel|>analysis<|message|> TEXT <|end|><|start|>assistant
     final:    <|channel|>final<|message|> (TEXT | %json{format}) <|return|>
     call_i:   <|channel|>commentary to=functions.NAME <|constrain|>json<|message|> %json{params} <|call|>
+    custom_i: <|channel|>commentary to=functions.NAME<|message|> (TEXT | @custom_i) <|call|>
+
+A namespace tool's members are called as `to=NAMESPACE.NAME`; a custom tool with a lark or regex
+grammar has it as the sub-grammar `@custom_i` (see `matcher_grammar`).
 
 Free text is capped at `budget` tokens by the grammar (`max_tokens`); JSON schemas are
 narrowed (`bound_schema`) so that any weights can finish them.
@@ -96,6 +100,41 @@ ANY_OBJECT: dict[str, Any] = {"type": "object"}
 NO_ARGUMENTS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
+CUSTOM_GRAMMAR_PREFIX = "custom_"
+
+
+def custom_grammars(spec: OutputSpec) -> dict[str, str]:
+    """Sub-grammar name -> lark text, for the callable custom tools with a grammar format (a
+    regex becomes a one-rule lark grammar)."""
+    import llguidance
+
+    out: dict[str, str] = {}
+    tools = spec.tools if spec.tool_mode != "none" else ()
+    for i, tool in enumerate(tools):
+        fmt = tool.format or {}
+        if tool.kind != "custom" or fmt.get("type") != "grammar":
+            continue
+        if fmt.get("syntax") == "regex":
+            compiled = json.loads(llguidance.LLMatcher.grammar_from_regex(fmt["definition"]))
+            out[f"{CUSTOM_GRAMMAR_PREFIX}{i}"] = compiled["grammars"][0]["lark_grammar"]
+        else:
+            out[f"{CUSTOM_GRAMMAR_PREFIX}{i}"] = fmt["definition"]
+    return out
+
+
+def matcher_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenient: bool = False) -> str:
+    """What `llguidance.LLMatcher` compiles: the harmony grammar, with the custom tools' grammars
+    as named sub-grammars when there are any."""
+    import llguidance
+
+    main = harmony_grammar(spec, budget, tight=tight, lenient=lenient)
+    subs = custom_grammars(spec)
+    if not subs:
+        return str(llguidance.LLMatcher.grammar_from_lark(main))
+    return json.dumps({"grammars": [{"lark_grammar": main},
+                                    *({"name": name, "lark_grammar": text} for name, text in subs.items())]})
+
+
 def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenient: bool = False) -> str:
     """The lark grammar for one request. `tight`: see `bound_schema`. `lenient` asks llguidance
     to skip JSON Schema keywords it does not implement (used as a second attempt)."""
@@ -114,11 +153,19 @@ def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
     if spec.tool_mode == "required" and not tools:
         raise BackendError("tool_choice requires a tool call but no tools are available")
     for i, tool in enumerate(tools):
-        header = _lit(f"commentary to=functions.{tool.name} ")
+        bodies.append(f"call_{i}")
+        if tool.kind == "custom":
+            # Free-form input: budgeted text, or the tool's own grammar (a sub-grammar `@custom_i`).
+            header = _lit(f"commentary to={tool.recipient}")
+            rules.append(f"call_{i}: <|channel|> {header} <|message|> input_{i} <|call|>")
+            fmt = tool.format or {}
+            body = f"@{CUSTOM_GRAMMAR_PREFIX}{i}" if fmt.get("type") == "grammar" else "text"
+            rules.append(f"input_{i}: {body}")
+            continue
+        header = _lit(f"commentary to={tool.recipient} ")
         rules.append(f"call_{i}: <|channel|> {header} <|constrain|> \"json\" <|message|> args_{i} <|call|>")
         params = tool.parameters if isinstance(tool.parameters, dict) and tool.parameters else NO_ARGUMENTS
         schema_rule(f"args_{i}", params)
-        bodies.append(f"call_{i}")
     if spec.tool_mode != "required" or not tools:
         fmt = spec.final_format or {}
         if fmt.get("type") == "json_schema":

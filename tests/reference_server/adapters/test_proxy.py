@@ -290,7 +290,7 @@ async def test_auth_bad_input_and_misc(upstream_client: httpx.AsyncClient) -> No
         assert denied.status_code == 401 and denied.json()["error"]["code"] == "invalid_api_key"
         bad = await client.post("/v1/responses", content=b"{nope", headers={"content-type": "application/json"})
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
-        hosted = await client.post("/v1/responses", json={"model": "m", "input": "x", "tools": [{"type": "web_search"}]})
+        hosted = await client.post("/v1/responses", json={"model": "m", "input": "x", "tools": [{"type": "code_interpreter"}]})
         # the reference server's own validation: hosted tools are refused at their `type`
         assert hosted.status_code == 400 and hosted.json()["error"]["param"] == "tools[0].type"
         no_model = await client.post("/v1/responses", json={"input": "x"})

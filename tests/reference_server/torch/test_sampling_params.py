@@ -107,9 +107,10 @@ async def test_backend_source_passes_the_parameters(encoding: Any) -> None:
     from reference_server.settings import Settings
 
     source = BackendSource(_NoBackend(), encoding, Settings())
-    body = {"model": "m", "input": "hi", "include": ["message.output_text.logprobs"], "top_logprobs": 4}
+    body = {"model": "m", "input": "hi", "include": ["message.output_text.logprobs"], "top_logprobs": 4,
+            "presence_penalty": 0.5, "frequency_penalty": -1.5}
     plan = await source.plan(parse_create_request(body), [])
-    assert plan.logprobs == 4
+    assert plan.logprobs == 4 and plan.presence_penalty == 0.5 and plan.frequency_penalty == -1.5
     plan = await source.plan(parse_create_request({"model": "m", "input": "hi"}), [])
     assert plan.logprobs is None and plan.presence_penalty == 0.0 and plan.frequency_penalty == 0.0
 
@@ -117,3 +118,23 @@ async def test_backend_source_passes_the_parameters(encoding: Any) -> None:
 class _NoBackend:
     name = "none"
     model_id = "m"
+
+
+def test_logprobs_reach_the_output_text_deltas_over_http(torch_backend: TorchBackend, encoding: Any) -> None:
+    import httpx
+
+    from reference_server import create_app
+
+    from ..helpers import assert_conformant, serve, sse_events
+
+    body = {"model": "test-tiny", "input": "Say anything", "stream": True, "max_output_tokens": 40,
+            "include": ["message.output_text.logprobs"], "top_logprobs": 2, "presence_penalty": 1.0}
+    with serve(create_app(backend=torch_backend, encoding=encoding)) as srv:
+        data = httpx.post(f"{srv.url}/v1/responses", json=body, timeout=120).content
+    assert_conformant(data, request=body)
+    deltas = [e for e in sse_events(data) if e["type"] == "response.output_text.delta"]
+    assert deltas and all(e["logprobs"] for e in deltas)
+    entries = [lp for e in deltas for lp in e["logprobs"]]
+    assert "".join(lp["token"] for lp in entries) == "".join(e["delta"] for e in deltas)
+    for lp in entries:
+        assert lp["logprob"] <= 0 and 1 <= len(lp["top_logprobs"]) <= 2
