@@ -56,8 +56,9 @@ class Constraint:
         self.budget = budget
         self.json_final = json_final  # the final channel's body is JSON (a text.format)
         self.body_tokens: int | None = None  # tokens since <|message|>; None inside a header
-        # The current body is prose (reasoning, a preamble, a plain answer), not a tool call's
-        # input or JSON: decided from its header (channel, recipient, <|constrain|>).
+        # The current body is text (reasoning, a preamble, a plain answer, a custom tool's
+        # free-form input), not JSON (a function call's arguments after <|constrain|>json, or a
+        # final answer under a JSON text.format): decided from its header.
         self.free_text = False
         self._header = b""
         self._constrained = False
@@ -87,8 +88,7 @@ class Constraint:
         if token == MESSAGE:
             self.body_tokens, self.in_string, self.escaped = 0, False, False
             header = self._header.strip()
-            self.free_text = not (self._constrained or b"to=" in header
-                                  or (self.json_final and header.startswith(b"final")))
+            self.free_text = not (self._constrained or (self.json_final and header.startswith(b"final")))
             self._header, self._constrained = b"", False
         elif token >= FIRST_SPECIAL:
             self.body_tokens, self.free_text = None, False

@@ -90,3 +90,16 @@ def test_random_presets_are_masked_and_checkpoints_are_not(tiny_model: GptOss) -
         assert not unmasked.scheduler.readable_text
     finally:
         unmasked.scheduler.stop()
+
+
+@pytest.mark.parametrize("seed", range(2))
+async def test_custom_tool_input_is_words_or_follows_its_grammar(readable: TorchBackend, encoding: Any,
+                                                                 seed: int) -> None:
+    note = ToolSpec(name="note", kind="custom", format={"type": "text"})
+    calc = ToolSpec(name="calc", kind="custom",
+                    format={"type": "grammar", "syntax": "regex", "definition": r"[0-9]+ [+*-] [0-9]+"})
+    for tool, pattern in ((note, WORDS), (calc, re.compile(r"[0-9]+ [+*-] [0-9]+"))):
+        spec = OutputSpec(tools=(tool,), tool_mode="required")
+        tokens, _ = await collect(readable, request(prompt_tokens(encoding), spec, temperature=1.0, seed=seed))
+        calls = [m for m in parse(encoding, tokens) if m.recipient]
+        assert len(calls) == 1 and pattern.fullmatch(calls[0].content[0].text), calls
