@@ -39,6 +39,7 @@ __all__ = [
     "TOLERANCES",
     "SchemaIssue",
     "Tolerance",
+    "contract_version",
     "known_event_types",
     "schema_names",
     "validate",
@@ -59,6 +60,9 @@ class SchemaIssue:
     message: str  # one line, without the pointer
     validator: str | None = None  # the JSON Schema keyword that failed
     tolerance: str | None = None  # name of the matching TOLERANCES entry, if any
+    # Something the contracts do not know (a new item/part/variant type, a new value of an
+    # open-ended enum): the API grows faster than any SDK release, so it is a warning.
+    unknown: bool = False
 
     def __str__(self) -> str:
         where = self.pointer or "(root)"
@@ -257,9 +261,10 @@ def _explain(error: ValidationError, subject: str) -> Iterator[SchemaIssue]:
         if validator == "enum":
             known = schema.get("enum", [])
             listed = ", ".join(known) if len(known) <= 6 else ", ".join(known[:5]) + f", … ({len(known)} in all)"
-            msg = f"unknown {label} type {_short(error.instance)} (expected one of: {listed})"
-        else:
-            msg = f"{label} `type` must be a string, got {_json_type(error.instance)}"
+            msg = f"unknown {label} type {_short(error.instance)} (known: {listed})"
+            yield _issue(obj_pointer, _one_line(msg), validator, subject, unknown=isinstance(error.instance, str))
+            return
+        msg = f"{label} `type` must be a string, got {_json_type(error.instance)}"
         yield _issue(obj_pointer, _one_line(msg), validator, subject)
         return
     if validator == "required":
@@ -267,7 +272,24 @@ def _explain(error: ValidationError, subject: str) -> Iterator[SchemaIssue]:
             p = f"{pointer}/{_escape(prop)}"
             yield _issue(p, f"missing required property {_short(prop)}", validator, subject)
         return
-    yield _issue(pointer, _message(error), validator, subject)
+    yield _issue(pointer, _message(error), validator, subject, unknown=_open_enum(error, pointer))
+
+
+# Enums a client switches on: a value outside them is a defect, not news. Any other enum (a
+# service tier, a truncation mode, an action kind, ...) is open-ended: the API adds values.
+CLOSED_ENUM_FIELDS = frozenset({"type", "status", "role", "object"})
+
+
+def _open_enum(error: ValidationError, pointer: str) -> bool:
+    """A string outside an open-ended enum (see CLOSED_ENUM_FIELDS)."""
+    if error.validator != "enum" or not isinstance(error.instance, str):
+        return False
+    return pointer.rsplit("/", 1)[-1] not in CLOSED_ENUM_FIELDS and pointer != ""
+
+
+def contract_version() -> str:
+    """The release the contracts describe ("openai-python 3.54.0"), named in unknown-thing warnings."""
+    return str(_contracts().index.get("versions", {}).get("sdk", "the contracts"))
 
 
 def _explain_union(error: ValidationError, subject: str) -> Iterator[SchemaIssue]:
@@ -309,15 +331,15 @@ def _explain_union(error: ValidationError, subject: str) -> Iterator[SchemaIssue
     inst = error.instance
     if isinstance(inst, dict) and "type" in inst and variants:
         names = ", ".join(str(v) for v in dict.fromkeys(variants))
-        msg = f"unknown variant type {_short(inst['type'])} (expected one of: {names})"
-        yield _issue(pointer, _one_line(msg), "enum", subject)
+        msg = f"unknown variant type {_short(inst['type'])} (known: {names})"
+        yield _issue(pointer, _one_line(msg), "enum", subject, unknown=isinstance(inst["type"], str))
     else:
         expected = " or ".join(dict.fromkeys(json_types)) or "another value"
         yield _issue(pointer, f"expected {expected}, got {_json_type(inst)}", "type", subject)
 
 
-def _issue(pointer: str, message: str, validator: str | None, subject: str) -> SchemaIssue:
-    return SchemaIssue("invalid", pointer, message, validator, match_tolerance(subject, pointer, validator))
+def _issue(pointer: str, message: str, validator: str | None, subject: str, *, unknown: bool = False) -> SchemaIssue:
+    return SchemaIssue("invalid", pointer, message, validator, match_tolerance(subject, pointer, validator), unknown)
 
 
 def _missing(error: ValidationError) -> list[str]:
