@@ -27,12 +27,12 @@ from dataclasses import replace
 
 from conformance.findings import Finding
 
-__all__ = ["FRAMING_BREAKS", "fold", "groups", "summarize"]
+__all__ = ["FRAMING_BREAKS", "fold", "groups", "summarize", "weight"]
 
 FRAMING_BREAKS = frozenset(
     {"framing.invalid-json", "framing.not-an-event", "framing.empty-event", "framing.invalid-utf8"}
 )
-_MORE = re.compile(r"^… and \d+ more occurrences of ")
+_MORE = re.compile(r"^… and (\d+) more occurrences of ")
 _POSITION = re.compile(r"^(?:/response/output/\d+|/response|/item|/part)(?=/|$)")
 
 
@@ -87,8 +87,10 @@ def fold(findings: Sequence[Finding]) -> list[Finding]:
         if f.rule == "item.duplicate-index" and f.output_index is not None and root is None:
             dup.setdefault(f.output_index, i)
         cause[i] = root
+        # The "… and N more" line of this rule follows the one root all its findings share.
+        eff = root if root is not None else i
         prev = last_root_of_rule.get(f.rule, -1)
-        last_root_of_rule[f.rule] = root if prev in (-1, root) else None
+        last_root_of_rule[f.rule] = eff if prev in (-1, eff) else None
     # A root's own root (a schema repeat after a framing break): point at the top.
     for i, c in enumerate(cause):
         seen_chain = set()
@@ -136,10 +138,16 @@ def groups(findings: Sequence[Finding]) -> list[tuple[Finding, list[Finding]]]:
     return order
 
 
+def weight(f: Finding) -> int:
+    """How many occurrences a finding stands for (a per-rule "… and N more" line: N)."""
+    m = _MORE.match(f.message)
+    return int(m.group(1)) if m else 1
+
+
 def summarize(derived: Sequence[Finding]) -> str:
     """`item.unknown-index ×20, sequence.gap` — the rules of the folded findings, most first."""
     counts: dict[str, int] = {}
     for f in derived:
-        counts[f.rule] = counts.get(f.rule, 0) + 1
+        counts[f.rule] = counts.get(f.rule, 0) + weight(f)
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     return ", ".join(rule if n == 1 else f"{rule} ×{n}" for rule, n in ranked)

@@ -166,7 +166,10 @@ class _Ctx:
             from conformance import contracts
 
             self._issues = (
-                _guarded(contracts.validate_event, self.decoded) if isinstance(self.decoded, dict) else []
+                _guarded(contracts.validate_event, self.decoded)
+                + _guarded(contracts.unknown_field_issues, self.decoded)
+                if isinstance(self.decoded, dict)
+                else []
             )
         return self._issues
 
@@ -174,7 +177,11 @@ class _Ctx:
         if self._body_issues is None:
             from conformance import contracts
 
-            self._body_issues = _guarded(contracts.validate_response, self.response)
+            self._body_issues = _guarded(contracts.validate_response, self.response) + (
+                _guarded(lambda body: contracts.unknown_field_issues(body, "response"), self.response)
+                if isinstance(self.response, dict)
+                else []
+            )
         return self._body_issues
 
 

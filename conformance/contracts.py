@@ -42,6 +42,7 @@ __all__ = [
     "contract_version",
     "known_event_types",
     "schema_names",
+    "unknown_field_issues",
     "validate",
     "validate_event",
     "validate_item",
@@ -174,6 +175,34 @@ def validate_event(event: Any) -> list[SchemaIssue]:
         return _issues(compiled, event, subject)
     except RecursionError:
         return [_too_deep()]
+
+
+def unknown_field_issues(obj: Any, schema_name: str | None = None) -> list[SchemaIssue]:
+    """One issue (`unknown=True`, validator "x-unknown-field") per object key no schema declares,
+    in an event (`schema_name` None) or in a named schema's instance ("response"). Fields the
+    live API is known to send (contracts_tolerances.LIVE_FIELDS) are not reported."""
+    from conformance.contracts_tolerances import LIVE_FIELDS
+    from conformance.contracts_unknown import unknown_fields
+
+    c = _contracts()
+    if schema_name is None:
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            return []
+        uri = c.error_nested_id if obj["type"] == "error" and isinstance(obj.get("error"), dict) \
+            else c.events.get(obj["type"])
+    else:
+        uri = c.id_for(schema_name)
+    if uri is None:
+        return []
+    try:
+        found = unknown_fields(c.documents[uri], c.registry.resolver(uri), obj)
+    except RecursionError:
+        return []
+    return [
+        SchemaIssue("invalid", f"{ptr}/{_escape(key)}", f"unknown field {_short(key)}", "x-unknown-field", None, True)
+        for ptr, key in found
+        if key not in LIVE_FIELDS
+    ]
 
 
 def validate_response(obj: Any) -> list[SchemaIssue]:
