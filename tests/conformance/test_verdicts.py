@@ -320,3 +320,30 @@ def test_check_exit_code_unchanged_by_folding(tmp_path: Any, capsys: pytest.Capt
     path.write_bytes(_cut_added())
     assert cli_main(["check", str(path)]) == 1
     assert "↳" in capsys.readouterr().out
+
+
+def test_check_tolerate_option(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    evs = build_stream(message("old recording"))
+    for ev in evs:
+        del ev["sequence_number"]
+    path = tmp_path / "old.sse"
+    path.write_bytes(to_sse(evs))
+    assert cli_main(["check", str(path)]) == 1
+    assert "--tolerate sequence-number-absent" in capsys.readouterr().out
+    assert cli_main(["check", str(path), "--tolerate", "sequence-number-absent"]) == 0
+    out = capsys.readouterr().out
+    assert "profile openai[tolerate=sequence-number-absent]" in out and "[tolerated: sequence-number-absent]" in out
+    assert cli_main(["check", str(path), "--tolerate", "sequence-numbers-absent"]) == 2
+    assert "unknown tolerance" in capsys.readouterr().err
+
+
+def test_reports_mark_model_behaviour() -> None:
+    req = {"model": "gpt-test", "input": "x", "tool_choice": "required", "tools": [STRICT_TOOL]}
+    result = check_events(build_stream(message("no call")), request=req)
+    case = CaseResult(id="s", status="failed", findings=list(result.findings))
+    report = Report(cases=[case])
+    assert "call.tool-choice  (model behaviour)" in get_reporter("text")(report)
+    assert "`call.tool-choice` (model behaviour)" in get_reporter("markdown")(report)
+    assert "(model behaviour)" in get_reporter("html")(report)
+    rows = json.loads(get_reporter("json")(report))["cases"][0]["findings"]
+    assert {r["rule"]: r["kind"] for r in rows}["call.tool-choice"] == "model"
