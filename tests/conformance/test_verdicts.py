@@ -347,3 +347,15 @@ def test_reports_mark_model_behaviour() -> None:
     assert "(model behaviour)" in get_reporter("html")(report)
     rows = json.loads(get_reporter("json")(report))["cases"][0]["findings"]
     assert {r["rule"]: r["kind"] for r in rows}["call.tool-choice"] == "model"
+
+
+def test_an_unknown_field_filled_late_is_a_warning_a_known_one_an_error() -> None:
+    evs = build_stream(message("hi"))
+    evs[-1]["response"]["output"][0]["zz_summary"] = "late"
+    result = check_events(evs)
+    assert result.ok
+    (f,) = [f for f in result.findings if f.rule == "output.mismatch"]
+    assert f.severity == "warning" and "filled late" in f.message
+    evs[-1]["response"]["output"][0]["role"] = "user"  # a known field differs as well
+    (f,) = [f for f in check_events(evs).findings if f.rule == "output.mismatch"]
+    assert f.severity == "error" and "/role" in f.message
