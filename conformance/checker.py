@@ -22,7 +22,11 @@ Theory of operation
   `feed_messages` sees them, and hands each, in stream order, to the "@sse" checks marked
   `sse_anomaly` (conformance/rules/framing.py), which never see ordinary messages.
 * Each rule reports at most `max_per_rule` findings per stream; `finish()` adds one finding
-  counting the rest, so memory stays bounded however broken a long stream is.
+  counting the rest (as severe as the worst of them, never more), so memory stays bounded
+  however broken a long stream is. `finish()` then folds cascades (`conformance.cascades`):
+  findings that follow from one root cause name it in `caused_by`; none is dropped.
+* A rule of kind "model" against a profile with `target_kind="proxy"` is capped at warning and
+  says "the model behind this server": a proxy relays a model the suite cannot see.
 """
 
 from __future__ import annotations
