@@ -18,8 +18,7 @@ from conformance import contracts
 from conformance.contracts import SchemaIssue, validate_event
 from conformance.contracts_bundle import bundled
 from conformance.resources import fixtures_dir, schemas_dir
-
-SEED_FALLBACK = Path("/work/shared/fixtures-seed/openai-api")
+from tests.paths import SEED
 
 # Which tolerance tags each real capture produces (docs/contracts.md lists the same table).
 EXPECTED_TOLERANCES: dict[str, set[str]] = {
@@ -130,10 +129,10 @@ def _capture_dir() -> Path:
         copied = None
     if copied is not None and any(copied.glob("*.sse")):
         return copied
-    if any(SEED_FALLBACK.glob("*.sse")):
-        return SEED_FALLBACK
+    if any(SEED.glob("*.sse")):
+        return SEED
     pytest.fail("no real captures: neither fixtures/streams/positive/openai-api/*.sse nor "
-                f"{SEED_FALLBACK}/*.sse exists")
+                "../shared/fixtures-seed/openai-api/*.sse exists")
 
 
 def _events(path: Path) -> list[Any]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from conformance.sse import SSEAnomaly, SSEBatch, SSEMessage, SSEParser
 
 BOM = b"\xef\xbb\xbf"
-SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parse(*chunks: bytes) -> tuple[list[SSEMessage], list[SSEAnomaly]]:
