@@ -610,7 +610,7 @@ FIXTURES = ROOT / "fixtures"
 STREAMS = FIXTURES / "streams"
 # The real captures are copied from here when it exists (it does not in CI: the copies in
 # fixtures/streams/positive/openai-api/ are then left as they are).
-SEED = Path(os.environ.get("FIXTURES_SEED", "/work/shared/fixtures-seed"))
+SEED = Path(os.environ.get("FIXTURES_SEED", ROOT.parent / "shared" / "fixtures-seed"))
 GENERATOR = "scripts/make_fixtures.py"
 
 Body = list[Any] | bytes | dict[str, Any]
