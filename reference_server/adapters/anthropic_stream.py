@@ -45,6 +45,16 @@ INCOMPLETE_STOP_REASONS = {
 }
 
 
+def render_fields(value: Any, prefix: str = "") -> list[str]:
+    """`path: value` lines for every leaf of a block, strings verbatim (so a client reading the
+    message sees the exact output, newlines included)."""
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in render_fields(v, f"{prefix}{k}.")]
+    if isinstance(value, list):
+        return [line for i, v in enumerate(value) for line in render_fields(v, f"{prefix}{i}.")]
+    return [f"{prefix[:-1]}: {value if isinstance(value, str) else json.dumps(value)}"]
+
+
 class AnthropicToResponsesStream(StreamConverter):
     """Converts one Messages event stream: `start()`, `feed(event)` per event, `finish()` at EOF,
     `fail()` when the upstream broke."""
@@ -155,8 +165,10 @@ class AnthropicToResponsesStream(StreamConverter):
             state["args_seen"] = True
             return self.out.arguments(json.dumps(state["input"] or {}, separators=(",", ":")))
         if state and "fallback" in state:
-            block = {k: v for k, v in state.pop("fallback").items() if k != "type"}
-            text = json.dumps(block, ensure_ascii=False, separators=(",", ":")) + state["extra"]
+            block = {k: v for k, v in state.pop("fallback").items() if k != "type" and v not in (None, {}, [], "")}
+            text = "\n".join(render_fields(block))
+            if state["extra"]:  # what its deltas streamed (a tool input, a compaction summary)
+                text += ("\n" if text else "") + f"streamed: {state['extra']}"
             return self.out.fallback(f"Anthropic {state['type']} block", text)
         return []
 

@@ -141,7 +141,7 @@ class OutputBuilder:
         """Upstream content with no Responses equivalent: kept visible as its own output_text part
         (`[what] text`) and logged, never dropped."""
         log.warning("upstream sent %s, which has no Responses equivalent: kept as message text", what)
-        return self.text(f"[{what}] {text}", new_part=True)
+        return self.text(f"[{what}]\n{text}", new_part=True)
 
     # ------------------------------------------------------------------ terminal
     def complete(self, usage: Mapping[str, Any]) -> list[Event]:

@@ -34,13 +34,13 @@ def set_encrypted_content(writer: ResponseEventWriter, output_index: int, value:
 
 def add_web_search_call(writer: ResponseEventWriter, action: dict[str, Any],
                         item_id: str | None = None) -> list[Event]:
-    """A whole, finished `web_search_call` item: added (without `action`, as the live API
-    sends it), in_progress, searching, completed, done (with `action`)."""
+    """A whole, finished `web_search_call` item: added, in_progress, searching, completed, done.
+    The action is known before the item is announced (the upstream searched already), so `added`
+    carries it too (the item schema requires it)."""
     item: dict[str, Any] = {"id": item_id or writer._new_id("ws"), "type": "web_search_call",
-                            "status": "in_progress"}
+                            "status": "in_progress", "action": dict(action)}
     index, events = writer._add_item("add_web_search_call", item)
     for step in ("in_progress", "searching", "completed"):
         events.append(writer._ev(f"response.web_search_call.{step}", item_id=item["id"],
                                  output_index=index))
-    writer._items[index].item["action"] = dict(action)
     return events + writer.close_item(index, "completed")
