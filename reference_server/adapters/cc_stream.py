@@ -124,7 +124,9 @@ class CCToResponsesStream(StreamConverter):
                     self._unknown_seen.add(what)
                     log.warning("upstream sent %s, which no dialect maps: kept as reasoning text", what)
                 events += self._route("reasoning", "reasoning", text)
-            if read.encrypted:
+            if read.encrypted and self._current() == "reasoning":
+                events += self.out.encrypted(read.encrypted)  # signs the open reasoning item
+            elif read.encrypted:
                 self._encrypted = (self._encrypted or "") + read.encrypted
             for ann in read.annotations or []:
                 if (converted := url_citation(ann)) is not None:
