@@ -276,7 +276,7 @@ def cc_usage_to_responses(usage: Any) -> dict[str, Any]:
 
 def url_citation(ann: dict[str, Any]) -> dict[str, Any] | None:
     """A CC `url_citation` annotation (OpenAI search models, OpenRouter) as a Responses one."""
-    inner = ann.get("url_citation") if isinstance(ann.get("url_citation"), dict) else ann
+    inner: dict[str, Any] = ann["url_citation"] if isinstance(ann.get("url_citation"), dict) else ann
     if not isinstance(inner.get("url"), str):
         return None
     return {"type": "url_citation", "url": inner["url"], "title": str(inner.get("title") or inner["url"]),

@@ -31,7 +31,7 @@ def call_deltas(shape: str, n: int, name: str, args: str, pieces: list[str]) -> 
     call_id = f"call_{n}"
     if shape == "reused_index":  # whole calls, all under index 0
         return [{"index": 0, "id": call_id, "type": "function", "function": {"name": name, "arguments": args}}]
-    first = {"id": call_id, "type": "function", "function": {"name": name, "arguments": pieces[0] if pieces else ""}}
+    first: dict[str, Any] = {"id": call_id, "type": "function", "function": {"name": name, "arguments": pieces[0] if pieces else ""}}
     rest: list[dict[str, Any]] = []
     for p in pieces[1:]:
         if shape == "repeated_id_name":
@@ -82,7 +82,7 @@ def dialect_streams(draw: st.DrawFn) -> dict[str, Any]:
             delta = {"content": [{"type": "text", "text": value}] if typed_content else value}
             text_seen += value
         elif kind == "unknown":
-            delta = {unknown: value}
+            delta = {str(unknown): value}
             reasoning_seen += value  # no dialect maps it: kept as reasoning
         else:
             delta = {"tool_calls": [value]}
@@ -96,7 +96,7 @@ def dialect_streams(draw: st.DrawFn) -> dict[str, Any]:
         reasoning_tokens = min(reasoning_tokens, completion)
     usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total,
              "completion_tokens_details": {"reasoning_tokens": reasoning_tokens}}
-    finish = {"object": "chat.completion.chunk",
+    finish: dict[str, Any] = {"object": "chat.completion.chunk",
               "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if arguments else "stop"}]}
     if place == "every_chunk":  # cumulative counts on every chunk: the last (largest) holds
         for i, c in enumerate(chunks):
