@@ -19,6 +19,7 @@ docs/converters.md renders these tables with their sources.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,7 +150,8 @@ def _read_parts(parts: list[Any], out: DeltaPieces) -> None:
         kind, key = CONTENT_PART_TYPES.get(str(part.get("type")), ("", ""))
         if kind:
             out.pieces.append((kind, _text_of(part.get(key))))
-        elif text := _text_of(part):
+        else:  # an unknown part type: its text, else the part itself, stays visible
+            text = _text_of(part) or json.dumps(part, ensure_ascii=False, separators=(",", ":"))
             out.unknown.append((f"content part {part.get('type')!r}", text))
 
 

@@ -254,3 +254,22 @@ def test_every_character_of_any_dialect_reaches_the_terminal_response(case: dict
         prompt, output, reasoning = case["usage"]
         assert (usage["input_tokens"], usage["output_tokens"]) == (prompt, output)
         assert usage["output_tokens_details"]["reasoning_tokens"] == reasoning
+
+
+def test_unknown_content_part_stays_visible(caplog: Any) -> None:
+    from tests.reference_server.adapters.helpers import terminal
+
+    conv = CCToResponsesStream({"model": "m", "input": "?"})
+    events = conv.start()
+    with caplog.at_level(logging.WARNING, logger="reference_server.proxy"):
+        for chunk in ({"choices": [{"index": 0, "delta": {"content": [
+                          {"type": "text", "text": "See: "},
+                          {"type": "image_url", "image_url": {"url": "https://img.example/x.png"}},
+                          {"type": "reference", "text": "ref one"}]}}]},
+                      {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}):
+            events += conv.feed(chunk)
+        events += conv.finish()
+    content = snapshot_content(terminal(events))
+    assert content["text"] == "See: "
+    assert "https://img.example/x.png" in content["reasoning"] and "ref one" in content["reasoning"]
+    assert "content part 'image_url'" in caplog.text and "content part 'reference'" in caplog.text
