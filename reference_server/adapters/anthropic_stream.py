@@ -98,8 +98,9 @@ class AnthropicToResponsesStream(StreamConverter):
         self._blocks[index] = state
         if kind == "text":
             state["new_part"] = True  # a second text block is a second output_text part
+            state["citations"] = []  # annotations waiting for this block's part to open
             for citation in block.get("citations") or []:
-                self._cite(citation)
+                self._cite(state, citation)
             return self._text(state, block.get("text") or "")
         if kind in ("thinking", "redacted_thinking"):
             # Each signed block is its own reasoning item (its signature covers its text only).
@@ -133,7 +134,7 @@ class AnthropicToResponsesStream(StreamConverter):
         if kind == "text_delta" and state["type"] == "text":
             return self._text(state, str(delta.get("text") or ""))
         if kind == "citations_delta" and state["type"] == "text":
-            self._cite(delta.get("citation") or {})
+            self._cite(state, delta.get("citation") or {})
             return []
         if kind == "thinking_delta" and state["type"] == "thinking":
             text = str(delta.get("thinking") or "")
@@ -164,6 +165,11 @@ class AnthropicToResponsesStream(StreamConverter):
             # No input_json_delta: the whole input came with the start block (or it is empty).
             state["args_seen"] = True
             return self.out.arguments(json.dumps(state["input"] or {}, separators=(",", ":")))
+        if state and state["type"] == "text" and state.get("citations"):
+            events = self.out.empty_text_part()  # cited, but no text came: the citations still show
+            for ann in state.pop("citations"):
+                self.out.annotate(ann)
+            return events
         if state and "fallback" in state:
             block = {k: v for k, v in state.pop("fallback").items() if k != "type" and v not in (None, {}, [], "")}
             text = "\n".join(render_fields(block))
@@ -192,12 +198,16 @@ class AnthropicToResponsesStream(StreamConverter):
                              self._usage_so_far())
 
     # ------------------------------------------------------------------ helpers
-    def _cite(self, citation: dict[str, Any]) -> None:
-        """A citation of the current text block -> a url_citation over that block's text."""
+    def _cite(self, state: dict[str, Any], citation: dict[str, Any]) -> None:
+        """A citation of a text block -> a url_citation over that block's text (its own part)."""
         url = citation.get("url") or citation.get("source")
         if isinstance(url, str) and url:
-            self.out.annotate({"type": "url_citation", "url": url, "title": str(citation.get("title") or url),
-                               "start_index": None, "end_index": None})
+            ann = {"type": "url_citation", "url": url, "title": str(citation.get("title") or url),
+                   "start_index": None, "end_index": None}
+            if state.get("new_part"):  # the block's part is not open yet
+                state["citations"].append(ann)
+            else:
+                self.out.annotate(ann)
         else:  # document citations (char/page/content-block locations) name no URL
             log.warning("upstream sent a %s citation, which has no url_citation equivalent: cited text kept only "
                         "in the message", citation.get("type"))
@@ -222,7 +232,10 @@ class AnthropicToResponsesStream(StreamConverter):
         if not text:
             return []
         new_part = state.pop("new_part", False)
-        return self.out.text(text, new_part=new_part)
+        events = self.out.text(text, new_part=new_part)
+        for ann in state.pop("citations", []):
+            self.out.annotate(ann)  # now that the block's own part is open
+        return events
 
     def _usage_obj(self) -> dict[str, Any]:
         u = self._usage

@@ -89,6 +89,15 @@ class OutputBuilder:
             self.part = "output_text"
         return events + self.writer.text_delta(self.index, text)
 
+    def empty_text_part(self) -> list[Event]:
+        """A new output_text part with no text (a cited text block that streamed none), so its
+        annotations have a part to belong to."""
+        events = self._ensure("message")
+        assert self.index is not None
+        events += self._end_part()
+        self.part = "output_text"
+        return events + self.writer.add_output_text_part(self.index)
+
     def refusal(self, text: str) -> list[Event]:
         events = self._ensure("message")
         assert self.index is not None

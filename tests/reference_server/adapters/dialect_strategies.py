@@ -114,3 +114,73 @@ def dialect_streams(draw: st.DrawFn) -> dict[str, Any]:
     return {"chunks": [*chunks, "[DONE]"], "reasoning": reasoning_seen, "text": text_seen,
             "arguments": arguments, "usage": None if place == "none" else (prompt, output, reasoning_tokens),
             "excludes": excludes}
+
+
+FALLBACK_TYPES = ("mcp_tool_use", "compaction", "bash_code_execution_tool_result", "some_future_block")
+
+
+@st.composite
+def anthropic_dialect_streams(draw: st.DrawFn) -> dict[str, Any]:
+    """Messages streams mixing every block kind the Anthropic converter maps or keeps visible:
+    {"events", "signatures" (in order), "searches" (count), "fallback_strings"}."""
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        "id": "msg_p", "type": "message", "role": "assistant", "content": [], "model": "claude-p",
+        "usage": {"input_tokens": 5, "output_tokens": 1}}}]
+    signatures: list[str] = []
+    cited: list[tuple[str, str]] = []  # (url, the text of the block it cites)
+    fallback_strings: list[str] = []
+    searches = 0
+    kinds = draw(st.lists(st.sampled_from(("text", "cited_text", "thinking", "redacted", "tool_use", "web_search",
+                                           "fallback")), min_size=1, max_size=6))
+    index = 0
+
+    def block(content_block: dict[str, Any], deltas: list[dict[str, Any]]) -> None:
+        nonlocal index
+        events.append({"type": "content_block_start", "index": index, "content_block": content_block})
+        events.extend({"type": "content_block_delta", "index": index, "delta": d} for d in deltas)
+        events.append({"type": "content_block_stop", "index": index})
+        index += 1
+
+    for n, kind in enumerate(kinds):
+        if kind in ("text", "cited_text"):
+            text = draw(TEXT)
+            deltas = [{"type": "text_delta", "text": p} for p in draw(split(text))]
+            if kind == "cited_text":
+                cited.append((f"https://s{n}.example/", text))
+                deltas.insert(0, {"type": "citations_delta", "citation": {
+                    "type": "web_search_result_location", "url": f"https://s{n}.example/", "title": "S",
+                    "cited_text": "x", "encrypted_index": "E"}})
+            block({"type": "text", "text": ""}, deltas)
+        elif kind == "thinking":
+            signature = f"sig{n}=="
+            signatures.append(signature)
+            block({"type": "thinking", "thinking": "", "signature": ""},
+                  [{"type": "thinking_delta", "thinking": p} for p in draw(split(draw(TEXT)))]
+                  + [{"type": "signature_delta", "signature": signature}])
+        elif kind == "redacted":
+            signatures.append(f"redacted{n}")
+            block({"type": "redacted_thinking", "data": f"redacted{n}"}, [])
+        elif kind == "tool_use":
+            args = json.dumps(draw(ARGS))
+            block({"type": "tool_use", "id": f"toolu_{n}", "name": draw(st.sampled_from(TOOL_NAMES)), "input": {}},
+                  [{"type": "input_json_delta", "partial_json": p} for p in draw(split(args))])
+        elif kind == "web_search":
+            searches += 1
+            query = json.dumps({"query": f"q{n}"})
+            block({"type": "server_tool_use", "id": f"srvtoolu_{n}", "name": "web_search", "input": {}},
+                  [{"type": "input_json_delta", "partial_json": p} for p in draw(split(query))])
+            block({"type": "web_search_tool_result", "tool_use_id": f"srvtoolu_{n}", "content": [
+                {"type": "web_search_result", "url": f"https://r{n}.example/", "title": "R",
+                 "encrypted_content": "X"}]}, [])
+        else:
+            kind_name = draw(st.sampled_from(FALLBACK_TYPES))
+            payload = draw(TEXT.filter(lambda t: t.strip() != ""))
+            fallback_strings.append(payload)
+            streamed = draw(split(draw(TEXT)))
+            fallback_strings.append("".join(streamed))
+            block({"type": kind_name, "payload": {"note": payload}},
+                  [{"type": "input_json_delta", "partial_json": p} for p in streamed])
+    events += [{"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}},
+               {"type": "message_stop"}]
+    return {"events": events, "signatures": signatures, "searches": searches, "fallback_strings": fallback_strings,
+            "cited": cited}

@@ -19,7 +19,10 @@ from reference_server.adapters.anthropic import message_to_response
 from reference_server.adapters.cc_stream import CCToResponsesStream
 from reference_server.adapters.chat_completions import completion_to_response
 from reference_server.adapters.dialects import DELTA_FIELDS, USAGE_CONVENTIONS, usage_counts
-from tests.reference_server.adapters.dialect_strategies import dialect_streams
+from tests.reference_server.adapters.dialect_strategies import (
+    anthropic_dialect_streams,
+    dialect_streams,
+)
 from tests.reference_server.adapters.helpers import (
     fixture_names,
     load_fixture,
@@ -273,3 +276,32 @@ def test_unknown_content_part_stays_visible(caplog: Any) -> None:
     assert content["text"] == "See: "
     assert "https://img.example/x.png" in content["reasoning"] and "ref one" in content["reasoning"]
     assert "content part 'image_url'" in caplog.text and "content part 'reference'" in caplog.text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(anthropic_dialect_streams())
+def test_no_anthropic_block_is_dropped(case: dict[str, Any]) -> None:
+    from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
+    from tests.reference_server.adapters.helpers import assert_conformant, terminal
+    from tests.reference_server.adapters.strategies import TOOLS_REQUEST
+    from tests.reference_server.adapters.test_upstream_fixtures import without_fallback_parts
+
+    conv = AnthropicToResponsesStream(TOOLS_REQUEST)
+    events = conv.start()
+    for event in case["events"]:
+        events += conv.feed(event)
+    assert_conformant(events, TOOLS_REQUEST)
+    response = terminal(events)
+    assert response["status"] == "completed"
+    assert snapshot_content(without_fallback_parts(response)) == anthropic_content(case["events"])
+    assert [i.get("encrypted_content") for i in response["output"] if i["type"] == "reasoning"] == case["signatures"]
+    assert sum(i["type"] == "web_search_call" for i in response["output"]) == case["searches"]
+    rendered = "".join(p["text"] for i in response["output"] if i["type"] == "message" for p in i["content"]
+                       if p["type"] == "output_text")
+    for s in case["fallback_strings"]:
+        assert s in rendered
+    parts = [p for i in response["output"] if i["type"] == "message" for p in i["content"]
+             if p["type"] == "output_text"]
+    annotated = [(a["url"], p["text"], a["start_index"], a["end_index"]) for p in parts for a in p["annotations"]]
+    # Each citation annotates exactly the text of the block that carried it.
+    assert annotated == [(url, text, 0, len(text)) for url, text in case["cited"]]
