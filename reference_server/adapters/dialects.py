@@ -65,8 +65,6 @@ DELTA_FIELDS: tuple[DeltaField, ...] = (
                "OpenRouter web plugin, OpenAI search models (`url_citation` with offsets)",
                "openrouter.ai/docs/features/web-search; platform.openai.com/docs/guides/tools-web-search"),
     DeltaField("role", "ignored", "string", "all", "platform.openai.com/docs/api-reference/chat-streaming"),
-    DeltaField("audio", "ignored", "structured", "OpenAI audio models (not text)",
-               "platform.openai.com/docs/api-reference/chat-streaming"),
 )
 
 FIELDS_BY_KEY = {f.key: f for f in DELTA_FIELDS}
@@ -134,7 +132,7 @@ def _text_of(value: Any) -> str:
     if isinstance(value, list):
         return "".join(_text_of(v) for v in value)
     if isinstance(value, dict):
-        for key in ("text", "content", "thinking", "summary"):
+        for key in ("text", "content", "thinking", "summary", "transcript"):
             if key in value:
                 return _text_of(value[key])
     return ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 KNOWN_CC_KEYS = {"role", "content", "refusal", "reasoning_content", "reasoning", "reasoning_details",
-                 "tool_calls", "function_call", "annotations", "audio"}
+                 "tool_calls", "function_call", "annotations"}
 
 
 def _part_text(value: Any) -> str:
