@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from conformance.findings import Finding
 
 SCENARIO_HEADER = "X-Conformance-Scenario"
+# A replay's answer to a request of a scenario that was skipped when it was recorded (the reason
+# is the value): the runner reports the scenario as skipped again instead of judging the 404.
+SKIPPED_HEADER = "X-Conformance-Skipped"
 AuthClass = Literal["none", "valid", "invalid"]
 AUTH_CLASSES: tuple[AuthClass, ...] = ("none", "valid", "invalid")
 

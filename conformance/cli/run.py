@@ -14,7 +14,7 @@ from typing import Any
 
 from conformance.cli import UsageError
 
-__all__ = ["add_scenario_arguments", "add_target_arguments", "main", "parse_outputs", "register", "target_from_args"]
+__all__ = ["add_scenario_arguments", "add_target_arguments", "announce_redaction", "main", "parse_outputs", "register", "target_from_args"]
 
 # `--output FILE` without a `FORMAT:` prefix: the format comes from the file's extension.
 EXTENSION_FORMATS = {
@@ -140,6 +140,17 @@ def target_from_args(args: argparse.Namespace) -> Any:
     )
 
 
+def announce_redaction(target: Any) -> Any:
+    """The run's Redactor; says once (stderr) when the key is too short to find in free text."""
+    from conformance.redaction import Redactor
+
+    redactor = Redactor(target.secrets())
+    note = redactor.short_key_note()
+    if note:
+        print(note, file=sys.stderr)
+    return redactor
+
+
 def parse_outputs(values: list[str] | None, formats: list[str]) -> list[tuple[str, Path]]:
     """`["html:r.html", "r.json"]` -> `[("html", r.html), ("json", r.json)]`; UsageError when unclear."""
     out: list[tuple[str, Path]] = []
@@ -205,7 +216,8 @@ def main(args: argparse.Namespace) -> int:
     )
     try:
         with target_from_args(args) as target:
-            progress.header(target.label, options.profile)
+            redactor = announce_redaction(target)
+            progress.header(redactor.text(target.label), options.profile)
             report = run_scenarios(target, chosen, options, skips=skips, progress=progress)
             if clients.clients:
                 tags = {sc.id: sc.tags for sc in chosen}

@@ -33,6 +33,13 @@ def parse_clients(values: Iterable[str] | None, allowed: Sequence[str] = CLIENT_
     return out
 
 
+def add_note(report: Report, note: str) -> None:
+    """A line every report shows next to its summary (`Report.meta["notes"]`)."""
+    notes = report.meta.setdefault("notes", [])
+    if note not in notes:
+        notes.append(note)
+
+
 def _restatus(case: CaseResult, fail_on: str) -> None:
     if case.status == "passed" and any(at_least(f.severity, fail_on) for f in case.findings):
         case.status = "failed"
@@ -46,8 +53,10 @@ def probe_check_cases(
 ) -> dict[str, Any]:
     """Run each checked SSE file through openai-python; findings join its case. Returns the
     `Report.meta["clients"]` entry. Standard input cannot be read twice: it is not probed."""
-    from conformance.clients.openai_python import openai_version, probe_stream
+    from conformance.clients.openai_python import NOT_INSTALLED, openai_version, probe_stream
 
+    if openai_version() is None:
+        return {"openai-python": {"version": None, "skipped": "openai is not installed", "note": NOT_INSTALLED}}
     probed = skipped = 0
     for case, path in zip(cases, paths, strict=True):
         if path == "-" or case.details.get("input") != "sse":
@@ -92,6 +101,10 @@ class ClientRun:
         notes: list[str] = []
         if self.openai is not None:
             meta["openai-python"] = self.openai.summary()
+            if meta["openai-python"].get("skipped"):
+                from conformance.clients.openai_python import NOT_INSTALLED
+
+                add_note(report, NOT_INSTALLED)  # every report format shows it
         if self.prompts is not None:
             ran = [(c.id, scenario_tags.get(c.id, ())) for c in report.cases if c.status != "skipped"]
             base_url = target.base_url if target.kind in ("url", "embedded") else None

@@ -8,12 +8,14 @@ streams after N events (`disconnect_after`), and a forced HTTP status.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.recording import SKIPPED_HEADER
 from conformance.replay.chunking import CHUNKING_MODES, chunk, split_events
 from conformance.replay.matching import (
     Recording,
@@ -163,6 +165,9 @@ class Replayer:
             listing = models_listing(self.recordings, self.session.get("model"))
             return PlannedAnswer(200, "application/json", [json.dumps(listing).encode()], False)
         recording = self.index.match(req, strict_auth=strict)
+        if recording is None and (skipped := self._skipped_reason(req.scenario)) is not None:
+            self.unmatched.append(f"{req.method} /{req.path} ({req.scenario}, skipped when recorded)")
+            return _skipped_answer(req, skipped)
         if recording is None:
             self.unmatched.append(f"{req.method} /{req.path}" + (f" ({req.scenario})" if req.scenario else ""))
             if strict and req.auth != "valid":
@@ -170,6 +175,14 @@ class Replayer:
             return self._not_found(req)
         self.served[recording.name] += 1
         return self._answer(recording, req)
+
+    def _skipped_reason(self, scenario: str | None) -> str | None:
+        """Why `scenario` was skipped when it was recorded (session.json), or None."""
+        entries = self.session.get("scenarios")
+        entry = entries.get(scenario) if scenario and isinstance(entries, dict) else None
+        if not isinstance(entry, dict) or entry.get("status") != "skipped":
+            return None
+        return str(entry.get("skip_reason") or "skipped when recorded")
 
     def _not_found(self, req: ReplayRequest) -> PlannedAnswer:
         closest = self.index.closest(req)
@@ -199,6 +212,14 @@ class Replayer:
         pieces = list(chunk(body, opts.chunking, seed=opts.seed))
         media_type = recording.content_type or "text/event-stream"
         return PlannedAnswer(status, media_type, pieces, True, recording.name, headers)
+
+
+def _skipped_answer(req: ReplayRequest, reason: str) -> PlannedAnswer:
+    message = f"replay: scenario {req.scenario!r} was skipped when it was recorded ({reason}); nothing to replay"
+    answer = error_answer(404, message, "scenario_skipped_when_recorded")
+    # Header values are latin-1 on the wire: keep the reason ASCII.
+    value = reason.encode("ascii", "replace").decode().replace("\r", " ").replace("\n", " ")
+    return dataclasses.replace(answer, headers=((SKIPPED_HEADER, value),))
 
 
 def _auth_error(req: ReplayRequest) -> PlannedAnswer:

@@ -18,65 +18,24 @@ from urllib.parse import urlsplit, urlunsplit
 
 from conformance.findings import Finding
 from conformance.recording import ExchangeRecord
+from conformance.redaction import CREDENTIAL_HEADER, Redactor
 from conformance.replay.matching import RAW_SUFFIX, SESSION_FILE
 
 if TYPE_CHECKING:
     from conformance.report import Report
 
-REDACTED = b"***"
-# Response headers never written: credentials and cookies, whatever the server calls them.
-_SENSITIVE_HEADER = re.compile(r"auth|cookie|token|secret|session|api-?key|password|credential", re.I)
-# Parts of the exchange that may be written but never their secret-looking content.
+# Bodies are written as `<stem><suffix>`: an SSE stream, a JSON body, anything else as is.
 BODY_SUFFIXES = {"sse": ".sse", "json": ".body.json", "raw": RAW_SUFFIX}
 
 
-def secret_variants(secrets: Iterable[str]) -> list[bytes]:
-    """Every form in which a secret could leak: as is, and base64 (standard, URL-safe, with
-    and without padding, alone and as Basic `user:key`)."""
-    out: set[bytes] = set()
-    for secret in secrets:
-        if not secret:
-            continue
-        raw = secret.encode()
-        out.add(raw)
-        for blob in (raw, b":" + raw):
-            for encoded in (base64.b64encode(blob), base64.urlsafe_b64encode(blob)):
-                out.add(encoded)
-                out.add(encoded.rstrip(b"="))
-    # Longest first, so "Bearer KEY" is replaced whole before "KEY".
-    return sorted(out, key=len, reverse=True)
-
-
-def scrub(data: bytes, variants: Sequence[bytes]) -> tuple[bytes, bool]:
-    """`data` with every secret variant replaced by ***; whether anything was replaced."""
-    hit = False
-    for variant in variants:
-        if variant in data:
-            data = data.replace(variant, REDACTED)
-            hit = True
-    return data, hit
-
-
-def scrub_value(value: Any, variants: Sequence[bytes]) -> Any:
-    """A JSON value with secrets removed from every string (keys included)."""
-    if isinstance(value, str):
-        cleaned, hit = scrub(value.encode(), variants)
-        return cleaned.decode("utf-8", "replace") if hit else value
-    if isinstance(value, dict):
-        return {scrub_value(k, variants): scrub_value(v, variants) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_value(v, variants) for v in value]
-    return value
-
-
-def safe_headers(headers: Iterable[tuple[str, str]], variants: Sequence[bytes], extra: Iterable[str] = ()) -> list[list[str]]:
-    """Response headers minus credentials and cookies (by name), secrets scrubbed from the rest."""
+def safe_headers(headers: Iterable[tuple[str, str]], redactor: Redactor, extra: Iterable[str] = ()) -> list[list[str]]:
+    """Response headers minus credentials and cookies (by name), secrets removed from the rest."""
     banned = {h.lower() for h in extra}
     out = []
     for name, value in headers:
-        if name.lower() in banned or _SENSITIVE_HEADER.search(name):
+        if name.lower() in banned or CREDENTIAL_HEADER.search(name):
             continue
-        out.append([name, scrub_value(value, variants)])
+        out.append([name, redactor.text(value)])
     return out
 
 
@@ -143,8 +102,8 @@ class Recorder:
         probe: bool = True,
     ) -> None:
         self.out = Path(out)
-        self.variants = secret_variants(secrets)
-        self.target = describe_target(scrub_value(target, self.variants))
+        self.redactor = Redactor(secrets)
+        self.target = describe_target(self.redactor.text(target))
         self.auth_header = auth_header
         self.scenario_tags = dict(scenario_tags or {})
         self.probe = probe
@@ -165,11 +124,11 @@ class Recorder:
         folder = self.out / scenario
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"{record.index:02d}-{slug(record.label)}"
-        body, redacted = scrub(record.body, self.variants)
+        body, redacted = self.redactor.bytes(record.body)
         kind = self._kind(record, body)
         body_path = folder / (stem + BODY_SUFFIXES[kind])
         body_path.write_bytes(body)
-        request = scrub_value(record.request_json, self.variants)
+        request = self.redactor.value(record.request_json)
         if isinstance(request, dict) and isinstance(request.get("model"), str):
             self.model = self.model or request["model"]
         sidecar = self._sidecar(record, kind, body, body_path, request, redacted)
@@ -216,7 +175,7 @@ class Recorder:
         if isinstance(request, dict):
             sidecar["request"] = request
         if record.content_type:
-            sidecar["content_type"] = scrub_value(record.content_type, self.variants)
+            sidecar["content_type"] = self.redactor.text(record.content_type)
         verdict = self._verdict(kind, body_path, sidecar)
         if verdict is not None:
             sidecar["expected"] = verdict
@@ -229,7 +188,7 @@ class Recorder:
             "status": record.status,
             "auth": record.auth,
             "stream": record.stream,
-            "headers": safe_headers(record.headers, self.variants, [self.auth_header]),
+            "headers": safe_headers(record.headers, self.redactor, [self.auth_header]),
             "chunks": [[offset, size] for offset, size in record.chunks],
             "target": self.target,
             "date": self.date,
@@ -237,14 +196,14 @@ class Recorder:
             "verdict": verdict,
         }
         if record.request_raw is not None:
-            raw, _ = scrub(record.request_raw, self.variants)
+            raw, _ = self.redactor.bytes(record.request_raw)
             meta["request_raw_base64"] = base64.b64encode(raw).decode()
         if record.dropped:
             meta["dropped"] = True
         if record.error:
-            meta["error"] = scrub_value(record.error, self.variants)
+            meta["error"] = self.redactor.text(record.error)
         if redacted:
-            meta["redacted"] = True  # the body held a secret: those bytes now read ***
+            meta["redacted"] = True  # the body held a (long) secret: those bytes now read ***
         if kind == "raw":
             meta["body_file"] = body_path.name
         if self.probe and kind == "sse" and not record.dropped:
@@ -305,7 +264,7 @@ class Recorder:
                 entry["skip_reason"] = case.skip_reason
             if case.error:
                 entry["error"] = case.error
-            scenarios[case.id] = scrub_value(entry, self.variants)
+            scenarios[case.id] = self.redactor.value(entry)
         session = {
             "description": "conformance record: one folder per scenario; see docs/record-replay.md",
             "target": self.target,

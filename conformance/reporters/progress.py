@@ -120,6 +120,8 @@ def render_final(report: Report, progress: TerminalProgress, *, summary_only: bo
             console.print()
         for case in noisy:
             console.print(Text.from_ansi(text_reporter.render_case(case, color=progress.color)))
+    for note in report.meta.get("notes") or ():
+        console.print(Text(f"note: {note}", style="yellow"))
     summary = text_reporter.summary_line(report)
     model = report.meta.get("model")
     took = report.meta.get("duration_s")

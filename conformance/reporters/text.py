@@ -180,6 +180,7 @@ def render(report: Report, *, color: bool = False, max_per_rule: int = MAX_PER_R
         header = f"{_safe(report.target)}: {header}"
     blocks = [_paint(header, "dim", color)]
     blocks += [render_case(case, color=color, max_per_rule=max_per_rule) for case in report.cases]
+    blocks += [_paint(f"note: {_safe(str(note))}", "dim", color) for note in report.meta.get("notes") or ()]
     summary = summary_line(report)
     blocks.append(_paint(summary, "passed" if report.ok else "failed", color))
     return "\n".join(blocks) + "\n"

@@ -50,13 +50,23 @@ class EmbeddedServer:
             from reference_server import create_app
             from reference_server.settings import Settings
         except ImportError as exc:
-            raise TargetError(f"the embedded reference server is not available: {exc}") from None
+            from conformance.extras import missing_extra
+
+            why = missing_extra(exc) or f"is not available ({exc})"
+            raise TargetError(f"the embedded reference server {why}; or run against a server "
+                              "with --base-url URL") from None
         try:
             from reference_server.backends import get_backend
 
             backend = get_backend(self.backend_name)
             return create_app(backend=backend, settings=Settings(api_key=self.api_key))
         except Exception as exc:  # its construction failing is a target problem, not a crash here
+            from conformance.extras import missing_extra
+
+            needs = missing_extra(exc) or missing_extra(exc.__cause__)
+            if needs:
+                raise TargetError(f"the embedded reference server {needs}; or run against a server "
+                                  "with --base-url URL") from None
             raise TargetError(f"the embedded reference server failed to start: {type(exc).__name__}: {exc}") from None
 
     def start(self) -> None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.findings import at_least
-from conformance.recording import ExchangeObserver
+from conformance.recording import SKIPPED_HEADER, ExchangeObserver, ExchangeRecord
+from conformance.redaction import REDACTED as REDACTED  # re-exported: the marker reports show
+from conformance.redaction import Redactor
 from conformance.report import CaseResult, Report
 from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
 from conformance.runner.context import ScenarioAborted, ScenarioContext, ScenarioSkipped
@@ -23,9 +25,6 @@ from conformance.runner.targets import Target, TargetError
 
 if TYPE_CHECKING:
     from conformance.scenarios.base import Scenario
-
-REDACTED = "***"
-
 
 @dataclass
 class RunOptions:
@@ -56,33 +55,38 @@ def _tool_version() -> str:
         return "0.1.0+checkout"
 
 
-def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """`value` with every secret replaced by ***, however deep (dicts, lists, strings)."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret and secret in value:
-                value = value.replace(secret, REDACTED)
-        return value
-    if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(redact(v, secrets) for v in value)
-    return value
+def redact(value: Any, secrets: Sequence[str] | Redactor) -> Any:
+    """`value` with the secrets removed where they sit (conformance.redaction); keys untouched."""
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    return redactor.value(value)
 
 
-def redact_case(case: CaseResult, secrets: Sequence[str]) -> CaseResult:
+def redact_case(case: CaseResult, secrets: Sequence[str] | Redactor) -> CaseResult:
     from conformance.findings import Finding
 
-    if not secrets:
+    redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
+    if not redactor:
         return case
-    case.findings = [Finding.from_dict(redact(f.to_dict(), secrets)) for f in case.findings]
-    case.details = redact(case.details, secrets)
-    case.events = redact(case.events, secrets) if case.events is not None else None
-    case.error = redact(case.error, secrets)
-    case.skip_reason = redact(case.skip_reason, secrets)
+    case.findings = [Finding.from_dict(redactor.value(f.to_dict())) for f in case.findings]
+    case.details = redactor.value(case.details)
+    case.events = redactor.value(case.events) if case.events is not None else None
+    case.error = redactor.value(case.error)
+    case.skip_reason = redactor.value(case.skip_reason)
     return case
+
+
+class _SkippedWhenRecorded:
+    """Watches one scenario's answers for a replay's SKIPPED_HEADER: a scenario that was skipped
+    when it was recorded is reported skipped again, with the recorded reason."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def observe(self, record: ExchangeRecord) -> tuple[()]:
+        for name, value in record.headers:
+            if self.reason is None and name.lower() == SKIPPED_HEADER.lower():
+                self.reason = value
+        return ()
 
 
 def _where(exc: BaseException) -> str:
@@ -101,6 +105,7 @@ class RunSession:
         self.options = options or RunOptions()
         self.model: str = self.options.model or ""
         self.client: HttpClient | None = None
+        self.redactor = Redactor(target.secrets())
 
     async def __aenter__(self) -> RunSession:
         await self.target.astart()
@@ -133,6 +138,8 @@ class RunSession:
             if self.options.model:
                 return  # the scenarios will report http.timeout
             raise TargetError(f"GET {where}: {exc}; pass --model or raise --timeout") from None
+        if res.status == 404:
+            await self._check_prefix(where)
         if self.options.model:
             return
         if res.status in (401, 403):
@@ -148,6 +155,24 @@ class RunSession:
             raise TargetError(f"cannot pick a model: GET {where} lists no model; pass --model")
         self.model = str(ids[0])
 
+    async def _check_prefix(self, models_url: str) -> None:
+        """GET /models answered 404: when /responses is missing too, the base URL is wrong (most
+        often it lacks its `/v1`); say so instead of "pass --model"."""
+        assert self.client is not None
+        try:
+            res = await self.client.request("GET", "responses")
+        except (TransportFailure, TimedOut):
+            return
+        if res.status != 404:
+            return  # /responses exists (405 for GET, or a listing): only /models is missing
+        base = self.target.base_url
+        hint = (
+            f"try --base-url {base}/v1" if not base.endswith("/v1")
+            else "is it the base URL of an OpenAI-style API (the part before /responses)?"
+        )
+        raise TargetError(f"GET {models_url} and GET {base}/responses both answered 404: "
+                          f"{base} does not look like the API's base URL; {hint}")
+
     async def run_scenario(self, scenario: Scenario, *, skip_reason: str | None = None) -> CaseResult:
         """One scenario -> one CaseResult (never raises for target behaviour)."""
         assert self.client is not None, "use `async with RunSession(...)`"
@@ -155,6 +180,7 @@ class RunSession:
         if skip_reason:
             case.status, case.skip_reason = "skipped", skip_reason
             return case
+        skipped_when_recorded = _SkippedWhenRecorded()
         ctx = ScenarioContext(
             client=self.client,
             model=self.model,
@@ -162,7 +188,7 @@ class RunSession:
             keep_events=self.options.keep_events,
             has_api_key=bool(self.target.api_key),
             scenario_id=scenario.id,
-            observers=self.options.observers,
+            observers=(*self.options.observers, skipped_when_recorded),
         )
         started = time.perf_counter()
         try:
@@ -176,6 +202,10 @@ class RunSession:
         except Exception as exc:  # a bug here or in the checker must not hide the other scenarios
             case.status, case.error = "error", f"internal error: {type(exc).__name__}: {exc}{_where(exc)}"
         case.duration_s = time.perf_counter() - started
+        if skipped_when_recorded.reason is not None:
+            case.status, case.error = "skipped", None
+            case.skip_reason = f"skipped when recorded: {skipped_when_recorded.reason}"
+            return redact_case(case, self.redactor)
         case.findings = ctx.findings
         case.event_count = ctx.event_count
         case.events = ctx.events or None
@@ -189,7 +219,7 @@ class RunSession:
         case.details = details
         if case.status == "passed" and any(at_least(f.severity, self.options.fail_on) for f in case.findings):
             case.status = "failed"
-        return redact_case(case, self.target.secrets())
+        return redact_case(case, self.redactor)
 
     async def run_all(
         self,
@@ -222,7 +252,7 @@ class RunSession:
     def report(self, cases: list[CaseResult], started_at: str = "") -> Report:
         return Report(
             cases=cases,
-            target=self.target.label,
+            target=self.redactor.text(self.target.label),
             profile=self.options.profile,
             fail_on=self.options.fail_on,
             tool_version=_tool_version(),
@@ -230,7 +260,7 @@ class RunSession:
             meta={
                 "unit": "scenario",
                 "model": self.model,
-                "base_url": self.target.base_url if self.target.kind == "url" else self.target.label,
+                "base_url": self.redactor.text(self.target.base_url if self.target.kind == "url" else self.target.label),
                 "timeout_s": self.options.timeout,
                 "concurrency": self.options.concurrency,
             },

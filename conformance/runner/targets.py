@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -91,8 +92,23 @@ def base_url_target(
     return Target(base_url=base, label=base, kind="url", api_key=api_key, auth_header=auth_header, bearer=bearer)
 
 
+def is_app_factory(obj: Any) -> bool:
+    """A plain (not async) function or method that needs no argument: a factory such as
+    `create_app`, not an ASGI app (which takes scope, receive, send)."""
+    if isinstance(obj, type) or inspect.iscoroutinefunction(obj):
+        return False
+    if not (inspect.isfunction(obj) or inspect.ismethod(obj)):
+        return False  # an app object (FastAPI, Starlette) is called per request
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return not any(p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
+
+
 def load_app(spec: str) -> Any:
-    """Import `module:attr` (attr may be dotted; a factory is not called). Cwd is importable."""
+    """Import `module:attr` (attr may be dotted); a factory (`module:create_app`, see
+    `is_app_factory`) is called once to build the app. Cwd is importable."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise TargetError(f"--app must look like module:attr (e.g. myserver.main:app), got {spec!r}")
@@ -109,6 +125,15 @@ def load_app(spec: str) -> Any:
             raise TargetError(f"module {module_name!r} has no attribute {attr!r}") from None
     if not callable(obj):
         raise TargetError(f"{spec} is not an ASGI application (not callable)")
+    if is_app_factory(obj):
+        try:
+            obj = obj()
+        except Exception as exc:  # the user's factory: one line, no traceback
+            raise TargetError(f"{spec} looks like an app factory, but calling {attr}() failed: "
+                              f"{type(exc).__name__}: {exc}") from None
+        if not callable(obj):
+            raise TargetError(f"{spec} is a factory whose result is not an ASGI application "
+                              f"({type(obj).__name__})")
     return obj
 
 

@@ -142,25 +142,54 @@ def test_json_event_object_is_checked_as_a_stream(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # `{"type": ...}` is an event, not a body: it is read as (broken) SSE, not as a Response.
+    # Without any `data:` line it is not a stream either: unreadable input, one line, exit 2.
     path = tmp_path / "event.json"
     path.write_bytes(orjson.dumps(_events(GOOD)[0]))
+    code, out, err = run(["check", "--format", "json", str(path)], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "JSON, but neither a Response body nor an SSE stream" in err
+    # As a data line it is a (broken) stream: judged, not refused.
+    path.write_bytes(b"data: " + orjson.dumps(_events(GOOD)[0]) + b"\n\n")
     code, out, _ = run(["check", "--format", "json", str(path)], capsys)
     assert code == 1
     case = json.loads(out)["cases"][0]
-    assert case["details"]["input"] == "sse"
-    assert case["status"] == "error"
-    assert "JSON that is not a Response body" in case["error"]
+    assert case["details"]["input"] == "sse" and "lifecycle.no-terminal" in rules_of(out)
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n", b"<html>502 Bad Gateway</html>"])
-def test_input_without_events_is_not_a_pass(
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        (b"<html>502 Bad Gateway</html>", "HTML"),
+        (b"<!doctype html>\n<html><body>\n<h1>Not Found</h1>\n</body></html>\n", "HTML"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00\xf0\x9f" * 40, "binary"),
+        (b"[1, 2, 3]", "JSON"),
+        (b'{"model": "x", "input": ', "JSON"),
+        (b"hello\nworld\n", "not an SSE stream"),
+    ],
+)
+def test_input_that_is_not_a_stream_is_unreadable(
+    content: bytes, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "capture.sse"
+    path.write_bytes(content)
+    code, out, err = run(["check", str(path)], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"conformance check: error: {path}: ") and err.count("\n") == 1
+    assert said in err and "lifecycle.no-terminal" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b": keep-alive\n\n", b"event: ping\n\n", b"\xef\xbb\xbf: hi\n\n"])
+def test_a_stream_without_events_is_not_a_pass(
     content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = tmp_path / "empty.sse"
+    # SSE (comments, data-less blocks) that never sends an event: judged, and it fails.
+    path = tmp_path / "quiet.sse"
     path.write_bytes(content)
     code, out, _ = run(["check", str(path)], capsys)
     assert code == 1
-    assert "nothing to check: the input holds no SSE event" in out
+    assert "nothing to check: the input holds no SSE event" in out and "lifecycle.no-terminal" in out
 
 
 def test_content_type(good: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,9 +21,10 @@ from conformance import scenarios as catalogue
 from conformance.cli import main as cli_main
 from conformance.clients import ClientRun
 from conformance.fixture_corpus import validate_sidecar
+from conformance.redaction import Redactor
 from conformance.replay import Replayer, ReplayOptions, create_replay_app
 from conformance.replay.matching import SESSION_FILE, load_recordings, load_session
-from conformance.replay.record import Recorder, safe_headers, secret_variants
+from conformance.replay.record import Recorder, safe_headers
 from conformance.runner import RunOptions, app_target, run_scenarios
 from tests.conformance.runner import fakes
 from tests.conformance.runner.conftest import ServedApp, run_cli  # noqa: F401  (fixture)
@@ -137,16 +138,22 @@ def test_a_leaking_server_is_scrubbed(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_credential_headers_are_never_written() -> None:
-    headers = [("Authorization", "Bearer abc"), ("Set-Cookie", "s=1"), ("x-api-key", "abc"), ("X-Custom-Auth", "t"),
-               ("api-key", "abc"), ("content-type", "text/event-stream"), ("x-request-id", "req_abc")]
-    kept = safe_headers(headers, secret_variants(["abc"]), extra=["X-Custom-Auth"])
+    key = "abcdefgh-long-enough"
+    headers = [("Authorization", f"Bearer {key}"), ("Set-Cookie", "s=1"), ("x-api-key", key), ("X-Custom-Auth", "t"),
+               ("api-key", key), ("content-type", "text/event-stream"), ("x-request-id", f"req_{key}")]
+    kept = safe_headers(headers, Redactor([key]), extra=["X-Custom-Auth"])
     assert kept == [["content-type", "text/event-stream"], ["x-request-id", "req_***"]]
+    # A short key is too short to look for in a free-form value: by name only.
+    short = [("x-api-key", "abc"), ("x-request-id", "req_abc")]
+    assert safe_headers(short, Redactor(["abc"])) == [["x-request-id", "req_abc"]]
 
 
-def test_secret_variants_cover_the_encoded_forms() -> None:
-    variants = secret_variants(["abc", "Bearer abc"])
-    assert b"abc" in variants and base64.b64encode(b"abc") in variants and base64.b64encode(b":abc") in variants
-    assert variants.index(b"Bearer abc") < variants.index(b"abc")  # the longer form is replaced first
+def test_secret_forms_cover_the_encoded_forms() -> None:
+    redactor = Redactor(["abcdefgh-long-enough", "Bearer abcdefgh-long-enough"])
+    forms = redactor.long_bytes
+    for form in (b"abcdefgh-long-enough", base64.b64encode(b"abcdefgh-long-enough"), base64.b64encode(b":abcdefgh-long-enough")):
+        assert form in forms
+    assert forms.index(b"Bearer abcdefgh-long-enough") < forms.index(b"abcdefgh-long-enough")  # longer first
 
 
 def test_failures_and_client_probes_replay_identically(tmp_path: Path) -> None:
@@ -216,3 +223,24 @@ def test_record_usage_errors(recorded: Path, capsys: pytest.CaptureFixture[str])
     assert cli_main(["replay", str(recorded / "nothing-here")]) == 2
     assert "not a folder" in capsys.readouterr().err
     assert cli_main(["replay", str(recorded), "--status", "42"]) == 2
+
+
+def test_scenarios_skipped_when_recorded_replay_as_skipped(tmp_path: Path) -> None:
+    """Recorded without a key (the auth scenarios skip), replayed with one: still skipped, not 404s."""
+    from reference_server import create_app
+
+    chosen = [catalogue.get(s) for s in ("basic-response", "error-missing-api-key", "error-wrong-api-key")]
+    recorder = Recorder(tmp_path, target="no-auth", scenario_tags={s.id: s.tags for s in chosen})
+    original = run_scenarios(app_target(create_app()), chosen, RunOptions(observers=(recorder,)))
+    recorder.write_session(original)
+    assert _verdicts(original.cases)["error-wrong-api-key"][0] == "skipped"
+    # The README's flow (a replay without a key, a run with one); and a replay that checks a key
+    # (it answers the keyless recordings of basic-response 401, so only the auth scenarios here).
+    for options, scenarios in ((ReplayOptions(), chosen), (ReplayOptions(api_key=REPLAY_KEY), chosen[1:])):
+        replayer = Replayer.from_folder(tmp_path, options)
+        again = run_scenarios(app_target(create_replay_app(replayer), api_key=REPLAY_KEY), scenarios, RunOptions())
+        assert _verdicts(again.cases) == {k: v for k, v in _verdicts(original.cases).items()
+                                          if k in {s.id for s in scenarios}}
+        skipped = {c.id: c.skip_reason for c in again.cases if c.status == "skipped"}
+        assert set(skipped) == {"error-missing-api-key", "error-wrong-api-key"}
+        assert all(r and r.startswith("skipped when recorded: no API key") for r in skipped.values()), skipped
