@@ -40,6 +40,9 @@ def add_web_search_call(writer: ResponseEventWriter, action: dict[str, Any],
     item: dict[str, Any] = {"id": item_id or writer._new_id("ws"), "type": "web_search_call",
                             "status": "in_progress", "action": dict(action)}
     index, events = writer._add_item("add_web_search_call", item)
+    tool_usage = writer._response.get("tool_usage")  # the live API counts hosted searches here
+    if isinstance(tool_usage, dict) and isinstance(tool_usage.get("web_search"), dict):
+        tool_usage["web_search"]["num_requests"] = tool_usage["web_search"].get("num_requests", 0) + 1
     for step in ("in_progress", "searching", "completed"):
         events.append(writer._ev(f"response.web_search_call.{step}", item_id=item["id"],
                                  output_index=index))
