@@ -1,5 +1,5 @@
 """Proxy mode end to end: the app over httpx's ASGI transport, upstreams mocked with respx and
-driven by the recorded streams in fixtures/upstream; openai-python as the client."""
+driven by the upstream streams in fixtures/upstream; openai-python as the client."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Every recorded/synthetic upstream stream in fixtures/upstream converts into a Responses stream
+"""Every synthetic or built upstream stream in fixtures/upstream converts into a Responses stream
 the checker accepts, with the status its sidecar expects and the upstream's content intact."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
 from reference_server.adapters.cc_stream import CCToResponsesStream
 from tests.reference_server.adapters.helpers import (
+    ROOT,
+    UPSTREAM,
     assert_conformant,
     fixture_names,
     load_fixture,
@@ -42,8 +45,27 @@ def test_fixture_set_covers_the_required_cases() -> None:
                    "error_chunk", "no_finish_reason", "thinking", "signature_delta", "tool_use",
                    "stop_max_tokens", "error_event", "stop_refusal", "ping"):
         assert needed in features, needed
-    recorded = [n for k, n in CASES if load_fixture(k, n)[1]["source"] == "recorded"]
-    assert len(recorded) >= 5
+    assert {load_fixture(k, n)[1]["source"] for k, n in CASES} <= {"synthetic", "built"}
+
+
+def test_built_fixtures_are_what_the_generator_writes() -> None:
+    """fixtures/upstream/ holds exactly what scripts/make_upstream_fixtures.py generates."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_upstream_fixtures",
+                                                  ROOT / "scripts" / "make_upstream_fixtures.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    files = module.generate()
+    assert len(files) >= 38
+    stale = sorted(k for k, v in files.items() if (UPSTREAM / k).read_bytes() != v)
+    assert not stale, f"run `python scripts/make_upstream_fixtures.py`: {stale[:5]}"
+    for k, v in files.items():
+        if k.endswith(".json"):
+            meta = json.loads(v)
+            assert meta["source"] == "built" and meta["provenance"].startswith("built from "), k
+            assert not {"repo", "path", "commit"} & set(meta), k
 
 
 @pytest.mark.parametrize(("kind", "name"), CASES)
