@@ -211,7 +211,9 @@ def mistral_thinking() -> tuple[bytes, dict[str, Any]]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
         return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
 
-    think = lambda t: {"content": [{"type": "thinking", "thinking": [{"type": "text", "text": t}]}]}  # noqa: E731
+    def think(text: str) -> dict[str, Any]:
+        return {"content": [{"type": "thinking", "thinking": [{"type": "text", "text": text}]}]}
+
     chunks = [chunk({"role": "assistant", **think("Three times seven")}),
               chunk(think(" is asked. Seven added three times: 7, 14, 21.")),
               chunk({"content": [{"type": "text", "text": "3 × 7 = 21"}]}),
@@ -330,7 +332,7 @@ def deepseek_chunk(base: dict[str, Any], delta: dict[str, Any], finish: str | No
 @spec("chat-completions", "deepseek-cache-hit-fields")
 def deepseek_length() -> tuple[bytes, dict[str, Any]]:
     base = cc_base(token("ds-len", 36, "0123456789abcdef"), "deepseek-chat",
-                   system_fingerprint="fp_" + token("ds-fp", 10, "0123456789abcdef") + "_prod0820_fp8_kvcache")
+                   system_fingerprint="fp_" + token("ds-fp", 10, "0123456789abcdef"))
     pieces = words(caching_guide() * 2)[:400]  # cut at max_tokens = 400
     usage = {"prompt_tokens": 15, "completion_tokens": 400, "total_tokens": 415,
              "prompt_tokens_details": {"cached_tokens": 0}, "prompt_cache_hit_tokens": 0,
