@@ -69,17 +69,13 @@ def _error_body(kind: str, status: int, message: str) -> dict[str, Any]:
                       "param": None, "code": None}}
 
 
-def _error_frame(kind: str, rid: str, n: int) -> list[bytes]:
+def _error_frame(kind: str, rid: str, n: int, ans: Any, request: dict[str, Any]) -> list[bytes]:
     msg = "The upstream model failed (scripted error event)."
     if kind == "anthropic":
         return [wire.sse({"type": "error", "error": {"type": "overloaded_error", "message": msg}}, "error")]
     if kind == "chat-completions":
         return [wire.sse({"error": {"message": msg, "type": "server_error", "code": "scripted"}})]
-    failed = {"id": rid, "object": "response", "status": "failed", "output": [],
-              "error": {"code": "server_error", "message": msg}}
-    return [wire.sse({"type": "error", "sequence_number": n, "code": "server_error", "message": msg,
-                      "param": None}, "error"),
-            wire.sse({"type": "response.failed", "sequence_number": n + 1, "response": failed}, "response.failed")]
+    return wire.responses_failure(ans, str(request.get("model") or ""), rid, n, msg, request)
 
 
 def create_upstream_app(kind: str) -> Any:
@@ -145,7 +141,7 @@ def create_upstream_app(kind: str) -> Any:
         record["answer"] = {"status": 200, "stream": view.stream, **summary}
         if not view.stream and "sse" not in plan:
             out = {"chat-completions": wire.cc_body, "anthropic": wire.anthropic_body,
-                   "responses": wire.responses_body}[kind](ans, model, rid)
+                   "responses": lambda a, m, r: wire.responses_body(a, m, r, body)}[kind](ans, model, rid)
             return JSONResponse(out)
         if "sse" in plan:
             frames = [str(plan["sse"]).encode()]
@@ -158,23 +154,25 @@ def create_upstream_app(kind: str) -> Any:
         elif kind == "anthropic":
             frames = wire.anthropic_stream(ans, model, rid)
         else:
-            frames = wire.responses_stream(ans, model, rid)
+            frames = wire.responses_stream(ans, model, rid, body)
         cut = None
         for key in ("disconnect_after", "stall_after", "error_event_after"):
             if key in plan:
                 cut = min(int(plan[key]), len(frames) - 1)
+                if kind == "responses":  # before the first item opens: the failure closes nothing
+                    cut = min(cut, 2)
                 record["answer"] = {"status": 200, "stream": True, "error": key.removesuffix("_after")}
-        return StreamingResponse(_frames(frames, cut, plan, kind, rid), media_type="text/event-stream")
+        return StreamingResponse(_frames(frames, cut, plan, rid, ans, body), media_type="text/event-stream")
 
-    async def _frames(frames: list[bytes], cut: int | None, plan: dict[str, Any], kind_: str,
-                      rid: str) -> AsyncIterator[bytes]:
+    async def _frames(frames: list[bytes], cut: int | None, plan: dict[str, Any], rid: str, ans: Any,
+                      body: dict[str, Any]) -> AsyncIterator[bytes]:
         for n, frame in enumerate(frames):
             if cut is not None and n == cut:
                 if "stall_after" in plan:
                     await asyncio.sleep(float(plan.get("stall_s", 30)))
                     return
                 if "error_event_after" in plan:
-                    for f in _error_frame(kind_, rid, n):
+                    for f in _error_frame(kind, rid, n, ans, body):
                         yield f
                     return
                 raise ConnectionResetError("scripted mid-stream disconnect")

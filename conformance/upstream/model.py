@@ -171,7 +171,7 @@ def _responses_view(body: dict[str, Any], v: View) -> None:
     if body.get("instructions"):
         v.messages.append(("system", str(body["instructions"])))
     inp = body.get("input")
-    items = [{"role": "user", "content": inp}] if isinstance(inp, str) else inp or []
+    items = [{"role": "user", "content": inp}] if isinstance(inp, str) else inp if isinstance(inp, list) else []
     for it in items:
         if not isinstance(it, dict):
             continue
@@ -273,7 +273,9 @@ def answer(view: View) -> Answer:
     if callable_ and choice != "none" and last_role != "tool":
         name = choice.partition(":")[2] if choice.startswith("function:") else callable_[0]
         schema = view.tools.get(name, {})
-        many = view.parallel is not False and " and " in last_user
+        # Several calls when allowed and asked ("… Paris and … Tokyo"), never for a forced function
+        # (a structured-output tool is one answer).
+        many = view.parallel is not False and " and " in last_user and not choice.startswith("function:")
         cities = ["Paris", "Tokyo"] if many else ["Paris"]
         for n, city in enumerate(cities):
             args = instance(schema)

@@ -131,8 +131,15 @@ def anthropic_body(ans: Answer, model: str, rid: str) -> dict[str, Any]:
 # -- Responses ------------------------------------------------------------------------------
 
 
-def _response(ans: Answer, model: str, rid: str, status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+# Request fields a Responses server echoes in its Response object.
+ECHOED = ("instructions", "metadata", "parallel_tool_calls", "temperature", "top_p", "tool_choice", "tools",
+          "previous_response_id", "max_output_tokens", "store", "text", "reasoning")
+
+
+def _response(ans: Answer, model: str, rid: str, status: str, output: list[dict[str, Any]],
+              request: dict[str, Any] | None = None) -> dict[str, Any]:
     done = status != "in_progress"
+    echoed = {k: v for k, v in (request or {}).items() if k in ECHOED and v is not None}
     return {
         "id": rid, "object": "response", "created_at": 0, "status": status, "model": model,
         "output": output, "error": None,
@@ -144,10 +151,11 @@ def _response(ans: Answer, model: str, rid: str, status: str, output: list[dict[
                    "output_tokens": ans.output_tokens,
                    "output_tokens_details": {"reasoning_tokens": len(ans.reasoning)},
                    "total_tokens": ans.input_tokens + ans.output_tokens} if done else None),
+        **echoed,
     }
 
 
-def responses_events(ans: Answer, model: str, rid: str) -> list[dict[str, Any]]:
+def responses_events(ans: Answer, model: str, rid: str, request: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     status = "incomplete" if ans.finish in ("length", "content_filter") else "completed"
     ev: list[dict[str, Any]] = []
     output: list[dict[str, Any]] = []
@@ -155,8 +163,8 @@ def responses_events(ans: Answer, model: str, rid: str) -> list[dict[str, Any]]:
     def emit(kind: str, **fields: Any) -> None:
         ev.append({"type": kind, "sequence_number": len(ev), **fields})
 
-    emit("response.created", response=_response(ans, model, rid, "in_progress", []))
-    emit("response.in_progress", response=_response(ans, model, rid, "in_progress", []))
+    emit("response.created", response=_response(ans, model, rid, "in_progress", [], request))
+    emit("response.in_progress", response=_response(ans, model, rid, "in_progress", [], request))
     items: list[tuple[str, Any]] = []
     if ans.reasoning:
         items.append(("reasoning", ans.reasoning))
@@ -198,13 +206,24 @@ def responses_events(ans: Answer, model: str, rid: str) -> list[dict[str, Any]]:
             done.pop("status", None)
         emit("response.output_item.done", output_index=n, item=done)
         output.append(done)
-    emit(f"response.{status}", response=_response(ans, model, rid, status, output))
+    emit(f"response.{status}", response=_response(ans, model, rid, status, output, request))
     return ev
 
 
-def responses_stream(ans: Answer, model: str, rid: str) -> list[bytes]:
-    return [sse(e, e["type"]) for e in responses_events(ans, model, rid)]
+def responses_stream(ans: Answer, model: str, rid: str, request: dict[str, Any] | None = None) -> list[bytes]:
+    return [sse(e, e["type"]) for e in responses_events(ans, model, rid, request)]
 
 
-def responses_body(ans: Answer, model: str, rid: str) -> dict[str, Any]:
-    return responses_events(ans, model, rid)[-1]["response"]
+def responses_body(ans: Answer, model: str, rid: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+    return responses_events(ans, model, rid, request)[-1]["response"]
+
+
+def responses_failure(ans: Answer, model: str, rid: str, sequence_number: int, message: str,
+                      request: dict[str, Any] | None = None) -> list[bytes]:
+    """An `error` event and `response.failed` (sent where no item is open)."""
+    failed = {**_response(ans, model, rid, "failed", [], request), "usage": None,
+              "error": {"code": "server_error", "message": message}}
+    return [sse({"type": "error", "sequence_number": sequence_number, "code": "server_error", "message": message,
+                 "param": None}, "error"),
+            sse({"type": "response.failed", "sequence_number": sequence_number + 1, "response": failed},
+                "response.failed")]
