@@ -209,7 +209,8 @@ class RunSession:
             case.status, case.error = "error", f"internal error: {type(exc).__name__}: {exc}{_where(exc)}"
         if self.options.upstream is not None and case.status != "skipped":
             try:
-                ctx.findings.extend(await self.options.upstream.findings(scenario.id, self.options.profile))
+                new = await self.options.upstream.findings(scenario.id, self.options.profile)
+                ctx.findings = self.options.upstream.merge(ctx.findings, new)
             except Exception as exc:  # the upstream's log is unreadable: say so, keep the others
                 case.status, case.error = "error", f"upstream log: {type(exc).__name__}: {exc}"
         case.duration_s = time.perf_counter() - started

@@ -26,6 +26,10 @@ from conformance.upstream.judge import Judge
 from conformance.upstream.model import read_request
 
 CONTROL = "/_conformance"
+# Findings about what the model said, and the upstream.* rules that prove the proxy changed it.
+MODEL_BEHAVIOUR = frozenset({"http.output-missing", "http.structured-output"})
+FIDELITY = frozenset({"upstream.text-changed", "upstream.reasoning-dropped", "upstream.call-lost",
+                      "upstream.call-changed", "upstream.finish-reason"})
 
 
 class UpstreamLink:
@@ -97,6 +101,15 @@ class UpstreamCheck:
     async def begin(self, scenario_id: str) -> None:
         _, self.cursor = await self.link.exchanges(self.cursor)
         self.records.pop(scenario_id, None)
+
+    @staticmethod
+    def merge(findings: list[Any], new: list[Any]) -> list[Any]:
+        """The scenario's findings with the upstream ones. When the upstream did produce what a
+        scenario found missing (a call, reasoning, the text) and the proxy lost it, the
+        model-behaviour finding gives way to the proxy's fault."""
+        if any(f.rule in FIDELITY for f in new):
+            findings = [f for f in findings if f.rule not in MODEL_BEHAVIOUR]
+        return [*findings, *new]
 
     async def findings(self, scenario_id: str, profile: str = "openai") -> list[Any]:
         from conformance.registry import make_finding
