@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import socket
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from conformance.cli import UsageError
@@ -49,7 +53,9 @@ def bind(host: str, port: int) -> socket.socket:
 def main(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from conformance.upstream.app import create_upstream_app
+    from conformance.upstream.app import create_upstream_app, quiet_server_logs
+
+    quiet_server_logs()
 
     sock = bind(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -62,3 +68,97 @@ def main(args: argparse.Namespace) -> int:
     finally:
         sock.close()
     return 0
+
+
+# -- `conformance run --upstream …` --------------------------------------------------------
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `conformance run` that put a known upstream behind the target (a proxy)."""
+    g = p.add_argument_group(
+        "upstream (the target is a proxy: judge it knowing what its upstream was asked and said)")
+    g.add_argument("--upstream", choices=KINDS, help="the proxy's upstream API; enables the upstream.* rules "
+                   "and the upstream-* scenarios (scenarios then run one at a time)")
+    g.add_argument("--upstream-url", metavar="URL", help="a `conformance upstream` already running, that the "
+                   "proxy is pointed at (default: start one)")
+    g.add_argument("--upstream-port", type=int, metavar="N", help="port of the upstream to start (default: a free one)")
+    g.add_argument("--launch", metavar="CMD", help="start the proxy under test with this command, {upstream_url} "
+                   "and {port} (the port of --base-url) filled in; stopped afterwards")
+    g.add_argument("--upstream-env", metavar="NAME", help="with --app: put the upstream URL in this environment "
+                   "variable before the app is imported")
+
+
+UPSTREAM_IDS = ("upstream-http-error", "upstream-disconnect", "upstream-error-event", "upstream-stall",
+                "upstream-content-filter", "upstream-recorded-stream")
+_picked: set[str] = set()
+_given: list[bool] = [False]
+
+
+def split_selection(values: list[str] | None) -> tuple[bool, list[str] | None]:
+    """--scenario values without the upstream-* scenarios (not in the catalogue): returns whether
+    only upstream ones were chosen, and the rest. The picked ones are remembered for `selected`."""
+    _picked.clear()
+    _given[0] = bool(values)
+    if not values:
+        return False, values
+    tokens = [t.strip() for v in values for t in v.split(",") if t.strip()]
+    mine = [t for t in tokens if t in UPSTREAM_IDS or t == "tag:upstream"]
+    rest = [t for t in tokens if t not in mine]
+    _picked.update(mine)
+    return bool(mine) and not rest, [",".join(rest)] if rest else None if mine else values
+
+
+class UpstreamRun:
+    """What --upstream adds to a run: the judging observer, scenarios and skips."""
+
+    def selected(self, scenario: Any) -> bool:
+        return not _given[0] or scenario.id in _picked or "tag:upstream" in _picked
+
+    def __init__(self, kind: str, url: str) -> None:
+        from conformance.runner.upstream import (
+            UpstreamCheck,
+            UpstreamLink,
+            skips_for,
+            upstream_scenarios,
+        )
+
+        self.url = url
+        link = UpstreamLink(url)
+        self.check = UpstreamCheck(link, kind)
+        self.scenarios = upstream_scenarios(link, kind)
+        self.skips = skips_for(kind)
+
+
+@contextlib.contextmanager
+def run_upstream(args: argparse.Namespace) -> Iterator[UpstreamRun | None]:
+    """Start (or find) the upstream and the launched proxy for `conformance run`; None without --upstream."""
+    from conformance.runner.targets import TargetError
+    from conformance.runner.upstream import launch, serve_upstream
+
+    given = [f"--{n.replace('_', '-')}" for n in ("upstream_url", "upstream_port", "launch", "upstream_env")
+             if getattr(args, n, None) is not None]
+    if not args.upstream:
+        if given:
+            raise UsageError(f"{given[0]} needs --upstream chat-completions|anthropic|responses")
+        yield None
+        return
+    if args.upstream_url and args.upstream_port is not None:
+        raise UsageError("--upstream-url names a running upstream; --upstream-port one to start: pass one of them")
+    if args.launch and not args.base_url:
+        raise UsageError("--launch needs --base-url (where the launched proxy will listen, e.g. http://127.0.0.1:9000/v1)")
+    if args.upstream_env and not args.app:
+        raise UsageError("--upstream-env is for --app (a launched or running proxy gets the URL otherwise)")
+    with contextlib.ExitStack() as stack:
+        try:
+            if args.upstream_url:
+                url = args.upstream_url.rstrip("/")
+            else:
+                url = stack.enter_context(serve_upstream(args.upstream, args.upstream_port or 0))
+                print(f"conformance upstream ({args.upstream}) at {url}", file=sys.stderr, flush=True)
+            if args.upstream_env:
+                os.environ[args.upstream_env] = url
+            if args.launch:
+                stack.enter_context(launch(args.launch, upstream_url=url, base_url=args.base_url))
+        except TargetError as exc:
+            raise UsageError(str(exc)) from None
+        yield UpstreamRun(args.upstream, url)

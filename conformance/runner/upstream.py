@@ -143,7 +143,9 @@ def serve_upstream(kind: str, port: int = 0, host: str = "127.0.0.1") -> Iterato
     import uvicorn
 
     from conformance.cli.upstream import bind
-    from conformance.upstream.app import create_upstream_app
+    from conformance.upstream.app import create_upstream_app, quiet_server_logs
+
+    quiet_server_logs()
 
     sock = bind(host, port)
     server = uvicorn.Server(uvicorn.Config(create_upstream_app(kind), log_level="warning", access_log=False))

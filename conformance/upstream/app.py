@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,6 +30,29 @@ CONTROL = "/_conformance"
 PATHS = {"chat-completions": "/chat/completions", "anthropic": "/messages", "responses": "/responses"}
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "cookie", "proxy-authorization",
                             "openai-api-key", "anthropic-api-key"})
+
+
+class ScriptedDisconnect(ConnectionResetError):
+    """Raised mid-body to drop the connection on purpose (the server then aborts it)."""
+
+
+class QuietDisconnects(logging.Filter):
+    """A log filter for the server's error logger: a scripted disconnect is not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, ScriptedDisconnect):
+                return False
+            exc = exc.__cause__ or exc.__context__
+        return True
+
+
+def quiet_server_logs() -> None:
+    """Keep `uvicorn.error` from printing a traceback for every scripted disconnect."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, QuietDisconnects) for f in logger.filters):
+        logger.addFilter(QuietDisconnects())
 
 
 def fingerprint(value: str) -> str:
@@ -175,7 +199,7 @@ def create_upstream_app(kind: str) -> Any:
                     for f in _error_frame(kind, rid, n, ans, body):
                         yield f
                     return
-                raise ConnectionResetError("scripted mid-stream disconnect")
+                raise ScriptedDisconnect("scripted mid-stream disconnect")
             yield frame
 
     path = PATHS[kind]
