@@ -205,9 +205,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     options = clients.apply(options)
     outputs = parse_outputs(args.output, _formats())
-    from conformance.cli.upstream import split_selection
+    from conformance.cli.upstream import split_selection, split_skips
 
     upstream_only, args.scenario = split_selection(args.scenario) if args.upstream else (False, args.scenario)
+    upstream_skips, args.skip = split_skips(args.skip) if args.upstream else ([], args.skip)
     try:
         chosen, skips = catalogue.select(args.scenario, args.skip)
     except ValueError as exc:
@@ -231,6 +232,7 @@ def main(args: argparse.Namespace) -> int:
                 upstream.check.judge.client_secrets = target.secrets()
                 chosen = [*chosen, *(s for s in upstream.scenarios if upstream.selected(s))]
                 skips = {**upstream.skips, **skips}
+                skips.update({s.id: why for s in upstream.scenarios if (why := upstream.skipped(s, upstream_skips))})
             redactor = announce_redaction(target)
             progress.header(redactor.text(target.label), options.profile)
             report = run_scenarios(target, chosen, options, skips=skips, progress=progress)

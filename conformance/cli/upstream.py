@@ -108,8 +108,20 @@ def split_selection(values: list[str] | None) -> tuple[bool, list[str] | None]:
     return bool(mine) and not rest, [",".join(rest)] if rest else None if mine else values
 
 
+def split_skips(values: list[str] | None) -> tuple[list[str], list[str] | None]:
+    """--skip values: the upstream-* scenario ids (and tag:upstream) apart from the rest."""
+    tokens = [t.strip() for v in values or () for t in v.split(",") if t.strip()]
+    mine = [t for t in tokens if t in UPSTREAM_IDS or t == "tag:upstream"]
+    rest = [t for t in tokens if t not in mine]
+    return mine, ([",".join(rest)] if rest else None) if mine else values
+
+
 class UpstreamRun:
     """What --upstream adds to a run: the judging observer, scenarios and skips."""
+
+    def skipped(self, scenario: Any, skips: list[str]) -> str | None:
+        hit = next((s for s in skips if s == scenario.id or (s == "tag:upstream" and "upstream" in scenario.tags)), None)
+        return f"skipped by --skip {hit}" if hit else None
 
     def selected(self, scenario: Any) -> bool:
         return not _given[0] or scenario.id in _picked or "tag:upstream" in _picked

@@ -192,7 +192,7 @@ def responses_events(ans: Answer, model: str, rid: str, request: dict[str, Any] 
             emit("response.output_item.added", output_index=n, item={**base, "status": "in_progress"})
             empty: dict[str, Any] = {"type": part_type, "text": ""}
             if kind == "message":
-                empty["annotations"] = []
+                empty["annotations"], empty["logprobs"] = [], []
             emit("response.content_part.added", item_id=iid, output_index=n, content_index=0, part=empty)
             for p in payload:
                 extra = {"logprobs": []} if kind == "message" else {}
