@@ -28,7 +28,8 @@ def _canon_args(text: str) -> str:
 def _turns(view: View) -> tuple[list[str], list[tuple[str, str]]]:
     """System texts, and the other messages with call arguments canonical and neighbours of the
     same role merged (Anthropic merges them; CC and Responses may not)."""
-    system, rest = [], []
+    system: list[str] = []
+    rest: list[tuple[str, str]] = []
     for role, text in view.messages:
         if role == "system":
             system.append(text)
@@ -116,8 +117,7 @@ class Judge:
                                                   f"(upstream tools: {sorted(uv.tools)})"))
         if cv.tool_choice and want_tools:
             expected = cv.tool_choice
-            got = uv.tool_choice or "auto"
-            if expected != got:
+            if expected != (uv.tool_choice or "auto"):
                 out.append(("upstream.request-tool-choice",
                             f"tool_choice {_short(body.get('tool_choice'))} reached the upstream as "
                             f"{uv.tool_choice or 'nothing'}"))

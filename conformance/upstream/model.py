@@ -120,7 +120,7 @@ def _cc_view(body: dict[str, Any], v: View) -> None:
     elif isinstance(tc, dict) and tc.get("type") == "allowed_tools":
         at = tc.get("allowed_tools") or {}
         v.tool_choice = at.get("mode") or "auto"
-        v.allowed = [((t.get("function") or {}).get("name") or t.get("name")) for t in at.get("tools") or []]
+        v.allowed = [str((t.get("function") or {}).get("name") or t.get("name")) for t in at.get("tools") or []]
     v.parallel = body.get("parallel_tool_calls")
     v.max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     v.reasoning = body.get("reasoning_effort")
@@ -193,7 +193,7 @@ def _responses_view(body: dict[str, Any], v: View) -> None:
         v.tool_choice = f"function:{tc.get('name')}"
     elif isinstance(tc, dict) and tc.get("type") == "allowed_tools":
         v.tool_choice = tc.get("mode") or "auto"
-        v.allowed = [t.get("name") for t in tc.get("tools") or [] if isinstance(t, dict)]
+        v.allowed = [str(t.get("name")) for t in tc.get("tools") or [] if isinstance(t, dict)]
     v.parallel = body.get("parallel_tool_calls")
     v.max_tokens = body.get("max_output_tokens")
     v.reasoning = (body.get("reasoning") or {}).get("effort")

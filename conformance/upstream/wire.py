@@ -195,7 +195,7 @@ def responses_events(ans: Answer, model: str, rid: str, request: dict[str, Any] 
                 empty["annotations"], empty["logprobs"] = [], []
             emit("response.content_part.added", item_id=iid, output_index=n, content_index=0, part=empty)
             for p in payload:
-                extra = {"logprobs": []} if kind == "message" else {}
+                extra: dict[str, Any] = {"logprobs": []} if kind == "message" else {}
                 emit(f"{delta_type}.delta", item_id=iid, output_index=n, content_index=0, delta=p, **extra)
             extra = {"logprobs": []} if kind == "message" else {}
             emit(f"{delta_type}.done", item_id=iid, output_index=n, content_index=0, text=text, **extra)
