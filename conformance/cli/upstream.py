@@ -141,6 +141,21 @@ class UpstreamRun:
         self.skips = skips_for(kind)
 
 
+def _check_running(url: str) -> None:
+    """--upstream-url must be a `conformance upstream`: its log answers."""
+    import httpx
+
+    root = url[:-3] if url.endswith("/v1") else url
+    try:
+        res = httpx.get(f"{root}/_conformance/exchanges", timeout=10)
+        ok = res.status_code == 200 and "exchanges" in res.json()
+    except (httpx.HTTPError, ValueError):
+        ok = False
+    if not ok:
+        raise UsageError(f"--upstream-url {url}: no `conformance upstream` answers there "
+                         f"(GET {root}/_conformance/exchanges)")
+
+
 @contextlib.contextmanager
 def run_upstream(args: argparse.Namespace) -> Iterator[UpstreamRun | None]:
     """Start (or find) the upstream and the launched proxy for `conformance run`; None without --upstream."""
@@ -164,6 +179,7 @@ def run_upstream(args: argparse.Namespace) -> Iterator[UpstreamRun | None]:
         try:
             if args.upstream_url:
                 url = args.upstream_url.rstrip("/")
+                _check_running(url)
             else:
                 url = stack.enter_context(serve_upstream(args.upstream, args.upstream_port or 0))
                 print(f"conformance upstream ({args.upstream}) at {url}", file=sys.stderr, flush=True)

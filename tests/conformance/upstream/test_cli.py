@@ -81,3 +81,26 @@ def test_run_app_with_upstream_env(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report
     assert {c["id"]: c["status"] for c in report["cases"]} == {"reasoning": "passed", "upstream-content-filter": "passed"}
+
+
+def test_run_with_a_running_upstream(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.runner.upstream import serve_upstream
+
+    with serve_upstream("anthropic") as url:
+        monkeypatch.setenv(ENV, url)
+        code = main(["run", "--app", "tests.conformance.upstream.env_proxy:create_app", "--api-key",
+                     "sk-proxy-client-key-123", "--upstream", "anthropic", "--upstream-url", url, "--no-progress",
+                     "--format", "json", "--scenario", "function-call-output,upstream-http-error"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0, report
+        import httpx
+
+        log = httpx.get(url.removesuffix("/v1") + "/_conformance/exchanges").json()["exchanges"]
+        assert [e["answer"]["status"] for e in log] == [200, 200, 500]
+
+
+def test_run_refuses_an_upstream_url_that_is_not_one(capsys: pytest.CaptureFixture[str]) -> None:
+    port = _free_port()
+    assert main(["run", "--base-url", "http://127.0.0.1:1/v1", "--upstream", "anthropic",
+                 "--upstream-url", f"http://127.0.0.1:{port}/v1"]) == 2
+    assert "no `conformance upstream` answers there" in capsys.readouterr().err
