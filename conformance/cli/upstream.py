@@ -89,7 +89,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 UPSTREAM_IDS = ("upstream-http-error", "upstream-disconnect", "upstream-error-event", "upstream-stall",
-                "upstream-content-filter", "upstream-recorded-stream")
+                "upstream-content-filter", "upstream-usage-chunks", "upstream-recorded-stream")
 _picked: set[str] = set()
 _given: list[bool] = [False]
 

@@ -206,6 +206,9 @@ SCRIPTED: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("upstream-stall", "The upstream stalls, then closes without finishing", {"stall_after": 3, "stall_s": 1}),
     ("upstream-content-filter", "The upstream stops for its content filter", {"finish": "content_filter"}),
 )
+# Chat Completions only: servers with continuous usage statistics.
+CC_ONLY = (("upstream-usage-chunks", "The upstream sends usage-only chunks with running counts after every chunk",
+            {"usage_chunks": True}),)
 RECORDED = {"chat-completions": "chat-completions/finish-length.sse", "anthropic": "anthropic/anthropic-text.sse"}
 # A relay in front of a Responses upstream forwards validation and storage to it: these
 # scenarios judge the upstream server, not the relay.
@@ -241,8 +244,9 @@ def upstream_scenarios(link: UpstreamLink, kind: str) -> list[Any]:
     from conformance.resources import fixtures_dir
     from conformance.scenarios.base import Scenario
 
+    scripted = SCRIPTED + (CC_ONLY if kind == "chat-completions" else ())
     out = [Scenario(sid, title, ("upstream", "robustness", "stream"), _scripted(link, plan), title)
-           for sid, title, plan in SCRIPTED]
+           for sid, title, plan in scripted]
     recorded = RECORDED.get(kind)
     if recorded:
         sse = (fixtures_dir() / "upstream" / recorded).read_text(encoding="utf-8")

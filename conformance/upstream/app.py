@@ -9,8 +9,8 @@ provider's API):
 A script is a JSON object: `{"status": 500}` (an HTTP error, OpenAI/Anthropic-shaped body),
 `{"disconnect_after": N}` (N frames, then the connection drops), `{"stall_after": N,
 "stall_s": S}` (N frames, then silence), `{"error_event_after": N}` (N frames, then the
-provider's error event), `{"finish": "content_filter"}`, `{"sse": "<raw SSE text>"}` (a
-recorded stream, sent as it is).
+provider's error event), `{"finish": "content_filter"}`, `{"usage_chunks": true}` (Chat Completions: a usage-only chunk
+after every chunk, running counts), `{"sse": "<raw SSE text>"}` (a recorded stream, sent as it is).
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ def create_upstream_app(kind: str) -> Any:
             frames = [str(plan["sse"]).encode()]
             record["answer"] = {"status": 200, "stream": True, "recorded": True}
         elif kind == "chat-completions":
-            frames = wire.cc_stream(ans, model, rid, include_usage=view.include_usage or bool(plan.get("usage")))
+            frames = wire.cc_stream(ans, model, rid, include_usage=view.include_usage,
+                                    usage_chunks=bool(plan.get("usage_chunks")))
             if not view.include_usage:
                 summary["usage"] = None
                 record["answer"]["usage"] = None

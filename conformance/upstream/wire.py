@@ -54,8 +54,28 @@ def cc_chunks(ans: Answer, model: str, rid: str, *, include_usage: bool) -> list
     return out
 
 
-def cc_stream(ans: Answer, model: str, rid: str, *, include_usage: bool) -> list[bytes]:
-    return [sse(c) for c in cc_chunks(ans, model, rid, include_usage=include_usage)] + [sse("[DONE]")]
+def running_usage(chunks: list[dict[str, Any]], ans: Answer) -> list[dict[str, Any]]:
+    """Usage-only chunks after every chunk, counting what was sent so far (as servers with
+    continuous usage statistics do); the last one holds the totals."""
+    out: list[dict[str, Any]] = []
+    sent = 0
+    for c in chunks:
+        out.append(c)
+        if not c.get("choices"):
+            continue
+        delta = c["choices"][0]["delta"]
+        sent += bool(delta.get("content") or delta.get("reasoning_content")
+                     or any((t.get("function") or {}).get("arguments") for t in delta.get("tool_calls") or []))
+        out.append({**c, "choices": [], "usage": {"prompt_tokens": ans.input_tokens, "completion_tokens": sent,
+                                                   "total_tokens": ans.input_tokens + sent}})
+    return out
+
+
+def cc_stream(ans: Answer, model: str, rid: str, *, include_usage: bool, usage_chunks: bool = False) -> list[bytes]:
+    chunks = cc_chunks(ans, model, rid, include_usage=include_usage)
+    if usage_chunks:
+        chunks = running_usage(chunks[:-1], ans) + chunks[-1:] if include_usage else running_usage(chunks, ans)
+    return [sse(c) for c in chunks] + [sse("[DONE]")]
 
 
 def cc_body(ans: Answer, model: str, rid: str) -> dict[str, Any]:

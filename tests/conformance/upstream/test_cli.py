@@ -104,3 +104,12 @@ def test_run_refuses_an_upstream_url_that_is_not_one(capsys: pytest.CaptureFixtu
     assert main(["run", "--base-url", "http://127.0.0.1:1/v1", "--upstream", "anthropic",
                  "--upstream-url", f"http://127.0.0.1:{port}/v1"]) == 2
     assert "no `conformance upstream` answers there" in capsys.readouterr().err
+
+
+def test_cli_knows_every_upstream_scenario_id() -> None:
+    from conformance.cli.upstream import UPSTREAM_IDS
+    from conformance.runner.upstream import UpstreamLink, upstream_scenarios
+
+    ids = {s.id for kind in ("chat-completions", "anthropic", "responses")
+           for s in upstream_scenarios(UpstreamLink("http://x/v1"), kind)}
+    assert ids == set(UPSTREAM_IDS)
