@@ -149,8 +149,8 @@ def create_upstream_app(kind: str) -> Any:
         plan = state.scripts.pop(0) if state.scripts else {}
         record["script"] = plan or None
         if not isinstance(body, dict):
-            record["answer"] = {"status": 400, "error": "body is not JSON"}
-            return JSONResponse(_error_body(kind, 400, "The body is not JSON."), status_code=400)
+            record["answer"] = {"status": 400, "error": "body is not a JSON object"}
+            return JSONResponse(_error_body(kind, 400, "The body must be a JSON object."), status_code=400)
         if "status" in plan:
             status = int(plan["status"])
             record["answer"] = {"status": status, "error": "scripted HTTP error"}

@@ -72,6 +72,14 @@ class Answer:
         }
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text_of(content: Any) -> str:
     """Text of a content value: a string, or a list of typed parts (text-bearing ones joined)."""
     if isinstance(content, str):
@@ -94,7 +102,7 @@ def _text_of(content: Any) -> str:
 
 
 def _cc_view(body: dict[str, Any], v: View) -> None:
-    for m in body.get("messages") or []:
+    for m in _list(body.get("messages")):
         if not isinstance(m, dict):
             continue
         role = m.get("role")
@@ -105,42 +113,43 @@ def _cc_view(body: dict[str, Any], v: View) -> None:
         text = _text_of(m.get("content"))
         if text or not m.get("tool_calls"):
             v.messages.append((str(role), text))
-        for tc in m.get("tool_calls") or []:
-            fn = tc.get("function") or {}
+        for tc in _list(m.get("tool_calls")):
+            fn = _dict(_dict(tc).get("function"))
             v.messages.append(("call", f"{fn.get('name')}({fn.get('arguments')})"))
-    for t in body.get("tools") or []:
-        fn = (t or {}).get("function") or {}
+    for t in _list(body.get("tools")):
+        fn = _dict(_dict(t).get("function"))
         if fn.get("name"):
             v.tools[fn["name"]] = fn.get("parameters") or {}
     tc = body.get("tool_choice")
     if isinstance(tc, str):
         v.tool_choice = tc
     elif isinstance(tc, dict) and tc.get("type") == "function":
-        v.tool_choice = f"function:{(tc.get('function') or {}).get('name')}"
+        v.tool_choice = f"function:{_dict(tc.get('function')).get('name')}"
     elif isinstance(tc, dict) and tc.get("type") == "allowed_tools":
-        at = tc.get("allowed_tools") or {}
+        at = _dict(tc.get("allowed_tools"))
         v.tool_choice = at.get("mode") or "auto"
-        v.allowed = [str((t.get("function") or {}).get("name") or t.get("name")) for t in at.get("tools") or []]
-    v.parallel = body.get("parallel_tool_calls")
+        v.allowed = [str(_dict(t.get("function")).get("name") or t.get("name"))
+                     for t in _list(at.get("tools")) if isinstance(t, dict)]
+    v.parallel = body.get("parallel_tool_calls") if isinstance(body.get("parallel_tool_calls"), bool) else None
     v.max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     v.reasoning = body.get("reasoning_effort")
-    rf = body.get("response_format") or {}
+    rf = _dict(body.get("response_format"))
     if rf.get("type") == "json_schema":
-        v.schema = (rf.get("json_schema") or {}).get("schema") or True
+        v.schema = _dict(rf.get("json_schema")).get("schema") or True
     elif rf.get("type") == "json_object":
         v.schema = True
-    v.include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    v.include_usage = bool(_dict(body.get("stream_options")).get("include_usage"))
 
 
 def _anthropic_view(body: dict[str, Any], v: View) -> None:
     system = body.get("system")
     if system:
         v.messages.append(("system", _text_of(system)))
-    for m in body.get("messages") or []:
+    for m in _list(body.get("messages")):
         if not isinstance(m, dict):
             continue
         content = m.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else _list(content)
         for b in blocks:
             if not isinstance(b, dict):
                 continue
@@ -150,10 +159,10 @@ def _anthropic_view(body: dict[str, Any], v: View) -> None:
                 v.messages.append(("call", f"{b.get('name')}({json.dumps(b.get('input') or {})})"))
             elif b.get("type") == "tool_result":
                 v.messages.append(("tool", _text_of(b.get("content"))))
-    for t in body.get("tools") or []:
+    for t in _list(body.get("tools")):
         if isinstance(t, dict) and t.get("name"):
             v.tools[t["name"]] = t.get("input_schema") or {}
-    tc = body.get("tool_choice") or {}
+    tc = _dict(body.get("tool_choice"))
     kind = tc.get("type")
     v.tool_choice = {"auto": "auto", "any": "required", "none": "none"}.get(kind or "")
     if kind == "tool":
@@ -161,7 +170,7 @@ def _anthropic_view(body: dict[str, Any], v: View) -> None:
     if tc.get("disable_parallel_tool_use"):
         v.parallel = False
     v.max_tokens = body.get("max_tokens")
-    thinking = body.get("thinking") or {}
+    thinking = _dict(body.get("thinking"))
     if thinking.get("type") in ("enabled", "adaptive"):
         v.reasoning = "on"
     v.include_usage = True
@@ -183,7 +192,7 @@ def _responses_view(body: dict[str, Any], v: View) -> None:
             v.messages.append(("call", f"{it.get('name')}({it.get('arguments')})"))
         elif kind == "function_call_output":
             v.messages.append(("tool", _text_of(it.get("output"))))
-    for t in body.get("tools") or []:
+    for t in _list(body.get("tools")):
         if isinstance(t, dict) and t.get("type") == "function" and t.get("name"):
             v.tools[t["name"]] = t.get("parameters") or {}
     tc = body.get("tool_choice")
@@ -193,11 +202,11 @@ def _responses_view(body: dict[str, Any], v: View) -> None:
         v.tool_choice = f"function:{tc.get('name')}"
     elif isinstance(tc, dict) and tc.get("type") == "allowed_tools":
         v.tool_choice = tc.get("mode") or "auto"
-        v.allowed = [str(t.get("name")) for t in tc.get("tools") or [] if isinstance(t, dict)]
-    v.parallel = body.get("parallel_tool_calls")
+        v.allowed = [str(t.get("name")) for t in _list(tc.get("tools")) if isinstance(t, dict)]
+    v.parallel = body.get("parallel_tool_calls") if isinstance(body.get("parallel_tool_calls"), bool) else None
     v.max_tokens = body.get("max_output_tokens")
-    v.reasoning = (body.get("reasoning") or {}).get("effort")
-    fmt = (body.get("text") or {}).get("format") or {}
+    v.reasoning = _dict(body.get("reasoning")).get("effort")
+    fmt = _dict(_dict(body.get("text")).get("format"))
     if fmt.get("type") == "json_schema":
         v.schema = fmt.get("schema") or True
     elif fmt.get("type") == "json_object":
@@ -229,26 +238,27 @@ def instance(schema: Any, depth: int = 0) -> Any:
         return {}
     if "const" in schema:
         return schema["const"]
-    if schema.get("enum"):
+    if _list(schema.get("enum")):
         return schema["enum"][0]
     for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
+        if _list(schema.get(key)):
             return instance(schema[key][0], depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or (kind is None and "properties" in schema):
-        props = schema.get("properties") or {}
-        return {name: instance(props.get(name, {}), depth + 1) for name in schema.get("required") or list(props)}
+        props = _dict(schema.get("properties"))
+        return {str(name): instance(props.get(name, {}), depth + 1) for name in _list(schema.get("required")) or list(props)}
     if kind == "array":
-        n = max(1, int(schema.get("minItems") or 0))
+        n = max(1, schema["minItems"] if isinstance(schema.get("minItems"), int) else 0)
         return [instance(schema.get("items") or {}, depth + 1) for _ in range(n)]
     if kind == "string":
-        return "Paris" if "city" in json.dumps(schema).lower() else "x" * max(1, int(schema.get("minLength") or 1))
+        least = schema["minLength"] if isinstance(schema.get("minLength"), int) else 1
+        return "Paris" if "city" in json.dumps(schema).lower() else "x" * max(1, least)
     if kind == "integer":
-        return int(schema.get("minimum") or 1)
+        return int(schema["minimum"]) if isinstance(schema.get("minimum"), (int, float)) else 1
     if kind == "number":
-        return float(schema.get("minimum") or 1.5)
+        return float(schema["minimum"]) if isinstance(schema.get("minimum"), (int, float)) else 1.5
     if kind == "boolean":
         return True
     if kind == "null":
@@ -296,7 +306,7 @@ def answer(view: View) -> Answer:
 
 def _limit(ans: Answer, view: View) -> Answer:
     """A small token limit: the answer runs into it (finish `length`)."""
-    if view.max_tokens is None or view.max_tokens > SMALL_LIMIT or ans.calls:
+    if not isinstance(view.max_tokens, int) or view.max_tokens > SMALL_LIMIT or ans.calls:
         return ans
     filler = _split(" Counting slowly: " + " ".join(str(i) for i in range(200)))
     budget = max(1, int(view.max_tokens) - len(ans.reasoning))

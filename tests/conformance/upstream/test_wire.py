@@ -128,3 +128,25 @@ def test_instance_is_valid_for_its_schema() -> None:
                              "b": {"anyOf": [{"type": "null"}, {"type": "string", "minLength": 3}]},
                              "c": {"type": ["number", "null"], "minimum": 4}}}
     assert list(Draft202012Validator(schema).iter_errors(instance(schema))) == []
+
+
+@pytest.mark.parametrize("kind, path", [("chat-completions", "/v1/chat/completions"), ("anthropic", "/v1/messages"),
+                                        ("responses", "/v1/responses")])
+@pytest.mark.parametrize("body", [
+    [], "text", {"messages": 5, "tools": 7, "input": 3, "tool_choice": [1], "max_tokens": "x", "system": 4},
+    {"messages": [{"role": "user", "content": [None, 5, {"type": "text"}]}], "tools": [None, {"function": 3}],
+     "tool_choice": {"type": "allowed_tools", "allowed_tools": 4}, "response_format": {"type": "json_schema",
+     "json_schema": {"schema": {"type": "object", "properties": 3, "required": "a"}}}, "stream": True},
+    {"input": [{"type": "message", "content": None}, 5], "text": {"format": {"type": "json_schema", "schema": []}},
+     "tools": [{"type": "function", "name": "f", "parameters": {"type": "array", "minItems": "2"}}], "stream": True},
+])
+def test_odd_bodies_get_an_answer_never_a_crash(kind: str, path: str, body: Any) -> None:
+    app = create_upstream_app(kind)
+
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://u") as c:
+            return await c.post(path, json=body)
+
+    res = asyncio.run(go())
+    assert res.status_code in (200, 400)
+    assert _log(app)["answer"]["status"] == res.status_code
