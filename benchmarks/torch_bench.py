@@ -123,15 +123,18 @@ async def _one_stream(backend: Any, req: Any) -> tuple[int, float, float]:
     return count, first or 0.0, time.perf_counter() - started
 
 
-async def bench_streams(concurrency: Sequence[int], new_tokens: int) -> dict[int, dict[str, float]]:
+async def bench_streams(concurrency: Sequence[int], new_tokens: int, *, readable_text: bool = True,
+                        **sampling: Any) -> dict[int, dict[str, float]]:
     """Aggregate tokens/s of N concurrent constrained streams (free text that runs to
-    max_new_tokens) through the backend interface."""
+    max_new_tokens) through the backend interface. `sampling`: extra GenerationRequest fields
+    (penalties, logprobs: the per-row exact path)."""
     from reference_server.backends.base import GenerationRequest
     from reference_server.backends.torch import create_backend
     from reference_server.vocab import harmony_encoding
 
     enc = harmony_encoding()
-    backend = create_backend(max_batch=max(concurrency), message_token_budget=100_000, prefix_cache_entries=0)
+    backend = create_backend(max_batch=max(concurrency), message_token_budget=100_000, prefix_cache_entries=0,
+                             readable_text=readable_text)
     backend.wait_ready(120)
     out: dict[int, dict[str, float]] = {}
     try:
@@ -146,7 +149,7 @@ async def bench_streams(concurrency: Sequence[int], new_tokens: int) -> dict[int
                 reqs.append(GenerationRequest(
                     prompt_tokens=tuple(enc.encode(text, allowed_special="all")),
                     max_new_tokens=new_tokens, stop_token_ids=frozenset({200002, 200012}),
-                    temperature=1.0, seed=i))
+                    temperature=1.0, seed=i, **sampling))
             stats_before = dict(backend.scheduler.stats.as_dict())
             started = time.perf_counter()
             results = await asyncio.gather(*(_one_stream(backend, r) for r in reqs))
@@ -287,6 +290,17 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"waited {r['mask_wait_ms_per_step']:.2f})")
     scale = streams[concurrency[-1]]["tokens_per_s"] / streams[1]["tokens_per_s"]
     _line(f"{concurrency[-1]} streams / 1 stream", f"{scale:8.1f}x (target >= {TARGET_BATCH_SPEEDUP:.0f}x)")
+
+    print(f"options, {concurrency[-1]} streams through the backend ({new_tokens} tokens each):")
+    variants = {
+        "no readable-text mask (checkpoint behaviour)": {"readable_text": False},
+        "readable-text mask (random presets' default)": {},
+        "presence_penalty 0.5 + 5 logprobs per token (exact rows)": {"presence_penalty": 0.5, "logprobs": 5},
+    }
+    for label, options in variants.items():
+        r = asyncio.run(bench_streams((concurrency[-1],), new_tokens, **options))[concurrency[-1]]
+        _line(label, f"{r['tokens_per_s']:8.1f} tokens/s  step {r['step_ms']:5.1f} ms "
+              f"(sample {r['sample_ms_per_step']:.1f})")
 
     if not args.no_http:
         print("the same through the HTTP server (streaming SSE):")

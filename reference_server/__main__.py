@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"SQLite file for stored responses (default {default_db_path()}; ':memory:' keeps nothing)")
     p.add_argument("--api-key", default=None,
                    help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV}, else no key)")
+    p.add_argument("--encryption-key", default=None,
+                   help="key (any high-entropy string) sealing reasoning.encrypted_content (default: "
+                        "$REFERENCE_SERVER_ENCRYPTION_KEY, else a key generated once and kept in the db)")
     p.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024,
                    help="largest accepted request body (default 16 MiB)")
     p.add_argument("--done-sentinel", action="store_true", help="end streams with 'data: [DONE]' (Open Responses)")
@@ -188,7 +191,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: sock
         return 1
     settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
                         error_style="nested" if args.nested_errors else "flat",
-                        accept_any_model=not args.strict_model)
+                        accept_any_model=not args.strict_model, encryption_key=_encryption_key(args))
     app = create_app(backend=backend, encoding=encoding, store=store, settings=settings)
 
     port = int(sock.getsockname()[1])
@@ -209,6 +212,12 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: sock
     return 0 if server.started else 1
 
 
+def _encryption_key(args: argparse.Namespace) -> str | None:
+    from .sealing import ENCRYPTION_KEY_ENV
+
+    return args.encryption_key or os.environ.get(ENCRYPTION_KEY_ENV) or None
+
+
 def _run_proxy(args: argparse.Namespace) -> int:
     """Proxy mode: the same HTTP layer (storage, auth, limits, SSE options) over an upstream."""
     from .proxy import run_from_args
@@ -222,7 +231,7 @@ def _run_proxy(args: argparse.Namespace) -> int:
         print(f"reference-server: error: {exc}", file=sys.stderr)
         return 1
     settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
-                        error_style="nested" if args.nested_errors else "flat")
+                        error_style="nested" if args.nested_errors else "flat", encryption_key=_encryption_key(args))
     args.api_key = api_key
     try:
         return run_from_args(args, store=store, settings=settings)

@@ -255,10 +255,12 @@ def create_app(
             raise APIError(404, f"The model '{model_id}' does not exist.", param="model", code="model_not_found")
         return _model(model_id)
 
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", **the_source.health(),
+    @app.get("/health", response_model=None)
+    async def health() -> JSONResponse:
+        info = {"status": "ok", **the_source.health(),
                 "background_jobs": sum(1 for j in service.jobs.values() if not j.finished)}
+        # A source that can serve nothing more (a dead model thread) says why, with a 503.
+        return JSONResponse(info, status_code=200 if info["status"] == "ok" else 503)
 
     return app
 

@@ -7,6 +7,7 @@ The service (service.py) does validation, storage and cancellation; this is only
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,7 @@ from .harmony import (
     script_hint,
     summary_requested,
 )
+from .logprobs import LogprobAttacher
 from .request import CreateRequest
 from .service import Prepared
 from .settings import Settings
@@ -62,17 +64,28 @@ class BackendSource:
         return [self.backend.model_id]
 
     def health(self) -> dict[str, Any]:
-        return {"backend": self.backend.name, "model": self.backend.model_id}
+        info: dict[str, Any] = {"backend": self.backend.name, "model": self.backend.model_id}
+        reason = self._unavailable()
+        if reason is not None:
+            info |= {"status": "unavailable", "error": reason}
+        return info
+
+    def _unavailable(self) -> str | None:
+        reason = getattr(self.backend, "unavailable", None)
+        return reason if isinstance(reason, str) else None
 
     async def aclose(self) -> None:
         if self.owns_backend:
             await self.backend.aclose()
 
     async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> GenerationRequest:
+        reason = self._unavailable()
+        if reason is not None:
+            raise APIError(503, f"The model backend is unavailable: {reason}", code="backend_unavailable")
         if not self.settings.accept_any_model and req.model != self.backend.model_id:
             raise APIError(404, f"The model '{req.model}' does not exist or you do not have access to it.",
                            param="model", code="model_not_found")
-        prompt = await anyio.to_thread.run_sync(self._prompt, req, context)
+        prompt, kept = await anyio.to_thread.run_sync(self._prompt, req, context)
         window = self.settings.context_window
         budget = req.max_output_tokens or self.settings.default_max_output_tokens
         return GenerationRequest(
@@ -82,15 +95,24 @@ class BackendSource:
             output=output_spec(req),
             temperature=req.temperature,
             top_p=req.top_p,
+            presence_penalty=req.presence_penalty,
+            frequency_penalty=req.frequency_penalty,
+            logprobs=req.top_logprobs if "message.output_text.logprobs" in req.include else None,
             prefix_key=req.previous_response_id,
-            hint=script_hint([*context, *req.input_items]),
+            hint=script_hint(kept),
         )
 
-    def _prompt(self, req: CreateRequest, context: list[dict[str, Any]]) -> list[int]:
-        """The prompt tokens, or APIError(400). Runs in a worker thread: building the conversation
-        is Python, so the event loop keeps getting turns; harmony's renderer holds the GIL (about
-        70 µs per message, 0.5 µs per token), so a prompt far beyond the context window is refused
-        from cheap estimates before it is rendered."""
+    def _prompt(self, req: CreateRequest, context: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+        """The prompt tokens and the conversation items they hold, or APIError(400). Runs in a
+        worker thread: building the conversation is Python, so the event loop keeps getting
+        turns; harmony's renderer holds the GIL (about 70 µs per message, 0.5 µs per token), so a
+        prompt far beyond the context window is refused from cheap estimates before it is
+        rendered. With `truncation: "auto"` the oldest turns are dropped instead."""
+        if req.truncation == "auto":
+            return self._truncated_prompt(req, context)
+        return self._full_prompt(req, context), [*context, *req.input_items]
+
+    def _full_prompt(self, req: CreateRequest, context: list[dict[str, Any]]) -> list[int]:
         window = self.settings.context_window
         clearly_over = window + window // 50  # the estimates are approximate: refuse early only beyond this
         messages = sum(1 for item in (*context, *req.input_items) if item.get("type") != "reasoning")
@@ -109,6 +131,37 @@ class BackendSource:
             raise _too_long(f"{len(prompt)} tokens", window)
         return prompt
 
+    def _truncated_prompt(self, req: CreateRequest,
+                          context: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+        """`truncation: "auto"`: the whole conversation if it fits the window, else the shortest
+        cut that fits, dropping whole turns from the start (a cut falls just before a user
+        message, so no tool output loses its call). Cuts are tried by bisection (fewer items
+        never need more tokens); each is sized by the cheap estimate before it is rendered."""
+        try:
+            return self._full_prompt(req, context), [*context, *req.input_items]
+        except APIError as exc:
+            if exc.code != "context_length_exceeded":
+                raise
+        items = [*context, *req.input_items]
+        cuts = [i for i, item in enumerate(items)
+                if i > 0 and item.get("type") == "message" and item.get("role") == "user"]
+        bare = dataclasses.replace(req, input_items=[])
+        best: tuple[list[int], list[dict[str, Any]]] | None = None
+        lo, hi = 0, len(cuts) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            kept = items[cuts[mid]:]
+            try:
+                best, hi = (self._full_prompt(bare, kept), kept), mid - 1
+            except APIError as exc:
+                if exc.code != "context_length_exceeded":
+                    raise
+                lo = mid + 1
+        if best is None:
+            raise _too_long("too long even with only its last turn kept (truncation: auto)",
+                            self.settings.context_window)
+        return best
+
     async def run(self, prep: Prepared) -> AsyncIterator[Event]:
         """Generation events after `in_progress`, the terminal ones included. Closing this
         generator (a disconnect, a cancel) closes the backend's token stream at once."""
@@ -116,6 +169,9 @@ class BackendSource:
         emitter = HarmonyToEvents(writer, targets=call_targets(gen.output.tools),
                                   summary=summary_requested(prep.request))
         decoder = CompletionDecoder(self.encoding, emitter)
+        req = prep.request
+        logprobs = (LogprobAttacher(writer, req.top_logprobs)
+                    if "message.output_text.logprobs" in req.include else None)
         token_stream: Any = None
         cached = 0
         try:
@@ -125,7 +181,10 @@ class BackendSource:
                 async for token in token_stream:
                     if decoder.counts.output == 0:
                         cached = min(int(getattr(token_stream, "cached_tokens", 0) or 0), len(gen.prompt_tokens))
-                    for event in decoder.feed(token):
+                    events = decoder.feed(token)
+                    if logprobs is not None:
+                        logprobs.feed(token, getattr(token_stream, "last_logprob", None), events)
+                    for event in events:
                         yield event
                     if token in gen.stop_token_ids or decoder.counts.output >= gen.max_new_tokens:
                         break

@@ -53,6 +53,24 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
 
 
+_NO_PUNCTUATION = str.maketrans("-_", "xq")
+
+# Live deltas are padded with random letters and digits to this many characters (delta plus
+# `obfuscation`; longer deltas get an empty string), so their sizes do not reveal the tokens.
+OBFUSCATION_TARGET = 16
+
+
+def obfuscate(event: Event) -> Event:
+    """Add the live API's `obfuscation` field to a delta event (in place; others unchanged)."""
+    delta = event.get("delta")
+    if isinstance(delta, str) and event.get("type", "").endswith(".delta"):
+        pad = max(0, OBFUSCATION_TARGET - len(delta))
+        # 12 random bytes are 16 URL-safe base64 characters; '-' and '_' become letters (the
+        # padding needs to hide sizes, not to be uniformly distributed).
+        event["obfuscation"] = secrets.token_urlsafe(12).translate(_NO_PUNCTUATION)[:pad] if pad else ""
+    return event
+
+
 def make_usage(
     input_tokens: int,
     output_tokens: int,
@@ -82,6 +100,15 @@ def make_usage(
     }
 
 
+def zero_tool_usage() -> dict[str, Any]:
+    """The live API's `tool_usage` when no hosted tool ran: every family present, all zeros."""
+    return {
+        "image_gen": {"input_tokens": 0, "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+                      "output_tokens": 0, "total_tokens": 0},
+        "web_search": {"num_requests": 0},
+    }
+
+
 # The Response fields in the order the official API sends them, with the defaults it reports
 # when a request does not set them. Passed-in fields override these.
 RESPONSE_DEFAULTS: dict[str, Any] = {
@@ -97,9 +124,12 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
     "max_output_tokens": None,
     "max_tool_calls": None,
     "model": None,
+    "moderation": None,
     "output": [],
     "parallel_tool_calls": True,
     "previous_response_id": None,
+    "presence_penalty": 0.0,
+    "frequency_penalty": 0.0,
     "prompt_cache_key": None,
     "prompt_cache_retention": None,
     "reasoning": {"effort": None, "summary": None},
@@ -110,6 +140,7 @@ RESPONSE_DEFAULTS: dict[str, Any] = {
     "text": {"format": {"type": "text"}, "verbosity": "medium"},
     "tool_choice": "auto",
     "tools": [],
+    "tool_usage": None,  # filled in by the constructor: a fresh zero count per response
     "top_logprobs": 0,
     "top_p": 1.0,
     "truncation": "disabled",
@@ -160,6 +191,7 @@ class ResponseEventWriter:
         allow_interleaving: bool = False,
         id_factory: Callable[[str], str] = new_id,
         clock: Callable[[], float] = time.time,
+        seal_reasoning: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         if not fields.get("model"):
             raise ValueError("ResponseEventWriter: fields must include a non-empty 'model'")
@@ -167,9 +199,13 @@ class ResponseEventWriter:
             raise ValueError(f"ResponseEventWriter: error_style must be 'flat' or 'nested', not {error_style!r}")
         self._new_id = id_factory
         self._clock = clock
+        # Set when the request includes `reasoning.encrypted_content`: reasoning items then carry
+        # their text sealed by this function, on `output_item.added` and again (complete) on done.
+        self._seal = seal_reasoning
         self._error_style = error_style
         self._allow_interleaving = allow_interleaving
         response = copy.deepcopy(RESPONSE_DEFAULTS)
+        response["tool_usage"] = zero_tool_usage()
         response.update(copy.deepcopy(dict(fields)))
         if not response.get("id"):
             response["id"] = id_factory("resp")
@@ -259,13 +295,12 @@ class ResponseEventWriter:
 
     def add_reasoning(self) -> tuple[int, list[Event]]:
         """Open a reasoning item; returns (output_index, [output_item.added])."""
-        item = {
-            "id": self._new_id("rs"),
-            "type": "reasoning",
-            "summary": [],
-            "content": [],
-            "status": "in_progress",
-        }
+        item: dict[str, Any] = {"id": self._new_id("rs"), "type": "reasoning"}
+        if self._seal is not None:
+            item["encrypted_content"] = None
+        item.update(summary=[], content=[], status="in_progress")
+        if self._seal is not None:
+            item["encrypted_content"] = self._seal(item)
         return self._add_item("add_reasoning", item)
 
     def add_function_call(
@@ -328,6 +363,13 @@ class ResponseEventWriter:
         return [self._ev("response.output_text.delta", item_id=it.id, output_index=it.index,
                          content_index=ci, delta=text, logprobs=[])]
 
+    def add_logprobs(self, output_index: int, entries: list[dict[str, Any]]) -> None:
+        """Record token logprobs (`{token, logprob, bytes, top_logprobs}`) on the item's open
+        output_text part; `output_text.done` and the part then carry them. No event of its own:
+        the caller puts the same entries on the delta they belong to."""
+        _it, part, _ci = self._open_part_of("add_logprobs", output_index, "output_text", "")
+        part["logprobs"].extend(copy.deepcopy(entries))
+
     def refusal_delta(self, output_index: int, text: str) -> list[Event]:
         it, part, ci = self._open_part_of("refusal_delta", output_index, "refusal", text)
         part["refusal"] += text
@@ -382,6 +424,8 @@ class ResponseEventWriter:
         elif it.type == "custom_tool_call":
             events.append(self._ev("response.custom_tool_call_input.done", item_id=it.id,
                                    output_index=it.index, input=it.item["input"]))
+        if it.type == "reasoning" and self._seal is not None:
+            it.item["encrypted_content"] = self._seal(it.item)
         it.item["status"] = status
         it.open = False
         self._response["output"].append(copy.deepcopy(it.item))
@@ -472,7 +516,8 @@ class ResponseEventWriter:
         self._response["status"] = status
         self._response["usage"] = copy.deepcopy(dict(usage)) if usage is not None else None
         if status == "completed":
-            self._response["completed_at"] = int(self._clock())
+            # Never before created_at, whatever the clock did meanwhile.
+            self._response["completed_at"] = max(int(self._clock()), int(self._response["created_at"]))
         self._phase = "done"
         return [self._lifecycle(type_)]
 
@@ -546,7 +591,7 @@ class ResponseEventWriter:
         part = it.item["content"][index]
         if kind == "output_text":
             done = self._ev("response.output_text.done", **common, content_index=index,
-                            text=part["text"], logprobs=[])
+                            text=part["text"], logprobs=copy.deepcopy(part["logprobs"]))
         elif kind == "refusal":
             done = self._ev("response.refusal.done", **common, content_index=index, refusal=part["refusal"])
         else:

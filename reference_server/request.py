@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 
+from . import request_options as options
 from .errors import APIError
 from .events import new_id
 
@@ -20,17 +21,14 @@ NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 MAX_METADATA_PAIRS, MAX_METADATA_KEY, MAX_METADATA_VALUE = 16, 64, 512
 MIN_MAX_OUTPUT_TOKENS = 16
 
-# Parameters this server implements (and echoes where the Response object has the field).
+# Parameters this server implements (and echoes where the Response object has the field), plus
+# `client_metadata`, which Codex CLI sends on every request.
 SUPPORTED_PARAMS = frozenset({
     "model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning",
     "text", "max_output_tokens", "max_tool_calls", "temperature", "top_p", "top_logprobs",
-    "metadata", "store", "previous_response_id", "background", "user", "prompt_cache_key",
-    "prompt_cache_retention", "safety_identifier", "service_tier", "truncation", "stream",
-    "stream_options", "include",
-})
-# Parameters of the official API this server cannot honour: refused unless null.
-UNSUPPORTED_PARAMS = frozenset({
-    "conversation", "prompt", "context_management", "image", "access_programs", "moderation",
+    "presence_penalty", "frequency_penalty", "metadata", "store", "previous_response_id", "background",
+    "user", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "service_tier", "truncation",
+    "stream", "stream_options", "include", "client_metadata", "access_programs", "image",
     "background_options", "prompt_cache_options",
 })
 KNOWN_INCLUDES = frozenset({
@@ -138,12 +136,15 @@ class CreateRequest:
     temperature: float = 1.0
     top_p: float = 1.0
     top_logprobs: int = 0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
     metadata: dict[str, str] = field(default_factory=dict)
     store: bool = True
     previous_response_id: str | None = None
     background: bool = False
     stream: bool = False
-    include_obfuscation: bool = False
+    # The live API pads stream deltas with an `obfuscation` string unless told not to.
+    include_obfuscation: bool = True
     user: str | None = None
     prompt_cache_key: str | None = None
     prompt_cache_retention: str | None = None
@@ -151,6 +152,11 @@ class CreateRequest:
     service_tier: str = "default"
     truncation: str = "disabled"
     include: list[str] = field(default_factory=list)
+    client_metadata: dict[str, str] = field(default_factory=dict)
+    access_programs: dict[str, Any] | None = None
+    image: dict[str, Any] | None = None
+    background_options: dict[str, Any] | None = None
+    prompt_cache_options: dict[str, Any] | None = None
 
     def echo_fields(self) -> dict[str, Any]:
         """The Response fields that mirror this request (lifecycle snapshots carry them)."""
@@ -162,6 +168,8 @@ class CreateRequest:
             "model": self.model,
             "parallel_tool_calls": self.parallel_tool_calls,
             "previous_response_id": self.previous_response_id,
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
             "prompt_cache_key": self.prompt_cache_key,
             "prompt_cache_retention": self.prompt_cache_retention,
             "reasoning": copy.deepcopy(self.reasoning),
@@ -177,7 +185,9 @@ class CreateRequest:
             "truncation": self.truncation,
             "user": self.user,
             "metadata": dict(self.metadata),
-        }
+        } | {key: copy.deepcopy(value) for key, value in (
+            ("access_programs", self.access_programs), ("image", self.image),
+            ("prompt_cache_options", self.prompt_cache_options)) if value is not None}
 
     def callable_tools(self) -> list[CallableTool]:
         """Every tool the model could call: functions and custom tools, namespaces flattened."""
@@ -329,10 +339,9 @@ def parse_create_request(body: Any) -> CreateRequest:
         raise APIError(400, f"Invalid request body: expected a JSON object, but got {_json_type(body)}.",
                        code="invalid_type")
     for key, value in body.items():
-        if key in UNSUPPORTED_PARAMS:
+        if key in options.UNSUPPORTED_PARAMS:
             if value is not None:
-                raise APIError(400, f"The '{key}' parameter is not supported by this server.",
-                               param=key, code="unsupported_parameter")
+                raise options.unsupported(key)
         elif key not in SUPPORTED_PARAMS:
             raise APIError(400, f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
 
@@ -359,6 +368,8 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.temperature = _number(body, "temperature", 1.0, 0.0, 2.0)
     req.top_p = _number(body, "top_p", 1.0, 0.0, 1.0)
     req.top_logprobs = _int(body, "top_logprobs", 0, 20) or 0
+    req.presence_penalty = options.penalty(body.get("presence_penalty"), "presence_penalty")
+    req.frequency_penalty = options.penalty(body.get("frequency_penalty"), "frequency_penalty")
     req.metadata = _parse_metadata(body.get("metadata"))
     req.store = _bool(body, "store", True)
     req.background = _bool(body, "background", False)
@@ -374,20 +385,31 @@ def parse_create_request(body: Any) -> CreateRequest:
     truncation = body.get("truncation")
     req.truncation = "disabled" if truncation is None else _enum(truncation, "truncation", ("auto", "disabled"))
     req.include = _parse_include(body.get("include"))
-    options = body.get("stream_options")
-    if options is not None:
-        options = _obj(options, "stream_options")
-        _no_extra(options, "stream_options", {"include_obfuscation"})
-        req.include_obfuscation = _bool(options, "include_obfuscation", False)
+    stream_options = body.get("stream_options")
+    if stream_options is not None:
+        stream_options = _obj(stream_options, "stream_options")
+        _no_extra(stream_options, "stream_options", {"include_obfuscation"})
+        req.include_obfuscation = _bool(stream_options, "include_obfuscation", True)
         if not req.stream:
             raise _invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.")
+    req.client_metadata = options.client_metadata(body.get("client_metadata"))
+    req.access_programs = options.access_programs(body.get("access_programs"))
+    req.image = options.image_options(body.get("image"))
+    req.background_options = options.background_options(body.get("background_options"),
+                                                         background=req.background, stream=req.stream)
+    req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
     if req.background and not req.store:
         raise _invalid("background", "Background mode requires 'store' to be true.")
-    fmt = req.text["format"]
-    if fmt["type"] == "json_object" and not _mentions_json(req):
+    if not any(item["type"] == "item_reference" for item in req.input_items):
+        check_json_mention(req)  # else once the references are resolved
+    return req
+
+
+def check_json_mention(req: CreateRequest) -> None:
+    """`json_object` output needs the word "json" somewhere in the instructions or input."""
+    if req.text["format"]["type"] == "json_object" and not _mentions_json(req):
         raise _invalid("text.format", "Response input messages must contain the word 'json' in some form "
                                       "to use 'text.format' of type 'json_object'.")
-    return req
 
 
 def _mentions_json(req: CreateRequest) -> bool:
@@ -777,6 +799,8 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
     kind = raw.get("type")
     if kind is None and ("role" in raw or "content" in raw):
         kind = "message"  # the short form {"role", "content"}
+    elif kind is None and "id" in raw:
+        kind = "item_reference"  # the SDK's ItemReference: `type` is optional
     if kind in _ITEM_TYPES:
         _item_id(raw, param)
         status = raw.get("status")
@@ -822,13 +846,15 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             item["encrypted_content"] = _str(raw, "encrypted_content", f"{param}.encrypted_content")
         return item
     if kind == "item_reference":
-        raise _invalid(f"{param}.type", "Item references are not supported by this server; send the item itself.",
-                       code="unsupported_value")
+        # Resolved against the store by the service (which knows it); the parser only checks the shape.
+        _no_extra(raw, param, {"type", "id"})
+        ref = _str(raw, "id", f"{param}.id", required=True, allow_empty=False)
+        return {"type": "item_reference", "id": ref}
     if kind is None:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
                                     "'message', 'function_call', 'function_call_output', 'custom_tool_call', "
-                                    "'custom_tool_call_output' and 'reasoning'.")
+                                    "'custom_tool_call_output', 'reasoning' and 'item_reference'.")
 
 
 _ITEM_TYPES = ("message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",

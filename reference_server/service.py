@@ -17,8 +17,10 @@ from typing import Any, Protocol
 import anyio
 
 from .errors import APIError
-from .events import Event, ResponseEventWriter
-from .request import CreateRequest, parse_create_request
+from .events import Event, ResponseEventWriter, obfuscate
+from .inputs import resolve_inputs
+from .request import CreateRequest, check_json_mention, parse_create_request
+from .sealing import STORE_SECRET_NAME, ReasoningSealer, key_from_passphrase, new_key
 from .settings import Settings
 from .store import ResponseStore
 
@@ -109,12 +111,18 @@ class ResponseService:
         self.store = store
         self.settings = settings
         self.jobs: dict[str, BackgroundJob] = {}
+        key = (key_from_passphrase(settings.encryption_key) if settings.encryption_key
+               else store.secret(STORE_SECRET_NAME, new_key))
+        self.sealer = ReasoningSealer(key)
 
     # ------------------------------------------------------------------ preparation
     async def prepare(self, body: Any, *, large: bool = False) -> Prepared:
         """`large`: the body is big enough that validating it is worth a worker thread (the
         event loop keeps serving other requests meanwhile)."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
+        if any(item["type"] in ("item_reference", "reasoning") for item in req.input_items):
+            req.input_items = await anyio.to_thread.run_sync(resolve_inputs, req.input_items, self.store, self.sealer)
+            check_json_mention(req)
         context: list[dict[str, Any]] = []
         if req.previous_response_id is not None:
             stored = await anyio.to_thread.run_sync(self.store.get, req.previous_response_id)
@@ -126,7 +134,8 @@ class ResponseService:
                                param="previous_response_id", code="previous_response_in_progress")
             context = stored.conversation()
         plan = await self.source.plan(req, context)
-        writer = ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style)
+        seal = self.sealer.seal if "reasoning.encrypted_content" in req.include else None
+        writer = ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style, seal_reasoning=seal)
         return Prepared(req, context, plan, writer)
 
     # ------------------------------------------------------------------ storage
@@ -170,13 +179,14 @@ class ResponseService:
         writer = prep.writer
         events = self.source.run(prep)
         persisted = False
+        pad = prep.request.stream and prep.request.include_obfuscation
         try:
             try:
                 async for event in events:
                     if writer.phase == "done" and not persisted:
                         persisted = True
                         await self._persist(prep)
-                    yield event
+                    yield obfuscate(event) if pad else event
             except Exception:  # a bug in a source: the stream still ends properly
                 log.exception("response %s crashed", writer.response_id)
             if writer.phase == "in_progress":  # crashed, or stopped without a terminal event

@@ -23,6 +23,9 @@ class Settings:
     default_max_output_tokens: int = 8192
     # Prompt plus output budget; longer prompts are refused with 400 `context_length_exceeded`.
     context_window: int = 131072
+    # Seals `reasoning.encrypted_content` (any string; its SHA-256 is the key). None: a key
+    # generated once and kept in the response store.
+    encryption_key: str | None = None
     # Answer requests whose `model` differs from the backend's model id (echoing the request's).
     accept_any_model: bool = True
 

@@ -13,8 +13,15 @@ Contract:
   its resources; concurrent streams never share mutable state.
 - Failures raise `BackendError` from the iterator; the server turns that into `error` +
   `response.failed`.
+- A backend that can stop serving for good (a model thread that died) may expose
+  `unavailable: str | None`, the reason; the server then answers /health and new requests
+  with 503 instead of letting them wait.
 - `cached_tokens` is how many prompt tokens were reused from a cache (prefix reuse); it is final
   once the first token has been yielded.
+- `last_logprob` (optional attribute): `(logprob, ((token_id, logprob), ...))` of the token just
+  yielded, alternatives most likely first, or None when the backend has no probabilities. The
+  server reads it after each token only for requests that include
+  `message.output_text.logprobs`, and keeps the request's `top_logprobs` first alternatives.
 """
 
 from __future__ import annotations
@@ -100,6 +107,12 @@ class GenerationRequest:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
+    # OpenAI's penalties over the tokens generated so far (backends that sample honour them).
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    # None: no log-probabilities wanted; n: the chosen token's logprob and n alternatives, exposed
+    # as the stream's `last_logprob` after each token by a backend that has probabilities.
+    logprobs: int | None = None
     # A stable key of the conversation this prompt continues (e.g. the previous response id);
     # a backend with a prefix cache may use it to find reusable state.
     prefix_key: str | None = None

@@ -164,6 +164,8 @@ class ScriptedStream:
         self.cached_tokens = 0
         self.produced = 0
         self.closed = False
+        # A script gives each of its tokens probability 1 (logprob 0) and considers no other.
+        self.last_logprob: tuple[float, tuple[tuple[int, float], ...]] | None = None
         self._gen: AsyncIterator[int] | None = None
 
     def __aiter__(self) -> AsyncIterator[int]:
@@ -194,6 +196,7 @@ class ScriptedStream:
                 self.produced += 1
                 backend.tokens_produced += 1
                 backend.last_token_at = time.monotonic()
+                self.last_logprob = (0.0, ((token, 0.0),))
                 yield token
                 if token in request.stop_token_ids:
                     break

@@ -131,7 +131,9 @@ json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=
                            | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
 FIELDS = ["model", "input", "instructions", "tools", "tool_choice", "parallel_tool_calls", "reasoning", "text",
           "max_output_tokens", "temperature", "top_p", "metadata", "store", "previous_response_id", "user",
-          "truncation", "include", "max_tool_calls", "top_logprobs", "service_tier", "bogus"]
+          "truncation", "include", "max_tool_calls", "top_logprobs", "service_tier", "bogus", "presence_penalty",
+          "frequency_penalty", "client_metadata", "access_programs", "image", "background_options",
+          "prompt_cache_options", "stream_options", "conversation", "context_management"]
 VALID = {"model": "m", "input": "hello"}
 
 
@@ -145,7 +147,8 @@ def mutated_bodies(draw: Any) -> Any:
         body.pop(draw(st.sampled_from(sorted(body))))
     elif kind == "item":
         body["input"] = [draw(st.dictionaries(st.sampled_from(["type", "role", "content", "call_id", "output",
-                                                                 "name", "arguments", "summary"]),
+                                                                 "name", "arguments", "summary", "id",
+                                                                 "encrypted_content"]),
                                                json_values, max_size=4))]
     else:
         body = draw(json_values)

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     # How `tool_choice: "auto"` is resolved: "cooperative" (random presets: call an offered tool
     # first, answer after its results; random weights cannot judge) or "model" (checkpoints).
     "auto_tool_choice": None,
+    # Prose (reasoning, answers) only from readable English word tokens: True for the random
+    # presets (their text is random by design; this keeps it word salad, not token soup), False
+    # for checkpoints.
+    "readable_text": None,
     "max_batch": 16,  # sequences decoded together; more requests wait
     "prefill_chunk": 512,  # prompt tokens fed per scheduler step
     "prefix_cache_entries": 32,  # finished sequences kept for prefix reuse (0 disables)
@@ -81,6 +85,7 @@ def create_backend(**options: Any) -> TorchBackend:
         max_batch=int(opts["max_batch"]),
         message_token_budget=int(budget),
         tight_schemas=bounds == "tight",
+        readable_text=bool(opts["readable_text"]) if opts["readable_text"] is not None else not trained,
         prefill_chunk=int(opts["prefill_chunk"]),
         prefix_cache_entries=int(opts["prefix_cache_entries"]),
         max_context=None if opts["max_context"] is None else int(opts["max_context"]),

@@ -13,6 +13,9 @@ from .model import GptOss
 from .scheduler import Scheduler, Sequence, asyncio_deliverer
 
 AutoToolChoice = Literal["model", "cooperative"]
+# A stream waiting for its next token checks this often that the model thread still runs (it
+# fails its streams itself when it stops; this covers a thread that vanished without doing so).
+WATCHDOG_SECONDS = 2.0
 AUTO_TOOL_CHOICES = ("model", "cooperative")
 
 
@@ -36,6 +39,9 @@ class TorchTokenStream:
 
     def __init__(self, scheduler: Scheduler, request: GenerationRequest) -> None:
         self.cached_tokens = 0
+        # (logprob, ((token, logprob), ...)) of the token just yielded, when the request asked
+        # for logprobs (GenerationRequest.logprobs); None otherwise.
+        self.last_logprob: Any = None
         self._scheduler = scheduler
         self._request = request
         self._seq: Sequence | None = None
@@ -55,10 +61,12 @@ class TorchTokenStream:
             self._scheduler.submit(self._seq)
         assert self._queue is not None
         while True:
-            kind, value = await self._queue.get()
+            kind, value = await self._next_item(self._queue)
             if kind == "meta":
                 self.cached_tokens = int(value)
             elif kind == "token":
+                if isinstance(value, tuple):
+                    value, self.last_logprob = value
                 return int(value)
             elif kind == "end":
                 self._finished = True
@@ -66,6 +74,17 @@ class TorchTokenStream:
             else:
                 self._finished = True
                 raise BackendError(str(value))
+
+    async def _next_item(self, q: asyncio.Queue[tuple[str, Any]]) -> tuple[str, Any]:
+        if not q.empty():
+            return q.get_nowait()
+        while True:
+            try:
+                return await asyncio.wait_for(q.get(), WATCHDOG_SECONDS)
+            except TimeoutError:
+                reason = self._scheduler.unavailable
+                if reason is not None and q.empty():
+                    return "error", reason
 
     async def aclose(self) -> None:
         if not self._finished:
@@ -94,6 +113,11 @@ class TorchBackend:
         self.auto_tool_choice = auto_tool_choice
         self.scheduler = Scheduler(model, **scheduler_options)
         self._closed = False
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why this backend can serve no request (its model thread stopped), or None."""
+        return self.scheduler.unavailable
 
     def generate(self, request: GenerationRequest) -> TorchTokenStream:
         if self._closed:

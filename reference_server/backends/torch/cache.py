@@ -6,6 +6,11 @@ all its keys in `[slots, capacity, kv_heads, head_dim]` (capacity grows by doubl
 window layers keep a ring `[slots, window, kv_heads, head_dim]` where position p lives at
 index p % window, so their memory is bounded. Keys are stored after rotary embedding, so a
 key's position only matters for masking, never for its value.
+
+Every method that allocates or writes cache tensors runs under `torch.inference_mode()`: the
+forward passes (engine.py) run in it, and a tensor created there is an *inference tensor*, which
+torch refuses to update in place outside that mode. Growing the cache during a prefill and then
+restoring a prefix into it from the scheduler used to do exactly that, and killed the model thread.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Snapshot:
 class SlotKVCache:
     """Caches of up to `slots` sequences; the scheduler keeps the occupied slots compact (0..n-1)."""
 
+    @torch.inference_mode()
     def __init__(self, cfg: ModelConfig, slots: int, device: torch.device, dtype: torch.dtype,
                  capacity: int = 256) -> None:
         self.cfg = cfg
@@ -73,18 +79,21 @@ class SlotKVCache:
                 self.full[layer] = [torch.zeros(size, device=device, dtype=dtype) for _ in range(2)]
 
     # -- capacity -------------------------------------------------------------------------
+    @torch.inference_mode()
     def ensure_capacity(self, needed: int) -> None:
         if needed <= self.capacity:
             return
         new_cap = max(needed, 2 * self.capacity)
         new_cap = (new_cap + 63) // 64 * 64
+        grown: dict[int, list[torch.Tensor]] = {}
         for layer, pair in self.full.items():
-            grown = []
+            grown[layer] = []
             for t in pair:
                 g = torch.zeros((self.slots, new_cap, *t.shape[2:]), device=self.device, dtype=self.dtype)
                 g[:, : self.capacity] = t
-                grown.append(g)
-            self.full[layer] = grown
+                grown[layer].append(g)
+        # Swapped in only once every layer has grown (an allocation failure leaves the old cache).
+        self.full.update(grown)
         self.capacity = new_cap
 
     # -- the two attention modes ---------------------------------------------------------
@@ -138,6 +147,7 @@ class SlotKVCache:
         return rows(kr), rows(vr), ring_positions(pos, window)
 
     # -- slot management -----------------------------------------------------------------
+    @torch.inference_mode()
     def move(self, src: int, dst: int) -> None:
         """Copy slot src into dst (used to keep the active slots compact)."""
         if src == dst:
@@ -151,16 +161,19 @@ class SlotKVCache:
             vr[dst] = vr[src]
         self.lengths[dst] = n
 
+    @torch.inference_mode()
     def snapshot(self, slot: int, hidden: torch.Tensor | None) -> Snapshot:
         rings = {layer: (kr[slot].clone(), vr[slot].clone()) for layer, (kr, vr) in self.rings.items()}
         return Snapshot(rings=rings, hidden=None if hidden is None else hidden.detach().clone())
 
+    @torch.inference_mode()
     def export(self, slot: int, tokens: tuple[int, ...]) -> PrefixEntry:
         n = self.lengths[slot]
         assert len(tokens) == n, "the exported tokens must be exactly the cached ones"
         full = {layer: (kc[slot, :n].clone(), vc[slot, :n].clone()) for layer, (kc, vc) in self.full.items()}
         return PrefixEntry(tokens=tokens, full=full)
 
+    @torch.inference_mode()
     def restore(self, slot: int, entry: PrefixEntry, length: int) -> torch.Tensor | None:
         """Load the first `length` tokens of `entry` into `slot`; returns the snapshot's hidden
         state at that length (None when the entry holds none)."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..base import BackendError, OutputSpec
 from .grammar import matcher_grammar
-from .tokenizer import FIRST_SPECIAL, MESSAGE, HarmonyTokenizer
+from .tokenizer import CHANNEL, CONSTRAIN, FIRST_SPECIAL, MESSAGE, HarmonyTokenizer
 
 _templates: OrderedDict[tuple[int, str], Any] = OrderedDict()
 _templates_lock = threading.Lock()
@@ -50,11 +50,18 @@ def compile_matcher(tok: HarmonyTokenizer, spec: OutputSpec, budget: int, tight:
 class Constraint:
     """Grammar state of one sequence plus the per-message budget."""
 
-    def __init__(self, tok: HarmonyTokenizer, matcher: Any, budget: int) -> None:
+    def __init__(self, tok: HarmonyTokenizer, matcher: Any, budget: int, *, json_final: bool = False) -> None:
         self.tok = tok
         self.matcher = matcher
         self.budget = budget
+        self.json_final = json_final  # the final channel's body is JSON (a text.format)
         self.body_tokens: int | None = None  # tokens since <|message|>; None inside a header
+        # The current body is text (reasoning, a preamble, a plain answer, a custom tool's
+        # free-form input), not JSON (a function call's arguments after <|constrain|>json, or a
+        # final answer under a JSON text.format): decided from its header.
+        self.free_text = False
+        self._header = b""
+        self._constrained = False
         self.in_string = False  # JSON lexical state of the current body (for steering)
         self.escaped = False
 
@@ -80,9 +87,18 @@ class Constraint:
             raise BackendError(f"constrained decoding failed: {self.error() or 'token rejected'}")
         if token == MESSAGE:
             self.body_tokens, self.in_string, self.escaped = 0, False, False
+            header = self._header.strip()
+            self.free_text = not (self._constrained or (self.json_final and header.startswith(b"final")))
+            self._header, self._constrained = b"", False
         elif token >= FIRST_SPECIAL:
-            self.body_tokens = None
-        elif self.body_tokens is not None:
+            self.body_tokens, self.free_text = None, False
+            if token == CONSTRAIN:
+                self._constrained = True
+            elif token != CHANNEL:  # <|start|>, a message end: a new header begins
+                self._header, self._constrained = b"", False
+        elif self.body_tokens is None:
+            self._header += self.tok.encoding.decode_single_token_bytes(token)
+        else:
             self.body_tokens += 1
             self._scan(self.tok.encoding.decode_single_token_bytes(token))
 

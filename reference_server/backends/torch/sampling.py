@@ -26,6 +26,8 @@ GREEDY_BELOW = 1e-5  # temperatures this small are greedy (dividing by them over
 BLOCK = 32  # the inverse CDF first picks a block of 32 tokens, then a token inside it
 CACHE_BYTES = 2 << 20  # rows of logits processed together (about a core's L2 cache)
 SPARSE_LIMIT = 4096  # a row allowing at most this many tokens gets logits for them only
+DENSE_MASK_FRACTION = 4  # masks with a blocked bit in over 1/4 of their words are applied densely
+BLOCKED_OFFSET = 1e4  # what a dense mask subtracts from blocked logits
 # Nucleus buckets: the float32 bits of a weight in (0, 1] shifted right by 20 are its binary
 # exponent and 3 mantissa bits, i.e. 8 buckets per power of two (~0.09 nats wide), monotonic.
 _BUCKET_SHIFT = 20
@@ -147,7 +149,7 @@ class Sampler:
         d = len(order)
         buf = self._buf[:d]
         logits.dense(order, buf[:, : self.vocab])
-        self._apply_masks(buf, words[order])
+        keep = self._apply_masks(buf, words[order])
         picks: list[int] = []
         s = n_plain + n_nucleus
         if s:
@@ -161,7 +163,13 @@ class Sampler:
                 temps = [float(temperatures[i]) for i in order[r : r + w.shape[0]]]
                 if any(t != 1.0 for t in temps):
                     w.div_(torch.tensor(temps, device=self.device)[:, None])  # per-row temperature
+                if keep is not None:
+                    # exp() of values far below -88 (underflow) takes a slow path on CPUs: blocked
+                    # entries go through exp(-80) and are then zeroed by the 0/1 mask.
+                    w.clamp_(min=-80.0)
                 w.exp_()  # in place: these passes over the vocabulary dominate
+                if keep is not None:
+                    w.mul_(keep[r : r + w.shape[0]])
                 torch.cumsum(w.view(w.shape[0], -1, BLOCK).sum(dim=-1).double(), dim=-1,
                              out=block_cdf[r : r + self._group])
             if n_plain:
@@ -175,18 +183,28 @@ class Sampler:
             picks += buf[s:].max(dim=-1).indices.tolist()
         return picks
 
-    def _apply_masks(self, buf: torch.Tensor, words: np.ndarray) -> None:
+    def _apply_masks(self, buf: torch.Tensor, words: np.ndarray) -> torch.Tensor | None:
         """-inf at every blocked token of buf [d, width] under words [d, width/32]: only the words
         with a blocked bit are unpacked (free text blocks ~1400 tokens in ~280 of 6284 words),
         then one index_fill_ for the batch. Word p of the flattened masks holds tokens 32p..32p+31
-        of the flattened buffer."""
+        of the flattened buffer.
+
+        A mask blocking tokens all over the vocabulary (readable text) is applied densely instead:
+        blocked logits are lowered by 10^4 (below any allowed one, for max) and the returned 0/1
+        float mask [d, width] zeroes their weights after exp (see `_dense`)."""
         blocked = ~words.ravel()
         partial = np.flatnonzero(blocked)
         if partial.size == 0:
-            return
+            return None
+        if partial.size * DENSE_MASK_FRACTION > blocked.size:
+            allowed = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")
+            keep = torch.from_numpy(allowed).to(device=self.device, dtype=buf.dtype)
+            buf.add_(keep - 1.0, alpha=BLOCKED_OFFSET)  # kept logits exactly as they were
+            return keep
         bits = np.flatnonzero(np.unpackbits(blocked[partial].view(np.uint8), bitorder="little"))
         flat = partial[bits >> 5] * 32 + (bits & 31)
         buf.view(-1).index_fill_(0, torch.from_numpy(flat).to(self.device), float("-inf"))
+        return None
 
     # -- rows with few allowed tokens: logits for those only ----------------------------------
     def _sparse(self, logits: Unembedding, row: int, row_words: np.ndarray, temperature: float,
@@ -283,3 +301,69 @@ def _bucket_members(keys: np.ndarray, weights: np.ndarray, bucket: int) -> np.nd
     if bucket == 0:  # bucket 0 also holds the blocked (zero) entries
         return np.flatnonzero((keys == 0) & (weights > 0))
     return np.flatnonzero(keys == bucket)
+
+
+# -- rows that need the whole distribution: penalties, logprobs ---------------------------------
+Logprob = tuple[float, tuple[tuple[int, float], ...]]  # (chosen token's logprob, top alternatives)
+
+
+def sample_exact(
+    logits: Unembedding,
+    row: int,
+    row_words: np.ndarray,
+    vocab: int,
+    *,
+    temperature: float,
+    top_p: float,
+    uniform: float,
+    presence_penalty: float = 0.0,
+    frequency_penalty: float = 0.0,
+    counts: dict[int, int] | None = None,
+    top_logprobs: int | None = None,
+) -> tuple[int, Logprob | None]:
+    """One row the plain way, for requests that need more than a draw: `presence_penalty` and
+    `frequency_penalty` subtract `presence + frequency * count` from the logit of every token
+    generated `count` > 0 times so far (OpenAI's definition), and `top_logprobs` (not None) asks
+    for the chosen token's log-probability and the `top_logprobs` most likely alternatives.
+
+    Log-probabilities are those of the distribution the token is drawn from before temperature
+    and top_p: the model's logits, penalised, renormalised over the tokens the grammar allows.
+    One full-vocabulary pass per row: opt-in requests only (the batched path stays fast)."""
+    out = torch.empty((1, vocab), device=logits_device(logits))
+    logits.dense([row], out)
+    values = out[0]
+    if counts and (presence_penalty or frequency_penalty):
+        ids = torch.tensor(list(counts), dtype=torch.int64, device=values.device)
+        seen = torch.tensor(list(counts.values()), dtype=values.dtype, device=values.device)
+        values.index_add_(0, ids, -(frequency_penalty * seen + presence_penalty))
+    allowed = np.unpackbits(np.ascontiguousarray(row_words).view(np.uint8), bitorder="little")[:vocab]
+    values.masked_fill_(torch.from_numpy(allowed == 0).to(values.device), float("-inf"))
+    if not torch.isfinite(values).any():
+        raise ValueError("sample_exact: the row allows no token")
+    if _is_greedy(temperature, top_p):
+        token = int(values.max(dim=0).indices)  # the first maximum, like argmax
+    else:
+        weights = values - values.max()
+        if temperature != 1.0:
+            weights = weights / temperature
+        weights = weights.exp().cpu()
+        if top_p < 1.0:
+            token = _nucleus(weights, float(weights.double().sum()), float(top_p), float(uniform))
+        else:
+            token = _inverse_cdf(weights.numpy(), float(uniform))
+    if top_logprobs is None:
+        return token, None
+    logp = torch.log_softmax(values.double(), dim=0)
+    k = min(max(top_logprobs, 0), int(allowed.sum()))
+    best = torch.topk(logp, k) if k else None
+    alternatives = () if best is None else tuple(
+        zip(best.indices.tolist(), best.values.tolist(), strict=True))
+    return token, (float(logp[token]), alternatives)
+
+
+def logits_device(logits: Unembedding) -> torch.device:
+    hidden = getattr(logits, "hidden", None)
+    if isinstance(hidden, torch.Tensor):
+        return hidden.device
+    table = getattr(logits, "logits", None)
+    return table.device if isinstance(table, torch.Tensor) else torch.device("cpu")

@@ -7,12 +7,21 @@ that samples this step on a helper thread -> run the forward passes meanwhile ->
 previous step's tokens to asyncio -> sample under the masks -> commit, retire finished or
 cancelled sequences (their caches go to the prefix LRU). Slots stay compact (0..n-1) so the
 decode batch reads cache rows as views.
+
+Failures stay with the sequence that caused them (plan, run, apply): an exception while admitting,
+prefilling, masking, sampling or committing one sequence marks that sequence failed; a batched
+decode or sample that raises is retried one sequence at a time so only the culprits fail; failed
+sequences leave at the end of the step with an `error` item naming the cause, and the others go
+on. Only a fault in the scheduler's own bookkeeping stops the thread; then every stream it held,
+and every later request, gets an error at once and `unavailable` says why (the server's /health
+reports it and new requests are refused with 503).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import queue
 import random
@@ -33,8 +42,10 @@ from . import engine
 from .cache import PrefixCache, SlotKVCache, Snapshot
 from .constraint import Constraint, compile_matcher
 from .model import GptOss
-from .sampling import ModelHeads, Sampler
-from .tokenizer import HarmonyTokenizer, harmony_tokenizer
+from .sampling import Logprob, ModelHeads, Sampler, sample_exact
+from .tokenizer import FIRST_SPECIAL, HarmonyTokenizer, harmony_tokenizer
+
+log = logging.getLogger("reference_server")
 
 HARMONY_VOCAB = 201088
 MASK_WORDS = (HARMONY_VOCAB + 31) // 32
@@ -54,7 +65,9 @@ class Sequence:
     `cancelled` flag)."""
 
     request: GenerationRequest
-    deliver: Callable[[str, Any], None]  # ("meta", cached) / ("token", id) / ("end", None) / ("error", msg)
+    # ("meta", cached) / ("token", id) or ("token", (id, logprob)) when the request wants
+    # logprobs / ("end", None) / ("error", msg)
+    deliver: Callable[[str, Any], None]
     cancelled: bool = False
     phase: Phase = Phase.WAITING
     slot: int = -1
@@ -65,6 +78,15 @@ class Sequence:
     generated: int = 0
     constraint: Constraint | None = None
     rng: random.Random = field(default_factory=random.Random)
+    error: str | None = None  # failed during this step; leaves when the step is applied
+    counts: dict[int, int] = field(default_factory=dict)  # generated text tokens (for penalties)
+    logprob: Logprob | None = None  # of the token being committed, when the request wants them
+
+    @property
+    def exact(self) -> bool:
+        """Sampled alone with the whole distribution (penalties or logprobs requested)."""
+        r = self.request
+        return bool(r.presence_penalty or r.frequency_penalty) or r.logprobs is not None
 
 
 @dataclass
@@ -95,6 +117,7 @@ class Scheduler:
         prefix_cache_entries: int = 32,
         max_context: int | None = None,
         tight_schemas: bool = True,
+        readable_text: bool = False,
         tokenizer: Callable[[], HarmonyTokenizer] = harmony_tokenizer,
     ) -> None:
         if max_batch < 1:
@@ -105,6 +128,12 @@ class Scheduler:
         self.max_batch = max_batch
         self.budget = message_token_budget
         self.tight_schemas = tight_schemas
+        # Random weights: prose bodies may only pick readable word tokens (tokenizer.py), as a
+        # packed mask ANDed into their grammar mask; built with the tokenizer, once.
+        self.readable_text = readable_text
+        self._readable_words: np.ndarray | None = None
+        self._readable_string_words: np.ndarray | None = None  # inside a JSON string: + closing quotes
+        self._json_structure_words: np.ndarray | None = None  # between JSON strings
         self.prefill_chunk = max(1, prefill_chunk)
         self.max_context = min(max_context or model.cfg.max_context, model.cfg.max_context)
         self.cache = SlotKVCache(model.cfg, max_batch, model.device, model.dtype)
@@ -123,6 +152,10 @@ class Scheduler:
         self._mask_pool = ThreadPoolExecutor(1, thread_name_prefix="torch-backend-mask")
         self._ll_executor: Any = None
         self.ready = threading.Event()  # set once the tokenizer is built (or failed)
+        # Why the scheduler serves no more requests (None while it does). Set under the lock
+        # together with the inbox check, so no submitted sequence is left in a dead inbox.
+        self._failure: str | None = None
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="torch-backend-scheduler", daemon=True)
         self._thread.start()
 
@@ -135,8 +168,22 @@ class Scheduler:
     def waiting_count(self) -> int:
         return len(self._waiting)
 
+    @property
+    def unavailable(self) -> str | None:
+        """Why no request can be served any more (the model thread stopped), or None."""
+        if self._failure is not None:
+            return self._failure
+        if not self._thread.is_alive():
+            return "the torch backend's model thread is not running"
+        return None
+
     def submit(self, seq: Sequence) -> None:
-        self._inbox.put(("submit", seq))
+        with self._lock:
+            failure = self._failure
+            if failure is None:
+                self._inbox.put(("submit", seq))
+                return
+        _deliver_now(seq, "error", failure)
 
     def cancel(self, seq: Sequence) -> None:
         seq.cancelled = True
@@ -149,10 +196,48 @@ class Scheduler:
 
     # -- the model thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        # Inference mode is per thread: everything this thread does with tensors runs in it.
+        with torch.inference_mode():
+            try:
+                self._serve()
+                self._stop_serving("the torch backend was closed")
+            except BaseException as exc:
+                log.exception("the torch backend's model thread stopped")
+                self._stop_serving(f"the torch backend's model thread stopped: {_describe(exc)}")
+
+    def _stop_serving(self, reason: str) -> None:
+        """Fail every sequence held or submitted, now and later (the thread is about to end)."""
+        with self._lock:
+            self._failure = reason
+        with contextlib.suppress(Exception):
+            self._outbox.flush()  # what earlier steps produced still reaches its streams
+        orphans = [*self._active, *self._waiting]
+        while True:
+            try:
+                kind, seq = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "submit" and seq is not None:
+                orphans.append(seq)
+        self._active, self._waiting = [], deque()
+        for seq in orphans:
+            seq.phase = Phase.DONE
+            _deliver_now(seq, "error", reason)
+        self.ready.set()
+
+    def _serve(self) -> None:
         try:
             import llguidance
 
             self._tok = self._tokenizer_factory()
+            if self.readable_text:
+                bits = np.zeros(MASK_WORDS * 32, dtype=bool)
+                bits[: len(self._tok.readable)] = self._tok.readable
+                self._readable_words = np.packbits(bits, bitorder="little").view(np.int32)
+                bits[: len(self._tok.readable)] |= self._tok.quote_closers
+                self._readable_string_words = np.packbits(bits, bitorder="little").view(np.int32)
+                bits[: len(self._tok.readable)] = self._tok.json_structure
+                self._json_structure_words = np.packbits(bits, bitorder="little").view(np.int32)
             self._ll_executor = llguidance.LLExecutor(num_threads=max(1, min(4, os.cpu_count() or 1)))
         except Exception as exc:  # reported to every request instead of crashing the thread
             self._tok_error = f"harmony tokenizer unavailable: {exc}"
@@ -163,16 +248,10 @@ class Scheduler:
             self._retire_cancelled()
             self._admit()
             if self._active:
-                try:
-                    self._step()
-                except Exception as exc:  # a model failure fails the batch, not the server
-                    for seq in list(self._active):
-                        self._fail(seq, f"generation failed: {type(exc).__name__}: {exc}")
+                self._step()
+                self._apply_failures()
             if not self._active:  # nothing steps next to hand them over (and _drain may block)
                 self._outbox.flush()
-        for seq in [*self._active, *self._waiting]:
-            self._fail(seq, "the torch backend was closed")
-        self._outbox.flush()
 
     def _drain(self, block: bool) -> bool:
         try:
@@ -205,6 +284,13 @@ class Scheduler:
             except BackendError as exc:
                 seq.phase = Phase.DONE
                 self._send(seq, "error", str(exc))
+            except Exception as exc:  # restoring its prefix, compiling its grammar...
+                log.exception("admitting a sequence failed")
+                if seq in self._active:
+                    seq.error = f"generation failed while starting: {_describe(exc)}"
+                else:
+                    seq.phase = Phase.DONE
+                    self._send(seq, "error", f"generation failed while starting: {_describe(exc)}")
 
     def _setup(self, seq: Sequence) -> None:
         req = seq.request
@@ -226,7 +312,8 @@ class Scheduler:
             self._send(seq, "meta", 0)
             self._send(seq, "end", None)
             return
-        seq.constraint = Constraint(self._tok, compile_matcher(self._tok, req.output, self.budget, self.tight_schemas), self.budget)
+        seq.constraint = Constraint(self._tok, compile_matcher(self._tok, req.output, self.budget, self.tight_schemas),
+                                    self.budget, json_final=req.output.final_format is not None)
         seq.rng = random.Random(req.seed if req.seed is not None else int.from_bytes(os.urandom(8), "little"))
         seq.slot = len(self._active)
         self.cache.lengths[seq.slot] = 0
@@ -267,20 +354,20 @@ class Scheduler:
         # Grammar masks on the helper thread while this thread runs the model.
         masks = self._mask_pool.submit(self._fill_masks, [s.constraint for s in sampling])
         for seq, chunk, completes in prefills:
-            hidden = engine.prefill(self.model, self.cache, seq.slot, chunk)
+            try:
+                hidden = engine.prefill(self.model, self.cache, seq.slot, chunk)
+                if completes:
+                    seq.prompt_snapshot = self.cache.snapshot(seq.slot, hidden)
+            except Exception as exc:
+                self._mark_failed(seq, "prefill", exc)
+                continue
             seq.fed.extend(chunk)
             self.stats.prefill_tokens += len(chunk)
             if completes:
                 seq.hidden = hidden
-                seq.prompt_snapshot = self.cache.snapshot(seq.slot, hidden)
         if decodes:
             self.stats.max_decode_batch = max(self.stats.max_decode_batch, len(decodes))
-            hidden = engine.decode(self.model, self.cache, [s.slot for s in decodes],
-                                   [s.pending for s in decodes])  # type: ignore[misc]
-            for i, seq in enumerate(decodes):
-                seq.fed.append(seq.pending)  # type: ignore[arg-type]
-                seq.pending = None
-                seq.hidden = hidden[i]
+            self._decode(decodes)
         forward_done = time.perf_counter()
         # The previous step's tokens go to the event loops now, not at the end of that step: the
         # loops' Python work (harmony parsing, SSE) then overlaps the long GIL-free matmuls of
@@ -288,7 +375,14 @@ class Scheduler:
         # GIL back (16 streams through HTTP: forward 6.7 -> 3.4 ms, +7% tokens/s). Costs one
         # forward of delivery latency.
         self._outbox.flush()
-        self.stats.mask_seconds += masks.result()
+        try:
+            self.stats.mask_seconds += masks.result()
+        except Exception:  # find the sequence whose grammar failed: one mask at a time
+            for i, seq in enumerate(sampling):
+                try:
+                    self._fill_masks([seq.constraint if j == i else None for j in range(len(sampling))])
+                except Exception as exc:
+                    self._mark_failed(seq, "computing the grammar mask", exc)
         sample_start = time.perf_counter()
         self.stats.mask_wait_seconds += sample_start - forward_done
         self.stats.forward_seconds += forward_done - started
@@ -296,6 +390,38 @@ class Scheduler:
             self._sample_and_commit(sampling)
         self.stats.sample_seconds += time.perf_counter() - sample_start
         self.stats.steps += 1
+
+    def _decode(self, decodes: list[Sequence]) -> None:
+        """One batched forward; if it raises, each sequence alone, so only the culprits fail
+        (a failed forward wrote nothing a retry does not overwrite: lengths move only on success)."""
+        try:
+            hidden = engine.decode(self.model, self.cache, [s.slot for s in decodes],
+                                   [s.pending for s in decodes])  # type: ignore[misc]
+            batches = [(decodes, hidden)]
+        except Exception as exc:
+            if len(decodes) == 1:
+                self._mark_failed(decodes[0], "decode", exc)
+                return
+            batches = []
+            for seq in decodes:
+                try:
+                    batches.append(([seq], engine.decode(self.model, self.cache, [seq.slot], [seq.pending])))  # type: ignore[list-item]
+                except Exception as exc:
+                    self._mark_failed(seq, "decode", exc)
+        for seqs, hidden in batches:
+            for i, seq in enumerate(seqs):
+                seq.fed.append(seq.pending)  # type: ignore[arg-type]
+                seq.pending = None
+                seq.hidden = hidden[i]
+
+    def _mark_failed(self, seq: Sequence, stage: str, exc: BaseException) -> None:
+        if seq.error is None:
+            log.warning("a sequence failed in %s: %s", stage, _describe(exc))
+            seq.error = f"generation failed in {stage}: {_describe(exc)}"
+
+    def _apply_failures(self) -> None:
+        for seq in [s for s in self._active if s.error is not None]:
+            self._fail(seq, seq.error or "generation failed")
 
     def _fill_masks(self, constraints: list[Constraint | None]) -> float:
         started = time.perf_counter()
@@ -313,13 +439,20 @@ class Scheduler:
         words = self._masks[:n]
         for i, seq in enumerate(sampling):
             assert seq.constraint is not None
-            if seq.constraint.over_budget():  # rare: narrow the mask to the closing tokens
-                bits = np.unpackbits(words[i].view(np.uint8), bitorder="little").view(bool)
-                words[i] = np.packbits(seq.constraint.allowed(bits), bitorder="little").view(np.int32)
+            if seq.constraint.over_budget() and seq.error is None:  # rare: narrow to closing tokens
+                try:
+                    bits = np.unpackbits(words[i].view(np.uint8), bitorder="little").view(bool)
+                    words[i] = np.packbits(seq.constraint.allowed(bits), bitorder="little").view(np.int32)
+                except Exception as exc:
+                    self._mark_failed(seq, "narrowing the grammar mask", exc)
+            if self._readable_words is not None and seq.constraint.body_tokens is not None:
+                self._keep_readable(words[i], seq.constraint)
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
         chosen: dict[int, int] = {}
         need: list[int] = []
         for i, seq in enumerate(sampling):
+            if seq.error is not None or seq.phase is Phase.DONE:
+                continue
             if counts[i] == 0:
                 self._fail(seq, "constrained decoding reached a state with no allowed token: "
                            + (seq.constraint.error() if seq.constraint else "") or "grammar dead end")
@@ -327,19 +460,57 @@ class Scheduler:
                 word = int(np.flatnonzero(words[i])[0])
                 chosen[i] = word * 32 + int(words[i, word].view(np.uint32)).bit_length() - 1
                 self.stats.forced_tokens += 1
+                if seq.request.logprobs is not None:  # the only allowed token: probability 1
+                    seq.logprob = (0.0, ((chosen[i], 0.0),) if seq.request.logprobs else ())
+            elif seq.exact:
+                try:
+                    chosen[i] = self._sample_exact(seq, words[i])
+                except Exception as exc:
+                    self._mark_failed(seq, "sampling", exc)
             else:
                 need.append(i)
         if need:
-            hidden = torch.stack([sampling[i].hidden for i in need])  # type: ignore[misc]
-            reqs = [sampling[i].request for i in need]
             uniforms = [sampling[i].rng.random() for i in need]
-            tokens = self._sampler.sample(ModelHeads(self.model, hidden), words[need],
-                                          [r.temperature for r in reqs], [r.top_p for r in reqs], uniforms)
-            chosen.update(zip(need, tokens, strict=True))
+            try:
+                chosen.update(zip(need, self._sample_rows(sampling, need, words, uniforms), strict=True))
+            except Exception:  # one row at a time, so only the culprits fail
+                for i, u in zip(need, uniforms, strict=True):
+                    try:
+                        chosen[i] = self._sample_rows(sampling, [i], words, [u])[0]
+                    except Exception as exc:
+                        self._mark_failed(sampling[i], "sampling", exc)
         for i, seq in enumerate(sampling):
-            if i in chosen and seq.phase is not Phase.DONE:
+            if i in chosen and seq.phase is not Phase.DONE and seq.error is None:
                 self._commit(seq, chosen[i])
         self.stats.sampled_tokens += len(chosen)
+
+    def _keep_readable(self, row: np.ndarray, constraint: Constraint) -> None:
+        """Narrow a prose body, or a JSON string's content, to readable tokens, and JSON structure
+        to ASCII (random presets)."""
+        if constraint.free_text:
+            readable = row & self._readable_words
+        elif constraint.in_string:
+            readable = row & self._readable_string_words
+        else:
+            readable = row & self._json_structure_words
+        if readable.any():  # any subset of what the grammar allows still leads to a valid end
+            row[:] = readable
+
+    def _sample_exact(self, seq: Sequence, row_words: np.ndarray) -> int:
+        req = seq.request
+        heads = ModelHeads(self.model, seq.hidden[None])  # type: ignore[index]
+        token, seq.logprob = sample_exact(
+            heads, 0, row_words, HARMONY_VOCAB, temperature=req.temperature, top_p=req.top_p,
+            uniform=seq.rng.random(), presence_penalty=req.presence_penalty,
+            frequency_penalty=req.frequency_penalty, counts=seq.counts, top_logprobs=req.logprobs)
+        return token
+
+    def _sample_rows(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
+                     uniforms: list[float]) -> list[int]:
+        hidden = torch.stack([sampling[i].hidden for i in rows])  # type: ignore[misc]
+        reqs = [sampling[i].request for i in rows]
+        return self._sampler.sample(ModelHeads(self.model, hidden), words[rows],
+                                    [r.temperature for r in reqs], [r.top_p for r in reqs], uniforms)
 
     def _commit(self, seq: Sequence, token: int) -> None:
         assert seq.constraint is not None
@@ -348,7 +519,16 @@ class Scheduler:
         except BackendError as exc:
             self._fail(seq, str(exc))
             return
-        self._send(seq, "token", token)
+        except Exception as exc:
+            self._mark_failed(seq, "the grammar", exc)
+            return
+        if seq.request.logprobs is not None:
+            self._send(seq, "token", (token, seq.logprob))
+            seq.logprob = None
+        else:
+            self._send(seq, "token", token)
+        if token < FIRST_SPECIAL:
+            seq.counts[token] = seq.counts.get(token, 0) + 1
         seq.generated += 1
         req = seq.request
         if (token in req.stop_token_ids or seq.generated >= req.max_new_tokens
@@ -376,11 +556,14 @@ class Scheduler:
         if seq in self._active:
             prompt_len = len(seq.request.prompt_tokens)
             if keep_cache and len(seq.fed) >= prompt_len and seq.hidden is not None:
-                entry = self.cache.export(seq.slot, tuple(seq.fed))
-                if seq.prompt_snapshot is not None:
-                    entry.snapshots[prompt_len] = seq.prompt_snapshot
-                entry.snapshots[len(seq.fed)] = self.cache.snapshot(seq.slot, seq.hidden)
-                self.prefix.add(entry)
+                try:
+                    entry = self.cache.export(seq.slot, tuple(seq.fed))
+                    if seq.prompt_snapshot is not None:
+                        entry.snapshots[prompt_len] = seq.prompt_snapshot
+                    entry.snapshots[len(seq.fed)] = self.cache.snapshot(seq.slot, seq.hidden)
+                    self.prefix.add(entry)
+                except Exception:  # the answer is complete; only its reuse is lost
+                    log.exception("keeping a finished sequence's cache failed")
             hole = seq.slot
             last = self._active.pop()
             if last is not seq:
@@ -389,6 +572,15 @@ class Scheduler:
                 self._active[hole] = last
         seq.phase = Phase.DONE
         seq.hidden = None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _deliver_now(seq: Sequence, kind: str, value: Any) -> None:
+    with contextlib.suppress(Exception):  # a stream nobody listens to any more
+        seq.deliver(kind, value)
 
 
 class AsyncioDeliverer:

@@ -7,6 +7,7 @@ is cached; `build_seconds()` reports what it cost.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +22,19 @@ FIRST_SPECIAL = 199998
 START, END, MESSAGE, CHANNEL, CONSTRAIN = 200006, 200007, 200008, 200005, 200003
 RETURN, CALL, ENDOFTEXT = 200002, 200012, 199999
 
+# Readable free text for random weights: whole words (with their leading space) and sentence
+# punctuation. Everything else in o200k (word pieces, code, other scripts, fragments of URLs and of
+# the spam sites its training crawl held) is left out, so random text reads as English word salad
+# rather than token soup.
+_READABLE = re.compile(rb"(?: [A-Za-z][a-z]{0,13}|[.,;:!?]| -)")
+# Between JSON strings: ASCII identifiers, numbers and JSON punctuation (a token such as `"<<` that
+# opens a string with junk is not one).
+_JSON_STRUCTURE = re.compile(rb'[A-Za-z0-9_{}\[\]:,".+\-]+')
+# Words that are parts of web addresses, or belong to the spam pages the crawl picked up.
+_UNREADABLE_WORDS = frozenset(
+    b"www http https com org net html htm php asp xyz url href casino porn xxx viagra cialis "
+    b"betting lottery loans escort".split())
+
 
 @dataclass(frozen=True)
 class HarmonyTokenizer:
@@ -32,6 +46,8 @@ class HarmonyTokenizer:
     closers: np.ndarray  # only `}` / `]`: closes an object or array
     separators: np.ndarray  # only `}`, `]`, `,`: ends a value, moves to the next one
     quotes: np.ndarray  # only `"}],`: e.g. an empty string value
+    readable: np.ndarray  # words, punctuation and the specials (see _READABLE)
+    json_structure: np.ndarray  # readable, plus identifiers, numbers and JSON punctuation
     build_seconds: float
 
 
@@ -75,8 +91,13 @@ def _build() -> HarmonyTokenizer:
     )
     ll = lltokenizer_from_encoding(encoding, n_vocab=HARMONY_VOCAB_SIZE, eos_token=ENDOFTEXT)
     classes = {name: np.zeros(HARMONY_VOCAB_SIZE, dtype=bool)
-               for name in ("quote_closers", "closers", "separators", "quotes", "specials")}
+               for name in ("quote_closers", "closers", "separators", "quotes", "specials", "readable",
+                                          "json_structure")}
     for token_bytes, rank in ranks.items():
+        if _READABLE.fullmatch(token_bytes) and token_bytes.strip().lower() not in _UNREADABLE_WORDS:
+            classes["readable"][rank] = True
+        if _JSON_STRUCTURE.fullmatch(token_bytes):
+            classes["json_structure"][rank] = True
         if not token_bytes or token_bytes.strip(b'"}],'):
             continue  # some other character: never a closing token
         classes["quotes"][rank] = True
@@ -87,4 +108,6 @@ def _build() -> HarmonyTokenizer:
             if b"," not in token_bytes:
                 classes["closers"][rank] = True
     classes["specials"][FIRST_SPECIAL:] = True
+    classes["readable"][FIRST_SPECIAL:] = True  # a text must be able to end
+    classes["json_structure"] |= classes["readable"]
     return HarmonyTokenizer(ll=ll, encoding=encoding, build_seconds=time.perf_counter() - started, **classes)
