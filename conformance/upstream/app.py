@@ -83,6 +83,9 @@ class UpstreamState:
         self.kind = kind
         self.exchanges: list[dict[str, Any]] = []
         self.scripts: list[dict[str, Any]] = []
+        # Responses: each stored response's conversation (its input and answer), for
+        # `previous_response_id` continuations.
+        self.conversations: dict[str, list[tuple[str, str]]] = {}
 
 
 def _error_body(kind: str, status: int, message: str) -> dict[str, Any]:
@@ -156,11 +159,21 @@ def create_upstream_app(kind: str) -> Any:
             record["answer"] = {"status": status, "error": "scripted HTTP error"}
             return JSONResponse(_error_body(kind, status, "Scripted upstream failure."), status_code=status)
         view = read_request(kind, body)
+        prev = body.get("previous_response_id") if kind == "responses" else None
+        if prev is not None:
+            if prev not in state.conversations:
+                record["answer"] = {"status": 404, "error": "unknown previous_response_id"}
+                return JSONResponse(_error_body(kind, 404, f"Previous response with id '{prev}' not found."),
+                                    status_code=404)
+            view.messages = state.conversations[prev] + view.messages
         ans = answer(view)
         if plan.get("finish"):
             ans.finish = str(plan["finish"])
         model = view.model or "conformance-upstream"
         rid = {"chat-completions": "chatcmpl-", "anthropic": "msg_", "responses": "resp_"}[kind] + secrets.token_hex(8)
+        if kind == "responses" and body.get("store") is not False:
+            said = [("assistant", "".join(ans.text))] if ans.text else []
+            state.conversations[rid] = view.messages + said + [("call", f"{c.name}({c.arguments})") for c in ans.calls]
         summary = ans.summary()
         record["answer"] = {"status": 200, "stream": view.stream, **summary}
         if not view.stream and "sse" not in plan:
