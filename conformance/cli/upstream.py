@@ -89,9 +89,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 UPSTREAM_IDS = ("upstream-http-error", "upstream-disconnect", "upstream-error-event", "upstream-stall",
-                "upstream-content-filter", "upstream-usage-chunks", "upstream-recorded-stream")
+                "upstream-content-filter", "upstream-usage-chunks")
+RECORDED_PREFIX = "upstream-recorded-"  # + the name of a stream of fixtures/upstream/<kind>/
 _picked: set[str] = set()
 _given: list[bool] = [False]
+
+
+def _is_upstream(token: str) -> bool:
+    return token in UPSTREAM_IDS or token.startswith(RECORDED_PREFIX) or token in ("tag:upstream", "tag:recorded")
 
 
 def split_selection(values: list[str] | None) -> tuple[bool, list[str] | None]:
@@ -102,7 +107,7 @@ def split_selection(values: list[str] | None) -> tuple[bool, list[str] | None]:
     if not values:
         return False, values
     tokens = [t.strip() for v in values for t in v.split(",") if t.strip()]
-    mine = [t for t in tokens if t in UPSTREAM_IDS or t == "tag:upstream"]
+    mine = [t for t in tokens if _is_upstream(t)]
     rest = [t for t in tokens if t not in mine]
     _picked.update(mine)
     return bool(mine) and not rest, [",".join(rest)] if rest else None if mine else values
@@ -111,7 +116,7 @@ def split_selection(values: list[str] | None) -> tuple[bool, list[str] | None]:
 def split_skips(values: list[str] | None) -> tuple[list[str], list[str] | None]:
     """--skip values: the upstream-* scenario ids (and tag:upstream) apart from the rest."""
     tokens = [t.strip() for v in values or () for t in v.split(",") if t.strip()]
-    mine = [t for t in tokens if t in UPSTREAM_IDS or t == "tag:upstream"]
+    mine = [t for t in tokens if _is_upstream(t)]
     rest = [t for t in tokens if t not in mine]
     return mine, ([",".join(rest)] if rest else None) if mine else values
 
@@ -120,11 +125,11 @@ class UpstreamRun:
     """What --upstream adds to a run: the judging observer, scenarios and skips."""
 
     def skipped(self, scenario: Any, skips: list[str]) -> str | None:
-        hit = next((s for s in skips if s == scenario.id or (s == "tag:upstream" and "upstream" in scenario.tags)), None)
+        hit = next((s for s in skips if s == scenario.id or s in {f"tag:{t}" for t in scenario.tags}), None)
         return f"skipped by --skip {hit}" if hit else None
 
     def selected(self, scenario: Any) -> bool:
-        return not _given[0] or scenario.id in _picked or "tag:upstream" in _picked
+        return not _given[0] or scenario.id in _picked or any(f"tag:{t}" in _picked for t in scenario.tags)
 
     def __init__(self, kind: str, url: str) -> None:
         from conformance.runner.upstream import (

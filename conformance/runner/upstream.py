@@ -11,6 +11,7 @@ the proxy under test pointed at it.
 from __future__ import annotations
 
 import contextlib
+import json
 import shlex
 import subprocess
 import threading
@@ -209,7 +210,8 @@ SCRIPTED: tuple[tuple[str, str, dict[str, Any]], ...] = (
 # Chat Completions only: servers with continuous usage statistics.
 CC_ONLY = (("upstream-usage-chunks", "The upstream sends usage-only chunks with running counts after every chunk",
             {"usage_chunks": True}),)
-RECORDED = {"chat-completions": "chat-completions/finish-length.sse", "anthropic": "anthropic/anthropic-text.sse"}
+# One scenario per stream of fixtures/upstream/<kind>/ (its sidecar's request is sent).
+RECORDED_PREFIX = "upstream-recorded-"
 # A relay in front of a Responses upstream forwards validation and storage to it: these
 # scenarios judge the upstream server, not the relay.
 RELAY_SKIPS = ("previous-response-id-unknown", "store-false", "get-stored-response", "get-response-unknown",
@@ -227,12 +229,12 @@ def skips_for(kind: str) -> dict[str, str]:
 GATEWAY_STATUSES = (500, 502, 503, 504)
 
 
-def _scripted(link: UpstreamLink, plan: dict[str, Any]) -> Any:
+def _scripted(link: UpstreamLink, plan: dict[str, Any], request: dict[str, Any] | None = None) -> Any:
     async def run(ctx: Any) -> None:
         await link.script(plan)
         label = "POST /responses (scripted upstream)"
         before = len(ctx.findings)
-        sx = await ctx.stream({"input": "Say hello."}, label=label, require=False)
+        sx = await ctx.stream(request or {"input": "Say hello."}, label=label, require=False)
         if sx.status in GATEWAY_STATUSES:  # a gateway error is a right answer to a broken upstream
             ctx.findings[before:] = [f for f in ctx.findings[before:] if f.rule not in ("http.status", "http.server-error")]
 
@@ -247,9 +249,12 @@ def upstream_scenarios(link: UpstreamLink, kind: str) -> list[Any]:
     scripted = SCRIPTED + (CC_ONLY if kind == "chat-completions" else ())
     out = [Scenario(sid, title, ("upstream", "robustness", "stream"), _scripted(link, plan), title)
            for sid, title, plan in scripted]
-    recorded = RECORDED.get(kind)
-    if recorded:
-        sse = (fixtures_dir() / "upstream" / recorded).read_text(encoding="utf-8")
-        out.append(Scenario("upstream-recorded-stream", f"A recorded upstream stream ({recorded})",
-                            ("upstream", "stream"), _scripted(link, {"sse": sse}), "A real recording, converted"))
+    folder = fixtures_dir() / "upstream" / kind
+    for path in sorted(folder.glob("*.sse")) if folder.is_dir() else ():
+        sidecar = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        request = {k: v for k, v in (sidecar.get("request") or {}).items() if k not in ("model", "stream")}
+        out.append(Scenario(f"{RECORDED_PREFIX}{path.stem}", f"The upstream sends fixtures/upstream/{kind}/{path.name}",
+                            ("upstream", "recorded", "stream"),
+                            _scripted(link, {"sse": path.read_text(encoding="utf-8")}, request or None),
+                            f"A recorded or built upstream stream ({sidecar.get('source', '?')}), converted"))
     return out

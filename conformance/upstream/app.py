@@ -25,6 +25,7 @@ from typing import Any
 
 from conformance.upstream import wire
 from conformance.upstream.model import KINDS, answer, read_request
+from conformance.upstream.recorded import summarize
 
 CONTROL = "/_conformance"
 PATHS = {"chat-completions": "/chat/completions", "anthropic": "/messages", "responses": "/responses"}
@@ -182,7 +183,7 @@ def create_upstream_app(kind: str) -> Any:
             return JSONResponse(out)
         if "sse" in plan:
             frames = [str(plan["sse"]).encode()]
-            record["answer"] = {"status": 200, "stream": True, "recorded": True}
+            record["answer"] = summarize(kind, frames[0]) or {"status": 200, "stream": True, "recorded": True}
         elif kind == "chat-completions":
             frames = wire.cc_stream(ans, model, rid, include_usage=view.include_usage,
                                     usage_chunks=bool(plan.get("usage_chunks")))

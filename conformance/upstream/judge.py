@@ -161,18 +161,24 @@ class Judge:
                 return [("upstream.error-hidden", f"the upstream answered {ans.get('error') or ans.get('status')} "
                                                   "and the client got a completed response")]
             return []
-        if ans.get("recorded") or status not in ("completed", "incomplete"):
+        if status not in ("completed", "incomplete") or (ans.get("recorded") and "text" not in ans):
             return []
         out: list[Finding] = []
         text, reasoning, calls = _client_output(response)
+        refusal = "".join(p.get("refusal", "") for item in response.get("output") or [] if isinstance(item, dict)
+                          and item.get("type") == "message" for p in item.get("content") or []
+                          if isinstance(p, dict) and p.get("type") == "refusal")
         up_calls = list(ans.get("calls") or [])
         want_text = ans.get("text") or ""
-        synthetic = [c for c in up_calls if c["name"] not in cv.tools]
+        synthetic = [c for c in up_calls if c["name"] not in cv.tools] if cv.schema is not None else []
         if synthetic and not want_text:  # a structured-output tool turned back into text
             want_text = "".join(c["arguments"] for c in synthetic)
             up_calls = [c for c in up_calls if c["name"] in cv.tools]
         if text != want_text and _canon_args(text) != _canon_args(want_text):
             out.append(("upstream.text-changed", f"client text {_short(text)!r} != upstream text {_short(want_text)!r}"))
+        if (ans.get("refusal") or "") != refusal:
+            out.append(("upstream.text-changed", f"client refusal {_short(refusal)!r} != upstream refusal "
+                                                 f"{_short(ans.get('refusal') or '')!r}"))
         if ans.get("reasoning") and reasoning != ans["reasoning"]:
             what = "no reasoning" if not reasoning else f"reasoning {_short(reasoning)!r}"
             out.append(("upstream.reasoning-dropped", f"the upstream reasoned {_short(ans['reasoning'])!r}; the client got {what}"))
@@ -199,7 +205,7 @@ class Judge:
         usage, up_usage = response.get("usage") or {}, ans.get("usage")
         if up_usage:
             diffs = [f"{k} {usage.get(k)} != {up_usage[k]}" for k in ("input_tokens", "output_tokens")
-                     if usage.get(k) != up_usage[k]]
+                     if up_usage.get(k) is not None and usage.get(k) != up_usage[k]]
             got_r = (usage.get("output_tokens_details") or {}).get("reasoning_tokens")
             if got_r and got_r != up_usage.get("reasoning_tokens"):
                 diffs.append(f"reasoning_tokens {got_r} != {up_usage.get('reasoning_tokens')}")

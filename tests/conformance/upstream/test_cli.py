@@ -107,9 +107,12 @@ def test_run_refuses_an_upstream_url_that_is_not_one(capsys: pytest.CaptureFixtu
 
 
 def test_cli_knows_every_upstream_scenario_id() -> None:
-    from conformance.cli.upstream import UPSTREAM_IDS
+    from conformance.cli.upstream import RECORDED_PREFIX, UPSTREAM_IDS
+    from conformance.resources import fixtures_dir
     from conformance.runner.upstream import UpstreamLink, upstream_scenarios
 
     ids = {s.id for kind in ("chat-completions", "anthropic", "responses")
            for s in upstream_scenarios(UpstreamLink("http://x/v1"), kind)}
-    assert ids == set(UPSTREAM_IDS)
+    recorded = {RECORDED_PREFIX + p.stem for p in (fixtures_dir() / "upstream").glob("*/*.sse")}
+    assert len(recorded) >= 15
+    assert ids == set(UPSTREAM_IDS) | recorded

@@ -150,3 +150,19 @@ def test_odd_bodies_get_an_answer_never_a_crash(kind: str, path: str, body: Any)
     res = asyncio.run(go())
     assert res.status_code in (200, 400)
     assert _log(app)["answer"]["status"] == res.status_code
+
+
+def test_recorded_streams_are_summarized() -> None:
+    from conformance.resources import fixtures_dir
+    from conformance.upstream.recorded import summarize
+
+    folder = fixtures_dir() / "upstream"
+    cc = summarize("chat-completions", (folder / "chat-completions/openai-parallel-tool-calls.sse").read_bytes())
+    assert cc is not None and len(cc["calls"]) == 2 and all(json.loads(c["arguments"]) for c in cc["calls"])
+    cut = summarize("chat-completions", (folder / "chat-completions/disconnect-mid-stream.sse").read_bytes())
+    assert cut is not None and cut["error"]
+    thinking = summarize("anthropic", (folder / "anthropic/anthropic-thinking-signature.sse").read_bytes())
+    assert thinking is not None and thinking["reasoning"] and thinking["text"] and thinking["finish"] == "stop"
+    assert thinking["usage"]["input_tokens"] == 47
+    refusal = summarize("anthropic", (folder / "anthropic/refusal-stop.sse").read_bytes())
+    assert refusal is not None and refusal["finish"] == "content_filter"
