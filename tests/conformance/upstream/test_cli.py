@@ -116,3 +116,11 @@ def test_cli_knows_every_upstream_scenario_id() -> None:
     recorded = {RECORDED_PREFIX + p.stem for p in (fixtures_dir() / "upstream").glob("*/*.sse")}
     assert len(recorded) >= 15
     assert ids == set(UPSTREAM_IDS) | recorded
+
+
+def test_upstream_without_its_extra_names_it(tmp_path: Path) -> None:
+    from tests.test_extras import NOT_CORE, _run
+
+    done = _run(tmp_path, NOT_CORE, "conformance", "upstream", "anthropic")
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert "needs the [run] extra" in done.stderr
