@@ -174,6 +174,8 @@ def run_upstream(args: argparse.Namespace) -> Iterator[UpstreamRun | None]:
             raise UsageError(f"{given[0]} needs --upstream chat-completions|anthropic|responses")
         yield None
         return
+    if not (args.base_url or args.app):
+        raise UsageError("--upstream needs the proxy under test: --base-url URL (with --launch to start it) or --app")
     if args.upstream_url and args.upstream_port is not None:
         raise UsageError("--upstream-url names a running upstream; --upstream-port one to start: pass one of them")
     if args.launch and not args.base_url:

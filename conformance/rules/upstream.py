@@ -30,6 +30,11 @@ define("upstream.error-hidden", "error", "an upstream failure is reported as suc
        "The upstream answered an HTTP error, an error event or broke off, and the client got a "
        "completed response.", external=RUNNER)
 
+define("upstream.not-forwarded", "error", "a response the upstream was never asked for",
+       "The client got a completed or incomplete response, and the upstream received no request for "
+       "it: the proxy answered from elsewhere (or is not pointed at the upstream under test).",
+       external=RUNNER)
+
 # Request translation: what the upstream was asked equals what the client asked.
 define("upstream.request-messages", "error", "instructions and input do not arrive as the right messages",
        "`instructions` and the `input` items must reach the upstream as the same messages in the same "

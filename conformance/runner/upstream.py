@@ -136,6 +136,12 @@ class UpstreamCheck:
             label = "" if record.label.startswith("POST /responses") else record.label
             for rule, message in self.judge.pair(record.request_json, _client_response(record), up):
                 yield rule, message, label
+        for record in free:
+            response = _client_response(record)
+            if response is not None and response.get("status") in ("completed", "incomplete"):
+                label = "" if record.label.startswith("POST /responses") else record.label
+                yield ("upstream.not-forwarded", f"response {response.get('id')} is {response.get('status')}, "
+                       "but the upstream received no request for it", label)
 
 
 @contextlib.contextmanager

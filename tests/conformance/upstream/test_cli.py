@@ -53,8 +53,10 @@ def test_upstream_serves_and_prints_its_url() -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["--upstream-url", "http://x/v1"], "needs --upstream"),
-    (["--upstream", "anthropic", "--launch", "true"], "--launch needs --base-url"),
-    (["--upstream", "anthropic", "--upstream-url", "http://x/v1", "--upstream-port", "1"], "pass one of them"),
+    (["--upstream", "anthropic"], "--upstream needs the proxy under test"),
+    (["--upstream", "anthropic", "--app", "x:y", "--launch", "true"], "--launch needs --base-url"),
+    (["--upstream", "anthropic", "--base-url", "http://x/v1", "--upstream-url", "http://x/v1", "--upstream-port", "1"],
+     "pass one of them"),
 ])
 def test_run_upstream_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", *args]) == 2

@@ -107,3 +107,17 @@ def test_rules_are_registered_and_listed(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["rules"]) == 0
     out = capsys.readouterr().out
     assert all(rule in out for rule in ids)
+
+
+def test_a_response_the_upstream_never_saw() -> None:
+    from conformance.recording import ExchangeRecord
+    from conformance.runner.upstream import UpstreamCheck, UpstreamLink
+
+    check = UpstreamCheck(UpstreamLink("http://x/v1"), "chat-completions")
+    body = b'{"object": "response", "id": "resp_1", "status": "completed", "output": []}'
+    record = ExchangeRecord("s", 0, "POST /responses", "POST", "responses", "valid", request_json=CLIENT,
+                            status=200, headers=[("content-type", "application/json")], body=body)
+    assert [rule for rule, _, _ in check.pairs([record], [])] == ["upstream.not-forwarded"]
+    paired = list(check.pairs([record], [{"body": CC, "answer": {**ANSWER, "calls": [], "finish": "stop",
+                                                                 "reasoning": "", "usage": None}}]))
+    assert [rule for rule, _, _ in paired] == []
