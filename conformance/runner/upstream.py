@@ -27,10 +27,19 @@ from conformance.upstream.judge import Judge
 from conformance.upstream.model import read_request
 
 CONTROL = "/_conformance"
-# Findings about what the model said, and the upstream.* rules that prove the proxy changed it.
+# Findings about what the model did, and the upstream.* rules that prove it was the proxy's
+# doing: the proxy lost what the model said, or told the model something else than the client.
 MODEL_BEHAVIOUR = frozenset({"http.output-missing", "http.structured-output"})
 FIDELITY = frozenset({"upstream.text-changed", "upstream.reasoning-dropped", "upstream.call-lost",
                       "upstream.call-changed", "upstream.finish-reason"})
+EXPLAINS: dict[str, frozenset[str]] = {
+    **{rule: MODEL_BEHAVIOUR for rule in FIDELITY},
+    "upstream.request-tool-choice": frozenset({"call.tool-choice", "http.output-missing"}),
+    "upstream.request-parallel-calls": frozenset({"call.parallel"}),
+    "upstream.request-tools": frozenset({"call.unknown-tool", "call.arguments-schema", "http.output-missing"}),
+    "upstream.request-format": frozenset({"http.structured-output"}),
+    "upstream.request-reasoning": frozenset({"http.output-missing"}),
+}
 
 
 class UpstreamLink:
@@ -105,12 +114,12 @@ class UpstreamCheck:
 
     @staticmethod
     def merge(findings: list[Any], new: list[Any]) -> list[Any]:
-        """The scenario's findings with the upstream ones. When the upstream did produce what a
-        scenario found missing (a call, reasoning, the text) and the proxy lost it, the
-        model-behaviour finding gives way to the proxy's fault."""
-        if any(f.rule in FIDELITY for f in new):
-            findings = [f for f in findings if f.rule not in MODEL_BEHAVIOUR]
-        return [*findings, *new]
+        """The scenario's findings with the upstream ones. A model-behaviour finding that an
+        upstream.* finding explains gives way to it: the upstream did produce what the scenario
+        found missing and the proxy lost it, or the proxy asked the model for something else
+        (a dropped tool_choice, parallel_tool_calls, tools, format, reasoning)."""
+        explained = frozenset().union(*(EXPLAINS.get(f.rule, frozenset()) for f in new))
+        return [*(f for f in findings if f.rule not in explained), *new]
 
     async def findings(self, scenario_id: str, profile: str = "openai") -> list[Any]:
         from conformance.registry import make_finding

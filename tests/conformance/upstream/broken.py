@@ -145,10 +145,26 @@ DEFECTS: dict[str, tuple[dict[str, Any], str, str]] = {
 }
 
 
-def broken_proxy(defect: str) -> Callable[[str, httpx.AsyncBaseTransport], Any]:
-    """A Chat Completions converter with `defect`: the reference proxy over a defect layer."""
-    options = DEFECTS[defect][0]
-    make = reference_proxy("chat-completions")
+def drop_disable_parallel(body: Body) -> Body:
+    choice = {k: v for k, v in (body.get("tool_choice") or {}).items() if k != "disable_parallel_tool_use"}
+    return {**body, "tool_choice": choice}
+
+
+# Defects whose scenario would also fail a model-behaviour rule (the wrong tool called, two calls
+# although disabled): with the upstream known, only the proxy's rule remains.
+CONSEQUENCES: dict[str, tuple[str, dict[str, Any], str, str]] = {
+    "cc-dropped-tool-choice-wrong-tool": ("chat-completions", {"request": drop_tool_choice}, "tool-choice-function",
+                                          "upstream.request-tool-choice"),
+    "anthropic-dropped-disable-parallel": ("anthropic", {"request": drop_disable_parallel},
+                                           "parallel-tool-calls-disabled", "upstream.request-parallel-calls"),
+}
+
+
+def broken_proxy(defect: str, kind: str = "chat-completions", options: dict[str, Any] | None = None
+                 ) -> Callable[[str, httpx.AsyncBaseTransport], Any]:
+    """A converter with `defect`: the reference proxy over a defect layer."""
+    options = DEFECTS[defect][0] if options is None else options
+    make = reference_proxy(kind)
 
     def build(url: str, transport: httpx.AsyncBaseTransport) -> Any:
         assert isinstance(transport, httpx.ASGITransport)
