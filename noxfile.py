@@ -2,22 +2,42 @@
 
 torch is installed first and pinned to the CPU wheel that lies on these machines
 (`torch==2.13.0`); any other spec would pull a multi-GB CUDA build.
+
+Each session keeps its virtualenv (.nox/<session>) and installs into it only when the torch pin,
+the session's extras or pyproject.toml changed; the project itself is installed editable, so
+code changes need no reinstall. `nox --reuse-venv=no -s <session>` rebuilds one from scratch.
 """
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import nox
 
+nox.needs_version = ">=2024.3.2"  # the first with --reuse-venv / nox.options.reuse_venv
 nox.options.sessions = ["tests", "lint"]
 nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
 
 TORCH = "torch==2.13.0"
 PYTHON = "3.11"
+ROOT = Path(__file__).resolve().parent
 
 
 def _install(session: nox.Session, extras: str = "dev") -> None:
+    """torch, then the project (editable) with `extras`; skipped when this virtualenv already
+    got exactly that (a stamp in it records the pin, the extras and pyproject.toml's hash)."""
+    location = getattr(session.virtualenv, "location", None)
+    stamp = Path(location) / ".responses-conformance-install" if location else None
+    wanted = hashlib.sha256(f"{TORCH}|{extras}|".encode() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp is not None and stamp.is_file() and stamp.read_text() == wanted:
+        session.log("dependencies up to date (pyproject.toml unchanged): install skipped")
+        return
     session.install(TORCH)
-    session.install(f".[{extras}]")
+    session.install("-e", f".[{extras}]")
+    if stamp is not None:
+        stamp.write_text(wanted)
 
 
 @nox.session(python=PYTHON)
@@ -30,9 +50,10 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy on the packages."""
+    """ruff check (lint rules, on every Python file of the repository) and mypy on the packages.
+    Formatting is not enforced: there is no `ruff format --check` here."""
     _install(session)
-    session.run("ruff", "check", "conformance", "reference_server", "tests", "noxfile.py")
+    session.run("ruff", "check", ".")
     session.run("mypy", "conformance", "reference_server")
 
 

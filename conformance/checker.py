@@ -22,7 +22,11 @@ Theory of operation
   `feed_messages` sees them, and hands each, in stream order, to the "@sse" checks marked
   `sse_anomaly` (conformance/rules/framing.py), which never see ordinary messages.
 * Each rule reports at most `max_per_rule` findings per stream; `finish()` adds one finding
-  counting the rest, so memory stays bounded however broken a long stream is.
+  counting the rest (as severe as the worst of them, never more), so memory stays bounded
+  however broken a long stream is. `finish()` then folds cascades (`conformance.cascades`):
+  findings that follow from one root cause name it in `caused_by`; none is dropped.
+* A rule of kind "model" against a profile with `target_kind="proxy"` is capped at warning and
+  says "the model behind this server": a proxy relays a model the suite cannot see.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from typing import Any
 import orjson
 
 from conformance import registry
+from conformance.cascades import fold
 from conformance.findings import Finding, at_least
 from conformance.profiles import Profile, cap, get_profile
 from conformance.registry import Check, Hit
@@ -165,7 +170,10 @@ class _Ctx:
             from conformance import contracts
 
             self._issues = (
-                _guarded(contracts.validate_event, self.decoded) if isinstance(self.decoded, dict) else []
+                _guarded(contracts.validate_event, self.decoded)
+                + _guarded(contracts.unknown_field_issues, self.decoded)
+                if isinstance(self.decoded, dict)
+                else []
             )
         return self._issues
 
@@ -173,7 +181,11 @@ class _Ctx:
         if self._body_issues is None:
             from conformance import contracts
 
-            self._body_issues = _guarded(contracts.validate_response, self.response)
+            self._body_issues = _guarded(contracts.validate_response, self.response) + (
+                _guarded(lambda body: contracts.unknown_field_issues(body, "response"), self.response)
+                if isinstance(self.response, dict)
+                else []
+            )
         return self._body_issues
 
 
@@ -320,6 +332,8 @@ class StreamChecker:
         self._findings: list[Finding] = []
         self._counts: dict[str, int] = {}
         self._severity_counts = {"error": 0, "warning": 0, "info": 0}
+        # Per rule, the worst severity among the occurrences over `max_per_rule`.
+        self._dropped: dict[str, str] = {}
         self._saw_sse = False
         self._result: CheckResult | None = None
         # The part the last fast-path delta wrote to (see `_continue`); None after a slow event.
@@ -630,15 +644,19 @@ class StreamChecker:
         for rule_id, n in self._counts.items():
             if n > self.max_per_rule:
                 r = self._t.rules[rule_id]
+                # As severe as the worst occurrence it stands for, never more: 21 tolerated
+                # warnings stay warnings.
                 self._findings.append(
                     Finding(
                         rule=rule_id,
-                        severity=self.profile.severity_for(rule_id),  # type: ignore[arg-type]
+                        severity=self._dropped[rule_id],  # type: ignore[arg-type]
                         message=f"… and {n - self.max_per_rule} more occurrences of {rule_id} not shown",
                         breaks=r.breaks,
                         spec=r.spec or None,
+                        kind=r.kind,
                     )
                 )
+        self._findings[:] = fold(self._findings)
         term = st.terminal_response
         rid = st.response_id if isinstance(st.response_id, str) else None
         self._result = CheckResult(
@@ -649,7 +667,7 @@ class StreamChecker:
             saw_done=st.saw_done_sentinel,
             summary=dict(self._severity_counts),
             counts_by_rule=dict(self._counts),
-            profile=self.profile.name,
+            profile=self.profile.spec,
         )
         return self._result
 
@@ -670,6 +688,7 @@ class StreamChecker:
             ctx.output_items = list(enumerate(out)) if isinstance(out, list) else []
             self._run(hooks["@output"], None, ctx)
         self._st.output_checked = True
+        self._findings[:] = fold(self._findings)
         rid = body.get("id") if isinstance(body, dict) else None
         self._result = CheckResult(
             findings=self._findings,
@@ -678,7 +697,7 @@ class StreamChecker:
             response_id=rid if isinstance(rid, str) else None,
             summary=dict(self._severity_counts),
             counts_by_rule=dict(self._counts),
-            profile=self.profile.name,
+            profile=self.profile.spec,
         )
         return self._result
 
@@ -701,15 +720,24 @@ class StreamChecker:
     def _finding(self, rule_id: str, hit: str | Hit, ctx: _Ctx) -> Finding | None:
         if isinstance(hit, str):
             hit = Hit(hit)
-        sev = self.profile.severity_for(rule_id, hit.severity)
+        prof = self.profile
+        sev = prof.severity_for(rule_id, hit.severity)
         if hit.max_severity is not None:
             sev = cap(sev, hit.max_severity)
+        r = self._t.rules.get(rule_id)
+        kind = r.kind if r else None
+        message = hit.message
+        if kind == "model" and prof.target_kind == "proxy":
+            sev = cap(sev, "warning")
+            message = registry.model_behind(message)
         self._severity_counts[sev] += 1
         n = self._counts.get(rule_id, 0) + 1
         self._counts[rule_id] = n
         if n > self.max_per_rule:
+            worst = self._dropped.get(rule_id)
+            if worst is None or not at_least(worst, sev):
+                self._dropped[rule_id] = sev
             return None
-        r = self._t.rules.get(rule_id)
         ev = ctx.decoded if isinstance(ctx.decoded, dict) else None
         same_event = hit.event_index is None or hit.event_index == ctx.index
         oi = hit.output_index
@@ -729,7 +757,7 @@ class StreamChecker:
         return Finding(
             rule=rule_id,
             severity=sev,  # type: ignore[arg-type]
-            message=hit.message,
+            message=message,
             event_index=hit.event_index if hit.event_index is not None else ctx.index,
             sequence_number=ctx.seq if same_event else None,
             output_index=oi,
@@ -737,6 +765,7 @@ class StreamChecker:
             excerpt=excerpt,
             breaks=r.breaks if r else (),
             spec=(r.spec or None) if r else None,
+            kind=kind,
         )
 
     @staticmethod

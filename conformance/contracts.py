@@ -39,8 +39,10 @@ __all__ = [
     "TOLERANCES",
     "SchemaIssue",
     "Tolerance",
+    "contract_version",
     "known_event_types",
     "schema_names",
+    "unknown_field_issues",
     "validate",
     "validate_event",
     "validate_item",
@@ -59,6 +61,9 @@ class SchemaIssue:
     message: str  # one line, without the pointer
     validator: str | None = None  # the JSON Schema keyword that failed
     tolerance: str | None = None  # name of the matching TOLERANCES entry, if any
+    # Something the contracts do not know (a new item/part/variant type, a new value of an
+    # open-ended enum): the API grows faster than any SDK release, so it is a warning.
+    unknown: bool = False
 
     def __str__(self) -> str:
         where = self.pointer or "(root)"
@@ -172,6 +177,34 @@ def validate_event(event: Any) -> list[SchemaIssue]:
         return [_too_deep()]
 
 
+def unknown_field_issues(obj: Any, schema_name: str | None = None) -> list[SchemaIssue]:
+    """One issue (`unknown=True`, validator "x-unknown-field") per object key no schema declares,
+    in an event (`schema_name` None) or in a named schema's instance ("response"). Fields the
+    live API is known to send (contracts_tolerances.LIVE_FIELDS) are not reported."""
+    from conformance.contracts_tolerances import LIVE_FIELDS
+    from conformance.contracts_unknown import unknown_fields
+
+    c = _contracts()
+    if schema_name is None:
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            return []
+        uri = c.error_nested_id if obj["type"] == "error" and isinstance(obj.get("error"), dict) \
+            else c.events.get(obj["type"])
+    else:
+        uri = c.id_for(schema_name)
+    if uri is None:
+        return []
+    try:
+        found = unknown_fields(c.documents[uri], c.registry.resolver(uri), obj)
+    except RecursionError:
+        return []
+    return [
+        SchemaIssue("invalid", f"{ptr}/{_escape(key)}", f"unknown field {_short(key)}", "x-unknown-field", None, True)
+        for ptr, key in found
+        if key not in LIVE_FIELDS
+    ]
+
+
 def validate_response(obj: Any) -> list[SchemaIssue]:
     """Validate a Response object (lifecycle snapshot, non-stream body, GET body)."""
     return validate("response", obj)
@@ -257,9 +290,10 @@ def _explain(error: ValidationError, subject: str) -> Iterator[SchemaIssue]:
         if validator == "enum":
             known = schema.get("enum", [])
             listed = ", ".join(known) if len(known) <= 6 else ", ".join(known[:5]) + f", … ({len(known)} in all)"
-            msg = f"unknown {label} type {_short(error.instance)} (expected one of: {listed})"
-        else:
-            msg = f"{label} `type` must be a string, got {_json_type(error.instance)}"
+            msg = f"unknown {label} type {_short(error.instance)} (known: {listed})"
+            yield _issue(obj_pointer, _one_line(msg), validator, subject, unknown=isinstance(error.instance, str))
+            return
+        msg = f"{label} `type` must be a string, got {_json_type(error.instance)}"
         yield _issue(obj_pointer, _one_line(msg), validator, subject)
         return
     if validator == "required":
@@ -267,7 +301,24 @@ def _explain(error: ValidationError, subject: str) -> Iterator[SchemaIssue]:
             p = f"{pointer}/{_escape(prop)}"
             yield _issue(p, f"missing required property {_short(prop)}", validator, subject)
         return
-    yield _issue(pointer, _message(error), validator, subject)
+    yield _issue(pointer, _message(error), validator, subject, unknown=_open_enum(error, pointer))
+
+
+# Enums a client switches on: a value outside them is a defect, not news. Any other enum (a
+# service tier, a truncation mode, an action kind, ...) is open-ended: the API adds values.
+CLOSED_ENUM_FIELDS = frozenset({"type", "status", "role", "object"})
+
+
+def _open_enum(error: ValidationError, pointer: str) -> bool:
+    """A string outside an open-ended enum (see CLOSED_ENUM_FIELDS)."""
+    if error.validator != "enum" or not isinstance(error.instance, str):
+        return False
+    return pointer.rsplit("/", 1)[-1] not in CLOSED_ENUM_FIELDS and pointer != ""
+
+
+def contract_version() -> str:
+    """The release the contracts describe ("openai-python 3.54.0"), named in unknown-thing warnings."""
+    return str(_contracts().index.get("versions", {}).get("sdk", "the contracts"))
 
 
 def _explain_union(error: ValidationError, subject: str) -> Iterator[SchemaIssue]:
@@ -309,15 +360,15 @@ def _explain_union(error: ValidationError, subject: str) -> Iterator[SchemaIssue
     inst = error.instance
     if isinstance(inst, dict) and "type" in inst and variants:
         names = ", ".join(str(v) for v in dict.fromkeys(variants))
-        msg = f"unknown variant type {_short(inst['type'])} (expected one of: {names})"
-        yield _issue(pointer, _one_line(msg), "enum", subject)
+        msg = f"unknown variant type {_short(inst['type'])} (known: {names})"
+        yield _issue(pointer, _one_line(msg), "enum", subject, unknown=isinstance(inst["type"], str))
     else:
         expected = " or ".join(dict.fromkeys(json_types)) or "another value"
         yield _issue(pointer, f"expected {expected}, got {_json_type(inst)}", "type", subject)
 
 
-def _issue(pointer: str, message: str, validator: str | None, subject: str) -> SchemaIssue:
-    return SchemaIssue("invalid", pointer, message, validator, match_tolerance(subject, pointer, validator))
+def _issue(pointer: str, message: str, validator: str | None, subject: str, *, unknown: bool = False) -> SchemaIssue:
+    return SchemaIssue("invalid", pointer, message, validator, match_tolerance(subject, pointer, validator), unknown)
 
 
 def _missing(error: ValidationError) -> list[str]:

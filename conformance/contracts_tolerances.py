@@ -108,3 +108,16 @@ def match_tolerance(subject: str, pointer: str, validator: str | None) -> str | 
         if tol.matches(subject, pointer, validator):
             return tol.name
     return None
+
+
+# Fields the live API sends that openai-python 3.54's types (the contracts) do not declare: known,
+# so not reported as unknown. Anything else the contracts do not declare is one warning.
+LIVE_FIELDS: dict[str, str] = {
+    "store": "every capture's Response snapshots (openai-python's Response has no `store`)",
+    "obfuscation": "delta events of 11 of the 14 seed captures (stream obfuscation, on by default)",
+    "presence_penalty": "Response snapshots since 2025-09 (e.g. fantasy-parallel-tools-gpt-5.sse)",
+    "frequency_penalty": "Response snapshots since 2025-09 (e.g. fantasy-parallel-tools-gpt-5.sse)",
+    "bytes": "logprobs entries (pydantic-logprobs-gpt-4o-mini.sse)",
+    "status": "custom_tool_call items carry `status` like every other call item (the reference "
+    "server and the fixture builders send it); openai-python 3.54's ResponseCustomToolCall omits it",
+}

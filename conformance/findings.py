@@ -29,12 +29,22 @@ class Finding:
     excerpt: str | None = None
     breaks: tuple[str, ...] = field(default=())
     spec: str | None = None
+    # "protocol" (the server's job) or "model" (whatever generates the tokens); None: not known.
+    kind: str | None = None
+    # Set on a finding that follows from another (a cascade): `ref()` of its root finding.
+    caused_by: str | None = None
+    # On a root: how many findings follow from it (folded under it in every report).
+    derived: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; absent optional fields are left out (RULES.md finding shape)."""
         raw = asdict(self)
         raw["breaks"] = list(self.breaks)
-        return {k: v for k, v in raw.items() if v not in (None, [])}
+        return {k: v for k, v in raw.items() if v not in (None, []) and not (k == "derived" and v == 0)}
+
+    def ref(self) -> str:
+        """A short handle naming this finding in its stream: `rule@event` (`rule@end` at the end)."""
+        return f"{self.rule}@{self.event_index if self.event_index is not None else 'end'}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:

@@ -59,7 +59,19 @@ class Fixture:
 
     @property
     def profile(self) -> str:
-        return str(self.sidecar.get("profile") or "openai")
+        """The profile spec the fixture is checked with: its profile plus the sidecar's opt-in
+        tolerances and target kind (`openai[tolerate=sequence-number-absent]`)."""
+        from conformance.profiles import profile_spec
+
+        name = str(self.sidecar.get("profile") or "openai")
+        tolerate = self.sidecar.get("tolerate") or ()
+        kind = self.sidecar.get("target_kind")
+        if not tolerate and not kind:
+            return name
+        try:
+            return profile_spec(name, tolerate, kind)
+        except ValueError as exc:
+            raise FixtureError(f"{self.sidecar_path}: {exc}") from exc
 
     @property
     def request(self) -> dict[str, Any] | None:

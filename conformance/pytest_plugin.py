@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--responses-no-bearer", action="store_true", help="send the key without 'Bearer '")
     g.addoption("--responses-model", metavar="MODEL", help="model (default: first of GET /models)")
     g.addoption("--responses-profile", default="openai", help="checker profile: openai, openresponses, lenient")
+    g.addoption("--responses-tolerate", action="append", metavar="NAME", help="opt in to a named tolerance (repeatable), e.g. sequence-number-absent")
+    g.addoption("--responses-target-kind", choices=("server", "proxy"), default="server", help="proxy: the target relays an upstream model; model-behaviour findings become warnings")
     g.addoption("--responses-scenario", action="append", metavar="ID[,ID...]", help="only these scenarios / tag:NAME")
     g.addoption("--responses-skip", action="append", metavar="ID[,ID...]", help="skip these scenarios / tag:NAME")
     g.addoption("--responses-timeout", type=float, default=120.0, metavar="SECONDS")
@@ -51,6 +53,7 @@ def _active(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _profile(config)  # a bad --responses-tolerate is a usage error (one line), not a test error
     if _active(config):
         config.addinivalue_line("markers", "responses_conformance: a Responses API conformance scenario")
         config.pluginmanager.register(_LiveRun(config), PLUGIN_NAME)
@@ -118,7 +121,7 @@ class _LiveRun:
             )
             target: Target = self._target_cm.__enter__()
             options = RunOptions(
-                profile=opt("--responses-profile"),
+                profile=_profile(self.config),
                 model=opt("--responses-model"),
                 timeout=opt("--responses-timeout"),
                 fail_on=opt("--responses-fail-on"),
@@ -198,8 +201,18 @@ class ScenarioItem(pytest.Item):
 class ResponsesChecker:
     """Checks streams and bodies in your own tests; `assert_conformant` raises listing findings."""
 
-    def __init__(self, profile: str = "openai", fail_on: str = "error") -> None:
-        self.profile = profile
+    def __init__(
+        self,
+        profile: str = "openai",
+        fail_on: str = "error",
+        *,
+        tolerate: Sequence[str] = (),
+        target_kind: str | None = None,
+    ) -> None:
+        from conformance.profiles import profile_spec
+
+        # A spec string: `openai[tolerate=sequence-number-absent]` (ValueError on a bad name).
+        self.profile = profile_spec(profile, tolerate, target_kind)
         self.fail_on = fail_on
 
     def check(self, data: Any, request: dict[str, Any] | None = None, *, content_type: str | None = None) -> Any:
@@ -272,4 +285,15 @@ def responses_replay() -> Iterator[Callable[..., Any]]:
 def responses_checker(request: pytest.FixtureRequest) -> ResponsesChecker:
     """A `ResponsesChecker` using --responses-profile / --responses-fail-on."""
     opt = request.config.getoption
-    return ResponsesChecker(profile=opt("--responses-profile"), fail_on=opt("--responses-fail-on"))
+    return ResponsesChecker(profile=_profile(request.config), fail_on=opt("--responses-fail-on"))
+
+
+def _profile(config: pytest.Config) -> str:
+    """--responses-profile refined by --responses-tolerate and --responses-target-kind."""
+    from conformance.profiles import profile_spec
+
+    opt = config.getoption
+    try:
+        return profile_spec(opt("--responses-profile"), opt("--responses-tolerate") or (), opt("--responses-target-kind"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None

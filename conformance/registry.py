@@ -48,6 +48,11 @@ __all__ = [
 ]
 
 SEVERITIES = ("error", "warning", "info")
+# What a rule judges: the server's own job ("protocol": framing, order, closure, ids, indexes,
+# accumulation, usage arithmetic, echo, error shapes) or whatever generates the tokens
+# ("model": tool_choice honoured, arguments fit the schema, structured output parses,
+# reasoning present when asked). Against a proxy the suite cannot see the upstream model.
+KINDS = ("protocol", "model")
 HOOKS = frozenset(
     {"*", "@value", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish"}
 )
@@ -113,6 +118,7 @@ class Rule:
     breaks: tuple[str, ...] = ()
     # Where the logic lives when not in this registry (http.* -> live runner, client.* -> replay).
     external: str | None = None
+    kind: str = "protocol"
     checks: tuple[Check, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +130,7 @@ class Rule:
             "description": self.description,
             "spec": self.spec,
             "breaks": list(self.breaks),
+            "kind": self.kind,
         }
         if self.external:
             out["external"] = self.external
@@ -154,10 +161,13 @@ def define(
     spec: str = "",
     breaks: Iterable[str] = (),
     external: str | None = None,
+    kind: str = "protocol",
 ) -> Rule:
     """Register a rule's metadata (no logic yet). Re-defining an id replaces its metadata."""
     if severity not in SEVERITIES:
         raise ValueError(f"rule {rule_id!r}: severity must be one of {SEVERITIES}, not {severity!r}")
+    if kind not in KINDS:
+        raise ValueError(f"rule {rule_id!r}: kind must be one of {KINDS}, not {kind!r}")
     family, dot, slug = rule_id.partition(".")
     if not dot or not slug or rule_id != rule_id.lower() or " " in rule_id:
         raise ValueError(f"rule id {rule_id!r} must look like 'family.slug' (lowercase, hyphenated)")
@@ -171,6 +181,7 @@ def define(
         spec=spec,
         breaks=tuple(breaks),
         external=external,
+        kind=kind,
         checks=old.checks if old else (),
     )
     _RULES[rule_id] = new
@@ -195,7 +206,7 @@ def check(
         except KeyError:
             raise KeyError(f"define({rule_id!r}, ...) before attaching checks to it") from None
         _RULES[rule_id] = Rule(
-            **{k: getattr(r, k) for k in ("id", "family", "severity", "title", "description", "spec", "breaks", "external")},
+            **{k: getattr(r, k) for k in ("id", "family", "severity", "title", "description", "spec", "breaks", "external", "kind")},
             checks=(*r.checks, Check(rule_id, fn, on_t, fast_safe)),
         )
         _bump()
@@ -213,10 +224,11 @@ def rule(
     description: str = "",
     spec: str = "",
     breaks: Iterable[str] = (),
+    kind: str = "protocol",
 ) -> Callable[[CheckFn], CheckFn]:
     """Decorator for user rules: define metadata and attach the function in one step."""
     _ensure_loaded()
-    define(rule_id, severity, title, description, spec=spec, breaks=breaks)
+    define(rule_id, severity, title, description, spec=spec, breaks=breaks, kind=kind)
     return check(rule_id, on=on)
 
 
@@ -278,10 +290,12 @@ def make_finding(
     from conformance.profiles import cap, get_profile
 
     r = get_rule(rule_id)
-    prof = get_profile(profile) if isinstance(profile, str) else profile
+    prof = get_profile(profile)
     sev = prof.severity_for(rule_id)
     if severity is not None:
         sev = cap(sev, severity)
+    if r.kind == "model" and prof.target_kind == "proxy":
+        sev, message = cap(sev, "warning"), model_behind(message)
     allowed = {"event_index", "sequence_number", "output_index", "content_index", "excerpt"}
     unknown = set(where) - allowed
     if unknown:
@@ -292,5 +306,11 @@ def make_finding(
         message=message,
         breaks=r.breaks,
         spec=r.spec or None,
+        kind=r.kind,
         **where,
     )
+
+
+def model_behind(message: str) -> str:
+    """A model-behaviour finding's message against a proxy, which relays a model it cannot see."""
+    return f"the model behind this server: {message} (a proxy relays it; the suite cannot see the upstream)"

@@ -460,6 +460,9 @@ class StreamState:
         # (output_index, item) of each output_item.done, in arrival order (kept even when a
         # duplicate output_index replaced the tracked item).
         self.done_list: list[tuple[int, dict[str, Any]]] = []
+        # Content deltas for an output_index no output_item.added announced (item.unknown-index),
+        # per (output_index, content_index): still compared with the terminal snapshot.
+        self.orphans: dict[tuple[int, int], list[str]] = {}
         self.saw_done_sentinel = False
         self.output_checked = False  # the "@output" checks ran
         # The one place checks may write: their own bookkeeping ("reported once" flags, ...).
@@ -527,6 +530,10 @@ def apply(st: StreamState, etype: str, ev: dict[str, Any], index: int) -> None:
             # A sub-event the item's type does not accept (item.wrong-event-for-type) is ignored.
             if sub is not None and item.phase == "open" and item.type in sub.item_types:
                 _apply_sub(item, sub, ev, index)
+        elif sub is not None and sub.role == "delta" and sub.kind == "content":
+            oi, ci, delta = ev.get("output_index"), ev.get("content_index"), ev.get("delta")
+            if type(oi) is int and type(ci) is int and isinstance(delta, str):
+                st.orphans.setdefault((oi, ci), []).append(delta)
 
 
 def _apply_lifecycle(st: StreamState, etype: str, ev: dict[str, Any], index: int) -> None:

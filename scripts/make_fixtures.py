@@ -118,6 +118,9 @@ class Stream:
     output: list[dict[str, Any]] = field(default_factory=list)
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    # The 2026 Response shape (PROTOCOL.md "Live Response shape"): completed_at, the penalties
+    # and safety_identifier too, as the Open Responses OpenAPI requires of every Response.
+    full_shape: bool = False
     _n: int = 0
 
     def __post_init__(self) -> None:
@@ -152,7 +155,7 @@ class Stream:
         incomplete_reason: str | None = None,
     ) -> dict[str, Any]:
         req = self.request or {}
-        return {
+        out = {
             "id": self.response_id,
             "object": "response",
             "created_at": self.created_at,
@@ -181,6 +184,12 @@ class Stream:
             "user": None,
             "metadata": req.get("metadata", {}),
         }
+        if self.full_shape:
+            out["completed_at"] = self.created_at + 2 if status == "completed" else None
+            out["presence_penalty"] = req.get("presence_penalty", 0.0)
+            out["frequency_penalty"] = req.get("frequency_penalty", 0.0)
+            out["safety_identifier"] = None
+        return out
 
     def open(self, *, queued: bool = False) -> Stream:
         first = "queued" if queued else "in_progress"
@@ -601,7 +610,7 @@ FIXTURES = ROOT / "fixtures"
 STREAMS = FIXTURES / "streams"
 # The real captures are copied from here when it exists (it does not in CI: the copies in
 # fixtures/streams/positive/openai-api/ are then left as they are).
-SEED = Path(os.environ.get("FIXTURES_SEED", "/work/shared/fixtures-seed"))
+SEED = Path(os.environ.get("FIXTURES_SEED", ROOT.parent / "shared" / "fixtures-seed"))
 GENERATOR = "scripts/make_fixtures.py"
 
 Body = list[Any] | bytes | dict[str, Any]
@@ -617,6 +626,8 @@ class Spec:
     infos: tuple[str, ...] = ()
     kind: str = "sse"
     profile: str | None = None
+    tolerate: tuple[str, ...] = ()
+    target_kind: str | None = None
     request: dict[str, Any] | None = None
     content_type: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -1040,7 +1051,7 @@ def _p_done() -> Body:
     profile="openresponses",
 )
 def _p_done_or() -> Body:
-    return to_sse(text_stream("p-done-or").events, done=True)
+    return to_sse(text_stream("p-done-or", full_shape=True).events, done=True)
 
 
 @spec(P + "crlf-line-endings", "Every line ends with CRLF.", features=["text", "crlf"])
@@ -1270,7 +1281,7 @@ def _n_invalid_utf8() -> Body:
     profile="openresponses",
 )
 def _n_done_missing() -> Body:
-    return _base("n-done-missing")
+    return _base("n-done-missing", full_shape=True)
 
 
 # ---- schema -----------------------------------------------------------------------------------------
@@ -1548,7 +1559,7 @@ def _n_error_without_failed() -> Body:
     profile="openresponses",
 )
 def _n_error_without_failed_or() -> Body:
-    s = Stream("n-error-wo-failed-or").open()
+    s = Stream("n-error-wo-failed-or", full_shape=True).open()
     s.message(Text(chunks(HELLO)))
     s.emit(
         "error",
@@ -2524,6 +2535,224 @@ def _w_only_done() -> Body:
     return renumber(keep)
 
 
+# ---- verdicts on traffic the suite has never seen: one fixture per protocol fact -----------------
+@spec(
+    P + "web-search-action-late",
+    "A web_search_call announced without `action` (a partial item, as the live API sends it); "
+    "the action arrives with output_item.done.",
+    features=["web_search", "partial_item"],
+)
+def _p_ws_late() -> Body:
+    s = Stream("p-ws-late").open()
+    index = s.web_search("lighthouse keepers 1900")
+    added = s.events[find(s.events, "response.output_item.added", output_index=index)]
+    del added["item"]["action"]
+    s.message(Text(chunks("Lighthouse keepers lived at the light.")))
+    return s.complete().events
+
+
+PROGRAM_CALLER = {"type": "program", "caller_id": "prg_5a1c0e7b2d9f4c6a8e3b1d0f7a9c2e4b"}
+
+
+@spec(
+    P + "program-function-call-in-progress",
+    "A function call made by a program (`caller.type: program`) stays `in_progress` at "
+    "output_item.done and in the terminal snapshot, as the live API sends it.",
+    features=["function_call", "program_caller"],
+)
+def _p_program_call() -> Body:
+    s = Stream("p-program-call").open()
+    index = s.function_call("get_time", ['{"city":', '"Oslo"}'])
+    for ev in s.events:
+        if ev.get("output_index") == index and "item" in ev:
+            ev["item"]["caller"] = dict(PROGRAM_CALLER)
+    done = s.events[find(s.events, "response.output_item.done", output_index=index)]
+    done["item"]["status"] = "in_progress"
+    s.output[index] = done["item"]
+    s.message(Text(chunks("Asking the clock.")))
+    return s.complete().events
+
+
+@spec(
+    P + "forward-compat-unknowns",
+    "What a newer API sends and openai-python 3.54 does not know: a new event type between "
+    "events, a new output item type, a new field, a new value of an open-ended enum. Each is "
+    "one warning naming the contract version, never an error.",
+    features=["text", "forward_compat"],
+    warnings=("schema.unknown-event", "schema.item", "schema.response"),
+)
+def _p_forward_compat() -> Body:
+    s = Stream("p-forward-compat").open()
+    s.message(Text(chunks("Patching the file now.")))
+    item = {"id": s.new_id("pcx"), "type": "patch_preview", "status": "in_progress", "diff": ""}
+    index = s._add(dict(item))
+    for d in ("--- a/x.py\n", "+++ b/x.py\n"):
+        s.emit("response.apply_patch_call_operation_diff.delta", output_index=index, item_id=item["id"], delta=d)
+    s._done(index, {**item, "status": "completed", "diff": "--- a/x.py\n+++ b/x.py\n", "preview_ttl": 60})
+    events = s.complete().events
+    events[-1]["response"]["service_tier"] = "ultraflex"
+    events[-1]["response"]["reasoning_trace_id"] = "rt_0001"
+    return events
+
+
+@spec(
+    P + "max-output-tokens-finished-early",
+    "max_output_tokens=64 and the answer finishes in 12 tokens: `completed` is right "
+    "(request.max-output-tokens judges what happened, not what was asked).",
+    features=["text", "max_output_tokens"],
+    request=req(input="Say hello.", max_output_tokens=64),
+)
+def _p_max_early() -> Body:
+    s = Stream("p-max-early", request=req(input="Say hello.", max_output_tokens=64)).open()
+    s.message(Text(chunks(HELLO)))
+    return s.complete(usage_=usage(11, 12)).events
+
+
+NO_SEQ_NOTE = "Built as a recording from before about April 2025 looks: no sequence_number on any event."
+
+
+@spec(
+    P + "pre-2025-no-sequence-numbers",
+    "No event carries a sequence_number (a recording made before about April 2025), checked "
+    "with the opt-in tolerance sequence-number-absent: one warning.",
+    features=["text", "no_sequence_numbers"],
+    tolerate=("sequence-number-absent",),
+    warnings=("sequence.missing",),
+)
+def _p_no_seq() -> Body:
+    events = _base("p-no-seq")
+    for ev in events:
+        del ev["sequence_number"]
+    return events
+
+
+@spec(
+    N + "sequence/absent-everywhere",
+    "No event carries a sequence_number and no tolerance is named: every current server must "
+    "send them (openai-python's event types require them).",
+    errors=("sequence.missing",),
+)
+def _n_no_seq() -> Body:
+    events = _base("n-no-seq")
+    for ev in events:
+        del ev["sequence_number"]
+    return events
+
+
+@spec(
+    N + "schema/tolerated-warnings-over-the-cap",
+    "30 text deltas without `logprobs` (a tolerated deviation: a warning each): the summary "
+    "of those over the per-rule cap stays a warning, and they fold into one headline.",
+    warnings=("schema.event",),
+)
+def _n_tolerated_over_cap() -> Body:
+    s = Stream("n-tolerated-over-cap").open()
+    words = " ".join(f"w{i}" for i in range(30))
+    s.message(Text(chunks(words)))
+    events = s.complete().events
+    for ev in events:
+        if ev["type"] == "response.output_text.delta":
+            del ev["logprobs"]
+    return events
+
+
+TORCH_REQ = req(input="Weather in Paris?", tools=[WEATHER_TOOL], max_output_tokens=16)
+
+
+@spec(
+    N + "call/truncated-arguments",
+    "max_output_tokens cuts a strict function call mid-arguments: the item is `incomplete` in an "
+    "`incomplete` response and its arguments are not JSON. Correct (the reference server's "
+    "torch backend does this under load); a warning, since a client must not run the call.",
+    warnings=("call.truncated-arguments",),
+    request=TORCH_REQ,
+)
+def _n_truncated_args() -> Body:
+    s = Stream("n-truncated-args", request=TORCH_REQ).open()
+    index = s.function_call("get_weather", ['{"city":', '"Par'])
+    done = s.events[find(s.events, "response.output_item.done", output_index=index)]
+    done["item"]["status"] = "incomplete"
+    s.output[index] = done["item"]
+    return s.incomplete("max_output_tokens", usage_=usage(40, 16)).events
+
+
+@spec(
+    N + "call/tool-choice-proxy",
+    'Against a proxy (target_kind proxy): tool_choice "required" but the model answered in '
+    "text. The suite cannot see the upstream, so this model-behaviour finding is a warning "
+    'about "the model behind this server".',
+    warnings=("call.tool-choice",),
+    target_kind="proxy",
+    request=req(input="Weather in Paris?", tools=[WEATHER_TOOL], tool_choice="required"),
+)
+def _n_tool_choice_proxy() -> Body:
+    return text_stream(
+        "n-tool-choice-proxy",
+        "I think it is sunny.",
+        request=req(input="Weather in Paris?", tools=[WEATHER_TOOL], tool_choice="required"),
+    ).events
+
+
+@spec(
+    N + "accumulation/unannounced-deltas-vs-snapshot",
+    "A proxy streams text deltas for an item it never announced (no output_item.added/done); "
+    "the deltas spell the answer but the terminal snapshot says something else.",
+    errors=("item.unknown-index", "accumulation.delta-vs-done", "output.mismatch"),
+)
+def _n_orphan_deltas() -> Body:
+    s = Stream("n-orphan-deltas").open()
+    s.message(Text(chunks("Hello from the upstream.")))
+    events = [
+        ev
+        for ev in s.complete().events
+        if ev["type"] not in (
+            "response.output_item.added", "response.content_part.added", "response.output_text.done",
+            "response.content_part.done", "response.output_item.done",
+        )
+    ]
+    events[-1]["response"]["output"][0]["content"][0]["text"] = "(No update)"
+    return renumber(events)
+
+
+@spec(
+    N + "item/truncated-completed",
+    "max_output_tokens cuts the answer (response `incomplete`, reason max_output_tokens) but the "
+    "message is marked `completed`: a client would take the truncated text as whole.",
+    errors=("item.truncated-completed",),
+    request=MAX16_REQ,
+)
+def _n_truncated_completed() -> Body:
+    s = Stream("n-truncated-completed", request=MAX16_REQ).open()
+    s.message(Text(chunks(LIGHTHOUSE)))
+    return s.incomplete("max_output_tokens", usage_=usage(19, 16)).events
+
+
+@spec(
+    N + "lifecycle/completed-at-null",
+    "A completed response whose `completed_at` is null (the live API sets it exactly when the "
+    "status is completed).",
+    errors=("lifecycle.completed-at",),
+)
+def _n_completed_at() -> Body:
+    events = text_stream("n-completed-at", full_shape=True).events
+    events[-1]["response"]["completed_at"] = None
+    return events
+
+
+@spec(
+    N + "schema/openresponses-penalties-missing",
+    "Under profile openresponses: Response snapshots without `presence_penalty` and "
+    "`frequency_penalty`, two of the 31 fields the Open Responses OpenAPI (2026-04-24) requires.",
+    errors=("schema.response",),
+    profile="openresponses",
+)
+def _n_or_penalties() -> Body:
+    events = text_stream("n-or-penalties", full_shape=True).events
+    for resp in snapshots(events):
+        del resp["presence_penalty"], resp["frequency_penalty"]
+    return to_sse(events, done=True)
+
+
 # ---- gpt-oss's own reference server (openai/gpt-oss, gpt_oss/responses_api) -------------------------
 GPT_OSS = "openai/gpt-oss (gpt_oss/responses_api reference server)"
 
@@ -2707,6 +2936,10 @@ def sidecar(sp: Spec) -> dict[str, Any]:
     }
     if sp.profile:
         out["profile"] = sp.profile
+    if sp.tolerate:
+        out["tolerate"] = list(sp.tolerate)
+    if sp.target_kind:
+        out["target_kind"] = sp.target_kind
     if sp.request is not None:
         out["request"] = sp.request
     if sp.content_type is not None:

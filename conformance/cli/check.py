@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
         help="an .sse stream or a JSON response body; '-' reads standard input",
     )
     p.add_argument("--profile", choices=_profile_names(), default="openai")
+    add_verdict_arguments(p)
     p.add_argument(
         "--request",
         metavar="REQUEST.json",
@@ -77,6 +78,35 @@ def register(subparsers: Any) -> None:
         "openai-python (rule client.openai-python)",
     )
     p.set_defaults(func=main)
+
+
+def add_verdict_arguments(p: Any, *, target_kind: bool = False) -> None:
+    """--tolerate (and, for live targets, --target-kind): options that refine --profile."""
+    p.add_argument(
+        "--tolerate",
+        action="append",
+        metavar="NAME",
+        help="opt in to a named tolerance, e.g. sequence-number-absent for a recording made "
+        "before about April 2025 (repeatable; docs/checker.md lists them)",
+    )
+    if target_kind:
+        p.add_argument(
+            "--target-kind",
+            choices=("server", "proxy"),
+            default="server",
+            help="server (default): the target owns its decoding; proxy: it relays an upstream "
+            "model, so model-behaviour findings are warnings about the model behind it",
+        )
+
+
+def resolve_profile(args: argparse.Namespace) -> str:
+    """The profile spec of --profile, --tolerate and --target-kind (UsageError on a bad name)."""
+    from conformance.profiles import profile_spec
+
+    try:
+        return profile_spec(args.profile, getattr(args, "tolerate", None) or (), getattr(args, "target_kind", None))
+    except ValueError as exc:
+        raise UsageError(f"--tolerate: {exc}" if "tolerance" in str(exc) else str(exc)) from None
 
 
 def _profile_names() -> tuple[str, ...]:
@@ -335,6 +365,7 @@ def use_color(output: str | None) -> bool:
 def main(args: argparse.Namespace) -> int:
     if args.fail_on not in SEVERITY_ORDER:  # argparse choices guard this; kept for API callers
         raise UsageError(f"--fail-on {args.fail_on!r}: choose error, warning or info")
+    args.profile = resolve_profile(args)
     _validate_paths(args.paths)
     request = _load_request(args.request)
     try:

@@ -48,7 +48,11 @@ def rule_rows(profile: str = "openai", family: str | None = None) -> list[dict[s
 
 def _render_text(rows: list[dict[str, Any]], profile: str) -> str:
     width = max((len(r["id"]) for r in rows), default=10)
-    lines = [f"{len(rows)} rules, severities of profile {profile}"]
+    n_model = sum(1 for r in rows if r.get("kind") == "model")
+    lines = [
+        f"{len(rows)} rules, severities of profile {profile}; kind: protocol (the server's job, "
+        f"{len(rows) - n_model}) or model (what the model generates, {n_model})"
+    ]
     family = None
     for r in rows:
         if r["family"] != family:
@@ -57,14 +61,14 @@ def _render_text(rows: list[dict[str, Any]], profile: str) -> str:
         sev = r["severity"]
         if sev != r["default_severity"]:
             sev = f"{sev}*"  # changed by the profile
-        line = f"  {r['id']:<{width}}  {sev:<8} {r['title']}"
+        line = f"  {r['id']:<{width}}  {sev:<8} {r.get('kind', 'protocol'):<8} {r['title']}"
         if r.get("breaks"):
             line += f"  [breaks: {', '.join(r['breaks'])}]"
         if r.get("external"):
             line += f"  ({r['external']})"
         lines.append(line)
         if r.get("spec"):
-            lines.append(f"  {'':<{width}}  {'':<8} spec: {r['spec']}")
+            lines.append(f"  {'':<{width}}  {'':<8} {'':<8} spec: {r['spec']}")
     lines.append("\n* severity changed by the profile")
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from conformance.findings import Finding
+from conformance.profiles import get_profile
 from conformance.recording import ExchangeRecord
 from conformance.redaction import CREDENTIAL_HEADER, Redactor
 from conformance.replay.matching import RAW_SUFFIX, SESSION_FILE
@@ -171,7 +172,13 @@ class Recorder:
         }
         if kind != "raw":
             sidecar["kind"] = kind
-        sidecar["profile"] = record.profile
+        # A profile spec (`openai[tolerate=…,target-kind=proxy]`) is split into the sidecar's fields.
+        prof = get_profile(record.profile)
+        sidecar["profile"] = prof.name
+        if prof.tolerated:
+            sidecar["tolerate"] = list(prof.tolerated)
+        if prof.target_kind != "server":
+            sidecar["target_kind"] = prof.target_kind
         if isinstance(request, dict):
             sidecar["request"] = request
         if record.content_type:

@@ -12,8 +12,10 @@ from typing import Any
 from conformance.findings import SEVERITY_ORDER, Finding
 from conformance.report import CaseResult, Report
 from conformance.reporters.text import (
+    folded_line,
     format_location,
     group_by_rule,
+    headlines,
     plural,
     severity_counts,
     summary_line,
@@ -133,18 +135,31 @@ def _findings_table(case: CaseResult, case_no: int) -> str:
     if not case.findings:
         return ""
     kept = len(case.events or [])
+
+    def row(f: Finding) -> str:
+        where = _e(format_location(f))
+        if f.event_index is not None and f.event_index < min(kept, MAX_TIMELINE):
+            where = f'<a href="#{_anchor(case_no, f.event_index)}">{where}</a>'
+        excerpt = f'<code class="excerpt">{_e(f.excerpt)}</code>' if f.excerpt else ""
+        breaks = f"<br><small>breaks: {_e(', '.join(f.breaks))}</small>" if f.breaks else ""
+        kind = " <small>(model behaviour)</small>" if f.kind == "model" else ""
+        return (
+            f'<tr><td class="sev-{_e(f.severity)}">{_e(f.severity)}</td><td><code>{_e(f.rule)}</code>{kind}</td>'
+            f"<td>{where}</td><td>{_e(f.message)}{excerpt}{breaks}</td></tr>"
+        )
+
+    # One root cause, one headline: what follows from a root is folded under it.
+    roots, derived_of = headlines(case.findings)
     rows = []
-    for rule_id, group in group_by_rule(case.findings):
+    for _rule_id, group in group_by_rule(roots):
         for f in group:
-            where = _e(format_location(f))
-            if f.event_index is not None and f.event_index < min(kept, MAX_TIMELINE):
-                where = f'<a href="#{_anchor(case_no, f.event_index)}">{where}</a>'
-            excerpt = f'<code class="excerpt">{_e(f.excerpt)}</code>' if f.excerpt else ""
-            breaks = f"<br><small>breaks: {_e(', '.join(f.breaks))}</small>" if f.breaks else ""
-            rows.append(
-                f'<tr><td class="sev-{_e(f.severity)}">{_e(f.severity)}</td><td><code>{_e(rule_id)}</code></td>'
-                f"<td>{where}</td><td>{_e(f.message)}{excerpt}{breaks}</td></tr>"
-            )
+            rows.append(row(f))
+            derived = derived_of.get(id(f))
+            if derived:
+                rows.append(
+                    f'<tr><td></td><td colspan="3"><details><summary>{_e(folded_line(derived))}</summary>'
+                    f"<table>{''.join(row(d) for d in derived)}</table></details></td></tr>"
+                )
     return (
         '<table><tr><th>severity</th><th>rule</th><th>where</th><th>message</th></tr>'
         + "".join(rows)
@@ -202,7 +217,7 @@ def render(report: Report) -> str:
         facts.append(f"responses-conformance {report.tool_version}")
     summary_rows = []
     for no, case in enumerate(report.cases):
-        rules = ", ".join(r for r, _ in group_by_rule(f for f in case.findings if f.severity != "info"))
+        rules = ", ".join(r for r, _ in group_by_rule(f for f in headlines(case.findings)[0] if f.severity != "info"))
         time = "" if case.status == "skipped" else f"{case.duration_s:.2f}s"
         summary_rows.append(
             f'<tr><td><span class="pill {_e(case.status)}">{_e(case.status)}</span></td>'

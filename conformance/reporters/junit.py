@@ -12,7 +12,14 @@ from datetime import datetime
 
 from conformance.findings import Finding, at_least
 from conformance.report import CaseResult, Report
-from conformance.reporters.text import format_location, group_by_rule, plural, severity_counts
+from conformance.reporters.text import (
+    folded_line,
+    format_location,
+    group_by_rule,
+    headlines,
+    plural,
+    severity_counts,
+)
 
 __all__ = ["render"]
 
@@ -26,7 +33,8 @@ def _x(text: str) -> str:
 
 
 def _finding_line(f: Finding) -> str:
-    line = f"[{f.severity}] {f.rule} at {format_location(f)}: {f.message}"
+    kind = " (model behaviour)" if f.kind == "model" else ""
+    line = f"[{f.severity}] {f.rule}{kind} at {format_location(f)}: {f.message}"
     if f.breaks:
         line += f" (breaks: {', '.join(f.breaks)})"
     if f.excerpt:
@@ -35,7 +43,15 @@ def _finding_line(f: Finding) -> str:
 
 
 def _findings_text(findings: list[Finding]) -> str:
-    return "\n".join(_finding_line(f) for _, group in group_by_rule(findings) for f in group)
+    """Root causes first, each followed by one line summing up the findings that follow from it."""
+    roots, derived_of = headlines(findings)
+    lines = []
+    for _, group in group_by_rule(roots):
+        for f in group:
+            lines.append(_finding_line(f))
+            if derived_of.get(id(f)):
+                lines.append(f"    {folded_line(derived_of[id(f)])}")
+    return "\n".join(lines)
 
 
 def _case_element(suite: ET.Element, case: CaseResult, classname: str, fail_on: str) -> None:
@@ -54,7 +70,8 @@ def _case_element(suite: ET.Element, case: CaseResult, classname: str, fail_on: 
         err = ET.SubElement(tc, "error", message=_x(case.error or "could not run"), type="error")
         err.text = _x(case.error or "")
     elif case.status == "failed":
-        rules = list(dict.fromkeys(f.rule for f in failing))
+        roots, _ = headlines(failing)
+        rules = list(dict.fromkeys(f.rule for f in roots))
         counts = severity_counts(failing)
         summary = ", ".join(plural(n, sev) for sev, n in counts.items() if n)
         message = f"{summary}: {', '.join(rules)}" if rules else "failed"

@@ -8,8 +8,10 @@ from conformance.findings import Finding
 from conformance.report import CaseResult, Report
 from conformance.reporters.text import (
     excerpt_text,
+    folded_line,
     format_location,
     group_by_rule,
+    headlines,
     plural,
     severity_counts,
     summary_line,
@@ -42,13 +44,18 @@ def _rules_cell(case: CaseResult) -> str:
     if case.error:
         return _cell(f"could not run: {case.error}")
     parts = []
-    for rule_id, group in group_by_rule(f for f in case.findings if f.severity != "info"):
-        parts.append(f"`{rule_id}`" + (f" ×{len(group)}" if len(group) > 1 else ""))
+    roots, derived_of = headlines(case.findings)
+    for rule_id, group in group_by_rule(f for f in roots if f.severity != "info"):
+        folded = sum(len(derived_of.get(id(f), ())) for f in group)
+        parts.append(
+            f"`{rule_id}`" + (f" ×{len(group)}" if len(group) > 1 else "") + (f" (+{folded} folded)" if folded else "")
+        )
     return ", ".join(parts)
 
 
 def _finding_line(f: Finding) -> str:
-    line = f"- **{f.severity}** `{f.rule}` ({format_location(f)}): {_cell(f.message)}"
+    kind = " (model behaviour)" if f.kind == "model" else ""
+    line = f"- **{f.severity}** `{f.rule}`{kind} ({format_location(f)}): {_cell(f.message)}"
     if f.breaks:
         line += f" — breaks {', '.join(f.breaks)}"
     if f.excerpt:
@@ -79,9 +86,13 @@ def render(report: Report) -> str:
         counts_line = ", ".join(plural(n, s) for s, n in severity_counts(case.findings).items() if n)
         lines += [f"#### {_ICON.get(case.status, '?')} `{_cell(case.id)}` ({counts_line})", ""]
         listed = 0
-        for rule_id, group in group_by_rule(case.findings):
+        roots, derived_of = headlines(case.findings)
+        for rule_id, group in group_by_rule(roots):
             room = min(MAX_PER_RULE, MAX_FINDINGS_PER_CASE - listed)
-            lines += [_finding_line(f) for f in group[: max(room, 0)]]
+            for f in group[: max(room, 0)]:
+                lines.append(_finding_line(f))
+                if derived_of.get(id(f)):
+                    lines.append(f"  - {_cell(folded_line(derived_of[id(f)]))}")
             listed += max(room, 0)
             if len(group) > room:
                 lines.append(f"- … and {len(group) - max(room, 0)} more `{rule_id}` (see the JSON report)")

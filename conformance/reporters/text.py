@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from conformance.cascades import fold, groups, summarize, weight
 from conformance.findings import SEVERITY_ORDER, Finding
 from conformance.report import CaseResult, Report
 
 __all__ = [
     "excerpt_text",
+    "folded_line",
     "format_location",
     "group_by_rule",
+    "headlines",
     "plural",
     "render",
     "render_case",
@@ -86,6 +89,22 @@ def group_by_rule(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]
     )
 
 
+def headlines(findings: Iterable[Finding]) -> tuple[list[Finding], dict[int, list[Finding]]]:
+    """One root cause, one headline: the findings no other finding explains (in order), and per
+    root (keyed by `id(root)`) the findings that follow from it (`conformance.cascades`)."""
+    pairs = groups(fold(list(findings)))
+    return [r for r, _ in pairs], {id(r): d for r, d in pairs}
+
+
+def folded_line(derived: list[Finding]) -> str:
+    """'↳ 23 more findings follow from this one: item.unknown-index ×20, sequence.gap' ."""
+    n = sum(weight(f) for f in derived)
+    worst = max((f.severity for f in derived), key=SEVERITY_ORDER.__getitem__)
+    what = "finding follows" if n == 1 else "findings follow"
+    n_worst = sum(weight(f) for f in derived if f.severity == worst)
+    return f"↳ {n} more {what} from this one ({plural(n_worst, worst)}): {summarize(derived)}"
+
+
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
     counts = {"error": 0, "warning": 0, "info": 0}
     for f in findings:
@@ -122,12 +141,15 @@ def render_case(
         lines.append(f"    skipped: {_safe(case.skip_reason)}")
     if case.error:
         lines.append(f"    {_paint('could not run:', 'error', color)} {_safe(case.error)}")
-    for rule_id, group in group_by_rule(case.findings):
+    roots, derived_of = headlines(case.findings)
+    for rule_id, group in group_by_rule(roots):
         severity = max((f.severity for f in group), key=SEVERITY_ORDER.__getitem__)
         label = _paint(f"{severity:<7}", severity, color)
         line = f"  {label} {_paint(rule_id, 'bold', color)}"
         if len(group) > 1:
             line += f" ×{len(group)}"
+        if any(f.kind == "model" for f in group):
+            line += "  (model behaviour)"
         breaks = sorted({client for f in group for client in f.breaks})
         if breaks:
             line += f"  breaks: {', '.join(breaks)}"
@@ -140,11 +162,15 @@ def render_case(
             lines.append(f"      {where}: {_safe(f.message)}")
             if f.excerpt:
                 lines.append(f"        | {excerpt_text(f.excerpt)}")
+            if derived_of.get(id(f)):
+                lines.append(f"        {_paint(folded_line(derived_of[id(f)]), 'dim', color)}")
         if len(group) > max_per_rule:
             rest = [f.event_index for f in group[max_per_rule:] if f.event_index is not None]
             where = f" at {_event_span(rest)}" if rest else ""
+            hidden = sum(len(derived_of.get(id(f), ())) for f in group[max_per_rule:])
+            folded = f" (and {plural(hidden, 'finding')} they cause)" if hidden else ""
             lines.append(
-                f"      … and {len(group) - max_per_rule} more{where} (--format json lists every finding)"
+                f"      … and {len(group) - max_per_rule} more{where}{folded} (--format json lists every finding)"
             )
     return "\n".join(lines)
 

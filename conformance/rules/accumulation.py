@@ -143,3 +143,33 @@ def _value(p: Any) -> str:
     """'content part 0', 'summary part 1', 'shell command 0', or the item-level field's name."""
     label = {"content": "content part", "summary": "summary part", "command": "shell command"}.get(p.kind)
     return f"{label} {p.index}" if label else f"the {p.kind}"
+
+
+@check("accumulation.delta-vs-done", on=("@terminal",))
+def orphan_deltas_match_snapshot(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+    """Content deltas for an item never announced (item.unknown-index) still spell something:
+    the terminal snapshot must say the same, or a client that read the deltas and one that
+    reads the snapshot see two different answers."""
+    if not st.orphans:
+        return
+    resp = ev.get("response")
+    output = resp.get("output") if isinstance(resp, dict) else None
+    if not isinstance(output, list):
+        return
+    for (oi, ci), pieces in sorted(st.orphans.items()):
+        text = "".join(pieces)
+        item = output[oi] if 0 <= oi < len(output) else None
+        content = item.get("content") if isinstance(item, dict) else None
+        part = content[ci] if isinstance(content, list) and 0 <= ci < len(content) else None
+        value = None
+        if isinstance(part, dict):
+            value = part.get(PART_VALUE_KEY.get(str(part.get("type")), "text"))
+        if isinstance(value, str) and value != text:
+            yield Hit(
+                describe_divergence(
+                    f"the deltas for output_index {oi} (never announced)", text,
+                    f"response.output[{oi}].content[{ci}]", value,
+                ),
+                output_index=oi,
+                content_index=ci,
+            )

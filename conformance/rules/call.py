@@ -18,21 +18,25 @@ _CALLS = ("function_call", "custom_tool_call")
 define("call.arguments-not-json", "warning", "arguments not JSON",
        "A function call's final `arguments` is not valid JSON (error when the request's tool is "
        "`strict`: openai-python parses strict tools' arguments at response.completed and raises).",
-       spec=SPEC)
+       spec=SPEC, kind="model")
+define("call.truncated-arguments", "warning", "a cut-short call's arguments are not JSON",
+       "A `function_call` item marked `incomplete` in an `incomplete` or `failed` response has "
+       "arguments that are not JSON: the generation was cut mid-call, which the item says; a "
+       "client must not run it.", spec=SPEC)
 define("call.call-id", "error", "call_id missing or shared",
        "A call item has no `call_id`, or two calls share one (openai-python ≥3.54 identifies "
        "call items by call_id and raises 'conflicting output identities').",
        spec=SPEC, breaks=("openai-python>=3.54 (shared call_id)",))
 define("call.unknown-tool", "error", "call to a tool not in the request",
-       "(request known) The called name is not among the request's tools.", spec=SPEC)
+       "(request known) The called name is not among the request's tools.", spec=SPEC, kind="model")
 define("call.tool-choice", "error", "tool_choice not honoured",
        "(request known) `required`/forced without a call, `none` with a call, forced name differs.",
-       spec=SPEC)
+       spec=SPEC, kind="model")
 define("call.parallel", "error", "parallel calls although disabled",
-       "(request known) Several calls although `parallel_tool_calls` is false.", spec=SPEC)
+       "(request known) Several calls although `parallel_tool_calls` is false.", spec=SPEC, kind="model")
 define("call.arguments-schema", "warning", "arguments do not fit the tool's parameters",
        "(request known) Arguments do not validate against the tool's `parameters` (error when "
-       "the tool is `strict`).", spec=SPEC)
+       "the tool is `strict`).", spec=SPEC, kind="model")
 
 
 def _calls(ctx: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -75,9 +79,17 @@ def qualified_name(item: dict[str, Any]) -> str:
 _ITEM_TOOL = {"function_call": "function", "custom_tool_call": "custom"}
 
 
-@check("call.arguments-not-json", on=("@output",))
-def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
-    tools = request_tools(ctx.request) if ctx.request is not None else {}
+def cut_short(item: dict[str, Any], ctx: Any) -> bool:
+    """An `incomplete` item of a response that ended `incomplete` or `failed` (or has no
+    terminal snapshot): its generation was cut, so its arguments may be cut too."""
+    if item.get("status") != "incomplete":
+        return False
+    resp = ctx.response
+    return not isinstance(resp, dict) or resp.get("status") in ("incomplete", "failed", "cancelled")
+
+
+def _unparsable(ctx: Any) -> Iterator[tuple[int, dict[str, Any], str, str]]:
+    """(index, item, arguments, decode error) of every function call whose arguments are not JSON."""
     for i, it in _calls(ctx):
         args = it.get("arguments")
         if it.get("type") != "function_call" or not isinstance(args, str):
@@ -85,16 +97,38 @@ def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
         try:
             orjson.loads(args)
         except orjson.JSONDecodeError as e:
-            tool = tools.get(("function", qualified_name(it)))
-            strict = bool(tool and tool.get("strict"))  # the client's own test: truthy `strict`
-            why = (
-                "; the request's tool is strict, so openai-python json-parses them at "
-                "response.completed and raises" if strict else ""
-            )
+            yield i, it, args, str(e)
+
+
+@check("call.arguments-not-json", on=("@output",))
+def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    tools = request_tools(ctx.request) if ctx.request is not None else {}
+    for i, it, args, err in _unparsable(ctx):
+        if cut_short(it, ctx):
+            continue  # call.truncated-arguments
+        tool = tools.get(("function", qualified_name(it)))
+        strict = bool(tool and tool.get("strict"))  # the client's own test: truthy `strict`
+        why = (
+            "; the request's tool is strict, so openai-python json-parses them at "
+            "response.completed and raises" if strict else ""
+        )
+        yield Hit(
+            f"function call {short(it.get('name'))} arguments are not JSON ({err}): {short(args)}{why}",
+            output_index=i,
+            severity="error" if strict else None,
+        )
+
+
+@check("call.truncated-arguments", on=("@output",))
+def truncated_arguments(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    for i, it, args, err in _unparsable(ctx):
+        if cut_short(it, ctx):
+            status = ctx.response.get("status") if isinstance(ctx.response, dict) else "unfinished"
             yield Hit(
-                f"function call {short(it.get('name'))} arguments are not JSON ({e}): {short(args)}{why}",
+                f"function call {short(it.get('name'))} was cut short (item incomplete, response "
+                f"{status}): its arguments are not JSON ({err}): {short(args)}; correct, but a "
+                "client must not run it",
                 output_index=i,
-                severity="error" if strict else None,
             )
 
 

@@ -29,10 +29,10 @@ define("http.timeout", "error", "timeout",
 # project under the same naming scheme; RULES.md ids are never renamed).
 define("http.output-missing", "error", "the response lacks the output the scenario asks for",
        "E.g. no message text for a plain prompt, no function call although one was forced, "
-       "no reasoning item although reasoning was requested.", external=RUNNER)
+       "no reasoning item although reasoning was requested.", external=RUNNER, kind="model")
 define("http.structured-output", "error", "the output text does not follow the requested text.format",
        "text.format json_schema was requested: the output text must parse as JSON and validate "
-       "against the schema.", external=RUNNER)
+       "against the schema.", external=RUNNER, kind="model")
 define("http.previous-response", "error", "previous_response_id is not honoured",
        "A request continuing a stored response must succeed and name that response as its "
        "previous_response_id.", external=RUNNER)

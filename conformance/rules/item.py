@@ -57,6 +57,10 @@ define("item.incomplete-not-last", "error", "incomplete item not last",
        "An `incomplete` item is not the last item, or the response is not `incomplete` "
        "(a `failed` or `cancelled` response may also end with the item it cut short).",
        spec="Open Responses: an incomplete item MUST be the last")
+define("item.truncated-completed", "error", "the item a max_output_tokens cut ended is completed",
+       "In a response `incomplete` with reason `max_output_tokens`, the last message or call item "
+       "is marked `completed`: a client would take the truncated answer (or call) as whole.",
+       spec="Open Responses: an incomplete item MUST be the last")
 define("item.interleaved", "warning", "sub-events of two items interleave",
        "Sub-events of two open items interleave.", spec=SPEC)
 
@@ -298,8 +302,39 @@ def item_status(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         yield f"a {itype} item announced with status {status!r}; expected 'in_progress'"
     else:
         allowed = DONE_STATUSES.get(itype, DEFAULT_DONE_STATUSES)
+        if status == "in_progress" and _program_caller(item):
+            return  # a call a program makes runs on after the model's turn: in_progress is right
         if status not in allowed:
             yield f"a {itype} item done with status {status!r}; expected one of {sorted(allowed)}"
+
+
+def _program_caller(item: dict[str, Any]) -> bool:
+    caller = item.get("caller")
+    return isinstance(caller, dict) and caller.get("type") == "program"
+
+
+# Items that carry generated text a client acts on (an answer, a call's arguments).
+_ANSWER_TYPES = frozenset({"message", "function_call", "custom_tool_call"})
+
+
+@check("item.truncated-completed", on=("@output",))
+def cut_item_incomplete(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+    resp = ctx.response
+    if not isinstance(resp, dict) or resp.get("status") != "incomplete" or not ctx.output_items:
+        return
+    details = resp.get("incomplete_details")
+    if not isinstance(details, dict) or details.get("reason") != "max_output_tokens":
+        return
+    if any(isinstance(x, dict) and x.get("status") == "incomplete" for _, x in ctx.output_items):
+        return  # the cut is marked, on some item: item.incomplete-not-last judges which
+    i, item = max(ctx.output_items, key=lambda p: p[0])
+    if isinstance(item, dict) and item.get("type") in _ANSWER_TYPES and item.get("status") == "completed":
+        yield Hit(
+            f"the response was cut by max_output_tokens but its last item ({item.get('type')} "
+            f"{short(item.get('id'))}) is 'completed'; expected 'incomplete' (a client would take "
+            "the truncated output as whole)",
+            output_index=i,
+        )
 
 
 @check("item.incomplete-not-last", on=("@output",))

@@ -56,6 +56,11 @@ define("lifecycle.error-without-failed", "warning", "error not followed by respo
        spec="Open Responses: an error while streaming MUST be followed by response.failed",
        breaks=("openai-python (nested error: APIError)",))
 
+define("lifecycle.completed-at", "error", "completed_at wrong for the status",
+       "`completed_at` (when present) is a timestamp not before `created_at` exactly when "
+       "`status` is `completed`, and null otherwise (the live API).",
+       spec="PROTOCOL.md Live Response shape, 2026")
+
 _PRE_STATUSES = frozenset({"in_progress", "queued"})
 
 
@@ -247,3 +252,29 @@ _SYMBOL_WORDS = {
     "terminal": "a terminal event",
     "other": "other (vendor) events",
 }
+
+
+@check("lifecycle.completed-at", on=("@lifecycle", "@response"))
+def completed_at_matches_status(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+    # Older recordings carry no completed_at at all: only a present field is judged (the
+    # openresponses profile requires it through schema.response). A lifecycle event is judged
+    # by the status it announces (a wrong `status` field is lifecycle.status-mismatch's).
+    if ctx.hook == "@response":
+        if not ctx.is_body:
+            return  # the terminal snapshot was judged as a lifecycle event
+        resp, status = ev, ev.get("status") if isinstance(ev, dict) else None
+    else:
+        resp = ev.get("response") if isinstance(ev, dict) else None
+        status = TERMINAL_STATUS.get(ctx.etype, "in_progress")
+    if not isinstance(resp, dict) or "completed_at" not in resp:
+        return
+    at = resp.get("completed_at")
+    if status == "completed":
+        if not isinstance(at, (int, float)) or isinstance(at, bool):
+            yield f"status 'completed' but completed_at is {short(at)}; expected the completion timestamp"
+            return
+        created = resp.get("created_at")
+        if isinstance(created, (int, float)) and not isinstance(created, bool) and at < created:
+            yield f"completed_at {at} is before created_at {created}"
+    elif at is not None:
+        yield f"status {short(status)} but completed_at is {short(at)}; expected null until the response completes"

@@ -52,6 +52,17 @@ def first_difference(a: Any, b: Any, path: str = "", ignore: frozenset[str] = fr
     return None if a == b else (path, a, b)
 
 
+def _unknown_keys(item: Any) -> frozenset[str]:
+    """Top-level keys of an output item its schema does not declare (a known item type only)."""
+    if not isinstance(item, dict):
+        return frozenset()
+    from conformance.contracts import unknown_field_issues
+
+    return frozenset(
+        i.pointer[1:] for i in unknown_field_issues(item, "output_item") if i.pointer.count("/") == 1
+    )
+
+
 @check("output.null", on=("@terminal",))
 def output_not_null(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     resp = ev.get("response")
@@ -93,17 +104,27 @@ def output_matches_done_items(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator
         if done is None:
             continue
         snap = output[pos]
-        d = first_difference(done, snap, "", ignore if isinstance(snap, dict) else frozenset())
+        # Fields the contracts do not know may be filled late (forward compatibility): compare
+        # the known ones first; a difference in an unknown one alone is a warning.
+        news = _unknown_keys(done) | _unknown_keys(snap) if isinstance(snap, dict) else frozenset()
+        skip = (ignore | news) if isinstance(snap, dict) else frozenset()
+        d = first_difference(done, snap, "", skip)
         if d is not None and d[0] == "/id" and pos in st.notes.get("item.identity-changed.output", ()):
             # item.identity-changed reported this call's new id: judge the rest of it.
-            d = first_difference(done, snap, "", (ignore | {"id"}) if isinstance(snap, dict) else frozenset())
+            d = first_difference(done, snap, "", (skip | {"id"}) if isinstance(snap, dict) else frozenset())
+        cap = None
+        if d is None and news:
+            d = first_difference(done, snap, "", ignore)
+            cap = "warning"
         if d is not None:
             ptr, a, b = d
             it = st.items.get(oi)
+            note = "; a field unknown to the contracts, filled late" if cap else ""
             yield Hit(
                 f"response.output[{pos}]{ptr} is {short(b)} but output_item.done (output_index {oi}"
-                f"{', event ' + str(it.done_at) if it is not None and it.done_at is not None else ''}) had {short(a)}",
+                f"{', event ' + str(it.done_at) if it is not None and it.done_at is not None else ''}) had {short(a)}{note}",
                 output_index=oi,
                 excerpt=short(snap, 160),
+                max_severity=cap,
             )
             return

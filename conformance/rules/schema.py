@@ -9,6 +9,7 @@ issues matching a named tolerance get the profile's treatment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,7 +51,22 @@ def classify(etype: str, pointer: str) -> tuple[str, str] | None:
     return ("schema.event", pointer)
 
 
-def _hit(issue: Any, ctx: Any, pointer: str) -> Hit | None:
+_POSITION = re.compile(r"^(?:/response/output/\d+|/response|/item)(?=/|$)")
+_INDEX = re.compile(r"/\d+(?=/|$)")
+
+
+def _unknown_once(st: Any, pointer: str, message: str) -> bool:
+    """True the first time this stream shows this unknown thing (wherever it sits: the added
+    item, the done item, a snapshot's output)."""
+    seen = st.notes.setdefault("schema.unknown.seen", set())
+    key = (_INDEX.sub("/*", _POSITION.sub("", pointer)), message)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+def _hit(issue: Any, ctx: Any, pointer: str, st: Any = None) -> Hit | None:
     cap = None
     if issue.tolerance:
         cap = ctx.profile.tolerance_severity(issue.tolerance)
@@ -58,7 +74,32 @@ def _hit(issue: Any, ctx: Any, pointer: str) -> Hit | None:
             return None
     where = pointer or "(root)"
     note = f" [tolerated: {issue.tolerance}]" if issue.tolerance else ""
+    if getattr(issue, "unknown", False):
+        # Forward compatibility: what the contracts do not know is news, not a defect.
+        if st is not None and not _unknown_once(st, pointer, issue.message):
+            return None
+        from conformance.contracts import contract_version
+
+        return Hit(
+            f"{ctx.etype} {where}: {issue.message}; unknown to the contracts ({contract_version()}), "
+            f"so not judged{note}",
+            max_severity="warning",
+        )
     return Hit(f"{ctx.etype} {where}: {issue.message}{note}", max_severity=cap)
+
+
+# What a client needs to open an item at output_item.added; the rest may arrive with
+# output_item.done (the live API adds a web_search_call without `action`). `call_id` because
+# openai-python >=3.54 identifies call items by it from the added event on.
+OPEN_FIELDS = frozenset({"type", "id", "status", "call_id"})
+
+
+def _late_field(ctx: Any, issue: Any, pointer: str) -> bool:
+    """A required field an output_item.added item may still lack (judged at done instead)."""
+    if ctx.etype != "response.output_item.added" or issue.validator != "required":
+        return False
+    parts = pointer.split("/")
+    return len(parts) == 3 and parts[1] == "item" and parts[2] not in OPEN_FIELDS
 
 
 def _issues_for(rule_id: str, ctx: Any) -> Iterator[tuple[Any, str]]:
@@ -73,7 +114,9 @@ def _issues_for(rule_id: str, ctx: Any) -> Iterator[tuple[Any, str]]:
 @check("schema.event", on=("*",), fast_safe=True)
 def event_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     for issue, pointer in _issues_for("schema.event", ctx):
-        h = _hit(issue, ctx, pointer)
+        if pointer == "/error" and issue.validator == "x-unknown-field":
+            continue  # a top-level `error` is judged below (clients take it for an error event)
+        h = _hit(issue, ctx, pointer, st)
         if h is not None:
             yield h
     if ctx.profile.nested_error_event and ctx.etype == "error" and not isinstance(ev.get("error"), dict):
@@ -101,7 +144,17 @@ def known_event_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     cap = ctx.profile.tolerance_severity("sdk-unknown-event-types")
     if cap is None:
         return
-    yield Hit(f"event type {etype!r} is not in the catalogue{tracked}", max_severity=cap)
+    seen = st.notes.setdefault("schema.unknown-event.types", set())
+    if etype in seen:
+        return  # once per type: a new delta type streams many events
+    seen.add(etype)
+    from conformance.contracts import contract_version
+
+    yield Hit(
+        f"event type {etype!r} is unknown to the contracts ({contract_version()}), so not "
+        f"judged{tracked}; clients ignore it",
+        max_severity=cap,
+    )
 
 
 @check("schema.response", on=("@lifecycle", "@response"))
@@ -112,9 +165,10 @@ def response_schema(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
         for issue in ctx.body_issues():
             if issue.kind != "invalid" or _usage_pointer(issue.pointer):
                 continue
-            h = _hit(issue, ctx, issue.pointer)
+            h = _hit(issue, ctx, issue.pointer, st)
             if h is not None:
                 yield h
+        yield from _profile_required(st, ev, ctx, "")
         return
     reported = st.notes.get("schema.item.reported", ())
     resp = ev.get("response") if isinstance(ev, dict) else None
@@ -129,17 +183,35 @@ def response_schema(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
             rest = "/" + parts[4] if len(parts) == 5 else ""
             if (int(parts[3]), rest, issue.message) in reported:
                 continue
-        h = _hit(issue, ctx, pointer)
+        h = _hit(issue, ctx, pointer, st)
         if h is not None:
             yield h
+    if isinstance(resp, dict):
+        yield from _profile_required(st, resp, ctx, "/response")
+
+
+def _profile_required(st: Any, resp: Any, ctx: Any, prefix: str) -> Iterator[Hit]:
+    """Fields the profile's specification requires of every Response object beyond the
+    contracts (Open Responses: 31 fields, presence_penalty and frequency_penalty among them)."""
+    fields = ctx.profile.required_response_fields
+    if not fields or not isinstance(resp, dict):
+        return
+    missing = [f for f in fields if f not in resp]
+    if missing:
+        yield Hit(
+            f"{ctx.etype} {prefix or '(root)'}: missing {', '.join(map(repr, missing))}, required of "
+            f"every Response object by {ctx.profile.required_response_fields_source}"
+        )
 
 
 @check("schema.item", on=tuple(_ITEM_EVENTS))
 def item_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     oi = ev.get("output_index")
     for issue, pointer in _issues_for("schema.item", ctx):
+        if _late_field(ctx, issue, pointer):
+            continue
         if ctx.etype == "response.output_item.done" and type(oi) is int:
             st.notes.setdefault("schema.item.reported", set()).add((oi, pointer[len("/item"):], issue.message))
-        h = _hit(issue, ctx, pointer)
+        h = _hit(issue, ctx, pointer, st)
         if h is not None:
             yield h

@@ -22,21 +22,28 @@ define("sequence.start", "warning", "sequence_number does not start at 0",
 
 @check("sequence.missing", on=("*", "@finish"), fast_safe=True)
 def has_sequence_number(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
-    # A stream with no sequence numbers at all is what the API sent before ~April 2025
-    # (tolerance "missing-sequence-number"): one finding at the end. Events without one in a
-    # stream that has them are errors, each.
+    # A stream with no sequence numbers at all: one finding at the end. Every current server
+    # must send them (openai-python's types require them, so does Open Responses): an error,
+    # unless the user opted in to tolerance "sequence-number-absent" for recordings made before
+    # about April 2025. Events without one in a stream that has them are errors, each.
     notes = st.notes
     if ev is None:  # end of stream
         first = notes.get("seq.first_missing")
         if first is not None and st.last_seq is None:
-            cap = ctx.profile.tolerance_severity("sequence-number-absent")
-            if cap is not None:
+            n = notes["seq.n_missing"]
+            if ctx.profile.tolerates("sequence-number-absent"):
                 yield Hit(
-                    f"no event carries a sequence_number ({notes['seq.n_missing']} events); "
-                    "streams recorded before about April 2025 look like this "
-                    "[tolerated: sequence-number-absent]",
+                    f"no event carries a sequence_number ({n} events); streams recorded before "
+                    "about April 2025 look like this [tolerated: sequence-number-absent]",
                     event_index=first,
-                    max_severity=cap,
+                    max_severity=ctx.profile.tolerance_severity("sequence-number-absent"),
+                )
+            else:
+                yield Hit(
+                    f"no event carries a sequence_number ({n} events); every current server must "
+                    "send one on each event (openai-python's event types require it); a recording "
+                    "made before about April 2025 is checked with --tolerate sequence-number-absent",
+                    event_index=first,
                 )
         return
     seq = ev.get("sequence_number")

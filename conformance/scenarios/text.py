@@ -156,19 +156,12 @@ async def metadata(ctx: ScenarioContext) -> None:
     expect_text(ctx, ex.response)
 
 
-@scenario("max-output-tokens", "max_output_tokens 16 ends `incomplete` (reason max_output_tokens)", "core", "limits", "stream")
+@scenario("max-output-tokens", "max_output_tokens 16: a response the limit cuts ends `incomplete` (reason max_output_tokens)", "core", "limits", "stream")
 async def max_output_tokens(ctx: ScenarioContext) -> None:
-    sx = await ctx.stream({"input": ESSAY, "max_output_tokens": 16})
-    terminal = sx.terminal or {}
-    reason = (terminal.get("incomplete_details") or {}).get("reason")
-    if (terminal.get("status"), reason) != ("incomplete", "max_output_tokens") and not any(
-        f.rule == "request.max-output-tokens" for f in ctx.findings
-    ):
-        ctx.finding(
-            "request.max-output-tokens",
-            f"a 500-word essay under max_output_tokens 16 ended with status {terminal.get('status')!r}, "
-            f"incomplete_details.reason {reason!r} (expected 'incomplete', 'max_output_tokens')",
-        )
+    # The stream is checked with the request known: request.max-output-tokens fires when usage
+    # shows the limit was reached and the response is not `incomplete` / `max_output_tokens`.
+    # A model that answers a 500-word essay prompt in fewer tokens has done nothing wrong.
+    await ctx.stream({"input": ESSAY, "max_output_tokens": 16})
 
 
 @scenario("reasoning", "reasoning.effort streams a reasoning item", "reasoning", "stream")

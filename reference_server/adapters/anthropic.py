@@ -245,12 +245,14 @@ def message_to_events(message: dict[str, Any]) -> list[dict[str, Any]]:
     for i, block in enumerate(message["content"]):
         kind = block.get("type")
         if kind == "text":
-            events += [{"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}},
+            start_block = {"type": "text", "text": "", "citations": block.get("citations") or []}
+            events += [{"type": "content_block_start", "index": i, "content_block": start_block},
                        {"type": "content_block_delta", "index": i,
                         "delta": {"type": "text_delta", "text": block.get("text", "")}}]
         elif kind == "thinking":
             events += [{"type": "content_block_start", "index": i,
-                        "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+                        "content_block": {"type": "thinking", "thinking": "",
+                                          "signature": block.get("signature") or ""}},
                        {"type": "content_block_delta", "index": i,
                         "delta": {"type": "thinking_delta", "thinking": block.get("thinking", "")}}]
         elif kind == "tool_use":

@@ -9,13 +9,18 @@ tool_use id, arguments = the concatenated `input_json_delta`s, or the start bloc
 a call of the synthetic structured-output tool (see `anthropic.json_tool_name`) is the answer
 itself: its input JSON streams as output text.
 An item stays open until the next block of another kind starts, so `stop_reason` `max_tokens`
-can mark the last item incomplete. Server-side tool blocks and signatures are not representable
-by the event writer and are dropped (see docs/converters.md).
+can mark the last item incomplete. Nothing is dropped silently: thinking signatures and
+`redacted_thinking` data -> the reasoning item's `encrypted_content`; citations -> `url_citation`
+annotations over the cited text block; server-side web search / web fetch (`server_tool_use` +
+`web_search_tool_result` / `web_fetch_tool_result`) -> a `web_search_call` item with its query and
+sources; any other block (code execution results, MCP tool use and results, compaction, future
+types) -> its content rendered as a message text part, and a log line naming the block type.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Unpack
 
 from reference_server.adapters.anthropic import json_tool_name
@@ -27,12 +32,27 @@ from reference_server.adapters.output import (
 )
 from reference_server.events import Event
 
+log = logging.getLogger("reference_server.proxy")
+
+# Server-side tools whose result block becomes a web_search_call (result type -> action type).
+WEB_RESULT_BLOCKS = {"web_search_tool_result": "search", "web_fetch_tool_result": "open_page"}
+
 # stop_reason -> incomplete_details.reason (anything else ends `completed`).
 INCOMPLETE_STOP_REASONS = {
     "max_tokens": "max_output_tokens",
     "model_context_window_exceeded": "max_output_tokens",
     "refusal": "content_filter",
 }
+
+
+def render_fields(value: Any, prefix: str = "") -> list[str]:
+    """`path: value` lines for every leaf of a block, strings verbatim (so a client reading the
+    message sees the exact output, newlines included)."""
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in render_fields(v, f"{prefix}{k}.")]
+    if isinstance(value, list):
+        return [line for i, v in enumerate(value) for line in render_fields(v, f"{prefix}{i}.")]
+    return [f"{prefix[:-1]}: {value if isinstance(value, str) else json.dumps(value)}"]
 
 
 class AnthropicToResponsesStream(StreamConverter):
@@ -49,6 +69,7 @@ class AnthropicToResponsesStream(StreamConverter):
         self._blocks: dict[int, dict[str, Any]] = {}  # index -> {"type", "args_seen", "input", "new_part"}
         self._usage: dict[str, Any] = {}
         self._stop_reason: str | None = None
+        self._server_calls: dict[str, dict[str, Any]] = {}  # server_tool_use id -> block state
 
     def _feed(self, event: Any) -> list[Event]:
         if not isinstance(event, dict):
@@ -73,19 +94,36 @@ class AnthropicToResponsesStream(StreamConverter):
         index = as_int(event.get("index"))
         block = event.get("content_block") or {}
         kind = block.get("type")
-        state: dict[str, Any] = {"type": kind, "args_seen": False, "input": block.get("input")}
+        state: dict[str, Any] = {"type": kind, "args_seen": False, "input": block.get("input"), "extra": ""}
         self._blocks[index] = state
         if kind == "text":
             state["new_part"] = True  # a second text block is a second output_text part
+            state["citations"] = []  # annotations waiting for this block's part to open
+            for citation in block.get("citations") or []:
+                self._cite(state, citation)
             return self._text(state, block.get("text") or "")
-        if kind == "thinking":
-            return self.out.reasoning(str(block["thinking"])) if block.get("thinking") else []
+        if kind in ("thinking", "redacted_thinking"):
+            # Each signed block is its own reasoning item (its signature covers its text only).
+            events = self.out.close() if self.out.kind == "reasoning" else []
+            if kind == "redacted_thinking":
+                return events + self.out.encrypted(str(block.get("data") or ""))
+            if block.get("thinking"):
+                events += self.out.reasoning(str(block["thinking"]))
+            if block.get("signature"):
+                events += self.out.encrypted(str(block["signature"]))
+            return events
         if kind == "tool_use" and self.json_tool is not None and block.get("name") == self.json_tool:
             state["type"] = "json_answer"  # its input JSON streams as the message's text
             return []
         if kind == "tool_use":
             return self.out.open_call(index, str(block.get("name") or "tool"), block.get("id"))
-        return []  # redacted_thinking, server tool blocks: nothing the writer can express
+        if kind == "server_tool_use" and block.get("name") in ("web_search", "web_fetch"):
+            self._server_calls[str(block.get("id"))] = state  # its input comes with the result
+            return []
+        if kind in WEB_RESULT_BLOCKS:
+            return self._web_result(kind, block)
+        state["fallback"] = block  # rendered whole at content_block_stop
+        return []
 
     def _on_content_block_delta(self, event: dict[str, Any]) -> list[Event]:
         state = self._blocks.get(as_int(event.get("index")))
@@ -95,9 +133,14 @@ class AnthropicToResponsesStream(StreamConverter):
         kind = delta.get("type")
         if kind == "text_delta" and state["type"] == "text":
             return self._text(state, str(delta.get("text") or ""))
+        if kind == "citations_delta" and state["type"] == "text":
+            self._cite(state, delta.get("citation") or {})
+            return []
         if kind == "thinking_delta" and state["type"] == "thinking":
             text = str(delta.get("thinking") or "")
             return self.out.reasoning(text) if text else []
+        if kind == "signature_delta" and state["type"] == "thinking":
+            return self.out.encrypted(str(delta.get("signature") or ""))
         if kind == "input_json_delta" and state["type"] == "json_answer":
             text = str(delta.get("partial_json") or "")
             state["args_seen"] = state["args_seen"] or bool(text)
@@ -108,7 +151,9 @@ class AnthropicToResponsesStream(StreamConverter):
                 return []
             state["args_seen"] = True
             return self.out.arguments(text)
-        return []  # signature_delta, citations_delta: not representable
+        # Deltas of server tool and fallback blocks: kept for the block's rendering.
+        state["extra"] += str(delta.get("partial_json") or delta.get("text") or delta.get("content") or "")
+        return []
 
     def _on_content_block_stop(self, event: dict[str, Any]) -> list[Event]:
         index = as_int(event.get("index"))
@@ -120,6 +165,17 @@ class AnthropicToResponsesStream(StreamConverter):
             # No input_json_delta: the whole input came with the start block (or it is empty).
             state["args_seen"] = True
             return self.out.arguments(json.dumps(state["input"] or {}, separators=(",", ":")))
+        if state and state["type"] == "text" and state.get("citations"):
+            events = self.out.empty_text_part()  # cited, but no text came: the citations still show
+            for ann in state.pop("citations"):
+                self.out.annotate(ann)
+            return events
+        if state and "fallback" in state:
+            block = {k: v for k, v in state.pop("fallback").items() if k != "type" and v not in (None, {}, [], "")}
+            text = "\n".join(render_fields(block))
+            if state["extra"]:  # what its deltas streamed (a tool input, a compaction summary)
+                text += ("\n" if text else "") + f"streamed: {state['extra']}"
+            return self.out.fallback(f"Anthropic {state['type']} block", text)
         return []
 
     def _on_message_delta(self, event: dict[str, Any]) -> list[Event]:
@@ -142,11 +198,44 @@ class AnthropicToResponsesStream(StreamConverter):
                              self._usage_so_far())
 
     # ------------------------------------------------------------------ helpers
+    def _cite(self, state: dict[str, Any], citation: dict[str, Any]) -> None:
+        """A citation of a text block -> a url_citation over that block's text (its own part)."""
+        url = citation.get("url") or citation.get("source")
+        if isinstance(url, str) and url:
+            ann = {"type": "url_citation", "url": url, "title": str(citation.get("title") or url),
+                   "start_index": None, "end_index": None}
+            if state.get("new_part"):  # the block's part is not open yet
+                state["citations"].append(ann)
+            else:
+                self.out.annotate(ann)
+        else:  # document citations (char/page/content-block locations) name no URL
+            log.warning("upstream sent a %s citation, which has no url_citation equivalent: cited text kept only "
+                        "in the message", citation.get("type"))
+
+    def _web_result(self, kind: str, block: dict[str, Any]) -> list[Event]:
+        call = self._server_calls.pop(str(block.get("tool_use_id")), None) or {}
+        try:
+            args = json.loads(call.get("extra") or "null") or call.get("input") or {}
+        except ValueError:
+            args = call.get("input") or {}
+        content = block.get("content")
+        if WEB_RESULT_BLOCKS[kind] == "open_page":
+            url = (content or {}).get("url") if isinstance(content, dict) else None
+            return self.out.web_search({"type": "open_page", "url": url or args.get("url")})
+        results = content if isinstance(content, list) else []
+        if isinstance(content, dict):  # web_search_tool_result_error
+            log.warning("upstream web search failed: %s", content.get("error_code"))
+        sources = [{"type": "url", "url": r["url"]} for r in results if isinstance(r, dict) and r.get("url")]
+        return self.out.web_search({"type": "search", "query": args.get("query"), "sources": sources})
+
     def _text(self, state: dict[str, Any], text: str) -> list[Event]:
         if not text:
             return []
         new_part = state.pop("new_part", False)
-        return self.out.text(text, new_part=new_part)
+        events = self.out.text(text, new_part=new_part)
+        for ann in state.pop("citations", []):
+            self.out.annotate(ann)  # now that the block's own part is open
+        return events
 
     def _usage_obj(self) -> dict[str, Any]:
         u = self._usage

@@ -25,6 +25,8 @@ anything else -> completed. `finish()` at `[DONE]`/EOF ends it too; `fail()` abo
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Unpack
 
@@ -34,12 +36,15 @@ from reference_server.adapters.common import (
     is_complete_json,
     responses_usage,
 )
+from reference_server.adapters.dialects import chunk_usage, merge_usage, read_delta, usage_counts
 from reference_server.adapters.output import (
     ConverterOptions,
     StreamConverter,
     UpstreamProtocolError,
 )
 from reference_server.events import Event
+
+log = logging.getLogger("reference_server.proxy")
 
 Target = str | tuple[str, object]  # "reasoning" | "message" | ("call", key)
 
@@ -74,6 +79,10 @@ class CCToResponsesStream(StreamConverter):
         self._buffers: dict[Target, _Buffer] = {}
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
+        self._unknown_seen: set[str] = set()
+        self._encrypted: str | None = None  # OpenRouter reasoning.encrypted, for the reasoning item
+        self._sources: list[dict[str, str]] = []  # Perplexity citations / search_results
+        self.out.annotator = self._cite
 
     def _saw_end(self) -> bool:
         return self._finish_reason is not None
@@ -93,8 +102,11 @@ class CCToResponsesStream(StreamConverter):
             # Responses has no `n`: only the first choice is translated.
             if isinstance(choice, dict) and as_int(choice.get("index", 0)) == 0:
                 events += self._choice(choice)
-        if isinstance(chunk.get("usage"), dict):
-            self._usage = chunk["usage"]
+        if chunk.get("citations") or chunk.get("search_results"):
+            self._sources = perplexity_sources(chunk)
+        usage = chunk_usage(chunk)
+        if usage is not None:
+            self._usage = merge_usage(self._usage, usage)  # repeated usage is cumulative
             if self._finish_reason is not None:
                 events += self._finalize()
         return events
@@ -103,15 +115,22 @@ class CCToResponsesStream(StreamConverter):
         events: list[Event] = []
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            reasoning = delta.get("reasoning_content")
-            if not isinstance(reasoning, str) or not reasoning:
-                reasoning = delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                events += self._route("reasoning", "reasoning", reasoning)
-            if isinstance(delta.get("content"), str) and delta["content"]:
-                events += self._route("message", "text", delta["content"])
-            if isinstance(delta.get("refusal"), str) and delta["refusal"]:
-                events += self._route("message", "refusal", delta["refusal"])
+            read = read_delta(delta)  # every shape the dialect table knows
+            for kind, text in read.pieces:
+                events += self._route("reasoning" if kind == "reasoning" else "message", kind, text)
+            for what, text in read.unknown:
+                # No mapping: kept visible as reasoning (a note beside the answer), and logged.
+                if what not in self._unknown_seen:
+                    self._unknown_seen.add(what)
+                    log.warning("upstream sent %s, which no dialect maps: kept as reasoning text", what)
+                events += self._route("reasoning", "reasoning", text)
+            if read.encrypted and self._current() == "reasoning":
+                events += self.out.encrypted(read.encrypted)  # signs the open reasoning item
+            elif read.encrypted:
+                self._encrypted = (self._encrypted or "") + read.encrypted
+            for ann in read.annotations or []:
+                if (converted := url_citation(ann)) is not None:
+                    self.out.annotate(converted)
             calls = delta.get("tool_calls")
             for call in calls if isinstance(calls, list) else []:
                 if isinstance(call, dict):
@@ -125,7 +144,14 @@ class CCToResponsesStream(StreamConverter):
     def _call_delta(self, call: dict[str, Any], legacy: bool = False) -> list[Event]:
         fn = call if legacy else (call.get("function") or {})
         key = call.get("index")
-        if not isinstance(key, (int, str)) or isinstance(key, bool):
+        known = self._calls.get(key) if isinstance(key, (int, str)) else None
+        if known is not None and call.get("id") and known.call_id and call["id"] != known.call_id:
+            # Parallel calls all sent with index 0 (Gemini compat, some Ollama builds): a new id
+            # starts a new call.
+            key = next((k for k, c in self._calls.items() if c.call_id == call["id"]), None)
+            if key is None:
+                key = ("id", call["id"])
+        if not isinstance(key, (int, str, tuple)) or isinstance(key, bool):
             # Some servers omit `index`: identify the call by its id, else it continues the last.
             key = next((k for k, c in self._calls.items() if call.get("id") and c.call_id == call.get("id")), None)
             if key is None:
@@ -136,8 +162,8 @@ class CCToResponsesStream(StreamConverter):
         if state is None:
             state = self._calls[key] = _Call(name=name, call_id=call.get("id") or None)
             events += self._route(("call", key), "args", "")  # announce it in arrival order
-        elif name and not state.opened:
-            state.name += name  # a name split over chunks (before the item exists)
+        elif name and not state.opened and name != state.name:
+            state.name += name  # a name split over chunks (a repeated whole name is not)
             events += self._drain()
         args = fn.get("arguments")
         if isinstance(args, (dict, list)):
@@ -202,7 +228,11 @@ class CCToResponsesStream(StreamConverter):
         if not text:
             return []
         if sub == "reasoning":
-            return self.out.reasoning(text)
+            events = self.out.reasoning(text)
+            if self._encrypted:
+                events += self.out.encrypted(self._encrypted)
+                self._encrypted = None
+            return events
         if sub == "text":
             return self.out.text(text)
         if sub == "refusal":
@@ -217,6 +247,9 @@ class CCToResponsesStream(StreamConverter):
             events = self._drain(force=True)
         except UpstreamProtocolError as exc:
             return self.out.fail(str(exc), "upstream_protocol_error")
+        if self._encrypted:  # encrypted reasoning with no reasoning text: an item of its own
+            events += self.out.encrypted(self._encrypted)
+            self._encrypted = None
         usage = cc_usage_to_responses(self._usage)
         reason = INCOMPLETE_REASONS.get(self._finish_reason or "")
         if reason is not None:
@@ -226,16 +259,56 @@ class CCToResponsesStream(StreamConverter):
         return events + self.out.complete(usage)
 
 
+    def _cite(self, text: str) -> list[dict[str, Any]]:
+        return citation_annotations(text, self._sources)
+
+
 def cc_usage_to_responses(usage: Any) -> dict[str, Any]:
-    """Responses usage from CC usage (details carried over; absent usage counts as zero)."""
+    """Responses usage from CC usage, read by the dialect table's conventions (output counts
+    everything billed as output; absent usage counts as zero). Corrections are logged."""
     if not isinstance(usage, dict):
         usage = {}
-    return responses_usage(
-        usage.get("prompt_tokens"),
-        usage.get("completion_tokens"),
-        cached_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
-        reasoning_tokens=(usage.get("completion_tokens_details") or {}).get("reasoning_tokens"),
-    )
+    inp, out, cached, reasoning, note = usage_counts(usage)
+    if note:
+        log.warning("%s", note)
+    return responses_usage(inp, out, cached_tokens=cached, reasoning_tokens=reasoning)
+
+
+def url_citation(ann: dict[str, Any]) -> dict[str, Any] | None:
+    """A CC `url_citation` annotation (OpenAI search models, OpenRouter) as a Responses one."""
+    inner: dict[str, Any] = ann["url_citation"] if isinstance(ann.get("url_citation"), dict) else ann
+    if not isinstance(inner.get("url"), str):
+        return None
+    return {"type": "url_citation", "url": inner["url"], "title": str(inner.get("title") or inner["url"]),
+            "start_index": inner.get("start_index"), "end_index": inner.get("end_index")}
+
+
+def perplexity_sources(chunk: dict[str, Any]) -> list[dict[str, str]]:
+    """Perplexity's numbered sources: `search_results` (title, url) or bare `citations` URLs."""
+    results = chunk.get("search_results")
+    if isinstance(results, list) and results:
+        return [{"url": str(r.get("url")), "title": str(r.get("title") or r.get("url"))}
+                for r in results if isinstance(r, dict) and r.get("url")]
+    return [{"url": str(u), "title": str(u)} for u in chunk.get("citations") or [] if isinstance(u, str)]
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def citation_annotations(text: str, sources: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """`url_citation`s for numbered sources: each `[n]` marker in the text is annotated with the
+    n-th source (its offsets); a source no marker cites is still listed, at the end of the text."""
+    out: list[dict[str, Any]] = []
+    cited: set[int] = set()
+    for m in _MARKER.finditer(text):
+        n = int(m.group(1))
+        if 1 <= n <= len(sources):
+            cited.add(n)
+            out.append({"type": "url_citation", **sources[n - 1], "start_index": m.start(), "end_index": m.end()})
+    for n, src in enumerate(sources, 1):
+        if n not in cited:
+            out.append({"type": "url_citation", **src, "start_index": len(text), "end_index": len(text)})
+    return out
 
 
 __all__ = ["CCToResponsesStream", "ConversionError", "UpstreamProtocolError", "cc_usage_to_responses"]

@@ -353,17 +353,17 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
         raise ConversionError("The upstream completion has no 'choices' array.")
     base = {k: completion.get(k) for k in ("id", "created", "model")}
     base["object"] = "chat.completion.chunk"
+    for key in ("citations", "search_results"):  # Perplexity's sources ride on every chunk
+        if completion.get(key):
+            base[key] = completion[key]
     choice = completion["choices"][0] if completion["choices"] else {}
     message = choice.get("message") or {}
     deltas: list[dict[str, Any]] = []
-    for key in ("reasoning_content", "reasoning"):
-        if isinstance(message.get(key), str) and message[key]:
-            deltas.append({"reasoning_content": message[key]})
-            break
-    if isinstance(message.get("content"), str) and message["content"]:
-        deltas.append({"content": message["content"]})
-    if isinstance(message.get("refusal"), str) and message["refusal"]:
-        deltas.append({"refusal": message["refusal"]})
+    # Every other message field goes through the stream's dialect table as one delta (content
+    # as a string or typed parts, reasoning under any of its names, annotations, unknown keys).
+    rest = {k: v for k, v in message.items() if k not in ("role", "tool_calls", "function_call") and v}
+    if rest:
+        deltas.append(rest)
     for i, call in enumerate(message.get("tool_calls") or []):
         fn = call.get("function") or {}
         deltas.append(

@@ -7,11 +7,15 @@ builder opens, switches and closes items and parts so the writer's grammar alway
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypedDict
 
+from reference_server.adapters import writer_extras
 from reference_server.adapters.common import response_fields
 from reference_server.events import Event, ResponseEventWriter, new_id
+
+log = logging.getLogger("reference_server.proxy")
 
 Kind = Literal["reasoning", "message", "call"]
 
@@ -49,6 +53,12 @@ class OutputBuilder:
         self.index: int | None = None  # its output_index
         self.part: str | None = None  # kind of the open part of a message/reasoning item
         self.call_key: object = None  # the converter's key of the open call
+        # Annotations for the open output_text part, emitted when it closes; a None offset means
+        # "the whole part" (Anthropic cites a text block as a whole).
+        self.pending_annotations: list[dict[str, Any]] = []
+        # Annotations computed from a finished output_text part's text (Perplexity's markers).
+        self.annotator: Callable[[str], list[dict[str, Any]]] | None = None
+        self.pending_encrypted: str | None = None  # for the open reasoning item
 
     @property
     def finished(self) -> bool:
@@ -74,14 +84,25 @@ class OutputBuilder:
         events = self._ensure("message")
         assert self.index is not None
         if self.part != "output_text" or new_part:
+            events += self._end_part()
             events += self.writer.add_output_text_part(self.index)
             self.part = "output_text"
         return events + self.writer.text_delta(self.index, text)
+
+    def empty_text_part(self) -> list[Event]:
+        """A new output_text part with no text (a cited text block that streamed none), so its
+        annotations have a part to belong to."""
+        events = self._ensure("message")
+        assert self.index is not None
+        events += self._end_part()
+        self.part = "output_text"
+        return events + self.writer.add_output_text_part(self.index)
 
     def refusal(self, text: str) -> list[Event]:
         events = self._ensure("message")
         assert self.index is not None
         if self.part != "refusal":
+            events += self._end_part()
             events += self.writer.add_refusal_part(self.index)
             self.part = "refusal"
         return events + self.writer.refusal_delta(self.index, text)
@@ -105,26 +126,53 @@ class OutputBuilder:
         """Close the open item (completed); no-op when none is open."""
         if self.index is None:
             return []
-        events = self.writer.close_item(self.index, "completed")
+        events = self._end_part()
+        events += self.writer.close_item(self.index, "completed")
         self.kind = self.index = self.part = self.call_key = None
         return events
 
+    def annotate(self, annotation: dict[str, Any]) -> None:
+        """An annotation of the open (or next) output_text part, emitted when the part ends."""
+        self.pending_annotations.append(annotation)
+
+    def encrypted(self, value: str) -> list[Event]:
+        """`encrypted_content` for the current reasoning item (one is opened when none is)."""
+        events = self._ensure("reasoning")
+        self.pending_encrypted = (self.pending_encrypted or "") + value
+        return events
+
+    def web_search(self, action: dict[str, Any]) -> list[Event]:
+        """A finished web_search_call item (the upstream searched server-side)."""
+        events = self.close()
+        return events + writer_extras.add_web_search_call(self.writer, action)
+
+    def fallback(self, what: str, text: str) -> list[Event]:
+        """Upstream content with no Responses equivalent: kept visible as its own output_text part
+        (`[what] text`) and logged, never dropped."""
+        log.warning("upstream sent %s, which has no Responses equivalent: kept as message text", what)
+        return self.text(f"[{what}]\n{text}", new_part=True)
+
     # ------------------------------------------------------------------ terminal
     def complete(self, usage: Mapping[str, Any]) -> list[Event]:
+        events = self._end_part()
         self._forget()
-        return self.writer.complete(usage)
+        return events + self.writer.complete(usage)
 
     def incomplete(self, reason: str, usage: Mapping[str, Any]) -> list[Event]:
+        events = self._end_part()
         self._forget()
-        return self.writer.incomplete(reason, usage)
+        return events + self.writer.incomplete(reason, usage)
 
     def fail(self, message: str, code: str, usage: Mapping[str, Any] | None = None) -> list[Event]:
         """`error` + `response.failed`. `response.error.code` has a closed enum: an upstream's own
         code is kept in the message and mapped to `rate_limit_exceeded` or `server_error`."""
-        self._forget()
         if code not in RESPONSE_ERROR_CODES:
             message = f"{message} (upstream code: {code})"
             code = "rate_limit_exceeded" if code in RATE_LIMIT_CODES else "server_error"
+        if self.kind == "reasoning" and self.index is not None and self.pending_encrypted is not None:
+            writer_extras.set_encrypted_content(self.writer, self.index, self.pending_encrypted)
+        self.pending_annotations, self.pending_encrypted = [], None
+        self._forget()
         return self.writer.fail(message, code=code, usage=usage)
 
     def abort(self, message: str) -> list[Event]:
@@ -138,6 +186,29 @@ class OutputBuilder:
         return self.writer.snapshot()
 
     # ------------------------------------------------------------------ internals
+    def _end_part(self) -> list[Event]:
+        """What must happen before the open part or item closes: its annotations, its
+        encrypted_content."""
+        events: list[Event] = []
+        if self.index is None:
+            return events
+        if self.kind == "reasoning" and self.pending_encrypted is not None:
+            writer_extras.set_encrypted_content(self.writer, self.index, self.pending_encrypted)
+            self.pending_encrypted = None
+        if self.part != "output_text":
+            return events
+        text = self.writer.item(self.index)["content"][-1]["text"]
+        annotations = list(self.annotator(text)) if self.annotator else []
+        for ann in self.pending_annotations:
+            ann = dict(ann)
+            if ann.get("start_index") is None:
+                ann["start_index"], ann["end_index"] = 0, len(text)
+            annotations.append(ann)
+        self.pending_annotations = []
+        for ann in annotations:
+            events += writer_extras.add_annotation(self.writer, self.index, ann)
+        return events
+
     def _ensure(self, kind: Kind) -> list[Event]:
         if self.kind == kind:
             return []

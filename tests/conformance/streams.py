@@ -312,6 +312,14 @@ def response_object(status: str = "in_progress", output: list[Any] | None = None
         "usage": None,
         "user": None,
         "metadata": {},
+        # The 2026 shape: what the Open Responses OpenAPI requires of every Response too.
+        "completed_at": CREATED_AT + 2 if status == "completed" else None,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "top_logprobs": 0,
+        "max_tool_calls": None,
+        "service_tier": "default",
+        "safety_identifier": None,
     }
     resp.update(overrides)
     return resp

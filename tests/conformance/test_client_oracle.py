@@ -624,7 +624,7 @@ def judge(raw: bytes, request: dict[str, Any] | None) -> Outcome:
 
 
 # ---- the properties ------------------------------------------------------------------------------
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 def test_bases_pass_the_client_and_the_checker() -> None:
@@ -657,7 +657,7 @@ def test_measured_rates_on_a_fixed_sample() -> None:
     """A reproducible sample: every client failure covered, and most errors name the client."""
     rng = random.Random(20260521)
     counts: Counter[str] = Counter()
-    for _ in range(600):
+    for _ in range(300):
         base = rng.choice(BASES)
         ops = [rng.choice(MUTATIONS) for _ in range(rng.randint(1, 2))]
         raw, labels = mutate(base, ops, rng.randrange(2**32))
@@ -671,7 +671,7 @@ def test_measured_rates_on_a_fixed_sample() -> None:
         counts["must-name"] += o.must_name
         counts["must-name-named"] += o.must_name and o.named
         assert o.covered, (base.name, labels, o.detail)
-    assert counts["client-failed"] >= 300 and counts["client-ok"] >= 150, counts
+    assert counts["client-failed"] >= 150 and counts["client-ok"] >= 75, counts
     assert counts["covered"] == counts["client-failed"], counts
     assert counts["must-name-named"] == counts["must-name"], counts
     # Measured (docs/checker.md): about 83% of all client failures come with an error naming
@@ -740,7 +740,7 @@ def preserve(base: Base, how: str, seed: int) -> tuple[bytes, int | None]:
 PRESERVING = ["split-delta", "key-order", "extra-fields", "chunked", "crlf", "cr", "comments", "no-event-lines", "id-fields", "done-sentinel"]
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(base=st.sampled_from(BASES), how=st.sampled_from(PRESERVING), seed=st.integers(0, 2**32))
 def test_semantics_preserving_changes_pass_both(base: Base, how: str, seed: int) -> None:
     raw, chunk = preserve(base, how, seed)
@@ -917,7 +917,7 @@ def _at_byte(raw: bytes, rng: random.Random, bad: bytes) -> bytes:
     return raw[:at] + bad + raw[at:]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(base=st.sampled_from(BASES), how=st.sampled_from(sorted(NOISE)), seed=st.integers(0, 2**32))
 def test_sse_layer_noise_keeps_the_verdicts(base: Base, how: str, seed: int) -> None:
     raw = NOISE[how](encode(base.fresh()), random.Random(seed))

@@ -65,7 +65,7 @@ def _full_is_valid(event_type: str, event: Any) -> bool:
 
 
 @pytest.mark.parametrize("event_type", sorted(contracts.known_event_types()))
-@settings(max_examples=15, deadline=None, derandomize=True,
+@settings(max_examples=10, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_fast_path_agrees_with_jsonschema(event_type: str, data: st.DataObject) -> None:

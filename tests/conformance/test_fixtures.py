@@ -23,11 +23,10 @@ from conformance.fixture_corpus import (
     validate_sidecar,
     verify,
 )
+from tests.paths import ROOT, SEED, require_shared
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = load_fixtures()
 BY_NAME = {fx.name: fx for fx in FIXTURES}
-SEED = Path("/work/shared/fixtures-seed/openai-api")
 
 # The defect classes of PROTOCOL.md "Defects seen in the wild", one fixture each (by behaviour).
 WILD = [
@@ -140,9 +139,7 @@ def test_sidecars_validate_against_schema() -> None:
 
 
 def test_captures_are_byte_identical_to_the_seed() -> None:
-    if not SEED.is_dir():
-        pytest.skip("the shared seed folder is not on this machine")
-    for sse in SEED.glob("*.sse"):
+    for sse in require_shared(SEED).glob("*.sse"):
         fx = BY_NAME[f"positive/openai-api/{sse.stem}"]
         assert fx.body() == sse.read_bytes(), sse.name
         meta_path = sse.with_suffix(".json")

@@ -15,7 +15,6 @@ from conformance.checker import StreamChecker
 from conformance.sse import SSEParser
 
 FUZZ = settings(
-    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -219,7 +219,7 @@ def generated_stream(draw: Any) -> Base:
 bases = st.one_of(st.sampled_from(FIXTURE_BASES), generated_stream())
 
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

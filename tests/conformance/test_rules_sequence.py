@@ -24,12 +24,31 @@ def test_not_an_integer() -> None:
     assert "not an integer" in f.message
 
 
-def test_missing_everywhere_is_one_tolerated_warning() -> None:
+def test_missing_everywhere_is_one_error_naming_the_opt_in() -> None:
     evs = _evs()
     for ev in evs:
         del ev["sequence_number"]
     (f,) = assert_only(check_events(evs), "sequence.missing")
+    assert f.severity == "error" and f.event_index == 0
+    assert "--tolerate sequence-number-absent" in f.message
+
+
+def test_missing_everywhere_is_one_warning_when_tolerated() -> None:
+    evs = _evs()
+    for ev in evs:
+        del ev["sequence_number"]
+    result = check_events(evs, profile="openai[tolerate=sequence-number-absent]")
+    (f,) = assert_only(result, "sequence.missing")
     assert f.severity == "warning" and f.event_index == 0
+    assert "[tolerated: sequence-number-absent]" in f.message
+    assert result.profile == "openai[tolerate=sequence-number-absent]"
+
+
+def test_the_tolerance_changes_nothing_for_a_stream_with_numbers() -> None:
+    evs = _evs()
+    del evs[3]["sequence_number"]
+    (f,) = assert_only(check_events(evs, profile="openai[tolerate=sequence-number-absent]"), "sequence.missing")
+    assert f.severity == "error"
 
 
 def test_missing_before_the_first_numbered_event() -> None:

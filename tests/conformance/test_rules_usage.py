@@ -55,7 +55,9 @@ def test_early() -> None:
 
 def test_max_output_tokens() -> None:
     req = {"model": "gpt-test", "input": "x", "max_output_tokens": 16}
-    evs = build_stream(message("hi"), terminal="incomplete", usage_obj=usage(3, 20), response={"max_output_tokens": 16})
+    evs = build_stream(
+        message("hi", status="incomplete"), terminal="incomplete", usage_obj=usage(3, 20), response={"max_output_tokens": 16}
+    )
     (f,) = assert_only(check_events(evs, request=req), "usage.max-output-tokens")
     assert "20" in f.message and "16" in f.message
 

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 
 from conformance.resources import fixtures_dir
 from conformance.sse import SSEMessage, SSEParser
-
-SEED_DIR = Path("/work/shared/fixtures-seed/openai-api")
+from tests.paths import SEED
 
 
 def _fixture_files() -> list[Path]:
@@ -25,13 +24,13 @@ def _fixture_files() -> list[Path]:
         found = sorted(fixtures_dir().rglob("*.sse"))
     except FileNotFoundError:
         found = []
-    if not found and SEED_DIR.is_dir():
-        found = sorted(SEED_DIR.glob("*.sse"))
+    if not found and SEED.is_dir():
+        found = sorted(SEED.glob("*.sse"))
     return found
 
 
 FIXTURES = _fixture_files()
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parse_chunks(chunks: list[bytes]) -> list[SSEMessage]:

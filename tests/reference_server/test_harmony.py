@@ -224,7 +224,7 @@ schemas = st.recursive(leaf, lambda inner: st.one_of(
 ), max_leaves=6)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(deadline=None)
 @given(schema=schemas)
 def test_generated_schemas_get_valid_instances(schema: dict[str, Any]) -> None:
     value = instance(schema)

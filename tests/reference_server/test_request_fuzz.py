@@ -31,7 +31,7 @@ def test_valid_skeletons_are_accepted(client: TestClient, body: dict[str, Any]) 
     assert r.json()["status"] in ("completed", "incomplete")  # "scalars" set max_output_tokens 64
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=corrupted_bodies())
 def test_one_corrupted_field_is_a_4xx_naming_it(client: TestClient, case: tuple[dict[str, Any], Any]) -> None:
     body, path = case

@@ -155,7 +155,7 @@ def mutated_bodies(draw: Any) -> Any:
     return body
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=mutated_bodies())
 def test_generated_bodies_never_cause_server_errors(client: TestClient, body: Any) -> None:
     r = client.post("/v1/responses", content=json.dumps(body), headers={"Content-Type": "application/json"})

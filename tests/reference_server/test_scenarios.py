@@ -356,9 +356,10 @@ def test_background_response(client: TestClient) -> None:
     rid = r.json()["id"]
     import time
 
-    for _ in range(200):
+    deadline = time.monotonic() + 30  # a hang guard
+    while True:
         got = client.get(f"/v1/responses/{rid}").json()
-        if got["status"] not in ("queued", "in_progress"):
+        if got["status"] not in ("queued", "in_progress") or time.monotonic() > deadline:
             break
         time.sleep(0.01)
     assert got["status"] == "completed" and got["output"]

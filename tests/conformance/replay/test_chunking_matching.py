@@ -57,7 +57,7 @@ def test_random_mode_is_reproducible_per_seed():
     assert a != c
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)
 @given(st.binary(max_size=300), st.sampled_from(CHUNKING_MODES), st.integers(0, 10))
 def test_chunking_round_trips_arbitrary_bytes(data, mode, seed):
     assert b"".join(chunk(data, mode, seed=seed)) == data

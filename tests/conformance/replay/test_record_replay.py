@@ -213,7 +213,7 @@ def test_replay_cli_serves_a_folder(recorded: Path) -> None:
     finally:
         watchdog.cancel()
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)
 
 
 def test_record_usage_errors(recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,7 +64,7 @@ class ServedApp:
         import time
 
         self.thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # a hang guard: a loaded machine starts slowly
         while not self.server.started and time.monotonic() < deadline:
             time.sleep(0.01)
         assert self.server.started, "test server did not start"

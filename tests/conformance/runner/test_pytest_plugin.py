@@ -83,3 +83,56 @@ def test_checker_fixture_object_in_process() -> None:
     assert checker.assert_conformant(good[-1]["response"]).ok  # a Response body
     with pytest.raises(AssertionError, match=r"part\.not-added"):
         checker.assert_conformant(fakes.text_events(request, fakes.Defects(drop_content_part_added=True)))
+
+
+def _no_sequence_numbers() -> list[dict[str, object]]:
+    events = fakes.text_events({"model": "m", "input": "hi"}, fakes.Defects())
+    for ev in events:
+        ev.pop("sequence_number", None)
+    return events
+
+
+def test_checker_fixture_tolerances_and_target_kind() -> None:
+    with pytest.raises(AssertionError, match=r"sequence\.missing"):
+        ResponsesChecker().assert_conformant(_no_sequence_numbers())
+    tolerant = ResponsesChecker(tolerate=["sequence-number-absent"])
+    assert tolerant.profile == "openai[tolerate=sequence-number-absent]"
+    result = tolerant.assert_conformant(_no_sequence_numbers())
+    assert [f.severity for f in result.findings if f.rule == "sequence.missing"] == ["warning"]
+    request = {"model": "m", "input": "hi", "tool_choice": "required",
+               "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}]}
+    events = fakes.text_events(request, fakes.Defects())
+    with pytest.raises(AssertionError, match=r"call\.tool-choice"):
+        ResponsesChecker().assert_conformant(events, request)
+    result = ResponsesChecker(target_kind="proxy").assert_conformant(events, request)
+    (f,) = [f for f in result.findings if f.rule == "call.tool-choice"]
+    assert f.severity == "warning" and f.kind == "model"
+    assert f.message.startswith("the model behind this server")
+    with pytest.raises(ValueError, match="unknown tolerance"):
+        ResponsesChecker(tolerate=["no-such-thing"])
+
+
+TOLERANT_TESTS = '''
+from tests.conformance.runner import fakes
+
+def test_recording_without_sequence_numbers(responses_checker):
+    events = fakes.text_events({"model": "m", "input": "hi"}, fakes.Defects())
+    for ev in events:
+        ev.pop("sequence_number", None)
+    responses_checker.assert_conformant(events)
+'''
+
+
+def test_plugin_tolerate_option(tmp_path: Path) -> None:
+    (tmp_path / "test_tolerant.py").write_text(TOLERANT_TESTS)
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    base = [sys.executable, "-m", "pytest", "-p", "conformance.pytest_plugin", "-q", "--no-header",
+            "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path / "test_tolerant.py")]
+    strict = subprocess.run(base, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert strict.returncode == 1 and "sequence.missing" in strict.stdout, strict.stdout + strict.stderr
+    tolerant = subprocess.run([*base, "--responses-tolerate", "sequence-number-absent"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert tolerant.returncode == 0, tolerant.stdout + tolerant.stderr
+    bad = subprocess.run([*base, "--responses-tolerate", "nope"], cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 4 and "unknown tolerance" in bad.stderr, bad.stdout + bad.stderr

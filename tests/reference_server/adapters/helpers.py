@@ -11,7 +11,8 @@ from reference_server.adapters.sse_decode import SSEDecoder
 
 ROOT = Path(__file__).resolve().parents[3]
 UPSTREAM = ROOT / "fixtures" / "upstream"
-SEED = ROOT.parent / "shared" / "fixtures-seed" / "openai-api"
+# The real captures as committed (copies of ../shared/fixtures-seed/openai-api).
+SEED = ROOT / "fixtures" / "streams" / "positive" / "openai-api"
 
 
 def fixture_names(kind: str) -> list[str]:

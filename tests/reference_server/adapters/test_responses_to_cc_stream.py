@@ -149,7 +149,7 @@ def writer_streams(draw: st.DrawFn) -> list[dict[str, Any]]:
     return events
 
 
-@settings(max_examples=50, deadline=None)
+@settings(deadline=None)
 @given(writer_streams())
 def test_writer_streams_rebuild_the_same_message(events: list[dict[str, Any]]) -> None:
     chunks, conv = convert(events)

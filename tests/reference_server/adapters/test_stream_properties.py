@@ -19,7 +19,7 @@ from tests.reference_server.adapters.helpers import (
 from tests.reference_server.adapters.strategies import TOOLS_REQUEST, anthropic_streams, cc_streams
 from tests.reference_server.adapters.upstream_readers import anthropic_content, cc_content
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def run_cc(chunks: list[Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,140 @@
+"""Fields the contracts do not know: the API adds fields between SDK releases.
+
+The schemas are open (no `additionalProperties: false`: a client ignores what it does not know),
+so validation never mentions a new field. `unknown_fields()` walks an instance along its schema
+and names every object key no applicable schema declares, so the checker can report each new
+field once, as a warning naming the contract version (forward compatibility, docs/checker.md).
+
+Applicable schemas of an object: the schema itself, its `$ref` target, every `allOf` member,
+the `then` (or `else`) of an `if` the instance matches, and the `anyOf` branches whose `type`
+fits. An object none of whose applicable schemas lists `properties`, or one with
+`additionalProperties` (a map such as `metadata`), is open: nothing in it is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from referencing._core import Resolver
+
+__all__ = ["unknown_fields"]
+
+# Arrays can be long (output items, logprobs): their first elements say enough about the shape.
+MAX_ITEMS = 64
+_JSON_TYPES = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "null": type(None),
+}
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "integer":
+        return type(value) is int
+    if name == "number":
+        return type(value) in (int, float)
+    t = _JSON_TYPES.get(name)
+    return t is not None and type(value) is t
+
+
+def _type_ok(schema: dict[str, Any], value: Any) -> bool:
+    t = schema.get("type")
+    if t is None:
+        return True
+    return any(_is_type(value, n) for n in ([t] if isinstance(t, str) else t))
+
+
+def _matches_if(cond: Any, value: Any) -> bool:
+    """The `if` conditions the generated schemas use: a JSON type, `required`, and per-property
+    `const` / `enum` / `type`."""
+    if not isinstance(cond, dict):
+        return True
+    if not _type_ok(cond, value):
+        return False
+    if isinstance(value, dict):
+        for name in cond.get("required", ()):
+            if name not in value:
+                return False
+        for name, sub in (cond.get("properties") or {}).items():
+            if name not in value or not isinstance(sub, dict):
+                continue
+            v = value[name]
+            if "const" in sub and v != sub["const"]:
+                return False
+            if "enum" in sub and v not in sub["enum"]:
+                return False
+            if not _type_ok(sub, v):
+                return False
+    return True
+
+
+def _applicable(schema: Any, resolver: Resolver, value: Any, depth: int = 0) -> Iterator[tuple[dict[str, Any], Resolver]]:
+    if not isinstance(schema, dict) or depth > 32:
+        return
+    yield schema, resolver
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        resolved = resolver.lookup(ref)
+        yield from _applicable(resolved.contents, resolved.resolver, value, depth + 1)
+    for sub in schema.get("allOf", ()):
+        yield from _applicable(sub, resolver, value, depth + 1)
+    if "if" in schema:
+        branch = schema.get("then") if _matches_if(schema["if"], value) else schema.get("else")
+        if branch is not None:
+            yield from _applicable(branch, resolver, value, depth + 1)
+    for sub in schema.get("anyOf", ()):
+        if isinstance(sub, dict) and _type_ok(sub, value):
+            yield from _applicable(sub, resolver, value, depth + 1)
+
+
+def unknown_fields(schema: Any, resolver: Resolver, value: Any) -> list[tuple[str, str]]:
+    """(JSON pointer of the object, key) for every key of `value` (at any depth) that no
+    applicable schema declares."""
+    out: list[tuple[str, str]] = []
+    _walk([(schema, resolver)], value, "", out)
+    return out
+
+
+def _walk(schemas: list[tuple[Any, Resolver]], value: Any, pointer: str, out: list[tuple[str, str]]) -> None:
+    parts = [p for s, r in schemas for p in _applicable(s, r, value)]
+    if isinstance(value, list):
+        items = [(s["items"], r) for s, r in parts if isinstance(s.get("items"), dict)]
+        if items:
+            for i, element in enumerate(value[:MAX_ITEMS]):
+                if isinstance(element, dict | list):
+                    _walk(items, element, f"{pointer}/{i}", out)
+        return
+    if not isinstance(value, dict):
+        return
+    declared: dict[str, list[tuple[Any, Resolver]]] = {}
+    open_object = not any("properties" in s for s, _ in parts) or _unknown_variant(parts, value)
+    for s, r in parts:
+        extra = s.get("additionalProperties")
+        if (extra is not None and extra is not False) or "patternProperties" in s:
+            open_object = True
+        for name, sub in (s.get("properties") or {}).items():
+            declared.setdefault(name, []).append((sub, r))
+    for key, child in value.items():
+        subs = declared.get(key)
+        if subs is None:
+            if not open_object:
+                out.append((pointer, key))
+        elif isinstance(child, dict | list):
+            _walk(subs, child, f"{pointer}/{_escape(key)}", out)
+
+
+def _unknown_variant(parts: list[tuple[Any, Resolver]], value: dict[str, Any]) -> bool:
+    """A union member of a type the contracts do not know (reported as such): its fields are
+    not judged one by one."""
+    for s, _ in parts:
+        t = (s.get("properties") or {}).get("type")
+        if isinstance(t, dict) and "x-union" in t and isinstance(t.get("enum"), list):
+            return value.get("type") not in t["enum"]
+    return False
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
