@@ -270,6 +270,7 @@ def upstream_scenarios(link: UpstreamLink, kind: str) -> list[Any]:
         request = {k: v for k, v in (sidecar.get("request") or {}).items() if k not in ("model", "stream")}
         out.append(Scenario(f"{RECORDED_PREFIX}{path.stem}", f"The upstream sends fixtures/upstream/{kind}/{path.name}",
                             ("upstream", "recorded", "stream"),
-                            _scripted(link, {"sse": path.read_text(encoding="utf-8")}, request or None),
+                            _scripted(link, {"sse": path.read_text(encoding="utf-8"),
+                                             "expected": sidecar.get("expected") or {}}, request or None),
                             f"A recorded or built upstream stream ({sidecar.get('source', '?')}), converted"))
     return out

@@ -183,7 +183,8 @@ def create_upstream_app(kind: str) -> Any:
             return JSONResponse(out)
         if "sse" in plan:
             frames = [str(plan["sse"]).encode()]
-            record["answer"] = summarize(kind, frames[0]) or {"status": 200, "stream": True, "recorded": True}
+            known = plan.get("expected") if isinstance(plan.get("expected"), dict) else None
+            record["answer"] = summarize(kind, frames[0], known) or {"status": 200, "stream": True, "recorded": True}
         elif kind == "chat-completions":
             frames = wire.cc_stream(ans, model, rid, include_usage=view.include_usage,
                                     usage_chunks=bool(plan.get("usage_chunks")))

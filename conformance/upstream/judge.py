@@ -169,12 +169,12 @@ class Judge:
                           and item.get("type") == "message" for p in item.get("content") or []
                           if isinstance(p, dict) and p.get("type") == "refusal")
         up_calls = list(ans.get("calls") or [])
-        want_text = ans.get("text") or ""
+        want_text = ans.get("text") or ""  # None: a recording whose text the converter renders by policy
         synthetic = [c for c in up_calls if c["name"] not in cv.tools] if cv.schema is not None else []
         if synthetic and not want_text:  # a structured-output tool turned back into text
             want_text = "".join(c["arguments"] for c in synthetic)
             up_calls = [c for c in up_calls if c["name"] in cv.tools]
-        if text != want_text and _canon_args(text) != _canon_args(want_text):
+        if ans.get("text", "") is not None and text != want_text and _canon_args(text) != _canon_args(want_text):
             out.append(("upstream.text-changed", f"client text {_short(text)!r} != upstream text {_short(want_text)!r}"))
         if (ans.get("refusal") or "") != refusal:
             out.append(("upstream.text-changed", f"client refusal {_short(refusal)!r} != upstream refusal "

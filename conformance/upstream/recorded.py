@@ -28,7 +28,8 @@ def _messages(raw: bytes) -> list[tuple[str | None, Any]]:
 
 def summarize_cc(raw: bytes) -> dict[str, Any]:
     text, refusal, reasoning = [], [], []
-    calls: dict[Any, dict[str, Any]] = {}
+    calls: list[dict[str, Any]] = []
+    current: dict[Any, dict[str, Any]] = {}  # CC index -> its call; a new id at an index is a new call
     finish = usage = error = None
     for _, data in _messages(raw):
         if not isinstance(data, dict):
@@ -45,15 +46,20 @@ def summarize_cc(raw: bytes) -> dict[str, Any]:
             refusal.append(delta.get("refusal") or "")
             reasoning.append(delta.get("reasoning_content") or delta.get("reasoning") or "")
             for tc in delta.get("tool_calls") or []:
-                call = calls.setdefault(tc.get("index", tc.get("id")), {"id": None, "name": "", "arguments": ""})
+                key = tc.get("index", tc.get("id"))
+                call = current.get(key)
+                if call is None or (tc.get("id") and call["id"] and tc["id"] != call["id"]):
+                    call = current[key] = {"id": None, "name": "", "arguments": ""}
+                    calls.append(call)
                 fn = tc.get("function") or {}
                 call["id"] = call["id"] or tc.get("id")
-                call["name"] += fn.get("name") or ""
+                if fn.get("name") and fn["name"] != call["name"]:  # some repeat the whole name
+                    call["name"] += fn["name"]
                 call["arguments"] += fn.get("arguments") or ""
             finish = choice.get("finish_reason") or finish
     if finish is None and error is None:
         error = "the stream ended before a finish_reason"
-    return _summary(text, refusal, reasoning, list(calls.values()), finish, usage, error)
+    return _summary(text, refusal, reasoning, calls, finish, usage, error)
 
 
 def summarize_anthropic(raw: bytes) -> dict[str, Any]:
@@ -92,6 +98,9 @@ def summarize_anthropic(raw: bytes) -> dict[str, Any]:
             stop = (data.get("delta") or {}).get("stop_reason")
             finish = ANTHROPIC_FINISH.get(stop or "", "stop")
             u = data.get("usage") or {}
+            if u.get("input_tokens") is not None:  # cumulative: later counts replace message_start's
+                usage["input_tokens"] = sum(int(u.get(k) or 0) for k in
+                                            ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
             if u.get("output_tokens") is not None:
                 usage["output_tokens"] = u["output_tokens"]
             usage["reasoning_tokens"] = (u.get("output_tokens_details") or {}).get("thinking_tokens")
@@ -117,10 +126,18 @@ def _summary(text: list[str], refusal: list[str], reasoning: list[str], calls: l
     return out
 
 
-def summarize(kind: str, raw: bytes) -> dict[str, Any] | None:
-    """The summary of a recorded stream of `kind`; None for a kind without a reader."""
-    if kind == "chat-completions":
-        return summarize_cc(raw)
-    if kind == "anthropic":
-        return summarize_anthropic(raw)
-    return None
+def summarize(kind: str, raw: bytes, known: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The summary of a recorded stream of `kind`; None for a kind without a reader. `known`:
+    what the stream's sidecar documents (`expected`): its `usage` replaces the counts read
+    (providers whose counts need their dialect's rule), and a `fallback` (blocks the converter
+    renders by its own policy) leaves the text unjudged (None)."""
+    reader = {"chat-completions": summarize_cc, "anthropic": summarize_anthropic}.get(kind)
+    if reader is None:
+        return None
+    out = reader(raw)
+    known = known or {}
+    if isinstance(known.get("usage"), dict):
+        out["usage"] = {k: known["usage"].get(k) for k in ("input_tokens", "output_tokens", "reasoning_tokens")}
+    if known.get("fallback"):
+        out["text"] = None
+    return out
