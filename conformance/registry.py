@@ -70,6 +70,7 @@ FAMILIES = (
     "request",
     "http",
     "client",
+    "upstream",
 )
 # Rule modules, imported on first use of the registry (so `import conformance` stays cheap).
 _RULE_MODULES = tuple(f"conformance.rules.{name}" for name in FAMILIES)

@@ -54,6 +54,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     add_target_arguments(p)
+    from conformance.cli.upstream import add_run_arguments
+
+    add_run_arguments(p)
     s = add_scenario_arguments(p)
     s.add_argument(
         "--client",
@@ -207,11 +210,17 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     options = clients.apply(options)
     outputs = parse_outputs(args.output, _formats())
+    from conformance.cli.upstream import split_selection, split_skips
+
+    upstream_only, args.scenario = split_selection(args.scenario) if args.upstream else (False, args.scenario)
+    upstream_skips, args.skip = split_skips(args.skip) if args.upstream else ([], args.skip)
     try:
         chosen, skips = catalogue.select(args.scenario, args.skip)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if not chosen:
+    if upstream_only:
+        chosen = []
+    if not chosen and not upstream_only:
         raise UsageError("no scenario selected")
     text_on_stdout = args.fmt == "text"
     progress = TerminalProgress(
@@ -219,8 +228,16 @@ def main(args: argparse.Namespace) -> int:
         live=not args.no_progress,
         color={"always": True, "never": False}.get(args.color),
     )
+    from conformance.cli.upstream import run_upstream
+
     try:
-        with target_from_args(args) as target:
+        with run_upstream(args) as upstream, target_from_args(args) as target:
+            if upstream is not None:  # scenarios one at a time: the upstream's log is per scenario
+                options.upstream, options.concurrency = upstream.check, 1
+                upstream.check.judge.client_secrets = target.secrets()
+                chosen = [*chosen, *(s for s in upstream.scenarios if upstream.selected(s))]
+                skips = {**upstream.skips, **skips}
+                skips.update({s.id: why for s in upstream.scenarios if (why := upstream.skipped(s, upstream_skips))})
             redactor = announce_redaction(target)
             progress.header(redactor.text(target.label), options.profile)
             report = run_scenarios(target, chosen, options, skips=skips, progress=progress)

@@ -37,6 +37,9 @@ class RunOptions:
     keep_events: int = 2000  # per scenario, for the HTML timeline
     # See every exchange (conformance.recording): the recorder, real-client probes.
     observers: tuple[ExchangeObserver, ...] = ()
+    # `conformance run --upstream`: a conformance.runner.upstream.UpstreamCheck (also an observer)
+    # that reports upstream.* findings after each scenario.
+    upstream: Any = None
 
 
 class Progress(Protocol):
@@ -188,10 +191,13 @@ class RunSession:
             keep_events=self.options.keep_events,
             has_api_key=bool(self.target.api_key),
             scenario_id=scenario.id,
-            observers=(*self.options.observers, skipped_when_recorded),
+            observers=(*self.options.observers, skipped_when_recorded,
+                       *((self.options.upstream,) if self.options.upstream is not None else ())),
         )
         started = time.perf_counter()
         try:
+            if self.options.upstream is not None:
+                await self.options.upstream.begin(scenario.id)
             await scenario.run(ctx)
         except ScenarioSkipped as exc:
             case.status, case.skip_reason = "skipped", str(exc)
@@ -201,6 +207,12 @@ class RunSession:
             case.status, case.error = "error", f"transport failure: {exc}"
         except Exception as exc:  # a bug here or in the checker must not hide the other scenarios
             case.status, case.error = "error", f"internal error: {type(exc).__name__}: {exc}{_where(exc)}"
+        if self.options.upstream is not None and case.status != "skipped":
+            try:
+                new = await self.options.upstream.findings(scenario.id, self.options.profile)
+                ctx.findings = self.options.upstream.merge(ctx.findings, new)
+            except Exception as exc:  # the upstream's log is unreadable: say so, keep the others
+                case.status, case.error = "error", f"upstream log: {type(exc).__name__}: {exc}"
         case.duration_s = time.perf_counter() - started
         if skipped_when_recorded.reason is not None:
             case.status, case.error = "skipped", None
