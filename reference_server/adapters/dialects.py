@@ -43,8 +43,7 @@ DELTA_FIELDS: tuple[DeltaField, ...] = (
                "platform.openai.com/docs/api-reference/chat-streaming"),
     DeltaField("reasoning_content", "reasoning", "string",
                "DeepSeek, vLLM, Qwen (DashScope), Moonshot Kimi, GLM (Z.ai), xAI, llama.cpp, SGLang",
-               "api-docs.deepseek.com/guides/reasoning_model; docs.vllm.ai/en/latest/features/reasoning_outputs; "
-               "recorded: vercel/ai packages/deepseek/src/chat/__fixtures__/deepseek-tool-call.chunks.txt"),
+               "api-docs.deepseek.com/guides/reasoning_model; docs.vllm.ai/en/latest/features/reasoning_outputs"),
     DeltaField("reasoning", "reasoning", "string",
                "OpenRouter, Groq (reasoning_format=parsed), Ollama, Cerebras, Together, Fireworks, "
                "vLLM >= 0.10",
@@ -57,8 +56,7 @@ DELTA_FIELDS: tuple[DeltaField, ...] = (
                "all; `index` omitted by some (Ollama, older vLLM/Gemini compat), id/name repeated or "
                "empty after the first chunk, arguments whole in one chunk (Ollama, Groq, Mistral)",
                "platform.openai.com/docs/api-reference/chat-streaming; LiteLLM "
-               "litellm/llms/openai/chat/gpt_transformation.py; recorded: vercel/ai "
-               "packages/openai-compatible test fixtures"),
+               "litellm/llms/openai/chat/gpt_transformation.py"),
     DeltaField("function_call", "calls", "structured", "legacy OpenAI functions",
                "platform.openai.com/docs/api-reference/chat-streaming (deprecated function_call)"),
     DeltaField("annotations", "annotations", "structured",
