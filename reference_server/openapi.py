@@ -80,7 +80,7 @@ ERROR_STATUSES: dict[int, str] = {
     502: "Proxy mode: the upstream failed or could not be reached.",
     503: "The server cannot take the request now.",
 }
-# The error statuses a route can answer besides those every route can (401, 405, 500, 503).
+# The error statuses every route can answer (401 only where a key is asked for: not /health).
 _COMMON = (401, 405, 500, 503)
 # For an event stream, OpenAPI's `schema` describes one event (as OpenAPI 3.2 reads it).
 _STREAM = {"text/event-stream": {"schema": {
@@ -109,7 +109,8 @@ def _path(name: str, description: str) -> dict[str, Any]:
 RESPONSE_ID = _path("response_id", "The id of a stored response.")
 BOOLEAN_QUERY = enum(("true", "false", "1", "0"))
 
-# (path, method) -> summary, parameters, request body, 200 content, extra error statuses.
+# (path, method) -> summary, parameters, request body, 200 content, the route's own error
+# statuses, and whether it answers without an API key.
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/v1/responses", "post"): {
         "summary": "Create a response (JSON, or server-sent events with `stream: true`)",
@@ -155,13 +156,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "errors": (404,),
     },
     ("/health", "get"): {"summary": "Liveness and backend status (no API key needed)", "ok": _json("Health"),
-                         "errors": ()},
+                         "errors": (), "public": True},
 }
 
 
 def _responses(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"200": {"description": "OK", "content": spec["ok"]}}
-    for status in sorted({*spec["errors"], *_COMMON}):
+    common = {s for s in _COMMON if not (s == 401 and spec.get("public"))}
+    for status in sorted({*spec["errors"], *common}):
         out[str(status)] = {"description": ERROR_STATUSES[status], "content": _json("Error")}
     return out
 
@@ -182,7 +184,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             operation["responses"] = _responses(spec)
             if not operation["parameters"]:
                 del operation["parameters"]
+            if spec.get("public"):
+                operation["security"] = []
     document["components"] = {"schemas": {**SCHEMAS, **components()}}
+    settings = getattr(app.state, "settings", None)
+    if getattr(settings, "api_key", None):
+        # Started with a key: every route but the public ones needs `Authorization: Bearer <key>`.
+        document["components"]["securitySchemes"] = {"ApiKey": {"type": "http", "scheme": "bearer"}}
+        document["security"] = [{"ApiKey": []}]
     return document
 
 

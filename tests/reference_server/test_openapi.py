@@ -16,6 +16,7 @@ from reference_server import create_app
 from reference_server import request as rq
 from reference_server.openapi import ERROR_STATUSES
 from reference_server.openapi_request import UNDESCRIBED
+from reference_server.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,8 @@ def test_every_route_documents_its_errors_in_the_openai_shape(document: dict[str
         for method, operation in methods.items():
             statuses = {int(s) for s in operation["responses"]}
             assert 422 not in statuses, (method, path)  # the server never answers FastAPI's 422
-            assert {200, 401, 405, 500, 503} <= statuses, (method, path)
+            assert {200, 405, 500, 503} <= statuses, (method, path)
+            assert (401 in statuses) == (path != "/health"), (method, path)  # /health needs no key
             for status in statuses - {200}:
                 assert operation["responses"][str(status)]["content"]["application/json"]["schema"] == error_ref
     create = document["paths"]["/v1/responses"]["post"]
@@ -128,11 +130,12 @@ STATEFUL_400 = ("POST /v1/responses/{response_id}/cancel", "GET /v1/responses/{r
                 "GET /v1/responses/{response_id}/input_items")
 
 
-def _config() -> Any:
+def _config(api_key: str | None = None) -> Any:
     from schemathesis.config import SchemathesisConfig
 
     accepted = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
     return SchemathesisConfig.from_dict({
+        **({"headers": {"Authorization": f"Bearer {api_key}"}} if api_key else {}),
         "seed": SEED,
         "generation": {"max-examples": 25 if FULL else 8},
         "phases": {"coverage": {"generation": {"mode": "all" if FULL else "positive"}}},
@@ -186,13 +189,15 @@ def _consistent_references(body: Any) -> Any:
     return body
 
 
-def test_schemathesis_finds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("api_key", [None, "sk-openapi-test"], ids=["no-key", "key"])
+def test_schemathesis_finds_nothing(api_key: str | None, capsys: pytest.CaptureFixture[str]) -> None:
     schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install '.[dev]')")
     from schemathesis.engine import Status, events, from_schema
     from schemathesis.generation.modes import GenerationMode
 
-    app = create_app()
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config())
+    app = create_app(settings=Settings(api_key=api_key))
+    auth = {"headers": {"Authorization": f"Bearer {api_key}"}} if api_key else {}
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config(api_key), **auth)
 
     mapped = 0
 
