@@ -291,6 +291,8 @@ def _int(body: dict[str, Any], key: str, lo: int, hi: int | None = None) -> int 
     value = body.get(key)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(key, "an integer", value)
     if value < lo:

@@ -1,0 +1,232 @@
+"""The OpenAPI document describes what the server does: every parameter the validator accepts,
+every route's answers and error statuses; schemathesis (all checks, positive and negative data,
+the stateful phase) finds nothing against the in-process app."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jsonschema
+import pytest
+from fastapi.testclient import TestClient
+
+from reference_server import create_app
+from reference_server import request as rq
+from reference_server.openapi import ERROR_STATUSES
+from reference_server.openapi_request import UNDESCRIBED
+from reference_server.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    with TestClient(create_app()) as client:
+        response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _create_schema(document: dict[str, Any]) -> dict[str, Any]:
+    return document["components"]["schemas"]["CreateResponse"]
+
+
+def test_every_parameter_the_validator_accepts_is_described(document: dict[str, Any]) -> None:
+    properties = _create_schema(document)["properties"]
+    assert set(properties) == rq.SUPPORTED_PARAMS | rq.UNSUPPORTED_PARAMS
+    undescribed = sorted(name for name, schema in properties.items() if schema == UNDESCRIBED)
+    assert not undescribed, f"describe these in reference_server/openapi_request.py: {undescribed}"
+    for name in rq.UNSUPPORTED_PARAMS:
+        assert properties[name]["type"] == "null"
+
+
+def test_the_create_body_schema_is_valid_json_schema_and_judges_bodies(document: dict[str, Any]) -> None:
+    schema = {**_create_schema(document), "$defs": document["components"]["schemas"]}
+    text = json.dumps(schema).replace("#/components/schemas/", "#/$defs/")
+    validator = jsonschema.Draft202012Validator(json.loads(text))
+    validator.check_schema(validator.schema)
+    good = {"model": "m", "input": [{"role": "user", "content": "hi"}], "tools": [
+        {"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}],
+        "tool_choice": {"type": "function", "name": "f"}, "stream": True, "stream_options": {"include_obfuscation": False}}
+    assert validator.is_valid(good)
+    for bad in ({"input": "hi"},  # no model
+                {"model": "m"},  # no input, no previous_response_id
+                {"model": "m", "input": "x", "stream_options": {}},  # stream_options without stream
+                {"model": "m", "input": "x", "background": True, "store": False},
+                {"model": "m", "input": "x", "tool_choice": "required"},  # no tools
+                {"model": "m", "input": "x", "prompt": {"id": "p"}},  # unsupported, not null
+                {"model": "m", "input": "x", "bogus": 1},
+                {"model": "m", "input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]},
+                {"model": "m", "input": "x", "max_output_tokens": rq.MIN_MAX_OUTPUT_TOKENS - 1}):
+        assert not validator.is_valid(bad), bad
+
+
+def test_every_route_documents_its_errors_in_the_openai_shape(document: dict[str, Any]) -> None:
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            statuses = {int(s) for s in operation["responses"]}
+            assert 422 not in statuses, (method, path)  # the server never answers FastAPI's 422
+            assert {200, 405, 500, 503} <= statuses, (method, path)
+            assert (401 in statuses) == (path != "/health"), (method, path)  # /health needs no key
+            for status in statuses - {200}:
+                assert operation["responses"][str(status)]["content"]["application/json"]["schema"] == error_ref
+    create = document["paths"]["/v1/responses"]["post"]
+    assert {400, 404, 413} <= {int(s) for s in create["responses"]}
+    assert set(create["responses"]["200"]["content"]) == {"application/json", "text/event-stream"}
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CreateResponse"}
+    assert set(ERROR_STATUSES) >= {400, 401, 404, 405, 413, 500, 503}
+
+
+def test_an_integral_decimal_is_an_integer() -> None:
+    """JSON has one number type; JSON Schema's `integer` includes 32.0, and so does the server."""
+    with TestClient(create_app()) as client:
+        r = client.post("/v1/responses", json={"model": "m", "input": "hi", "max_output_tokens": 32.0})
+        assert r.status_code == 200, r.text
+        assert r.json()["max_output_tokens"] == 32
+        r = client.post("/v1/responses", json={"model": "m", "input": "hi", "max_output_tokens": 32.5})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_type"
+
+
+@pytest.mark.parametrize("parameters", [
+    {"minLength": 2_000_000},  # harmony's tokenizer overflowed its stack on the 2 MB argument
+    {"type": "object", "properties": {"a": {"type": "array", "minItems": 10**12}}, "required": ["a"]},
+    {"type": "object", "minProperties": 10**12},
+], ids=["long-string", "huge-array", "huge-object"])
+def test_a_tool_schema_demanding_a_huge_argument_is_answered(parameters: dict[str, Any]) -> None:
+    """Found by schemathesis: the scripted model wrote whatever size a tool schema demanded."""
+    body = {"model": "m", "input": "call it", "tool_choice": "required",
+            "tools": [{"type": "function", "name": "f", "parameters": parameters, "strict": False}]}
+    with TestClient(create_app()) as client:
+        r = client.post("/v1/responses", json=body)
+    assert r.status_code == 200, r.text
+    assert "function_call" in [item["type"] for item in r.json()["output"]]
+
+
+@pytest.mark.parametrize(("method", "path", "allow"), [
+    ("TRACE", "/v1/responses", "POST"),
+    ("PUT", "/v1/responses/resp_1", "DELETE, GET"),
+    ("PATCH", "/v1/responses/resp_1/cancel", "POST"),
+    ("POST", "/health", "GET"),
+])
+def test_405_lists_the_allowed_methods(method: str, path: str, allow: str) -> None:
+    with TestClient(create_app()) as client:
+        r = client.request(method, path)
+    assert r.status_code == 405
+    assert r.headers["allow"] == allow
+    assert r.json()["error"]["code"] == "method_not_allowed"
+
+
+# ---------------------------------------------------------------------------- schemathesis
+# The full coverage phase sends every boundary and every schema violation it can derive
+# (~1300 requests, ~12 s here): set OPENAPI_FUZZ_FULL=1 to run it. By default the negative
+# coverage is left out and fuzzing stays small, so the test sends a few hundred requests.
+FULL = os.environ.get("OPENAPI_FUZZ_FULL") == "1"
+SEED = int(os.environ.get("OPENAPI_FUZZ_SEED", "20260"))
+# A schema-valid request that a stored response's state refuses with 400, as the official API
+# does: cancelling a foreground response, streaming one again, paging after an unknown item.
+STATEFUL_400 = ("POST /v1/responses/{response_id}/cancel", "GET /v1/responses/{response_id}",
+                "GET /v1/responses/{response_id}/input_items")
+
+
+def _config(api_key: str | None = None) -> Any:
+    from schemathesis.config import SchemathesisConfig
+
+    accepted = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+    return SchemathesisConfig.from_dict({
+        **({"headers": {"Authorization": f"Bearer {api_key}"}} if api_key else {}),
+        "seed": SEED,
+        "generation": {"max-examples": 25 if FULL else 8},
+        "phases": {"coverage": {"generation": {"mode": "all" if FULL else "positive"}}},
+        "operations": [{"include-name": name, "checks": {"positive_data_acceptance": {"expected-statuses": accepted}}}
+                       for name in STATEFUL_400],
+    })
+
+
+def _consistent_references(body: Any) -> Any:
+    """Make what JSON Schema cannot state hold in a schema-valid body (positive cases only):
+    unique tool names, a `tool_choice` naming listed tools, a `function_call_output` answering a
+    call, strictness only where the schema allows it, "json" mentioned for `json_object`."""
+    if not isinstance(body, dict):
+        return body
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    names: list[str] = []
+    for i, tool in enumerate(tools):
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+            if tool["name"] in names:
+                tool["name"] = f"t{i}"
+            names.append(tool["name"])
+            tool["strict"] = False
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and names:
+        if choice.get("type") == "function":
+            choice["name"] = names[0]
+        elif isinstance(choice.get("tools"), list):
+            for entry in choice["tools"]:
+                if isinstance(entry, dict):
+                    entry["name"] = names[0]
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    calls: set[str] = set()
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            calls.add(item.get("call_id"))
+    fixed = []
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "function_call_output" and item.get("call_id") not in calls:
+            fixed.append({"type": "function_call", "call_id": item["call_id"], "name": "f", "arguments": "{}"})
+            calls.add(item["call_id"])
+        fixed.append(item)
+    if items:
+        body["input"] = fixed
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if isinstance(fmt, dict):
+        if fmt.get("type") == "json_object":
+            body["instructions"] = f"{body.get('instructions') or ''} Answer in JSON."
+        if fmt.get("type") == "json_schema":
+            fmt["strict"] = False
+    return body
+
+
+@pytest.mark.parametrize("api_key", [None, "sk-openapi-test"], ids=["no-key", "key"])
+def test_schemathesis_finds_nothing(api_key: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is not installed (pip install '.[dev]')")
+    from schemathesis.engine import Status, events, from_schema
+    from schemathesis.generation.modes import GenerationMode
+
+    app = create_app(settings=Settings(api_key=api_key))
+    auth = {"headers": {"Authorization": f"Bearer {api_key}"}} if api_key else {}
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config(api_key), **auth)
+
+    mapped = 0
+
+    @schema.hook
+    def map_case(context: Any, case: Any) -> Any:  # the signature schemathesis calls
+        nonlocal mapped
+        if case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE:
+            case.body = _consistent_references(case.body)
+            mapped += 1
+        return case
+
+    findings: list[str] = []
+    requests = 0
+    with TestClient(app):  # the app's lifespan: startup and orderly shutdown
+        for event in from_schema(schema).execute():
+            if isinstance(event, events.FatalError | events.NonFatalError):
+                findings.append(f"{type(event).__name__}: {event.info}")
+            if not isinstance(event, events.ScenarioFinished):
+                continue
+            requests += len(event.recorder.interactions)
+            for checks in event.recorder.checks.values():
+                for check in checks:
+                    if check.status is Status.FAILURE and check.failure_info is not None:
+                        failure = check.failure_info.failure
+                        finding = (f"{event.label}: {check.name}: {failure.title}\n{failure.message}\n"
+                                   f"{check.failure_info.code_sample[:600]}")
+                        if finding not in findings:
+                            findings.append(finding)
+    with capsys.disabled():
+        print(f"\nschemathesis: {requests} requests, {len(findings)} findings")
+    assert requests > 50 and mapped > 0
+    assert not findings, "\n\n".join(findings)
