@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from .openapi_request import NULL, STRING, Schema, components, enum
+from .openapi_base import NULL, STRING, Schema, enum
+from .openapi_request import components
 
 ERROR: Schema = {
     "type": "object",

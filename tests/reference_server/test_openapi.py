@@ -14,9 +14,12 @@ from fastapi.testclient import TestClient
 
 from reference_server import create_app
 from reference_server import request as rq
+from reference_server import request_options as ro
 from reference_server.openapi import ERROR_STATUSES
 from reference_server.openapi_request import UNDESCRIBED
 from reference_server.settings import Settings
+
+from .openapi_cases import Consistency
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +36,10 @@ def _create_schema(document: dict[str, Any]) -> dict[str, Any]:
 
 def test_every_parameter_the_validator_accepts_is_described(document: dict[str, Any]) -> None:
     properties = _create_schema(document)["properties"]
-    assert set(properties) == rq.SUPPORTED_PARAMS | rq.UNSUPPORTED_PARAMS
+    assert set(properties) == rq.SUPPORTED_PARAMS | set(ro.UNSUPPORTED_PARAMS)
     undescribed = sorted(name for name, schema in properties.items() if schema == UNDESCRIBED)
     assert not undescribed, f"describe these in reference_server/openapi_request.py: {undescribed}"
-    for name in rq.UNSUPPORTED_PARAMS:
+    for name in ro.UNSUPPORTED_PARAMS:
         assert properties[name]["type"] == "null"
 
 
@@ -144,49 +147,15 @@ def _config(api_key: str | None = None) -> Any:
     })
 
 
-def _consistent_references(body: Any) -> Any:
-    """Make what JSON Schema cannot state hold in a schema-valid body (positive cases only):
-    unique tool names, a `tool_choice` naming listed tools, a `function_call_output` answering a
-    call, strictness only where the schema allows it, "json" mentioned for `json_object`."""
-    if not isinstance(body, dict):
-        return body
-    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
-    names: list[str] = []
-    for i, tool in enumerate(tools):
-        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
-            if tool["name"] in names:
-                tool["name"] = f"t{i}"
-            names.append(tool["name"])
-            tool["strict"] = False
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict) and names:
-        if choice.get("type") == "function":
-            choice["name"] = names[0]
-        elif isinstance(choice.get("tools"), list):
-            for entry in choice["tools"]:
-                if isinstance(entry, dict):
-                    entry["name"] = names[0]
-    items = body.get("input") if isinstance(body.get("input"), list) else []
-    calls: set[str] = set()
-    for item in items:
-        if isinstance(item, dict) and item.get("type") == "function_call":
-            calls.add(item.get("call_id"))
-    fixed = []
-    for item in items:
-        if isinstance(item, dict) and item.get("type") == "function_call_output" and item.get("call_id") not in calls:
-            fixed.append({"type": "function_call", "call_id": item["call_id"], "name": "f", "arguments": "{}"})
-            calls.add(item["call_id"])
-        fixed.append(item)
-    if items:
-        body["input"] = fixed
-    text = body.get("text")
-    fmt = text.get("format") if isinstance(text, dict) else None
-    if isinstance(fmt, dict):
-        if fmt.get("type") == "json_object":
-            body["instructions"] = f"{body.get('instructions') or ''} Answer in JSON."
-        if fmt.get("type") == "json_schema":
-            fmt["strict"] = False
-    return body
+def _seed(client: TestClient, headers: dict[str, str]) -> Consistency:
+    """A stored response whose message item and sealed reasoning the generated bodies refer to."""
+    r = client.post("/v1/responses", headers=headers, json={
+        "model": "m", "input": "hi", "include": ["reasoning.encrypted_content"], "reasoning": {"effort": "low"}})
+    assert r.status_code == 200, r.text
+    output = r.json()["output"]
+    message = next(item["id"] for item in output if item["type"] == "message")
+    sealed = next(item["encrypted_content"] for item in output if item["type"] == "reasoning")
+    return Consistency(message, sealed)
 
 
 @pytest.mark.parametrize("api_key", [None, "sk-openapi-test"], ids=["no-key", "key"])
@@ -200,18 +169,20 @@ def test_schemathesis_finds_nothing(api_key: str | None, capsys: pytest.CaptureF
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=_config(api_key), **auth)
 
     mapped = 0
+    consistent: Consistency | None = None
 
     @schema.hook
     def map_case(context: Any, case: Any) -> Any:  # the signature schemathesis calls
         nonlocal mapped
-        if case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE:
-            case.body = _consistent_references(case.body)
+        if consistent and (case.meta is None or case.meta.generation.mode is GenerationMode.POSITIVE):
+            case.body = consistent(case.body)
             mapped += 1
         return case
 
     findings: list[str] = []
     requests = 0
-    with TestClient(app):  # the app's lifespan: startup and orderly shutdown
+    with TestClient(app) as client:  # the app's lifespan: startup and orderly shutdown
+        consistent = _seed(client, auth.get("headers", {}))
         for event in from_schema(schema).execute():
             if isinstance(event, events.FatalError | events.NonFatalError):
                 findings.append(f"{type(event).__name__}: {event.info}")
