@@ -595,6 +595,8 @@ def _parse_tools(value: Any) -> list[Tool]:
         kind = raw.get("type")
         if kind is None:
             raise _missing(f"{param}.type")
+        if not isinstance(kind, str):  # an object or array here is unhashable: checked before the set lookups
+            raise _type_error(f"{param}.type", "a string", kind)
         if kind == "namespace":
             group = _parse_namespace(raw, param, seen)
             if group.name == "functions":  # harmony's namespace of the top-level tools
@@ -765,7 +767,7 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
             where = f"tool_choice.tools[{i}]"
             entry = _obj(entry, where)
             entry_kind = entry.get("type")
-            if entry_kind in passive:
+            if isinstance(entry_kind, str) and entry_kind in passive:
                 out.append(copy.deepcopy(entry))  # allowed, and never called
                 continue
             entry_kind = _required_enum(entry, "type", f"{where}.type", ("function", "custom"))

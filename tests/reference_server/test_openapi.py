@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
+from openai.types.responses.response_input_item_param import ResponseInputItemParam
+from openai.types.responses.tool_param import ToolParam
 
 from reference_server import create_app
 from reference_server import request as rq
 from reference_server import request_options as ro
+from reference_server.errors import APIError
 from reference_server.openapi import ERROR_STATUSES
 from reference_server.openapi_request import UNDESCRIBED
+from reference_server.schema_instance import instance
 from reference_server.settings import Settings
 
 from .openapi_cases import Consistency
@@ -41,6 +45,105 @@ def test_every_parameter_the_validator_accepts_is_described(document: dict[str, 
     assert not undescribed, f"describe these in reference_server/openapi_request.py: {undescribed}"
     for name in ro.UNSUPPORTED_PARAMS:
         assert properties[name]["type"] == "null"
+
+
+# ---------------------------------------------------------------------------- drift: types and keys
+def _literals(hint: Any) -> set[str]:
+    if get_origin(hint) is Literal:
+        return {a for a in get_args(hint) if isinstance(a, str)}
+    return set().union(*(_literals(a) for a in get_args(hint))) if get_args(hint) else set()
+
+
+def _sdk_keys_by_type(union: Any) -> dict[str, set[str]]:
+    """openai-python's TypedDicts of a union (input items, tools): `type` value -> their keys."""
+    out: dict[str, set[str]] = {}
+    for typed_dict in get_args(union):
+        hints = get_type_hints(typed_dict)
+        for kind in _literals(hints.get("type")):
+            out.setdefault(kind, set()).update(hints)
+    return out
+
+
+def _refusal(body: dict[str, Any]) -> APIError | None:
+    try:
+        rq.parse_create_request(body)
+    except APIError as exc:
+        return exc
+    return None
+
+
+def _type_const(variant: dict[str, Any]) -> str:
+    schema = variant["properties"]["type"]
+    return next(s["const"] for s in [schema, *schema.get("anyOf", [])] if "const" in s)
+
+
+def _variants(document: dict[str, Any], name: str) -> dict[str, list[dict[str, Any]]]:
+    """A component's `anyOf` variants by `type` (refs resolved; open passive tools left out)."""
+    schemas = document["components"]["schemas"]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for variant in schemas[name]["anyOf"]:
+        if "$ref" in variant:
+            variant = schemas[variant["$ref"].rsplit("/", 1)[1]]
+        if variant.get("additionalProperties") is False:
+            out.setdefault(_type_const(variant), []).append(variant)
+    return out
+
+
+def _tool_types(document: dict[str, Any]) -> set[str]:
+    schemas = document["components"]["schemas"]
+    passive = next(v for v in schemas["Tool"]["anyOf"] if "enum" in v.get("properties", {}).get("type", {}))
+    return set(_variants(document, "Tool")) | set(passive["properties"]["type"]["enum"])
+
+
+@pytest.mark.parametrize("what", ["input items", "tools"])
+def test_the_types_described_are_the_types_the_validator_accepts(document: dict[str, Any], what: str) -> None:
+    """Every type openai-python knows (and every hosted tool type) is accepted by the validator
+    exactly when the document describes it."""
+    if what == "tools":
+        described = _tool_types(document)
+        universe = described | set(_sdk_keys_by_type(ToolParam)) | rq.HOSTED_TOOL_TYPES | {"bogus"}
+
+        def body(kind: str) -> dict[str, Any]:
+            return {"model": "m", "input": "x", "tools": [{"type": kind}]}
+        where = "tools[0].type"
+    else:
+        described = set(_variants(document, "InputItem"))
+        universe = described | set(_sdk_keys_by_type(ResponseInputItemParam)) | {"bogus"}
+
+        def body(kind: str) -> dict[str, Any]:
+            return {"model": "m", "input": [{"type": kind}]}
+        where = "input[0].type"
+    accepted = set()
+    for kind in universe:
+        refusal = _refusal(body(kind))
+        if refusal is None or refusal.param != where:  # refused for another reason: the type is known
+            accepted.add(kind)
+    assert accepted == described, f"described, not accepted: {described - accepted}; " \
+                                  f"accepted, not described: {accepted - described}"
+    assert {"function", "custom", "namespace", "web_search"} <= described if what == "tools" else \
+        {"message", "function_call", "custom_tool_call_output", "item_reference", "reasoning"} <= described
+
+
+@pytest.mark.parametrize("what", ["input items", "tools"])
+def test_the_keys_described_are_the_keys_the_validator_accepts(document: dict[str, Any], what: str) -> None:
+    """For each closed item or tool type: every key described is accepted (as null), and every
+    other key openai-python declares for that type is refused as an unknown parameter."""
+    sdk = _sdk_keys_by_type(ToolParam if what == "tools" else ResponseInputItemParam)
+    checked = 0
+    for kind, variants in _variants(document, "Tool" if what == "tools" else "InputItem").items():
+        described = set().union(*(v["properties"] for v in variants))
+        for variant in variants:
+            example = instance(variant, root=document)
+            place, wrap = ("tools[0]", lambda x: {"model": "m", "input": "x", "tools": [x]}) if what == "tools" \
+                else ("input[0]", lambda x: {"model": "m", "input": [x]})
+            assert _refusal(wrap(example)) is None, (kind, example)
+            for key in (described | sdk.get(kind, set()) | {"x_undescribed"}) - set(example):
+                refusal = _refusal(wrap({**example, key: None}))
+                unknown = refusal is not None and refusal.code == "unknown_parameter" \
+                    and refusal.param == f"{place}.{key}"
+                assert unknown == (key not in described), (kind, key, refusal and refusal.message)
+                checked += 1
+    assert checked > 10
 
 
 def test_the_create_body_schema_is_valid_json_schema_and_judges_bodies(document: dict[str, Any]) -> None:
@@ -105,6 +208,21 @@ def test_a_tool_schema_demanding_a_huge_argument_is_answered(parameters: dict[st
         r = client.post("/v1/responses", json=body)
     assert r.status_code == 200, r.text
     assert "function_call" in [item["type"] for item in r.json()["output"]]
+
+
+@pytest.mark.parametrize(("extra", "param"), [
+    ({"tools": [{"type": {}}]}, "tools[0].type"),
+    ({"tools": [{"type": ["web_search"]}]}, "tools[0].type"),
+    ({"tools": [{"type": "web_search"}],
+      "tool_choice": {"type": "allowed_tools", "mode": "auto", "tools": [{"type": {"a": 1}}]}}, "tool_choice.tools[0].type"),
+], ids=["tool-object", "tool-array", "allowed-tools-entry"])
+def test_a_tool_type_that_is_not_a_string_is_a_400(extra: dict[str, Any], param: str) -> None:
+    """Found by schemathesis (negative coverage): an object or array as a tool type was looked up
+    in a set and answered 500."""
+    with TestClient(create_app()) as client:
+        r = client.post("/v1/responses", json={"model": "m", "input": "x", **extra})
+    assert r.status_code == 400, r.text
+    assert (r.json()["error"]["param"], r.json()["error"]["code"]) == (param, "invalid_type")
 
 
 @pytest.mark.parametrize(("method", "path", "allow"), [
