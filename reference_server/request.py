@@ -464,9 +464,10 @@ def _parse_reasoning(value: Any) -> dict[str, Any]:
     effort = value.get("effort")
     if effort is not None:
         _enum(effort, "reasoning.effort", REASONING_EFFORTS)
-    summary = value.get("summary", value.get("generate_summary"))
-    if summary is not None:
-        _enum(summary, "reasoning.summary", SUMMARY_MODES)
+    for key in ("summary", "generate_summary"):  # the deprecated name, used when `summary` is absent
+        if value.get(key) is not None:
+            _enum(value[key], f"reasoning.{key}", SUMMARY_MODES)
+    summary = value.get("summary") if value.get("summary") is not None else value.get("generate_summary")
     return {"effort": effort, "summary": summary}
 
 

@@ -225,6 +225,17 @@ def test_a_tool_type_that_is_not_a_string_is_a_400(extra: dict[str, Any], param:
     assert (r.json()["error"]["param"], r.json()["error"]["code"]) == (param, "invalid_type")
 
 
+def test_reasoning_generate_summary_is_checked_even_beside_a_null_summary() -> None:
+    """The document types `generate_summary` like `summary`; a null `summary` means absent, so
+    the deprecated name then applies (it was ignored, invalid values included)."""
+    body = {"model": "m", "input": "x", "reasoning": {"summary": None, "generate_summary": 5}}
+    with pytest.raises(APIError) as refused:
+        rq.parse_create_request(body)
+    assert (refused.value.param, refused.value.code) == ("reasoning.generate_summary", "invalid_type")
+    body["reasoning"]["generate_summary"] = "concise"
+    assert rq.parse_create_request(body).reasoning["summary"] == "concise"
+
+
 @pytest.mark.parametrize(("method", "path", "allow"), [
     ("TRACE", "/v1/responses", "POST"),
     ("PUT", "/v1/responses/resp_1", "DELETE, GET"),
