@@ -24,6 +24,7 @@ from reference_server.schema_instance import instance
 from reference_server.settings import Settings
 
 from .openapi_cases import Consistency
+from .test_request_surface import EVERYTHING
 
 
 @pytest.fixture(scope="module")
@@ -146,25 +147,65 @@ def test_the_keys_described_are_the_keys_the_validator_accepts(document: dict[st
     assert checked > 10
 
 
+CODEX_LIKE = {
+    "model": "m", "stream": True, "store": False, "include": ["reasoning.encrypted_content"],
+    "client_metadata": {"originator": "codex_exec"},
+    "tools": [{"type": "namespace", "name": "shell", "description": "Shell tools", "tools": [
+        {"type": "function", "name": "run", "parameters": {"type": "object", "properties": {}}},
+        {"type": "custom", "name": "patch", "format": {"type": "grammar", "syntax": "regex", "definition": "[a-z]+"}}]},
+        {"type": "web_search", "search_context_size": "low"}, {"type": "browser_search"}, {"type": "tool_search"}],
+    "tool_choice": {"type": "allowed_tools", "mode": "required",
+                    "tools": [{"type": "custom", "name": "patch"}, {"type": "web_search"}]},
+    "input": [{"type": "message", "role": "developer", "content": "Be brief."},
+              {"role": "user", "content": [{"type": "input_text", "text": "fix it"}]},
+              {"type": "reasoning", "summary": [], "encrypted_content": None},
+              {"type": "custom_tool_call", "call_id": "c1", "name": "patch", "input": "abc", "namespace": "shell"},
+              {"type": "custom_tool_call_output", "call_id": "c1", "output": "ok"},
+              {"type": "function_call", "call_id": "c2", "name": "run", "arguments": "{}", "caller": {"type": "direct"}},
+              {"type": "function_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "done"}]},
+              {"type": "item_reference", "id": "msg_1"}, {"id": "msg_2"}],
+}
+GOOD_BODIES: list[dict[str, Any]] = [
+    EVERYTHING, CODEX_LIKE,
+    {"model": "m", "input": [{"role": "user", "content": "hi"}], "tools": [
+        {"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}],
+     "tool_choice": {"type": "function", "name": "f"}, "stream": True, "stream_options": {"include_obfuscation": False}},
+    {"model": "m", "input": "x", "background": True, "background_options": {"completion_window": "8h"}},
+]
+BAD_BODIES: list[dict[str, Any]] = [
+    {"input": "hi"},  # no model
+    {"model": "m"},  # no input, no previous_response_id
+    {"model": "m", "input": "x", "stream_options": {}},  # stream_options without stream
+    {"model": "m", "input": "x", "background": True, "store": False},
+    {"model": "m", "input": "x", "tool_choice": "required"},  # no tools
+    {"model": "m", "input": "x", "tool_choice": "required", "tools": [{"type": "web_search"}]},  # none callable
+    {"model": "m", "input": "x", "prompt": {"id": "p"}},  # unsupported, not null
+    {"model": "m", "input": "x", "bogus": 1},
+    {"model": "m", "input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]},
+    {"model": "m", "input": "x", "max_output_tokens": rq.MIN_MAX_OUTPUT_TOKENS - 1},
+    {"model": "m", "input": "x", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]},  # hosted
+    {"model": "m", "input": "x", "tools": [{"type": "namespace", "name": "functions", "description": "d",
+                                            "tools": [{"type": "function", "name": "f"}]}]},  # reserved
+    {"model": "m", "input": "x", "tools": [{"type": "custom", "name": "c", "format": {"type": "grammar",
+                                                                                    "syntax": "ebnf", "definition": "x"}}]},
+    {"model": "m", "input": "x", "background_options": {"completion_window": "2h"}},  # not background
+    {"model": "m", "input": "x", "prompt_cache_options": {"prewarm": True}},
+    {"model": "m", "input": [{"type": "item_reference", "id": "msg_1", "status": "completed"}]},
+    {"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}", "async": True}]},
+]
+
+
 def test_the_create_body_schema_is_valid_json_schema_and_judges_bodies(document: dict[str, Any]) -> None:
     schema = {**_create_schema(document), "$defs": document["components"]["schemas"]}
     text = json.dumps(schema).replace("#/components/schemas/", "#/$defs/")
     validator = jsonschema.Draft202012Validator(json.loads(text))
     validator.check_schema(validator.schema)
-    good = {"model": "m", "input": [{"role": "user", "content": "hi"}], "tools": [
-        {"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}],
-        "tool_choice": {"type": "function", "name": "f"}, "stream": True, "stream_options": {"include_obfuscation": False}}
-    assert validator.is_valid(good)
-    for bad in ({"input": "hi"},  # no model
-                {"model": "m"},  # no input, no previous_response_id
-                {"model": "m", "input": "x", "stream_options": {}},  # stream_options without stream
-                {"model": "m", "input": "x", "background": True, "store": False},
-                {"model": "m", "input": "x", "tool_choice": "required"},  # no tools
-                {"model": "m", "input": "x", "prompt": {"id": "p"}},  # unsupported, not null
-                {"model": "m", "input": "x", "bogus": 1},
-                {"model": "m", "input": [{"role": "user", "content": [{"type": "output_text", "text": "x"}]}]},
-                {"model": "m", "input": "x", "max_output_tokens": rq.MIN_MAX_OUTPUT_TOKENS - 1}):
+    for good in GOOD_BODIES:
+        assert validator.is_valid(good), good
+        assert _refusal(good) is None, good  # and the server agrees
+    for bad in BAD_BODIES:
         assert not validator.is_valid(bad), bad
+        assert _refusal(bad) is not None, bad
 
 
 def test_every_route_documents_its_errors_in_the_openai_shape(document: dict[str, Any]) -> None:
