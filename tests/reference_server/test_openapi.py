@@ -4,6 +4,7 @@ the stateful phase) finds nothing against the in-process app."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -297,6 +298,7 @@ def test_405_lists_the_allowed_methods(method: str, path: str, allow: str) -> No
 # coverage is left out and fuzzing stays small, so the test sends a few hundred requests.
 FULL = os.environ.get("OPENAPI_FUZZ_FULL") == "1"
 SEED = int(os.environ.get("OPENAPI_FUZZ_SEED", "20260"))
+CREATE_EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_CREATE_EXAMPLES", "100" if FULL else "30"))
 # A schema-valid request that a stored response's state refuses with 400, as the official API
 # does: cancelling a foreground response, streaming one again, paging after an unknown item.
 STATEFUL_400 = ("POST /v1/responses/{response_id}/cancel", "GET /v1/responses/{response_id}",
@@ -312,8 +314,12 @@ def _config(api_key: str | None = None) -> Any:
         "seed": SEED,
         "generation": {"max-examples": 25 if FULL else 8},
         "phases": {"coverage": {"generation": {"mode": "all" if FULL else "positive"}}},
-        "operations": [{"include-name": name, "checks": {"positive_data_acceptance": {"expected-statuses": accepted}}}
-                       for name in STATEFUL_400],
+        "operations": [
+            *({"include-name": name, "checks": {"positive_data_acceptance": {"expected-statuses": accepted}}}
+              for name in STATEFUL_400),
+            # The create body is where nearly all of the surface is: it gets more examples.
+            {"include-name": "POST /v1/responses", "generation": {"max-examples": CREATE_EXAMPLES}},
+        ],
     })
 
 
@@ -326,6 +332,19 @@ def _seed(client: TestClient, headers: dict[str, str]) -> Consistency:
     message = next(item["id"] for item in output if item["type"] == "message")
     sealed = next(item["encrypted_content"] for item in output if item["type"] == "reasoning")
     return Consistency(message, sealed)
+
+
+def test_positive_cases_are_made_to_refer_to_what_the_server_keeps() -> None:
+    """A schema-valid body naming an unknown item or carrying foreign encrypted content is a 400;
+    the case fixer makes such bodies refer to a stored response, and they are answered."""
+    body = copy.deepcopy({**CODEX_LIKE, "stream": False})
+    body["input"][2]["encrypted_content"] = "gAAAAAforeign"
+    with TestClient(create_app()) as client:
+        assert client.post("/v1/responses", json=body).status_code == 400
+        fixed = _seed(client, {})(copy.deepcopy(body))
+        r = client.post("/v1/responses", json=fixed)
+    assert r.status_code == 200, r.text
+    assert [item.get("type") for item in fixed["input"]].count("item_reference") == 1
 
 
 @pytest.mark.parametrize("api_key", [None, "sk-openapi-test"], ids=["no-key", "key"])
