@@ -20,7 +20,8 @@ from .backends.base import TokenBackend
 from .errors import APIError, install_error_handlers, openai_error
 from .events import Event
 from .json_body import decode_json_body
-from .middleware import GuardMiddleware
+from .middleware import AllowHeaderMiddleware, GuardMiddleware
+from .openapi import install_openapi
 from .service import ResponseService, ResponseSource
 from .settings import Settings
 from .sse import DONE, MEDIA_TYPE, STREAM_HEADERS, encode_event
@@ -156,6 +157,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware, api_key=settings.api_key, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(AllowHeaderMiddleware, router=app.router)
 
     @app.post("/v1/responses", response_model=None)
     async def create_response(request: Request) -> Response:
@@ -184,6 +186,7 @@ def create_app(
 
     @app.get("/v1/responses/{response_id}", response_model=None)
     async def get_response(response_id: str, request: Request) -> Response:
+        after = _int_query(request, "starting_after", -1, -1, 2**31)  # checked even when unused
         if _bool_query(request, "stream"):
             job = service.jobs.get(response_id)
             if job is None:
@@ -191,7 +194,6 @@ def create_app(
                     raise _not_found(response_id)
                 raise APIError(400, "Only background responses created by this server process can be "
                                     "streamed again.", param="stream")
-            after = _int_query(request, "starting_after", -1, -1, 2**31)
             return _sse(job.follow(after), settings.done_sentinel)
         response = await service.get(response_id)
         if response is None:
@@ -262,6 +264,7 @@ def create_app(
         # A source that can serve nothing more (a dead model thread) says why, with a 503.
         return JSONResponse(info, status_code=200 if info["status"] == "ok" else 503)
 
+    install_openapi(app)
     return app
 
 

@@ -1,6 +1,7 @@
-"""ASGI middleware at the HTTP edge: request-body size limit (413) and API-key check (401).
+"""ASGI middleware at the HTTP edge: request-body size limit (413), API-key check (401), and the
+`Allow` header of 405 answers.
 
-Both answer with the OpenAI error shape before any route runs; neither touches response bodies,
+The first two answer with the OpenAI error shape before any route runs; neither touches response bodies,
 so streaming and disconnect detection are unaffected.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
@@ -96,6 +98,40 @@ class GuardMiddleware:
     async def _too_large(self, send: Send) -> None:
         await _send_error(send, 413, f"Request body too large: the limit is {self.max_body_bytes} bytes.",
                           code="request_too_large")
+
+
+def allowed_methods(router: Router, scope: Scope) -> list[str]:
+    """The methods some route answers at this request's path (HEAD comes with GET)."""
+    methods: set[str] = set()
+    for route in router.routes:
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+class AllowHeaderMiddleware:
+    """Adds `Allow` to 405 answers, listing every method routed at the path (RFC 9110 15.5.6:
+    a 405 MUST carry it). Starlette's own header names only the first matching route's methods,
+    and the JSON error handler drops it."""
+
+    def __init__(self, app: ASGIApp, *, router: Router) -> None:
+        self.app = app
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                allow = ", ".join(allowed_methods(self.router, scope)).encode()
+                message = {**message, "headers": [*headers, (b"allow", allow)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
 
 
 def middleware_options(settings: Any) -> dict[str, Any]:

@@ -291,6 +291,8 @@ def _int(body: dict[str, Any], key: str, lo: int, hi: int | None = None) -> int 
     value = body.get(key)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _type_error(key, "an integer", value)
     if value < lo:
@@ -462,9 +464,10 @@ def _parse_reasoning(value: Any) -> dict[str, Any]:
     effort = value.get("effort")
     if effort is not None:
         _enum(effort, "reasoning.effort", REASONING_EFFORTS)
-    summary = value.get("summary", value.get("generate_summary"))
-    if summary is not None:
-        _enum(summary, "reasoning.summary", SUMMARY_MODES)
+    for key in ("summary", "generate_summary"):  # the deprecated name, used when `summary` is absent
+        if value.get(key) is not None:
+            _enum(value[key], f"reasoning.{key}", SUMMARY_MODES)
+    summary = value.get("summary") if value.get("summary") is not None else value.get("generate_summary")
     return {"effort": effort, "summary": summary}
 
 
@@ -593,6 +596,8 @@ def _parse_tools(value: Any) -> list[Tool]:
         kind = raw.get("type")
         if kind is None:
             raise _missing(f"{param}.type")
+        if not isinstance(kind, str):  # an object or array here is unhashable: checked before the set lookups
+            raise _type_error(f"{param}.type", "a string", kind)
         if kind == "namespace":
             group = _parse_namespace(raw, param, seen)
             if group.name == "functions":  # harmony's namespace of the top-level tools
@@ -763,7 +768,7 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
             where = f"tool_choice.tools[{i}]"
             entry = _obj(entry, where)
             entry_kind = entry.get("type")
-            if entry_kind in passive:
+            if isinstance(entry_kind, str) and entry_kind in passive:
                 out.append(copy.deepcopy(entry))  # allowed, and never called
                 continue
             entry_kind = _required_enum(entry, "type", f"{where}.type", ("function", "custom"))

@@ -3,6 +3,11 @@
 Covers what tool and response-format schemas use: type (and type lists), enum, const, required
 and optional properties, nested objects and arrays, $ref into $defs/definitions, anyOf/oneOf/
 allOf, string lengths and formats, numeric bounds and multipleOf. Callers validate the result.
+
+Sizes are capped at MAX_SIZE (string length, array items, object properties): a schema asking
+for `minLength: 2000000` gets a shorter, invalid instance instead of holding the server's memory
+(and a string that long makes harmony's tokenizer overflow its stack). A model's answer that
+long would be cut by the output budget anyway.
 """
 
 from __future__ import annotations
@@ -29,8 +34,16 @@ _FORMATS = {
 }
 
 
+MAX_SIZE = 4096
+
+
 class SchemaInstanceError(ValueError):
     pass
+
+
+def _size(schema: dict[str, Any], key: str) -> int:
+    """A `min*` keyword as a count, capped at MAX_SIZE."""
+    return min(int(schema.get(key, 0)), MAX_SIZE)
 
 
 def instance(schema: Any, *, text: str = "example", root: Any = None, _depth: int = 0) -> Any:
@@ -139,7 +152,7 @@ def _object(schema: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
             extra = schema.get("additionalProperties")
             sub = extra if isinstance(extra, dict) else {}
         out[name] = instance(sub, **rec)
-    minimum = schema.get("minProperties", 0)
+    minimum = _size(schema, "minProperties")
     for name, sub in props.items():
         if len(out) >= minimum:
             break
@@ -156,7 +169,7 @@ def _object(schema: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
 def _array(schema: dict[str, Any], rec: dict[str, Any]) -> list[Any]:
     prefix = schema.get("prefixItems") or []
     items = schema.get("items", {})
-    count = max(int(schema.get("minItems", 0)), len(prefix) if schema.get("minItems") else 0)
+    count = max(_size(schema, "minItems"), min(len(prefix), MAX_SIZE) if schema.get("minItems") else 0)
     out: list[Any] = []
     for i in range(count):
         sub = prefix[i] if i < len(prefix) else items
@@ -182,7 +195,7 @@ def _make_unique(value: Any, existing: list[Any], i: int) -> Any:
 def _string(schema: dict[str, Any], text: str) -> str:
     value = _FORMATS.get(schema.get("format", ""), text)
     pattern = schema.get("pattern")
-    min_len = int(schema.get("minLength", 0))
+    min_len = _size(schema, "minLength")
     max_len = schema.get("maxLength")
     if len(value) < min_len:
         value = value + "x" * (min_len - len(value))

@@ -1,5 +1,9 @@
 """HTML reporter: one self-contained page (inline CSS, no script, no external asset) with a
 summary table and, per case, its findings and an event timeline with the offending events marked.
+
+A case with findings shows every event, each row carrying the full event as its tooltip. A case
+without findings shows a compact timeline: a run of deltas to one part is one row with the
+joined text, and no tooltips (they were half the page: a 39-scenario run was 530 KB).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = ["render"]
 
 MAX_TIMELINE = 2000
 TOOLTIP_CHARS = 1500
+MAX_TYPE_CHARS = 60
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
@@ -32,8 +37,9 @@ main{max-width:1200px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:0}
 .meta{color:#5b6475;margin:0 0 16px}
 .pill{display:inline-block;border-radius:10px;padding:1px 9px;margin-right:6px;font-weight:600;font-size:13px}
-.passed{background:#e3f5e8;color:#1a7f37}.failed,.error{background:#fde7e9;color:#b3261e}
-.skipped{background:#eceef2;color:#5b6475}
+.pill.passed{background:#e3f5e8;color:#1a7f37}.pill.failed,.pill.error{background:#fde7e9;color:#b3261e}
+.pill.skipped{background:#eceef2;color:#5b6475}
+h1,h2,.meta,td,summary{overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0 16px}
 th,td{border-bottom:1px solid #e4e7ec;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f2f5;font-weight:600;font-size:13px}
@@ -45,6 +51,8 @@ section.case.passed{border-left:4px solid #1a7f37}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .excerpt{display:block;white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:2px 6px;margin-top:2px}
 table.timeline td{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;padding:2px 6px}
+table.timeline td:nth-child(-n+2),table.timeline td:nth-child(4){text-align:right;white-space:nowrap}
+table.timeline td:nth-child(3){white-space:nowrap}
 tr.bad td{background:#fde7e9}tr.bad.warn td{background:#fff4d6}
 tr.stream td{background:#eef3fb;font-weight:600;font-family:system-ui,sans-serif}
 .rules{color:#b3261e;font-weight:600}
@@ -97,35 +105,95 @@ def _findings_by_event(findings: Iterable[Finding]) -> dict[int, list[Finding]]:
     return out
 
 
-def _timeline(case: CaseResult, case_no: int) -> str:
-    events = (case.events or [])[:MAX_TIMELINE]
-    if not events:
-        return ""
-    marks = _findings_by_event(case.findings)
-    starts = {s.get("first_event"): s.get("label", "") for s in case.details.get("streams", []) if isinstance(s, dict)}
+def _type_cell(kind: Any) -> str:
+    """An event type on one line (cut short: a type is no place for 3000 bytes of junk)."""
+    text = str(kind)
+    if len(text) > MAX_TYPE_CHARS:
+        text = text[: MAX_TYPE_CHARS - 1] + "…"
+    return _e(text)
+
+
+def _row(cells: tuple[Any, ...], attrs: str = "") -> str:
+    """A timeline row: #, seq, type, out/content, gist, rules (numbers aligned by CSS)."""
+    index, seq, kind, where, gist, rules = cells
+    return (f"<tr{attrs}><td>{_e(index)}</td><td>{_e(seq)}</td><td>{_type_cell(kind)}</td><td>{_e(where)}</td>"
+            f'<td>{_e(gist)}</td><td class="rules">{_e(rules)}</td></tr>')
+
+
+def _where(ev: dict[str, Any]) -> str:
+    return f"{ev.get('output_index', '')}{'/' + str(ev['content_index']) if 'content_index' in ev else ''}"
+
+
+def _delta_key(ev: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Events that merge into one compact row: deltas of one type to one item and part."""
+    kind = ev.get("type")
+    if not isinstance(kind, str) or not kind.endswith(".delta") or not isinstance(ev.get("delta"), str):
+        return None
+    return (kind, ev.get("item_id"), ev.get("output_index"), ev.get("content_index"), ev.get("summary_index"))
+
+
+def _compact_rows(events: list[dict[str, Any]], stream_starts: dict[int, str]) -> list[str]:
+    rows: list[str] = []
+    i = 0
+    while i < len(events):
+        if i in stream_starts:
+            rows.append(f'<tr class="stream"><td colspan="6">{_e(stream_starts[i])}</td></tr>')
+        ev = events[i]
+        key = _delta_key(ev)
+        j = i + 1
+        while key is not None and j < len(events) and j not in stream_starts and _delta_key(events[j]) == key:
+            j += 1
+        if j - i == 1:
+            rows.append(_row((i, ev.get("sequence_number", ""), ev.get("type", "(not an event)"), _where(ev),
+                              _event_summary(ev), "")))
+        else:
+            text = json.dumps("".join(e["delta"] for e in events[i:j]), ensure_ascii=False)
+            gist = f"{j - i} deltas: {text[:160]}{'…' if len(text) > 160 else ''}"
+            last = events[j - 1].get("sequence_number", "")
+            rows.append(_row((f"{i}–{j - 1}", f"{ev.get('sequence_number', '')}–{last}", ev["type"], _where(ev),
+                              gist, "")))
+        i = j
+    return rows
+
+
+def _full_rows(events: list[dict[str, Any]], stream_starts: dict[int, str], marks: dict[int, list[Finding]],
+               case_no: int) -> list[str]:
     rows = []
-    for i, event in enumerate(events):
-        if i in starts and len(starts) > 1:
-            rows.append(f'<tr class="stream"><td colspan="6">{_e(starts[i])}</td></tr>')
+    for i, ev in enumerate(events):
+        if i in stream_starts:
+            rows.append(f'<tr class="stream"><td colspan="6">{_e(stream_starts[i])}</td></tr>')
         bad = marks.get(i, [])
         cls = ""
         if bad:
             worst = max((f.severity for f in bad), key=SEVERITY_ORDER.__getitem__)
             cls = ' class="bad"' if worst == "error" else ' class="bad warn"'
         rules = " ".join(sorted({f.rule for f in bad}))
-        ev = event if isinstance(event, dict) else {"_raw": event}
-        rows.append(
-            f'<tr id="{_anchor(case_no, i)}"{cls} title="{_e(_tooltip(ev))}">'
-            f'<td class="num">{i}</td><td class="num">{_e(ev.get("sequence_number", ""))}</td>'
-            f"<td>{_e(ev.get('type', '(not an event)'))}</td>"
-            f'<td class="num">{_e(ev.get("output_index", ""))}{"/" + _e(ev["content_index"]) if "content_index" in ev else ""}</td>'
-            f"<td>{_e(_event_summary(ev))}</td><td class=\"rules\">{_e(rules)}</td></tr>"
-        )
+        rows.append(_row((i, ev.get("sequence_number", ""), ev.get("type", "(not an event)"), _where(ev),
+                          _event_summary(ev), rules),
+                         f' id="{_anchor(case_no, i)}"{cls} title="{_e(_tooltip(ev))}"'))
+    return rows
+
+
+def _timeline(case: CaseResult, case_no: int) -> str:
+    events = [e if isinstance(e, dict) else {"_raw": e} for e in (case.events or [])[:MAX_TIMELINE]]
+    if not events:
+        return ""
+    marks = _findings_by_event(case.findings)
+    starts: dict[int, str] = {s["first_event"]: str(s.get("label", "")) for s in case.details.get("streams", [])
+                              if isinstance(s, dict) and isinstance(s.get("first_event"), int)}
+    if len(starts) < 2:
+        starts = {}
     kept = f" (first {len(events)} of {case.event_count})" if case.event_count > len(events) else ""
+    if case.findings:
+        rows = _full_rows(events, starts, marks, case_no)
+        hint = " — hover a row for the full event"
+    else:
+        rows = _compact_rows(events, starts)
+        hint = " — runs of deltas merged" if len(rows) < len(events) else ""
     open_attr = " open" if marks else ""
     return (
-        f"<details{open_attr}><summary>Event timeline: {plural(case.event_count, 'event')}{kept}"
-        " — hover a row for the full event</summary>"
+        f'<details class="timeline"{open_attr}><summary>Event timeline: {plural(case.event_count, "event")}{kept}'
+        f"{hint}</summary>"
         '<table class="timeline"><tr><th>#</th><th>seq</th><th>type</th><th>out/content</th><th>gist</th>'
         f"<th>rules</th></tr>{''.join(rows)}</table></details>"
     )
