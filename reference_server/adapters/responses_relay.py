@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference_server.events import Event, new_id
+from reference_server.adapters.output import RATE_LIMIT_CODES, RESPONSE_ERROR_CODES
+from reference_server.events import Event, ResponseEventWriter
 
 TERMINAL = frozenset({"response.completed", "response.failed", "response.incomplete"})
 LIFECYCLE = frozenset({"response.created", "response.queued", "response.in_progress"})
@@ -50,10 +52,13 @@ class ResponsesRelayState:
 
     eof_message = "The upstream stream ended without a terminal event."
 
-    def __init__(self, model: str | None = None, clock: Any = time.time) -> None:
-        self._model = model
+    def __init__(self, fields: Mapping[str, Any] | None = None, clock: Callable[[], float] = time.time) -> None:
+        """`fields`: the request fields a response echoes (`model` first of all), for a response
+        the upstream never announced."""
+        self._fields = {"model": "unknown", **dict(fields or {})}
         self._clock = clock
         self._response: dict[str, Any] | None = None
+        self._in_progress = False
         self._seq = 0
         self._items: dict[int, _Item] = {}
         self._error: dict[str, Any] | None = None  # an upstream `error` event not yet followed by a terminal
@@ -69,6 +74,7 @@ class ResponsesRelayState:
         if type_ in LIFECYCLE or type_ in TERMINAL:
             if isinstance(event.get("response"), dict):
                 self._response = copy.deepcopy(event["response"])
+            self._in_progress = self._in_progress or type_ == "response.in_progress"
             self.done = self.done or type_ in TERMINAL
         elif type_ == "error":
             self._error = event
@@ -115,16 +121,25 @@ class ResponsesRelayState:
         self.done = True
         events: list[Event] = []
         if self._response is None:
-            # Broken before response.created: the client still gets a response to fail.
-            self._response = {"id": new_id("resp"), "object": "response", "created_at": int(self._clock()),
-                              "status": "in_progress", "error": None, "incomplete_details": None,
-                              "model": self._model, "output": [], "usage": None}
-            events.append(self._ev("response.created", response=copy.deepcopy(self._response)))
+            # No response announced yet: the client still gets one to fail.
+            writer = ResponseEventWriter(self._fields, clock=self._clock)
+            for event in writer.start():
+                events.append(self._ev(event["type"], response=event["response"]))
+            self._response = writer.snapshot()
+        elif not self._in_progress:
+            self._response["status"] = "in_progress"
+            events.append(self._ev("response.in_progress", response=copy.deepcopy(self._response)))
+        if code not in RESPONSE_ERROR_CODES:
+            # As the converters do: response.error.code has a closed enum, the proxy's own code
+            # (upstream_timeout, …) stays in the message.
+            message = f"{message} (upstream code: {code})"
+            code = "rate_limit_exceeded" if code in RATE_LIMIT_CODES else "server_error"
         if self._error is None:
             events.append(self._ev("error", code=code, message=message, param=None))
-        else:
-            code = str(self._error.get("code") or code)
+        else:  # the upstream's own error event went out already: its words, a valid code
             message = str(self._error.get("message") or message)
+            upstream_code = str(self._error.get("code") or "")
+            code = upstream_code if upstream_code in RESPONSE_ERROR_CODES else code
         for index in sorted(self._items):
             it = self._items[index]
             if it.open:
