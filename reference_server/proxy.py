@@ -38,16 +38,23 @@ from reference_server.adapters.chat_completions import (
     responses_to_cc_request,
 )
 from reference_server.adapters.common import ConversionError
+from reference_server.adapters.responses_relay import ResponsesRelayState
 from reference_server.adapters.responses_to_cc_stream import ResponsesToCCStream
-from reference_server.adapters.upstream_client import Upstream, UpstreamFailure
+from reference_server.adapters.sse_decode import SSEDecoder, SSEMessage
+from reference_server.adapters.upstream_client import (
+    Upstream,
+    UpstreamFailure,
+    decode_payload,
+    with_idle_timeout,
+)
 from reference_server.errors import APIError, install_error_handlers
-from reference_server.events import Event
+from reference_server.events import RESPONSE_DEFAULTS, Event
 from reference_server.json_body import decode_json_body
 from reference_server.middleware import GuardMiddleware
 from reference_server.request import CreateRequest, PassiveTool
 from reference_server.service import Prepared
 from reference_server.settings import Settings
-from reference_server.sse import MEDIA_TYPE, STREAM_HEADERS
+from reference_server.sse import MEDIA_TYPE, STREAM_HEADERS, encode_event
 from reference_server.store import ResponseStore
 
 log = logging.getLogger("reference_server.proxy")
@@ -393,19 +400,83 @@ async def _relay_responses(up: Upstream, body: dict[str, Any]) -> Response:
         await resp.aclose()
         raise APIError(failure.status, failure.message, type=failure.type, code=failure.code)
 
-    async def relay() -> AsyncIterator[bytes]:
-        from reference_server.adapters.upstream_client import with_idle_timeout
+    # Until the first event arrives nothing is promised: a failure then is an HTTP error answer.
+    chunks = with_idle_timeout(resp.aiter_raw(), up.timeout)
+    decoder = SSEDecoder()
+    head: list[SSEMessage] = []
+    try:
+        while not head:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                head = [m for m in decoder.close() if not isinstance(decode_payload(m.data), tuple)]
+                break
+            head = decoder.feed(chunk)
+    except (TimeoutError, httpx.TimeoutException):
+        await resp.aclose()
+        raise APIError(504, f"The upstream stalled: no data for {up.timeout:g} s.", type="server_error",
+                       code="upstream_timeout") from None
+    except httpx.HTTPError as exc:
+        await resp.aclose()
+        log.warning("upstream relay broke: %s", up.scrub(str(exc)))
+        raise APIError(502, "The upstream connection was lost before the first event.", type="server_error",
+                       code="upstream_disconnected") from None
+    if not head:
+        await resp.aclose()
+        raise APIError(502, "The upstream stream ended before its first event.", type="server_error",
+                       code="upstream_protocol_error")
+    state = ResponsesRelayState(_echo_fields(body))
+    return StreamingResponse(_relay_stream(up, resp, chunks, decoder, head, state),
+                             media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
 
-        try:
-            async for chunk in with_idle_timeout(resp.aiter_raw(), up.timeout):
-                yield chunk
-        except (TimeoutError, httpx.HTTPError) as exc:
-            # Limit: a relayed stream that breaks just ends (see docs/converters.md).
-            log.warning("upstream relay broke: %s", up.scrub(str(exc)))
-        finally:
-            await resp.aclose()
 
-    return StreamingResponse(relay(), media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
+def _echo_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The request fields a response echoes: for a response the relay must make up itself."""
+    return {k: v for k, v in body.items() if k in RESPONSE_DEFAULTS or k == "model"}
+
+
+async def _relay_stream(up: Upstream, resp: httpx.Response, chunks: AsyncIterator[bytes], decoder: SSEDecoder,
+                        head: list[SSEMessage], state: ResponsesRelayState) -> AsyncIterator[bytes]:
+    """The upstream's events as they came (re-framed one SSE message at a time, so nothing is cut
+    mid-message); a break, a stall or an end without a terminal event gets the closing events
+    and `error` + `response.failed` from `state`."""
+    failure: tuple[str, str] | None = None
+    try:
+        for msg in head:
+            yield _relayed(msg, state)
+        async for chunk in chunks:
+            for msg in decoder.feed(chunk):
+                yield _relayed(msg, state)
+        for msg in decoder.close():
+            # A last message without its blank line counts when whole; a cut-off one is dropped.
+            if isinstance(decode_payload(msg.data), tuple):
+                log.warning("upstream stream ended inside an event: its fragment is dropped")
+                continue
+            yield _relayed(msg, state)
+    except (TimeoutError, httpx.TimeoutException):
+        failure = (f"The upstream stalled: no data for {up.timeout:g} s.", "upstream_timeout")
+    except httpx.HTTPError as exc:
+        log.warning("upstream relay broke: %s", up.scrub(str(exc)))
+        failure = ("The upstream connection was lost mid-stream.", "upstream_disconnected")
+    finally:
+        await resp.aclose()
+    if not state.done:
+        message, code = failure or (state.eof_message, "upstream_protocol_error")
+        for event in state.fail(message, code):
+            yield encode_event(event)
+
+
+def _relayed(msg: SSEMessage, state: ResponsesRelayState) -> bytes:
+    payload = decode_payload(msg.data)
+    if isinstance(payload, dict):
+        state.feed(payload)
+    prefix = b""
+    if payload == "[DONE]" and not state.done:
+        # The sentinel ends the stream: what the client is owed goes before it.
+        prefix = b"".join(encode_event(e) for e in state.fail(state.eof_message, "upstream_protocol_error"))
+    head = f"event: {msg.event}\n" if msg.event is not None else ""
+    return prefix + (head + "".join(f"data: {line}\n" for line in msg.data.split("\n")) + "\n").encode()
+
 
 
 # ---------------------------------------------------------------------------------------------

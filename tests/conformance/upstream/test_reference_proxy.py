@@ -7,12 +7,6 @@ import pytest
 
 from tests.conformance.upstream.harness import failing, reference_proxy, run_proxy
 
-KNOWN = {
-    # The relay in front of a Responses upstream passes a stream that ends without a terminal
-    # event on as it is, where the CC and Anthropic converters end it with response.failed.
-    "responses": {"upstream-stall": {"lifecycle.no-terminal"}},
-}
-
 
 @pytest.mark.parametrize("kind", ["chat-completions", "anthropic", "responses"])
 def test_reference_proxy_passes_everything(kind: str) -> None:
@@ -21,4 +15,4 @@ def test_reference_proxy_passes_everything(kind: str) -> None:
     assert len(ran) >= 30
     assert {c.id for c in ran} >= {"upstream-http-error", "upstream-disconnect", "upstream-error-event",
                                    "upstream-content-filter", "parallel-tool-calls", "previous-response-id"}
-    assert failing(report) == KNOWN.get(kind, {})
+    assert failing(report) == {}
