@@ -159,3 +159,53 @@ def test_bundled_corpus_answers_protocol_questions() -> None:
 
 def test_browser_error_is_a_value_error() -> None:
     assert issubclass(BrowserError, ValueError)
+
+
+# -- citation markers ---------------------------------------------------------------------------
+
+def _rewriter_and_browser(tmp_path: Path):
+    from reference_server.search.citations import CitationRewriter
+
+    browser = Browser(SearchIndex(load_folder(_corpus(tmp_path))))
+    browser.search("kiwi berry")
+    browser.open(0)
+    return CitationRewriter(browser.resolve_citation), browser
+
+
+def _run(rewriter, deltas: list[str]) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Emitted deltas, and each annotation with how many characters were emitted when it came."""
+    out: list[str] = []
+    notes: list[tuple[int, dict]] = []
+    for delta in deltas:
+        text, new = rewriter.feed(delta)
+        out.append(text)
+        notes.extend((len("".join(out)), a) for a in new)
+    out.append(rewriter.finish()[0])
+    return out, notes
+
+
+SOURCE = "Kiwis are fuzzy berries【1†L2-L3】 and grow on vines【0†L0】."
+
+
+@pytest.mark.parametrize("cuts", [[], [23], [24], [26], [27], [30], [31], [32], list(range(1, len(SOURCE)))])
+def test_markers_become_url_citations_at_any_delta_boundary(tmp_path: Path, cuts: list[int]) -> None:
+    rewriter, _ = _rewriter_and_browser(tmp_path)
+    bounds = [0, *cuts, len(SOURCE)]
+    out, notes = _run(rewriter, [SOURCE[a:b] for a, b in zip(bounds, bounds[1:], strict=False)])
+    text = "".join(out)
+    assert text == ("Kiwis are fuzzy berries ([fruit.example](https://fruit.example/kiwi)) and grow on "
+                    "vines ([fruit.example](https://fruit.example/kiwi)).")
+    assert all("【" not in piece and "†" not in piece for piece in out)  # no partial marker leaks
+    assert [a["start_index"] for _, a in notes] == [24, 88]
+    for emitted, a in notes:
+        assert text[a["start_index"]:a["end_index"]] == "([fruit.example](https://fruit.example/kiwi))"
+        assert a["end_index"] <= emitted  # announced only once its text has gone out
+        assert a["url"] == "https://fruit.example/kiwi" and a["title"] == "Kiwi fruit"
+    assert rewriter.annotations == [a for _, a in notes]
+
+
+def test_unresolvable_markers_are_dropped_and_lookalikes_stay_text(tmp_path: Path) -> None:
+    rewriter, _ = _rewriter_and_browser(tmp_path)
+    out, notes = _run(rewriter, ["See【9†L0】 here, 【bracket】 and 【1†L2-L99】", " end【1†"])
+    assert "".join(out) == "See here, 【bracket】 and  end【1†"
+    assert notes == []
