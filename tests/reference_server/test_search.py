@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -191,7 +192,7 @@ SOURCE = "Kiwis are fuzzy berries【1†L2-L3】 and grow on vines【0†L0】."
 def test_markers_become_url_citations_at_any_delta_boundary(tmp_path: Path, cuts: list[int]) -> None:
     rewriter, _ = _rewriter_and_browser(tmp_path)
     bounds = [0, *cuts, len(SOURCE)]
-    out, notes = _run(rewriter, [SOURCE[a:b] for a, b in zip(bounds, bounds[1:], strict=False)])
+    out, notes = _run(rewriter, [SOURCE[a:b] for a, b in itertools.pairwise(bounds)])
     text = "".join(out)
     assert text == ("Kiwis are fuzzy berries ([fruit.example](https://fruit.example/kiwi)) and grow on "
                     "vines ([fruit.example](https://fruit.example/kiwi)).")
