@@ -92,6 +92,7 @@ def output_spec(req: CreateRequest) -> OutputSpec:
         reasoning_effort=reasoning_requested(req),
         final_format=None if fmt["type"] == "text" else dict(fmt),
         max_tool_calls=req.max_tool_calls,
+        browser=req.browser_mode(),  # type: ignore[arg-type]
     )
 
 
@@ -205,7 +206,12 @@ def build_conversation(req: CreateRequest, context: Sequence[dict[str, Any]]) ->
     effort = _EFFORTS.get(req.reasoning.get("effort") or "", ReasoningEffort.MEDIUM)
     if req.reasoning.get("effort") == "none":
         effort = ReasoningEffort.LOW
-    messages = [Message.from_role_and_content(Role.SYSTEM, SystemContent.new().with_reasoning_effort(effort))]
+    system = SystemContent.new().with_reasoning_effort(effort)
+    if req.browser_mode() != "none":
+        # gpt-oss's browser tool: its section of the system message (search, open, find, and
+        # the citation format) — the model calls it as `browser.*` on the commentary channel.
+        system = system.with_tools(ToolNamespaceConfig.browser())
+    messages = [Message.from_role_and_content(Role.SYSTEM, system)]
     developer = _developer_message(req)
     if developer is not None:
         messages.append(developer)

@@ -83,6 +83,7 @@ class Browser:
         self.view_lines = view_lines
         self.pages: list[Page] = []
         self.searches = 0  # real searches run (usage: tool_usage.web_search.num_requests)
+        self.last_result = ""  # what the model read back from the latest call
 
     # -- calls ------------------------------------------------------------------------------
 
