@@ -596,6 +596,8 @@ PASSIVE_TOOL_TYPES = frozenset({
 WEB_SEARCH_TOOL_TYPES = frozenset({
     "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
 })
+# The hosted tool choices (openai-python's ToolChoiceTypes) that force a web search.
+WEB_SEARCH_CHOICE_TYPES = frozenset({"web_search_preview", "web_search_preview_2025_03_11"})
 # Hosted tools of the official API that this server cannot run: refused by name.
 HOSTED_TOOL_TYPES = frozenset({
     "file_search", "code_interpreter", "computer", "computer_use_preview", "image_generation", "mcp",
@@ -804,7 +806,7 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
                                                "function or custom tool among 'tool_choice.tools'; this server "
                                                "never calls the other tool types.")
         return {"type": "allowed_tools", "mode": mode, "tools": out}
-    if kind in WEB_SEARCH_TOOL_TYPES:
+    if kind in WEB_SEARCH_CHOICE_TYPES:
         _no_extra(value, "tool_choice", {"type"})
         if not passive & WEB_SEARCH_TOOL_TYPES:
             raise _invalid("tool_choice", f"Tool choice '{kind}' not found in 'tools' parameter.")
@@ -812,7 +814,7 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
     if kind is None:
         raise _missing("tool_choice.type")
     raise _invalid("tool_choice.type", f"Invalid value for 'tool_choice.type': {kind!r}. Supported values "
-                                       "are: 'function', 'custom', 'allowed_tools' and 'web_search'.")
+                                       "are: 'function', 'custom', 'allowed_tools' and 'web_search_preview'.")
 
 
 # ---------------------------------------------------------------------------- input items
