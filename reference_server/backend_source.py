@@ -296,5 +296,8 @@ class BackendSource:
             if budget <= 0:
                 return None
         hint = dataclasses.replace(step.hint, browser_results=(*step.hint.browser_results, browser.last_result))
+        output = step.output
+        if output.browser == "required":  # the forced search happened: browsing is free now
+            output = dataclasses.replace(output, tools=(), tool_mode="none", browser="auto")
         return dataclasses.replace(step, prompt_tokens=tuple(prompt), max_new_tokens=budget, hint=hint,
-                                   prefix_key=None)
+                                   prefix_key=None, output=output)

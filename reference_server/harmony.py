@@ -82,11 +82,21 @@ def call_targets(tools: Iterable[ToolSpec]) -> dict[str, CallTarget]:
                                     t.name, t.namespace) for t in tools}
 
 
+# A forced web search is a required call of harmony's `browser.search`: as a tool spec, a
+# constrained backend's grammar admits exactly that call (its arguments per this schema).
+BROWSER_SEARCH = ToolSpec("search", "Searches for information related to `query`.", {
+    "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"],
+    "additionalProperties": False}, strict=True, namespace="browser")
+
+
 def output_spec(req: CreateRequest) -> OutputSpec:
     tools, mode = req.allowed_tools()
     fmt = req.text["format"]
+    specs = tuple(tool_spec(t) for t in tools)
+    if req.browser_mode() == "required":
+        specs, mode = (BROWSER_SEARCH,), "required"
     return OutputSpec(
-        tools=tuple(tool_spec(t) for t in tools),
+        tools=specs,
         tool_mode=mode,  # type: ignore[arg-type]
         parallel_tool_calls=req.parallel_tool_calls,
         reasoning_effort=reasoning_requested(req),

@@ -128,8 +128,8 @@ def wants_browser(spec: OutputSpec, hint: ScriptHint) -> bool:
     """Rule 4: browse (again) in this step."""
     if spec.browser == "none" or hint.tool_outputs:
         return False
-    if spec.browser == "required":
-        return True
+    if spec.browser == "required" or hint.browser_results:
+        return True  # forced, or in the middle of browsing
     text = hint.last_user_text.lower()
     named = any(t.name.lower() in text or t.name.replace("_", " ").lower() in text for t in spec.tools)
     return not named and bool(_ASKS_TO_BROWSE.search(text))
