@@ -96,7 +96,8 @@ async def web_search_domain_filter(ctx: ScenarioContext) -> None:
     sx = await ctx.stream({"input": ASK, "tools": [tool], "include": [SOURCES]})
     urls = [a.get("url") for a in citations(sx.terminal)]
     for call in items(sx.terminal, "web_search_call"):
-        action = call.get("action") if isinstance(call.get("action"), dict) else {}
+        raw = call.get("action")
+        action: dict[str, Any] = raw if isinstance(raw, dict) else {}
         urls += [s.get("url") for s in action.get("sources") or [] if isinstance(s, dict)]
         if action.get("type") in ("open_page", "find_in_page") and action.get("url"):
             urls.append(action["url"])
