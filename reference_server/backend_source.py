@@ -269,7 +269,7 @@ class BackendSource:
             args: Any = json.loads(arguments) if arguments.strip() else {}
         except ValueError:
             args = None
-        if len(browser.pages) >= MAX_BROWSER_CALLS:
+        if browser.calls >= MAX_BROWSER_CALLS:
             result = BrowserResult(f"Error: at most {MAX_BROWSER_CALLS} browser calls per response; answer now.",
                                    {"type": BROWSER_ACTIONS.get(function, "search")}, ok=False)
         else:

@@ -84,12 +84,14 @@ class Browser:
         self.pages: list[Page] = []
         self.searches = 0  # real searches run (usage: tool_usage.web_search.num_requests)
         self.last_result = ""  # what the model read back from the latest call
+        self.calls = 0  # calls run, failed ones included
 
     # -- calls ------------------------------------------------------------------------------
 
     def call(self, name: str, args: Mapping[str, Any]) -> BrowserResult:
         """Run `browser.<name>` with JSON arguments; a bad call becomes a failed result whose text
         says what was wrong (the model reads it and may try again)."""
+        self.calls += 1
         action: dict[str, Any] = {"type": {"search": "search", "open": "open_page",
                                            "find": "find_in_page"}.get(name, "search")}
         try:

@@ -134,6 +134,7 @@ def test_bad_calls_become_failed_results_the_model_can_read(tmp_path: Path) -> N
         result = browser.call(name, args)
         assert not result.ok and words in result.text, (name, args, result.text)
     assert browser.searches == 1  # failed calls are not searches
+    assert browser.calls == 11  # but they are calls (the per-response cap counts them)
 
 
 def test_domain_filter_applies_to_opening_urls(tmp_path: Path) -> None:
