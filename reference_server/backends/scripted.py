@@ -161,11 +161,18 @@ def cited_answer(page: str) -> str:
         return "The page could not be read."
     cursor, title = head.group(1), head.group(2)
     body = [(int(m.group(1)), m.group(2)) for m in map(_PAGE_LINE.match, lines) if m]
-    picked = [(n, t) for n, t in body if len(t.split()) >= 5 and not t.startswith("#")][:2]
-    if not picked:
+    start = next((k for k, (_n, t) in enumerate(body) if len(t.split()) >= 5 and not t.startswith("#")), None)
+    if start is None:
         return f"I opened “{title}”, but it says little."
+    picked: list[tuple[int, str]] = []
+    for n, t in body[start:start + 3]:  # up to the end of the first sentence, three lines at most
+        if not t:
+            break
+        picked.append((n, t))
+        if t.rstrip().endswith((".", "!", "?")):
+            break
     first, last = picked[0][0], picked[-1][0]
-    quote = _clip(" ".join(t for _n, t in picked), 200)
+    quote = _clip(" ".join(t for _n, t in picked), 320)
     marker = f"【{cursor}†L{first}-L{last}】" if last != first else f"【{cursor}†L{first}】"
     return f"According to “{title}”: {quote}{marker}"
 
