@@ -299,5 +299,7 @@ class BackendSource:
         output = step.output
         if output.browser == "required":  # the forced search happened: browsing is free now
             output = dataclasses.replace(output, tools=(), tool_mode="none", browser="auto")
+        citable = tuple((p.cursor, len(p.lines)) for p in browser.pages if p.lines and (p.url or p.links))
+        output = dataclasses.replace(output, citable=citable)
         return dataclasses.replace(step, prompt_tokens=tuple(prompt), max_new_tokens=budget, hint=hint,
                                    prefix_key=None, output=output)

@@ -84,6 +84,9 @@ class OutputSpec:
     # harmony's browser tool (the request's web_search): "none", "auto" or "required" (a forced
     # search: browse before answering). Calls go to `browser.search` / `.open` / `.find`.
     browser: ToolMode = "none"
+    # Pages the browser displayed in this response that a citation may point at: (cursor, number
+    # of lines). A constrained backend ends a plain-text answer with one marker `【c†Ln】` of them.
+    citable: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
