@@ -74,6 +74,8 @@ FAMILIES = (
 )
 # Rule modules, imported on first use of the registry (so `import conformance` stays cheap).
 _RULE_MODULES = tuple(f"conformance.rules.{name}" for name in FAMILIES)
+# Rules of one feature across families (their ids still use the families above).
+_RULE_MODULES += ("conformance.rules.web_search",)
 
 CheckFn = Callable[[Any, Any, Any], "Iterable[str | Hit] | None"]
 

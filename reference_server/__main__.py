@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict-model", action="store_true",
                    help="answer 404 model_not_found unless 'model' is the backend's model id "
                         "(default: accept any name and echo it)")
+    p.add_argument("--search-corpus", default=None, metavar="DIR",
+                   help="web search runs over the Markdown, HTML and text files of DIR "
+                        "(default: a small bundled corpus of protocol documentation)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default info)")
     from .proxy import add_proxy_arguments
@@ -189,9 +192,18 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: sock
     except Exception as exc:  # a missing checkpoint, an unwritable db, …: one line, no traceback
         print(f"reference-server: error: {exc}", file=sys.stderr)
         return 1
+    if args.search_corpus is not None:
+        try:  # built now, so a bad folder is one line at startup, not a failed request later
+            from .search import load_index
+
+            load_index(args.search_corpus)
+        except (ValueError, OSError) as exc:
+            print(f"reference-server: error: --search-corpus: {exc}", file=sys.stderr)
+            return 1
     settings = Settings(api_key=api_key, max_body_bytes=args.max_body_bytes, done_sentinel=args.done_sentinel,
                         error_style="nested" if args.nested_errors else "flat",
-                        accept_any_model=not args.strict_model, encryption_key=_encryption_key(args))
+                        accept_any_model=not args.strict_model, encryption_key=_encryption_key(args),
+                        search_corpus=args.search_corpus)
     app = create_app(backend=backend, encoding=encoding, store=store, settings=settings)
 
     port = int(sock.getsockname()[1])

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+from openai_harmony import Author, Message, Role
 
 from .backends.base import BackendError, GenerationRequest, TokenBackend
-from .emitter import HarmonyToEvents
+from .emitter import BROWSER_ACTIONS, HarmonyToEvents
 from .errors import APIError
 from .events import Event, make_usage
 from .harmony import (
@@ -34,6 +36,7 @@ from .harmony import (
 )
 from .logprobs import LogprobAttacher
 from .request import CreateRequest
+from .search import Browser, BrowserResult, load_index
 from .service import Prepared
 from .settings import Settings
 from .vocab import o200k_tiktoken
@@ -42,6 +45,8 @@ log = logging.getLogger("reference_server")
 
 # How long closing a backend stream may take after a cancel.
 _CLEANUP_SECONDS = 5.0
+# Browser calls one response may make; later ones are refused (the model is told to answer).
+MAX_BROWSER_CALLS = 12
 
 
 def _too_long(size: str, window: int) -> APIError:
@@ -164,44 +169,68 @@ class BackendSource:
 
     async def run(self, prep: Prepared) -> AsyncIterator[Event]:
         """Generation events after `in_progress`, the terminal ones included. Closing this
-        generator (a disconnect, a cancel) closes the backend's token stream at once."""
+        generator (a disconnect, a cancel) closes the backend's token stream at once.
+
+        With web search offered, one response may take several generations: when the model
+        ends a step with a browser call, the server runs it (`web_search_call` searching →
+        completed), appends the call and the browser's page to the prompt as harmony messages,
+        and lets the model continue from there."""
         writer, gen = prep.writer, prep.plan
-        emitter = HarmonyToEvents(writer, targets=call_targets(gen.output.tools),
-                                  summary=summary_requested(prep.request))
-        decoder = CompletionDecoder(self.encoding, emitter)
         req = prep.request
+        browser = self._browser(req)
+        emitter = HarmonyToEvents(writer, targets=call_targets(gen.output.tools),
+                                  summary=summary_requested(req),
+                                  citations=browser.resolve_citation if browser is not None else None)
         logprobs = (LogprobAttacher(writer, req.top_logprobs)
                     if "message.output_text.logprobs" in req.include else None)
         token_stream: Any = None
         cached = 0
+        step, prompt_total, output_total, reasoning_total = gen, 0, 0, 0
         try:
             failure: str | None = None
-            try:
-                token_stream = self.backend.generate(gen)
-                async for token in token_stream:
-                    if decoder.counts.output == 0:
-                        cached = min(int(getattr(token_stream, "cached_tokens", 0) or 0), len(gen.prompt_tokens))
-                    events = decoder.feed(token)
-                    if logprobs is not None:
-                        logprobs.feed(token, getattr(token_stream, "last_logprob", None), events)
-                    for event in events:
-                        yield event
-                    if token in gen.stop_token_ids or decoder.counts.output >= gen.max_new_tokens:
-                        break
-            except BackendError as exc:
-                failure = str(exc) or "the backend failed"
-            except HarmonyOutputError as exc:
-                failure = str(exc)
-            except Exception:  # a bug in a backend or here: the stream still ends properly
-                log.exception("generation of response %s crashed", writer.response_id)
-                failure = "The server had an error while processing your request."
-            decoder.charge_open_message()
-            usage = make_usage(len(gen.prompt_tokens), decoder.counts.output,
-                               reasoning_tokens=decoder.counts.reasoning, cached_tokens=cached)
+            while True:
+                decoder = CompletionDecoder(self.encoding, emitter)
+                completion: list[int] = []
+                prompt_total += len(step.prompt_tokens)
+                try:
+                    token_stream = self.backend.generate(step)
+                    async for token in token_stream:
+                        if decoder.counts.output == 0 and step is gen:
+                            cached = min(int(getattr(token_stream, "cached_tokens", 0) or 0), len(gen.prompt_tokens))
+                        completion.append(token)
+                        events = decoder.feed(token)
+                        if logprobs is not None:
+                            logprobs.feed(token, getattr(token_stream, "last_logprob", None), events)
+                        for event in events:
+                            yield event
+                        if token in gen.stop_token_ids or decoder.counts.output >= step.max_new_tokens:
+                            break
+                except BackendError as exc:
+                    failure = str(exc) or "the backend failed"
+                except HarmonyOutputError as exc:
+                    failure = str(exc)
+                except Exception:  # a bug in a backend or here: the stream still ends properly
+                    log.exception("generation of response %s crashed", writer.response_id)
+                    failure = "The server had an error while processing your request."
+                decoder.charge_open_message()
+                output_total += decoder.counts.output
+                reasoning_total += decoder.counts.reasoning
+                pending, emitter.pending_browser = emitter.pending_browser, None
+                if failure is not None or pending is None or browser is None:
+                    break
+                await self._close_stream(token_stream)
+                token_stream = None
+                for event in await self._browse(writer, browser, pending, req):
+                    yield event
+                nxt = self._next_step(gen, step, completion, pending, browser, output_total)
+                if nxt is None:
+                    break
+                step = nxt
+            usage = make_usage(prompt_total, output_total, reasoning_tokens=reasoning_total, cached_tokens=cached)
             if failure is not None:
                 log.warning("response %s failed: %s", writer.response_id, failure)
                 terminal = emitter.fail(failure, code="server_error")
-            elif decoder.last_token in gen.stop_token_ids or decoder.counts.output < gen.max_new_tokens:
+            elif decoder.last_token in gen.stop_token_ids or output_total < gen.max_new_tokens:
                 # A stop token, or the backend ended on its own: whatever is open is finished.
                 terminal = emitter.complete(usage)
             else:
@@ -210,6 +239,67 @@ class BackendSource:
                 yield event
         finally:
             if token_stream is not None:
-                with (anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS),
-                      contextlib.suppress(Exception)):
-                    await token_stream.aclose()
+                await self._close_stream(token_stream)
+
+    @staticmethod
+    async def _close_stream(token_stream: Any) -> None:
+        with (anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS),
+              contextlib.suppress(Exception)):
+            await token_stream.aclose()
+
+    # ------------------------------------------------------------------ web search
+    def _browser(self, req: CreateRequest) -> Browser | None:
+        tool = req.web_search_tool()
+        if tool is None or req.browser_mode() == "none":
+            return None
+        filters = tool.get("filters")
+        domains = filters.get("allowed_domains") if isinstance(filters, dict) else None
+        if not isinstance(domains, list):
+            domains = None
+        return Browser(load_index(self.settings.search_corpus),
+                       allowed_domains=[d for d in domains or () if isinstance(d, str)])
+
+    async def _browse(self, writer: Any, browser: Browser, pending: tuple[int, str, str],
+                      req: CreateRequest) -> list[Event]:
+        """Run one browser call: `searching`, the call (in a worker thread: SQLite), then the
+        item's end with its action (sources only when the request includes them)."""
+        index, function, arguments = pending
+        events = writer.web_search_searching(index)
+        try:
+            args: Any = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            args = None
+        if browser.calls >= MAX_BROWSER_CALLS:
+            result = BrowserResult(f"Error: at most {MAX_BROWSER_CALLS} browser calls per response; answer now.",
+                                   {"type": BROWSER_ACTIONS.get(function, "search")}, ok=False)
+        else:
+            call_args: Any = args if isinstance(args, dict) else []  # not an object: the browser says so
+            result = await anyio.to_thread.run_sync(browser.call, function, call_args)
+        action = dict(result.action)
+        if action.get("type") == "search" and "web_search_call.action.sources" not in req.include:
+            action.pop("sources", None)
+        browser.last_result = result.text
+        return events + writer.finish_web_search_call(index, action, "completed" if result.ok else "failed")
+
+    def _next_step(self, gen: GenerationRequest, step: GenerationRequest, completion: list[int],
+                   pending: tuple[int, str, str], browser: Browser, output_total: int) -> GenerationRequest | None:
+        """The generation after a browser call: the prompt so far, the model's call, the
+        browser's page as a tool message, and a new assistant turn. None when no budget is left."""
+        message = (Message.from_author_and_content(Author.new(Role.TOOL, f"browser.{pending[1]}"),
+                                                   browser.last_result)
+                   .with_channel("commentary").with_recipient("assistant"))
+        prompt = [*step.prompt_tokens, *completion, *self.encoding.render(message),
+                  *self.encoding.encode("<|start|>assistant", allowed_special="all")]
+        budget = gen.max_new_tokens - output_total
+        if budget <= 0 or len(prompt) + budget > self.settings.context_window:
+            budget = min(budget, self.settings.context_window - len(prompt))
+            if budget <= 0:
+                return None
+        hint = dataclasses.replace(step.hint, browser_results=(*step.hint.browser_results, browser.last_result))
+        output = step.output
+        if output.browser == "required":  # the forced search happened: browsing is free now
+            output = dataclasses.replace(output, tools=(), tool_mode="none", browser="auto")
+        citable = tuple((p.cursor, len(p.lines)) for p in browser.pages if p.lines and (p.url or p.links))
+        output = dataclasses.replace(output, citable=citable)
+        return dataclasses.replace(step, prompt_tokens=tuple(prompt), max_new_tokens=budget, hint=hint,
+                                   prefix_key=None, output=output)

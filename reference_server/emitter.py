@@ -11,6 +11,8 @@ add, and where they end; it drives a `ResponseEventWriter` and returns the event
 | (`functions.NAME`, `NAMESPACE.NAME`)     | a namespace tool), arguments streamed          |
 | recipient of a known custom tool         | `custom_tool_call`, input streamed             |
 | other recipient `functions.NAME`         | `function_call` named NAME                     |
+| `browser.search` / `.open` / `.find`,    | `web_search_call` (action `search`/`open_page`/|
+| when the request offers web search       | `find_in_page`), left open for the server to run |
 | any other recipient (`browser.search`…)  | `function_call` named after the full recipient |
 | channel `commentary`, no recipient       | `message`, `phase: "commentary"`               |
 | channel `final` (or none)                | `message`, `phase: "final_answer"`             |
@@ -20,6 +22,11 @@ Reasoning summaries (`summary` set): the summary is the opening of the analysis 
 the cut is known the summary part closes and a `reasoning_text` part opens with the whole
 analysis so far, then streams on. The protocol puts summary parts before content parts, and
 this keeps both streaming without holding text back.
+
+With web search on, a browser call's JSON arguments are collected, not streamed: after its
+message ends, `pending_browser` holds (output_index, function, arguments) for the server to run
+and finish. Final text goes through a `CitationRewriter`: citation markers become
+`url_citation` annotations, each announced right after the text it spans.
 
 It knows nothing of tokens or of the openai_harmony package (harmony.py feeds it), nor of HTTP.
 """
@@ -31,8 +38,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .events import Event, ResponseEventWriter
+from .search.citations import CitationRewriter, Resolver
 
-ItemKind = Literal["reasoning", "function_call", "custom_tool_call", "message"]
+ItemKind = Literal["reasoning", "function_call", "custom_tool_call", "message", "web_search"]
+BROWSER_ACTIONS = {"search": "search", "open": "open_page", "find": "find_in_page"}
 
 # Per `reasoning.summary` mode: (sentences, most characters). A summary ends after that many
 # sentences, at the character bound (then "…" is added), or with the analysis message.
@@ -85,6 +94,9 @@ class _Open:
     kind: ItemKind
     summary: str | None = None  # the reasoning text so far while its summary is still open
     summarised: int = 0  # characters of `summary` already sent as summary deltas
+    browser_call: str | None = None  # a browser call: its function; `arguments` collects its JSON
+    arguments: str = ""
+    citations: CitationRewriter | None = None  # final text whose citation markers are rewritten
 
 
 class HarmonyToEvents:
@@ -94,10 +106,13 @@ class HarmonyToEvents:
     call; `summary` is the request's `reasoning.summary` mode (None: no summaries)."""
 
     def __init__(self, writer: ResponseEventWriter, *, targets: Mapping[str, CallTarget] | None = None,
-                 summary: str | None = None) -> None:
+                 summary: str | None = None, citations: Resolver | None = None) -> None:
         self.writer = writer
         self._targets = dict(targets or {})
         self._summary_mode = summary
+        # Set when the request offers web search: resolves the final text's citation markers.
+        self._resolve = citations
+        self.pending_browser: tuple[int, str, str] | None = None
         self._open: _Open | None = None
         self.function_calls = 0
         self.messages = 0
@@ -109,9 +124,15 @@ class HarmonyToEvents:
     def begin_message(self, channel: str | None, recipient: str | None) -> list[Event]:
         if self._open is not None:
             raise ValueError("begin_message: the previous harmony message was not ended")
-        kind, detail = classify(channel, recipient, self._targets)
         w = self.writer
+        function = recipient[len("browser."):] if recipient and recipient.startswith("browser.") else None
+        if self._resolve is not None and function is not None:
+            index, events = w.add_web_search_call({"type": BROWSER_ACTIONS.get(function, "search")})
+            self._open = _Open(index, "web_search", browser_call=function)
+            return events
+        kind, detail = classify(channel, recipient, self._targets)
         summary: str | None = None
+        citations: CitationRewriter | None = None
         if kind == "reasoning":
             index, events = w.add_reasoning()
             if self._summary_mode is not None:
@@ -127,7 +148,9 @@ class HarmonyToEvents:
             index, events = w.add_message(phase="commentary" if detail == "commentary" else "final_answer")
             events += w.add_output_text_part(index)
             self.messages += 1
-        self._open = _Open(index, kind, summary)
+            if self._resolve is not None and detail != "commentary":
+                citations = CitationRewriter(self._resolve)
+        self._open = _Open(index, kind, summary, citations=citations)
         return events
 
     def content(self, delta: str) -> list[Event]:
@@ -144,7 +167,18 @@ class HarmonyToEvents:
             return self.writer.arguments_delta(index, delta)
         if kind == "custom_tool_call":
             return self.writer.custom_input_delta(index, delta)
+        if kind == "web_search":
+            self._open.arguments += delta
+            return []
+        if self._open.citations is not None:
+            return self._cited_text(index, *self._open.citations.feed(delta))
         return self.writer.text_delta(index, delta)
+
+    def _cited_text(self, index: int, text: str, annotations: list[dict[str, Any]]) -> list[Event]:
+        events = self.writer.text_delta(index, text) if text else []
+        for annotation in annotations:
+            events += self.writer.add_annotation(index, annotation)
+        return events
 
     def _summarise(self, delta: str, *, final: bool) -> list[Event]:
         """Summary deltas for the new text; once the summary's end is known (or the message
@@ -173,9 +207,18 @@ class HarmonyToEvents:
         if self._open is None:
             raise ValueError("end_message: no harmony message is open")
         events: list[Event] = []
-        if self._open.summary is not None:
+        op = self._open
+        if op.kind == "web_search":
+            # Left open: the server runs the call, then finishes the item with its action.
+            assert op.browser_call is not None
+            self.pending_browser = (op.index, op.browser_call, op.arguments)
+            self._open = None
+            return events
+        if op.summary is not None:
             events += self._summarise("", final=True)
-        index, self._open = self._open.index, None
+        if op.citations is not None:
+            events += self._cited_text(op.index, *op.citations.finish())
+        index, self._open = op.index, None
         return events + self.writer.close_item(index, "completed")
 
     # Terminal transitions: the writer closes whatever is still open.

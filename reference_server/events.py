@@ -21,7 +21,7 @@ plus the index of its currently open part (if any). Every public method:
 3. returns the events it produced, already numbered (`sequence_number` 0, 1, 2, … no gaps).
 
 Items are opened by `add_message` / `add_reasoning` / `add_function_call` /
-`add_custom_tool_call`, which return
+`add_custom_tool_call` / `add_web_search_call`, which return
 `(output_index, events)`. Parts are opened by `add_*_part(i)` (an open part of the same item is
 closed first), filled by the `*_delta(i, text)` methods (which always target the item's open
 part), and closed by `close_part(i)` or `close_item(i)`. `close_item` emits every pending done
@@ -154,6 +154,7 @@ _PART_TYPES_BY_ITEM: dict[str, frozenset[str]] = {
     "reasoning": frozenset({"reasoning_text", "summary_text"}),
     "function_call": frozenset(),
     "custom_tool_call": frozenset(),
+    "web_search_call": frozenset(),
 }
 
 
@@ -164,6 +165,8 @@ class _Item:
     open: bool = True
     open_part: int | None = None  # index into content (or summary) of the open part
     open_part_kind: str | None = None  # "output_text" | "refusal" | "reasoning_text" | "summary_text"
+    searching: bool = False  # a web_search_call between `.searching` and its end
+    action: dict[str, Any] | None = None  # a web_search_call's action, known before it ends
 
     @property
     def id(self) -> str:
@@ -336,6 +339,59 @@ class ResponseEventWriter:
             item["namespace"] = namespace
         return self._add_item(call, item)
 
+    def add_web_search_call(self, action: Mapping[str, Any] | None = None) -> tuple[int, list[Event]]:
+        """Open a web_search_call item and announce it in progress: returns (output_index,
+        [output_item.added, web_search_call.in_progress]). The added item's action holds only
+        its `type`, as live; `action`, when known, is what the item carries if it is cut short."""
+        kind = str((action or {}).get("type") or "search")
+        index, events = self._add_item("add_web_search_call", {
+            "id": self._new_id("ws"), "type": "web_search_call", "status": "in_progress",
+            "action": {"type": kind}})
+        self._items[index].action = copy.deepcopy(dict(action)) if action is not None else None
+        events.append(self._ev("response.web_search_call.in_progress", output_index=index,
+                               item_id=self._items[index].id))
+        return index, events
+
+    def web_search_searching(self, output_index: int) -> list[Event]:
+        """`web_search_call.searching`: the search (or page fetch) is running."""
+        it = self._web_search(output_index, "web_search_searching")
+        if it.searching:
+            raise ValueError(f"web_search_searching({output_index}): already searching")
+        it.searching = True
+        return [self._ev("response.web_search_call.searching", output_index=it.index, item_id=it.id)]
+
+    def finish_web_search_call(self, output_index: int, action: Mapping[str, Any],
+                               status: Literal["completed", "failed"] = "completed") -> list[Event]:
+        """[`web_search_call.completed`] + `output_item.done` with the `action`; a failed call
+        ends without `.completed`. A completed `search` counts in `tool_usage.web_search`."""
+        it = self._web_search(output_index, "finish_web_search_call")
+        if not it.searching:
+            raise ValueError(f"finish_web_search_call({output_index}): call web_search_searching first")
+        if status not in ("completed", "failed"):
+            raise ValueError(f"finish_web_search_call({output_index}): status must be 'completed' or 'failed'")
+        if not isinstance(action, Mapping) or action.get("type") not in ("search", "open_page", "find_in_page"):
+            raise ValueError(f"finish_web_search_call({output_index}): action needs a type "
+                             "'search', 'open_page' or 'find_in_page'")
+        it.searching = False
+        events: list[Event] = []
+        if status == "completed":
+            events.append(self._ev("response.web_search_call.completed", output_index=it.index, item_id=it.id))
+        if action["type"] == "search" and status == "completed":
+            usage = self._response.setdefault("tool_usage", zero_tool_usage())
+            usage.setdefault("web_search", {"num_requests": 0})["num_requests"] += 1
+        it.item["status"] = status
+        it.item["action"] = copy.deepcopy(dict(action))
+        it.open = False
+        self._response["output"].append(copy.deepcopy(it.item))
+        events.append(self._ev("response.output_item.done", output_index=it.index, item=copy.deepcopy(it.item)))
+        return events
+
+    def _web_search(self, output_index: int, call: str) -> _Item:
+        it = self._get_open(output_index, call)
+        if it.type != "web_search_call":
+            raise ValueError(f"{call}({output_index}): item is a {it.type}, not a web_search_call")
+        return it
+
     # ------------------------------------------------------------------ parts
     def add_output_text_part(self, output_index: int) -> list[Event]:
         part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
@@ -362,6 +418,23 @@ class ResponseEventWriter:
         part["text"] += text
         return [self._ev("response.output_text.delta", item_id=it.id, output_index=it.index,
                          content_index=ci, delta=text, logprobs=[])]
+
+    def add_annotation(self, output_index: int, annotation: Mapping[str, Any]) -> list[Event]:
+        """`output_text.annotation.added` on the item's open output_text part, numbered from 0
+        in the part. A `url_citation` must point into the text already streamed."""
+        it, part, ci = self._open_part_of("add_annotation", output_index, "output_text", "")
+        ann = copy.deepcopy(dict(annotation))
+        if ann.get("type") == "url_citation":
+            start, end = ann.get("start_index"), ann.get("end_index")
+            if type(start) is not int or type(end) is not int or not 0 <= start <= end <= len(part["text"]):
+                raise ValueError(f"add_annotation({output_index}): url_citation [{start!r}, {end!r}) is not "
+                                 f"within the {len(part['text'])} characters streamed so far")
+            if not isinstance(ann.get("url"), str) or not ann["url"]:
+                raise ValueError(f"add_annotation({output_index}): url_citation needs a non-empty url")
+        part["annotations"].append(ann)
+        return [self._ev("response.output_text.annotation.added", item_id=it.id, output_index=it.index,
+                         content_index=ci, annotation_index=len(part["annotations"]) - 1,
+                         annotation=copy.deepcopy(ann))]
 
     def add_logprobs(self, output_index: int, entries: list[dict[str, Any]]) -> None:
         """Record token logprobs (`{token, logprob, bytes, top_logprobs}`) on the item's open
@@ -416,6 +489,12 @@ class ResponseEventWriter:
         if status not in ("completed", "incomplete"):
             raise ValueError(f"close_item({output_index}): status must be 'completed' or 'incomplete', not {status!r}")
         it = self._get_open(output_index, "close_item")
+        if it.type == "web_search_call":
+            # Cut short: a search that did not finish has failed (its statuses have no
+            # `incomplete`); it still carries the action it was running.
+            events = self.web_search_searching(output_index) if not it.searching else []
+            return events + self.finish_web_search_call(
+                output_index, it.action or {"type": "search"}, status="failed")
         events = self._close_part(it)
         if it.type == "function_call":
             events.append(self._ev("response.function_call_arguments.done", item_id=it.id,

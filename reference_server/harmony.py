@@ -82,16 +82,27 @@ def call_targets(tools: Iterable[ToolSpec]) -> dict[str, CallTarget]:
                                     t.name, t.namespace) for t in tools}
 
 
+# A forced web search is a required call of harmony's `browser.search`: as a tool spec, a
+# constrained backend's grammar admits exactly that call (its arguments per this schema).
+BROWSER_SEARCH = ToolSpec("search", "Searches for information related to `query`.", {
+    "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"],
+    "additionalProperties": False}, strict=True, namespace="browser")
+
+
 def output_spec(req: CreateRequest) -> OutputSpec:
     tools, mode = req.allowed_tools()
     fmt = req.text["format"]
+    specs = tuple(tool_spec(t) for t in tools)
+    if req.browser_mode() == "required":
+        specs, mode = (BROWSER_SEARCH,), "required"
     return OutputSpec(
-        tools=tuple(tool_spec(t) for t in tools),
+        tools=specs,
         tool_mode=mode,  # type: ignore[arg-type]
         parallel_tool_calls=req.parallel_tool_calls,
         reasoning_effort=reasoning_requested(req),
         final_format=None if fmt["type"] == "text" else dict(fmt),
         max_tool_calls=req.max_tool_calls,
+        browser=req.browser_mode(),  # type: ignore[arg-type]
     )
 
 
@@ -205,7 +216,12 @@ def build_conversation(req: CreateRequest, context: Sequence[dict[str, Any]]) ->
     effort = _EFFORTS.get(req.reasoning.get("effort") or "", ReasoningEffort.MEDIUM)
     if req.reasoning.get("effort") == "none":
         effort = ReasoningEffort.LOW
-    messages = [Message.from_role_and_content(Role.SYSTEM, SystemContent.new().with_reasoning_effort(effort))]
+    system = SystemContent.new().with_reasoning_effort(effort)
+    if req.browser_mode() != "none":
+        # gpt-oss's browser tool: its section of the system message (search, open, find, and
+        # the citation format) — the model calls it as `browser.*` on the commentary channel.
+        system = system.with_tools(ToolNamespaceConfig.browser())
+    messages = [Message.from_role_and_content(Role.SYSTEM, system)]
     developer = _developer_message(req)
     if developer is not None:
         messages.append(developer)

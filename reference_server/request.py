@@ -102,8 +102,8 @@ class NamespaceTool:
 
 @dataclass(frozen=True)
 class PassiveTool:
-    """A tool type this server accepts and echoes but the model never calls (`web_search` until
-    the server can search; `tool_search`, which only finds deferred tools)."""
+    """A tool the model does not call through `functions`: web search (run by the server's
+    browser tool when offered) and `tool_search` (it only finds deferred tools; never called)."""
 
     raw: dict[str, Any]
 
@@ -199,12 +199,35 @@ class CreateRequest:
                 out.append(tool)
         return out
 
+    def web_search_tool(self) -> dict[str, Any] | None:
+        """The request's web search tool (`web_search*`, or gpt-oss's `browser_search`), if any."""
+        for tool in self.tools:
+            if isinstance(tool, PassiveTool) and tool.type in WEB_SEARCH_TOOL_TYPES:
+                return tool.raw
+        return None
+
+    def browser_mode(self) -> str:
+        """Whether the model may browse now: "none", "auto" or "required" (a forced web search)."""
+        tool, choice = self.web_search_tool(), self.tool_choice
+        if tool is None or choice == "none":
+            return "none"
+        if isinstance(choice, dict):
+            if choice.get("type") in WEB_SEARCH_TOOL_TYPES:
+                return "required"
+            if choice.get("type") in ("function", "custom"):
+                return "none"
+            listed = {entry.get("type") for entry in choice.get("tools", [])}
+            return "auto" if listed & WEB_SEARCH_TOOL_TYPES else "none"
+        return "auto"
+
     def allowed_tools(self) -> tuple[list[CallableTool], str]:
         """The tools the model may call now and the mode ("auto", "none", "required")."""
         choice = self.tool_choice
         tools = self.callable_tools()
         if not tools or choice == "none":
             return [], "none"
+        if isinstance(choice, dict) and choice.get("type") in WEB_SEARCH_TOOL_TYPES:
+            return [], "none"  # a forced web search: no function tool this turn
         if choice in ("auto", "required"):
             return tools, choice
         if choice["type"] in ("function", "custom"):
@@ -565,13 +588,19 @@ def _check_strict(schema: Any, param: str, what: str) -> None:
                        if "function" in what else "invalid_schema")
 
 
-# Tool types accepted, echoed and never called: web search until the server can search (Codex
-# sends `web_search` on every request, gpt-oss knows it as `browser_search`), and `tool_search`,
-# which finds deferred tools (this server defers none, so there is never anything to find).
+# Tool types that are not functions: web search, which the server runs itself through harmony's
+# browser tool (Codex sends `web_search` on every request, gpt-oss knows it as `browser_search`),
+# and `tool_search`, which finds deferred tools (this server defers none: never called).
 PASSIVE_TOOL_TYPES = frozenset({
     "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
     "browser_search", "tool_search",
 })
+# The web search tool types (the browser tool of harmony runs them against the search corpus).
+WEB_SEARCH_TOOL_TYPES = frozenset({
+    "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",
+})
+# The hosted tool choices (openai-python's ToolChoiceTypes) that force a web search.
+WEB_SEARCH_CHOICE_TYPES = frozenset({"web_search_preview", "web_search_preview_2025_03_11"})
 # Hosted tools of the official API that this server cannot run: refused by name.
 HOSTED_TOOL_TYPES = frozenset({
     "file_search", "code_interpreter", "computer", "computer_use_preview", "image_generation", "mcp",
@@ -782,10 +811,15 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
                                                "function or custom tool among 'tool_choice.tools'; this server "
                                                "never calls the other tool types.")
         return {"type": "allowed_tools", "mode": mode, "tools": out}
+    if kind in WEB_SEARCH_CHOICE_TYPES:
+        _no_extra(value, "tool_choice", {"type"})
+        if not passive & WEB_SEARCH_TOOL_TYPES:
+            raise _invalid("tool_choice", f"Tool choice '{kind}' not found in 'tools' parameter.")
+        return {"type": kind}
     if kind is None:
         raise _missing("tool_choice.type")
     raise _invalid("tool_choice.type", f"Invalid value for 'tool_choice.type': {kind!r}. Supported values "
-                                       "are: 'function', 'custom' and 'allowed_tools'.")
+                                       "are: 'function', 'custom', 'allowed_tools' and 'web_search_preview'.")
 
 
 # ---------------------------------------------------------------------------- input items

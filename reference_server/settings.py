@@ -28,6 +28,8 @@ class Settings:
     encryption_key: str | None = None
     # Answer requests whose `model` differs from the backend's model id (echoing the request's).
     accept_any_model: bool = True
+    # The folder of Markdown/HTML/text documents web search runs over (None: the bundled corpus).
+    search_corpus: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_body_bytes <= 0:

@@ -887,10 +887,10 @@ def _p_annotations() -> Body:
         Text(
             deltas,
             annotations=[
-                (5, _url("Reef recovers", "https://reefnews.org/fiji?utm_source=openai", 26, 39)),
+                (5, _url("Reef recovers", "https://reefnews.org/fiji?utm_source=openai", 25, 39)),
                 (
                     len(deltas) - 1,
-                    _url("Wolves return", "https://wildnews.org/co?utm_source=openai", 72, 85),
+                    _url("Wolves return", "https://wildnews.org/co?utm_source=openai", 69, 83),
                 ),
             ],
         )
@@ -2926,6 +2926,21 @@ def capture_sidecar(name: str, raw: bytes, meta: dict[str, Any] | None) -> dict[
         "kind": "sse",
         "expected": {"errors": []},
     }
+
+
+def _load_feature_specs() -> None:
+    """Fixture specs of single features kept in their own modules next to this one."""
+    import importlib.util
+
+    for name in ("fixtures_web_search",):
+        module_spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(name + ".py"))
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        module.register(globals())
+
+
+_load_feature_specs()
 
 
 def sidecar(sp: Spec) -> dict[str, Any]:

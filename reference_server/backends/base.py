@@ -81,6 +81,12 @@ class OutputSpec:
     final_format: dict[str, Any] | None = None
     # Upper bound on function calls in this turn (the request's `max_tool_calls`); None = no bound.
     max_tool_calls: int | None = None
+    # harmony's browser tool (the request's web_search): "none", "auto" or "required" (a forced
+    # search: browse before answering). Calls go to `browser.search` / `.open` / `.find`.
+    browser: ToolMode = "none"
+    # Pages the browser displayed in this response that a citation may point at: (cursor, number
+    # of lines). A constrained backend ends a plain-text answer with one marker `【c†Ln】` of them.
+    citable: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,9 @@ class ScriptHint:
     # Earlier user texts of the conversation, oldest first (lets a scripted answer depend on turn 1).
     earlier_user_texts: tuple[str, ...] = ()
     saw_image: bool = False
+    # What the browser showed so far in this response (one entry per browser call, in order):
+    # a scripted model searches, then opens, then answers citing what it opened.
+    browser_results: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

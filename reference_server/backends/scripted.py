@@ -19,12 +19,19 @@ model's output. The rules (documented in docs/reference-server.md):
 3. otherwise a `final` message ending in `<|return|>`: with tool results it reports them; else it
    echoes the last user text and the first earlier one ("You said earlier: …"), mentions an
    image it cannot see, and for `json_object` / `json_schema` formats is JSON of that schema.
+4. web search (the browser tool), before rules 2–3, when it is forced, or offered and the last
+   user text asks for it (search, web, look up, cite, source) without naming a function tool
+   (then rule 2 calls that tool): `browser.search` for the words of
+   the question, then `browser.open` of the top result, then a final answer quoting the opened
+   page's first sentence with a citation marker `【cursor†La-Lb】` for those lines (no result:
+   an answer saying so, without a citation).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -111,6 +118,65 @@ def final_text(spec: OutputSpec, hint: ScriptHint) -> str:
     return json.dumps({"answer": answer}, ensure_ascii=False)
 
 
+_ASKS_TO_BROWSE = re.compile(r"\b(search|web|look(?:ing)? up|cite|citations?|sources?)\b", re.IGNORECASE)
+_STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "cite", "do", "does", "for", "from", "how", "i", "in", "is", "it", "me", "of", "on", "or", "please", "search", "source", "sources", "the", "this", "to", "up", "web", "what", "when", "where", "which", "who", "why", "with", "look", "you", "your"])
+_PAGE_HEAD = re.compile(r"^\[(\d+)\] (.*?)(?: \((\S+)\))?$")
+_PAGE_LINE = re.compile(r"^L(\d+): (.*)$")
+
+
+def wants_browser(spec: OutputSpec, hint: ScriptHint) -> bool:
+    """Rule 4: browse (again) in this step."""
+    if spec.browser == "none" or hint.tool_outputs:
+        return False
+    if spec.browser == "required" or hint.browser_results:
+        return True  # forced, or in the middle of browsing
+    text = hint.last_user_text.lower()
+    named = any(t.name.lower() in text or t.name.replace("_", " ").lower() in text for t in spec.tools)
+    return not named and bool(_ASKS_TO_BROWSE.search(text))
+
+
+def search_query(text: str) -> str:
+    words = [w for w in re.findall(r"[\w-]+", text.lower()) if w not in _STOPWORDS]
+    return " ".join(dict.fromkeys(words[:12])) or _clip(text, 60) or "reference server"
+
+
+def browser_step(hint: ScriptHint) -> tuple[str, dict[str, Any]] | str:
+    """The next browser call (function, arguments), or the cited final answer once a page is open."""
+    results = hint.browser_results
+    if not results:
+        return "search", {"query": search_query(hint.last_user_text), "topn": 5}
+    last = results[-1]
+    if len(results) == 1:
+        if "【0†" in last:
+            return "open", {"id": 0, "cursor": 0}
+        return f"I searched for \"{search_query(hint.last_user_text)}\" but found nothing relevant."
+    return cited_answer(last)
+
+
+def cited_answer(page: str) -> str:
+    """The first sentence-like line of an opened page, quoted with a citation marker."""
+    lines = page.splitlines()
+    head = _PAGE_HEAD.match(lines[0]) if lines else None
+    if head is None:
+        return "The page could not be read."
+    cursor, title = head.group(1), head.group(2)
+    body = [(int(m.group(1)), m.group(2)) for m in map(_PAGE_LINE.match, lines) if m]
+    start = next((k for k, (_n, t) in enumerate(body) if len(t.split()) >= 5 and not t.startswith("#")), None)
+    if start is None:
+        return f"I opened “{title}”, but it says little."
+    picked: list[tuple[int, str]] = []
+    for n, t in body[start:start + 3]:  # up to the end of the first sentence, three lines at most
+        if not t:
+            break
+        picked.append((n, t))
+        if t.rstrip().endswith((".", "!", "?")):
+            break
+    first, last = picked[0][0], picked[-1][0]
+    quote = _clip(" ".join(t for _n, t in picked), 320)
+    marker = f"【{cursor}†L{first}-L{last}】" if last != first else f"【{cursor}†L{first}】"
+    return f"According to “{title}”: {quote}{marker}"
+
+
 class ScriptedCompletion:
     """Builds the completion token list for one request with the real harmony encoding."""
 
@@ -134,7 +200,33 @@ class ScriptedCompletion:
                 + self.enc.encode(call_arguments(tool, hint))
                 + (self._call if last else self._end))
 
+    def _browser_tokens(self, spec: OutputSpec, hint: ScriptHint) -> list[int]:
+        step = browser_step(hint)
+        out: list[int] = []
+        if spec.reasoning_effort is not None:
+            doing = "answer from the page I opened" if isinstance(step, str) else f"use browser.{step[0]}"
+            out += self._message("analysis", f"The user asks: \"{_clip(hint.last_user_text)}\". I will {doing}.")
+        if isinstance(step, str):
+            return out + self._final(step)
+        function, arguments = step
+        if not hint.browser_results:
+            out += self._message("commentary", "Searching the web for this.")
+        header = f"<|start|>assistant<|channel|>commentary to=browser.{function} <|constrain|>json<|message|>"
+        return (out + self.enc.encode(header, allowed_special="all")
+                + self.enc.encode(json.dumps(arguments, ensure_ascii=False)) + self._call)
+
+    def _final(self, text: str) -> list[int]:
+        final = self._message("final", text)
+        if final[-len(self._end):] != self._end:
+            raise BackendError("harmony rendered a final message without <|end|>")
+        return final[: -len(self._end)] + self._return
+
     def tokens(self, spec: OutputSpec, hint: ScriptHint) -> list[int]:
+        if wants_browser(spec, hint):
+            browsing = self._browser_tokens(spec, hint)
+            if browsing[: len(self._start)] != self._start:
+                raise BackendError("harmony rendered an assistant message with an unexpected header")
+            return browsing[len(self._start):]
         calls = choose_calls(spec, hint)
         out: list[int] = []
         if spec.reasoning_effort is not None:

@@ -165,10 +165,13 @@ def test_bad_tools_are_one_line_400s(client: TestClient, tools: list[Any], param
 
 
 def test_passive_tools_alone_are_never_called(client: TestClient) -> None:
+    # Web search is the server's own tool: asked to search, the model searches (the bundled
+    # corpus knows nothing of tides) and answers; tool_search is never called.
     for choice in ("auto", {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "web_search"}]}):
         _e, resp = stream(client, {"input": "Search the web for tides", "tools": [
             *CODEX_EXTRAS, {"type": "web_search_preview"}], "tool_choice": choice})
-        assert [i["type"] for i in resp["output"]] == ["message"]
+        assert [i["type"] for i in resp["output"]] == ["message", "web_search_call", "message"]
+        assert resp["output"][1]["action"]["query"] == "tides"
     # Allowing only web search among callable tools: nothing may be called, and nothing is.
     _e, resp = stream(client, {"input": "code", "tools": [CODE, *CODEX_EXTRAS], "tool_choice": {
         "type": "allowed_tools", "mode": "auto", "tools": [{"type": "web_search"}]}})

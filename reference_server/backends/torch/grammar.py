@@ -5,7 +5,8 @@ ends with `<|start|>assistant`, so the completion starts at `<|channel|>`:
 
     start:    [analysis] (final | call_0 | call_1 ...)      -- per tool_mode / reasoning
     analysis: <|channel|>analysis<|message|> TEXT <|end|><|start|>assistant
-    final:    <|channel|>final<|message|> (TEXT | %json{format}) <|return|>
+    final:    <|channel|>final<|message|> (TEXT [citation] | %json{format}) <|return|>
+    citation: "【" CURSOR "†L" LINE "】"   -- after browsing: a page it showed, a line it has
     call_i:   <|channel|>commentary to=functions.NAME <|constrain|>json<|message|> %json{params} <|call|>
     custom_i: <|channel|>commentary to=functions.NAME<|message|> (TEXT | @custom_i) <|call|>
 
@@ -175,6 +176,13 @@ def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
             schema_rule("answer", schema)
         elif fmt.get("type") == "json_object":
             schema_rule("answer", ANY_OBJECT)
+        elif spec.citable:
+            # One citation marker at the end, naming a page the browser showed and a line it has.
+            rules.append("answer: text citation")
+            rules.append('citation: "【" (' + " | ".join(f"cite_{c}" for c, _n in spec.citable) + ') "】"')
+            for cursor, lines in spec.citable:
+                numbers = " | ".join(_lit(str(n)) for n in range(max(lines, 1)))
+                rules.append(f"cite_{cursor}: {_lit(f'{cursor}†L')} ({numbers})")
         else:
             rules.append("answer: text")
         rules.append('final: <|channel|> "final" <|message|> answer <|return|>')
