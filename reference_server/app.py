@@ -25,6 +25,7 @@ from .service import ResponseService, ResponseSource
 from .settings import Settings
 from .sse import DONE, MEDIA_TYPE, STREAM_HEADERS, encode_event
 from .store import ResponseStore
+from .websocket import install_websocket
 
 _STARTED = int(time.time())
 _INLINE_DECODE_BYTES = 64 * 1024  # larger bodies are decoded and validated in a worker thread
@@ -181,6 +182,8 @@ def create_app(
             raise APIError(500, f"The server had an error while processing your request: {message}",
                            type="server_error", code="server_error")
         return JSONResponse(final)
+
+    install_websocket(app, service, settings)
 
     @app.get("/v1/responses/{response_id}", response_model=None)
     async def get_response(response_id: str, request: Request) -> Response:

@@ -28,11 +28,15 @@ class Settings:
     encryption_key: str | None = None
     # Answer requests whose `model` differs from the backend's model id (echoing the request's).
     accept_any_model: bool = True
+    # A WebSocket on /v1/responses is closed after this long (the API's limit is 60 minutes).
+    websocket_max_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
         if self.error_style not in ("flat", "nested"):
             raise ValueError("error_style must be 'flat' or 'nested'")
+        if self.websocket_max_seconds <= 0:
+            raise ValueError("websocket_max_seconds must be positive")
         if self.default_max_output_tokens < 16:
             raise ValueError("default_max_output_tokens must be at least 16")

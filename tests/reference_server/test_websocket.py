@@ -1,0 +1,155 @@
+"""WebSocket mode (`/v1/responses`) driven by openai-python 3.54's `responses.connect()` and, for
+what the SDK hides (raw frames, close codes, the upgrade), by the `websockets` client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as ws_connect
+
+from reference_server import create_app
+from reference_server.settings import Settings
+
+from .helpers import ServerThread, serve
+
+KEY = "sk-test-ws"
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+@pytest.fixture(scope="module")
+def server(encoding: Any) -> Iterator[ServerThread]:
+    with serve(create_app(encoding=encoding, settings=Settings(api_key=KEY))) as s:
+        yield s
+
+
+@pytest.fixture
+def client(server: ServerThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0, timeout=20)
+
+
+def _until_done(conn: Any) -> list[Any]:
+    """Events of one response (or one error) from an SDK connection."""
+    events = []
+    for event in conn:
+        events.append(event)
+        if event.type in TERMINAL or (event.type == "error" and event.sequence_number is None):
+            return events
+    raise AssertionError("the connection closed before the response finished")
+
+
+def _raw_until(ws: Any, *types: str) -> list[dict[str, Any]]:
+    out = []
+    while True:
+        event = json.loads(ws.recv(timeout=20))
+        out.append(event)
+        if event["type"] in types:
+            return out
+
+
+def _ws(server: ServerThread, key: str | None = KEY) -> Any:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return ws_connect(server.url.replace("http", "ws") + "/v1/responses", additional_headers=headers)
+
+
+def test_sequential_responses_and_continuation(client: openai.OpenAI) -> None:
+    with client.responses.connect() as conn:
+        conn.response.create(model="m", input="Remember the word kumquat.")
+        first = _until_done(conn)
+        assert first[0].type == "response.created" and first[-1].type == "response.completed"
+        assert [e.sequence_number for e in first] == list(range(len(first)))
+        rid = first[-1].response.id
+        conn.response.create(model="m", input="Which word?", previous_response_id=rid)
+        second = _until_done(conn)
+        assert second[-1].type == "response.completed"
+        assert second[-1].response.previous_response_id == rid
+        assert [e.sequence_number for e in second] == list(range(len(second)))
+        # the continuation saw the first turn: its prompt is longer than the same input alone
+        conn.response.create(model="m", input="Which word?")
+        alone = _until_done(conn)[-1].response
+        assert second[-1].response.usage.input_tokens > alone.usage.input_tokens
+
+
+def test_store_false_continues_on_the_same_socket_only(client: openai.OpenAI) -> None:
+    with client.responses.connect() as conn:
+        conn.response.create(model="m", input="Ephemeral", store=False)
+        rid = _until_done(conn)[-1].response.id
+        conn.response.create(model="m", input="Next", previous_response_id=rid, store=False)
+        assert _until_done(conn)[-1].type == "response.completed"
+    with client.responses.connect() as conn:  # a new socket lost the connection-local state
+        conn.response.create(model="m", input="Next", previous_response_id=rid, store=False)
+        [error] = _until_done(conn)
+        assert error.type == "error" and error.error.code == "previous_response_not_found"
+        assert error.status == 404
+        # recovery: a new chain with the full context works on the same socket
+        conn.response.create(model="m", input=[{"role": "user", "content": "Ephemeral"},
+                                               {"role": "user", "content": "Next"}], store=False)
+        assert _until_done(conn)[-1].type == "response.completed"
+
+
+def test_failed_continuation_evicts_the_cached_response(client: openai.OpenAI) -> None:
+    with client.responses.connect() as conn:
+        conn.response.create(model="m", input="Ephemeral", store=False)
+        rid = _until_done(conn)[-1].response.id
+        conn.response.create(model="m", input="x", previous_response_id=rid, store=False, temperature=7)
+        [error] = _until_done(conn)
+        assert error.type == "error" and error.error.param == "temperature"
+        conn.response.create(model="m", input="x", previous_response_id=rid, store=False)
+        [error] = _until_done(conn)
+        assert error.error.code == "previous_response_not_found"
+
+
+def test_bad_messages_are_error_events_and_the_socket_stays_open(server: ServerThread) -> None:
+    with _ws(server) as ws:
+        ws.send("{not json")
+        assert _raw_until(ws, "error")[-1]["error"]["code"] == "invalid_json"
+        ws.send(json.dumps({"type": "response.dance"}))
+        assert _raw_until(ws, "error")[-1]["error"]["code"] == "unknown_event_type"
+        ws.send(json.dumps({"type": "response.create", "input": "no model"}))
+        error = _raw_until(ws, "error")[-1]
+        assert error["status"] == 400 and error["error"]["param"] == "model"
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi", "background": True}))
+        assert _raw_until(ws, "error")[-1]["error"]["param"] == "background"
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "still here", "stream_id": "lane-1"}))
+        events = _raw_until(ws, *TERMINAL)
+        assert events[-1]["type"] == "response.completed"
+        assert all(e["stream_id"] == "lane-1" for e in events)
+
+
+def test_creates_queue_one_response_at_a_time(server: ServerThread) -> None:
+    with _ws(server) as ws:
+        for i in range(10):
+            ws.send(json.dumps({"type": "response.create", "model": "m", "input": f"turn {i}"}))
+        seen: list[str] = []
+        open_id = None
+        while len(seen) < 10:
+            event = json.loads(ws.recv(timeout=20))
+            if event["type"] == "response.created":
+                assert open_id is None, "a response started while another was running"
+                open_id = event["response"]["id"]
+            if event["type"] in TERMINAL:
+                assert event["response"]["id"] == open_id
+                seen.append(open_id)
+                open_id = None
+        assert len(set(seen)) == 10
+
+
+def test_upgrade_requires_the_api_key(server: ServerThread) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        _ws(server, key="sk-wrong")
+    assert info.value.response.status_code == 401
+    assert json.loads(info.value.response.body)["error"]["code"] == "invalid_api_key"
+
+
+def test_connection_limit_closes_cleanly(encoding: Any) -> None:
+    settings = Settings(websocket_max_seconds=0.5)
+    with serve(create_app(encoding=encoding, settings=settings)) as s, _ws(s, key=None) as ws:
+        error = _raw_until(ws, "error")[-1]
+        assert error["error"]["code"] == "websocket_connection_limit_reached"
+        with pytest.raises(Exception):
+            ws.recv(timeout=5)
+        assert ws.close_code == 1000
