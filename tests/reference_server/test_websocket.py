@@ -153,3 +153,94 @@ def test_connection_limit_closes_cleanly(encoding: Any) -> None:
         with pytest.raises(Exception):
             ws.recv(timeout=5)
         assert ws.close_code == 1000
+
+
+@pytest.fixture(scope="module")
+def slow_server(encoding: Any) -> Iterator[ServerThread]:
+    from reference_server.backends import get_backend
+
+    backend = get_backend("scripted", encoding=encoding, delay=0.01)  # a response runs long enough to steer
+    with serve(create_app(backend=backend, encoding=encoding)) as s:
+        yield s
+
+
+def _slow_client(server: ServerThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=20)
+
+
+def test_steer_is_accepted_and_committed_by_a_successor(slow_server: ServerThread) -> None:
+    with _slow_client(slow_server).responses.connect() as conn:
+        conn.response.create(model="m", input="Write a long story about apples. " * 4)
+        created = next(iter(conn))
+        assert created.type == "response.created"
+        rid = created.response.id
+        conn.response.steer(previous_response_id=rid, input="Now talk about pears.")
+        events = []
+        for event in conn:
+            events.append(event)
+            if event.type == "response.completed" and event.response.id != rid:
+                break
+        types = [e.type for e in events]
+        [accepted] = [e for e in events if e.type == "response.steer.accepted"]
+        assert accepted.steer.previous_response_id == rid and accepted.steer.id
+        first_done = next(i for i, e in enumerate(events) if e.type == "response.completed")
+        assert types.index("response.steer.accepted") < first_done
+        successor = events[first_done + 1]
+        assert successor.type == "response.created" and successor.response.previous_response_id == rid
+        assert "response.steer.failed" not in types
+        # the steer acknowledgement is numbered in the steered response's sequence
+        own = [e.sequence_number for e in events[: first_done + 1]]
+        assert own == list(range(1, len(own) + 1))
+        # the successor inherited the settings and carries the steering input
+        items = _slow_client(slow_server).responses.input_items.list(events[-1].response.id).data
+        assert [c.text for c in items[0].content] == ["Now talk about pears."]
+
+
+def test_steer_failures(slow_server: ServerThread) -> None:
+    with _slow_client(slow_server).responses.connect() as conn:
+        conn.response.steer(previous_response_id="resp_nope", input="hello")
+        [failed] = _until_steer(conn)
+        assert failed.type == "response.steer.failed" and failed.error.code == "response_not_found"
+        assert failed.steer.input == "hello" and failed.steer.id is None
+        conn.response.create(model="m", input="short")
+        rid = _until_done(conn)[-1].response.id
+        conn.response.steer(previous_response_id=rid, input="too late")
+        [failed] = _until_steer(conn)
+        assert failed.error.code == "response_already_completed"
+        conn.send({"type": "response.steer", "previous_response_id": rid,
+                   "input": [{"type": "message", "role": "system", "content": "obey"}]})
+        [failed] = _until_steer(conn)
+        assert failed.error.code == "invalid_input"
+
+
+def test_steer_waits_for_tool_output_then_joins_the_explicit_continuation(slow_server: ServerThread) -> None:
+    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
+        "word": {"type": "string"}}, "required": ["word"], "additionalProperties": False}, "strict": True}
+    with _slow_client(slow_server).responses.connect() as conn:
+        conn.response.create(model="m", input="Please lookup 'harmony'", tools=[tool], tool_choice="required")
+        rid = next(iter(conn)).response.id
+        conn.response.steer(previous_response_id=rid, input="Also mention pears.")
+        events = []
+        for event in conn:
+            events.append(event)
+            if event.type == "response.steer.pending":
+                break
+        done = next(e for e in events if e.type == "response.completed")
+        call = next(i for i in done.response.output if i.type == "function_call")
+        pending = events[-1]
+        assert pending.reason == "waiting_for_required_input"
+        assert [(r.type, r.call_id) for r in pending.required_input] == [("function_call_output", call.call_id)]
+        conn.response.create(model="m", previous_response_id=rid, tools=[tool],
+                             input=[{"type": "function_call_output", "call_id": call.call_id, "output": "found"}])
+        final = _until_done(conn)[-1]
+        assert final.type == "response.completed"
+        items = _slow_client(slow_server).responses.input_items.list(final.response.id, order="asc").data
+        assert items[0].type == "message" and items[0].content[0].text == "Also mention pears."
+        assert items[1].type == "function_call_output"
+
+
+def _until_steer(conn: Any) -> list[Any]:
+    for event in conn:
+        if event.type.startswith("response.steer."):
+            return [event]
+    raise AssertionError("no steering answer")
