@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from reference_server import create_app
@@ -150,7 +150,7 @@ def test_connection_limit_closes_cleanly(encoding: Any) -> None:
     with serve(create_app(encoding=encoding, settings=settings)) as s, _ws(s, key=None) as ws:
         error = _raw_until(ws, "error")[-1]
         assert error["error"]["code"] == "websocket_connection_limit_reached"
-        with pytest.raises(Exception):
+        with pytest.raises(ConnectionClosedOK):
             ws.recv(timeout=5)
         assert ws.close_code == 1000
 
