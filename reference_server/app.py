@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .backends.base import TokenBackend
+from .compact import install_compact
 from .errors import APIError, install_error_handlers, openai_error
 from .events import Event
 from .json_body import decode_json_body
@@ -184,6 +185,7 @@ def create_app(
         return JSONResponse(final)
 
     install_websocket(app, service, settings)
+    install_compact(app, service)
 
     @app.get("/v1/responses/{response_id}", response_model=None)
     async def get_response(response_id: str, request: Request) -> Response:

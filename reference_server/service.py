@@ -122,7 +122,7 @@ class ResponseService:
         event loop keeps serving other requests meanwhile). `local`: conversations a WebSocket
         connection keeps in memory by response id (`store: false` responses continue from it)."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
-        if any(item["type"] in ("item_reference", "reasoning") for item in req.input_items):
+        if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in req.input_items):
             req.input_items = await anyio.to_thread.run_sync(resolve_inputs, req.input_items, self.store, self.sealer)
             check_json_mention(req)
         context: list[dict[str, Any]] = []
