@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.scenarios import errors, state, text, tools, transport
+from conformance.scenarios import errors, state, text, tools, transport, websocket
 from conformance.scenarios.base import Scenario, defined
 
 __all__ = ["Scenario", "catalogue", "get", "parse_selectors", "select"]
 
 
 # Catalogue order: by module (this order), then definition order within a module.
-_MODULE_ORDER = tuple(m.__name__ for m in (text, tools, state, errors, transport))
+_MODULE_ORDER = tuple(m.__name__ for m in (text, tools, state, errors, transport, websocket))
 
 
 def catalogue() -> list[Scenario]:
