@@ -238,7 +238,7 @@ async def compact_response(ctx: ScenarioContext) -> None:
     problems = []
     if body.get("object") != "response.compaction":
         problems.append(f"object is {body.get('object')!r}, not 'response.compaction'")
-    output = body.get("output") if isinstance(body.get("output"), list) else []
+    output: list[Any] = body["output"] if isinstance(body.get("output"), list) else []
     compactions = [i for i in output if isinstance(i, dict) and i.get("type") == "compaction"]
     if len(compactions) != 1 or not isinstance(compactions[0].get("encrypted_content"), str):
         problems.append("the output has no single compaction item with encrypted_content")
