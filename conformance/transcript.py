@@ -180,12 +180,13 @@ class TranscriptChecker:
         if kind == "response.created":
             response = ev.get("response") if isinstance(ev.get("response"), dict) else {}
             rid = response.get("id")
-            if st.creates > st.answers:
-                st.answers += 1
-            else:  # an automatic successor: it commits the steering input it continues with
-                parent = response.get("previous_response_id")
-                for sid in [s for s, target in st.accepted.items() if target == parent]:
+            parent = response.get("previous_response_id")
+            committed = [sid for sid, target in st.accepted.items() if target == parent and parent in st.ended]
+            if committed:  # an automatic successor: it commits the steering input it continues with
+                for sid in committed:
                     del st.accepted[sid]
+            elif st.creates > st.answers:
+                st.answers += 1
             st.running = rid if isinstance(rid, str) else "?"
             self._streams[st.running] = [StreamChecker(self.profile), record.index, 0, 0]
         if kind in STEER_EVENTS:

@@ -42,6 +42,7 @@ CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 MAX_PENDING_STEERS = 8
+MAX_QUEUED_CREATES = 32  # a client that floods creates gets errors, not unbounded memory
 _KEPT_WRITERS = 32  # finished responses a late `response.steer` is still answered about
 _TOOL_CALLS = ("function_call", "custom_tool_call")
 
@@ -152,6 +153,11 @@ class _Connection:
                 continue
             kind = event.get("type") if isinstance(event, dict) else None
             if kind == "response.create":
+                if self.creates.qsize() >= MAX_QUEUED_CREATES:
+                    await self._send_error(429, error_body(
+                        f"Too many response.create messages waiting: at most {MAX_QUEUED_CREATES} may queue "
+                        "behind the running response.", code="too_many_queued_requests")["error"])
+                    continue
                 await self.creates.put(event)
             elif kind == "response.steer":
                 await self._steer(event)

@@ -244,3 +244,58 @@ def _until_steer(conn: Any) -> list[Any]:
         if event.type.startswith("response.steer."):
             return [event]
     raise AssertionError("no steering answer")
+
+
+def test_a_response_failing_mid_stream_is_nested_error_then_failed(encoding: Any) -> None:
+    from .faulty_backend import FaultyBackend
+
+    app = create_app(backend=FaultyBackend(encoding, raise_at=4), encoding=encoding)
+    with serve(app) as s, _ws(s, key=None) as ws:
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hello"}))
+        events = _raw_until(ws, *TERMINAL)
+        assert events[-1]["type"] == "response.failed"
+        [error] = [e for e in events if e["type"] == "error"]
+        assert error["error"]["message"] and error["error"]["code"]  # nested, as the SDK's ResponseWsError
+        assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+def test_client_leaving_mid_response_stores_it_cancelled(slow_server: ServerThread) -> None:
+    import time
+
+    import httpx
+
+    with _ws(slow_server, key=None) as ws:
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "Write a long story. " * 4}))
+        rid = _raw_until(ws, "response.created")[-1]["response"]["id"]
+        _raw_until(ws, "response.output_text.delta")
+    status = None
+    for _ in range(100):  # the server notices the close asynchronously
+        status = httpx.get(f"{slow_server.url}/v1/responses/{rid}").json()["status"]
+        if status != "in_progress":
+            break
+        time.sleep(0.05)
+    assert status == "cancelled"
+    with _ws(slow_server, key=None) as ws:  # and the server serves the next socket
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi"}))
+        assert _raw_until(ws, *TERMINAL)[-1]["type"] == "response.completed"
+
+
+def test_recorded_transcripts_pass_the_checker(slow_server: ServerThread) -> None:
+    """The server's own sockets, recorded, break no ws.* or per-response rule."""
+    from conformance.transcript import check_transcript
+    from conformance.ws_session import RecordingSocket
+
+    with RecordingSocket(slow_server.url + "/v1/responses") as ws:
+        ws.send({"type": "response.create", "model": "m", "input": "Write a long story. " * 4})
+        rid = ws.until("response.created")[-1]["response"]["id"]
+        ws.send({"type": "response.steer", "previous_response_id": rid, "input": "Shorter."})
+        ws.send({"type": "response.create", "model": "m", "input": "queued behind"})
+        ws.response()
+        ws.response()  # the successor
+        ws.response()  # the queued create
+        ws.send({"type": "nonsense"})
+        ws.until("error")
+    result = check_transcript(json.dumps(r) for r in ws.records)
+    assert [str(f) for f in result.findings if f.severity != "info"] == []
+    assert len({json.loads(r["text"]).get("response", {}).get("id") for r in ws.records
+                if r["dir"] == "server" and "response.created" in r["text"]}) == 3
