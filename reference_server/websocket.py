@@ -277,9 +277,12 @@ class _Connection:
         if steer_id is not None:
             steer["id"] = steer_id
         fields = {"error": {"type": "invalid_request_error", "code": code, "message": message}, "steer": steer}
+        turn = self.turn
+        if turn is not None and turn.prep.writer.response_id == target:
+            # Its events may be numbered but not sent yet: the notice waits its turn in order.
+            turn.notices.append(("response.steer.failed", fields))
+            return
         known = self.writers.get(target) if isinstance(target, str) else None
-        if known is None and self.turn is not None and self.turn.prep.writer.response_id == target:
-            known = (self.turn.prep.writer, self.turn.stream_id)
         if known is not None:
             writer, stream_id = known
             await self._send(writer.notice("response.steer.failed", **fields), stream_id)

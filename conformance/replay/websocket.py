@@ -18,6 +18,7 @@ import json
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from conformance.findings import Finding
@@ -26,41 +27,71 @@ from conformance.transcript import parse_record
 RULE_ID = "client.openai-python"
 
 
+TRANSCRIPT_PATTERN = "ws-*.jsonl"  # a recorded scenario's sockets, in its folder, in order
+
+
+def load_transcripts(folder: str | Path) -> dict[str, list[list[dict[str, Any]]]]:
+    """The recorded sockets of every scenario below `folder` (`<scenario>/ws-NN.jsonl`)."""
+    out: dict[str, list[list[dict[str, Any]]]] = {}
+    for path in sorted(Path(folder).glob(f"*/{TRANSCRIPT_PATTERN}")):
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+        out.setdefault(path.parent.name, []).append(records)
+    return out
+
+
+async def play(ws: Any, records: list[dict[str, Any]], *, speed: float = 0.0, delay: float = 0.0) -> None:
+    """Play one recorded socket on an accepted Starlette WebSocket: recorded gaps scaled by
+    `speed` (0: none), or a fixed `delay` (seconds) before every server message after the first."""
+    from starlette.websockets import WebSocketDisconnect
+
+    last_t: float | None = None
+    try:
+        for raw in records:
+            direction = raw.get("dir")
+            if direction == "client":
+                await ws.receive_text()  # whatever the client sends stands for the recorded one
+            elif direction == "server":
+                t = raw.get("t")
+                if delay and last_t is not None:
+                    await asyncio.sleep(delay)
+                if delay:
+                    last_t = 0.0
+                elif speed and isinstance(t, int | float):
+                    if last_t is not None and t > last_t:
+                        await asyncio.sleep((t - last_t) / speed)
+                    last_t = t
+                text = raw["text"] if isinstance(raw.get("text"), str) else json.dumps(raw.get("data"))
+                await ws.send_text(text)
+            elif direction == "close":
+                if raw.get("by") == "server":
+                    await ws.close(code=int(raw.get("code") or 1000), reason=str(raw.get("reason") or ""))
+                else:
+                    await ws.receive()  # the client closes
+                return
+        await ws.close()
+    except WebSocketDisconnect:
+        return
+
+
 def transcript_app(records: list[dict[str, Any]], *, speed: float = 0.0) -> Any:
     from starlette.applications import Starlette
     from starlette.routing import WebSocketRoute
-    from starlette.websockets import WebSocket, WebSocketDisconnect
+    from starlette.websockets import WebSocket
 
     if speed < 0:
         raise ValueError("speed must be >= 0")
 
-    async def play(ws: WebSocket) -> None:
+    async def serve(ws: WebSocket) -> None:
         await ws.accept()
-        last_t: float | None = None
-        try:
-            for raw in records:
-                direction = raw.get("dir")
-                if direction == "client":
-                    await ws.receive_text()  # whatever the client sends stands for the recorded one
-                elif direction == "server":
-                    t = raw.get("t")
-                    if speed and isinstance(t, int | float):
-                        if last_t is not None and t > last_t:
-                            await asyncio.sleep((t - last_t) / speed)
-                        last_t = t
-                    text = raw["text"] if isinstance(raw.get("text"), str) else json.dumps(raw.get("data"))
-                    await ws.send_text(text)
-                elif direction == "close":
-                    if raw.get("by") == "server":
-                        await ws.close(code=int(raw.get("code") or 1000), reason=str(raw.get("reason") or ""))
-                    else:
-                        await ws.receive()  # the client closes
-                    return
-            await ws.close()
-        except WebSocketDisconnect:
-            return
+        await play(ws, records, speed=speed)
 
-    return Starlette(routes=[WebSocketRoute("/v1/responses", play), WebSocketRoute("/responses", play)])
+    return Starlette(routes=[WebSocketRoute("/v1/responses", serve), WebSocketRoute("/responses", serve)])
 
 
 class _Serve:

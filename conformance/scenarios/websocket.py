@@ -36,7 +36,9 @@ class _Sockets:
 
         target = self.ctx.client.target
         try:
-            ws = RecordingSocket(target.base_url + "/responses", headers=target.auth_headers(),
+            # The scenario header lets a replay of a recording pick this scenario's sockets.
+            ws = RecordingSocket(target.base_url + "/responses", headers={**target.auth_headers(),
+                                                                          **self.ctx._headers()},
                                  timeout=self.ctx.client.timeout)
         except UpgradeRefused as exc:
             if exc.status in MISSING:
@@ -60,6 +62,10 @@ class _Sockets:
                 checker.feed(record)
             label = f"socket {n}" if len(self.opened) > 1 else "socket"
             self.ctx._adopt(checker.finish().findings, label)
+            for observer in self.ctx.observers:  # `conformance record` keeps the transcript
+                keep = getattr(observer, "observe_transcript", None)
+                if keep is not None:
+                    keep(self.ctx.scenario_id, ws.records)
         self.ctx.note("websocket_messages", sum(len(ws.records) for ws in self.opened))
 
 
