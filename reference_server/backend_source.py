@@ -160,6 +160,7 @@ class BackendSource:
                     if "message.output_text.logprobs" in req.include else None)
         token_stream: Any = None
         cached = 0
+        stopped: str | None = None
         try:
             failure: str | None = None
             try:
@@ -174,6 +175,13 @@ class BackendSource:
                         yield event
                     if token in gen.stop_token_ids or decoder.counts.output >= gen.max_new_tokens:
                         break
+                    done = [e["item"] for e in events if e["type"] == "response.output_item.done"]
+                    # An item just ended and none is open; a tool call that just ended lets the
+                    # response finish instead (it ends for the client's tool output anyway).
+                    if prep.stop_at_boundary and done and not writer.open_items and not any(
+                            item.get("type") in ("function_call", "custom_tool_call") for item in done):
+                        stopped = prep.stop_at_boundary
+                        break
             except BackendError as exc:
                 failure = str(exc) or "the backend failed"
             except HarmonyOutputError as exc:
@@ -187,6 +195,8 @@ class BackendSource:
             if failure is not None:
                 log.warning("response %s failed: %s", writer.response_id, failure)
                 terminal = emitter.fail(failure, code="server_error")
+            elif stopped is not None:
+                terminal = emitter.incomplete(stopped, usage)
             elif decoder.last_token in gen.stop_token_ids or decoder.counts.output < gen.max_new_tokens:
                 # A stop token, or the backend ended on its own: whatever is open is finished.
                 terminal = emitter.complete(usage)

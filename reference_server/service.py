@@ -43,6 +43,9 @@ class Prepared:
     # Set by a source whose failure has a natural HTTP answer (an upstream's 429, say): a
     # non-stream request then gets this error instead of the generic 500.
     http_error: APIError | None = None
+    # Set while the response runs (WebSocket steering): a source that can, ends the response at
+    # the next item boundary as `incomplete` with this reason instead of running to the end.
+    stop_at_boundary: str | None = None
 
 
 class ResponseSource(Protocol):

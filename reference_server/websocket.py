@@ -262,6 +262,7 @@ class _Connection:
                 return
             steer = _Steer(new_id("steer"), raw, items)
             turn.steers.append(steer)
+            turn.prep.stop_at_boundary = "steered"  # the successor takes over at the next item boundary
             turn.notices.append(("response.steer.accepted",
                                  {"steer": {"id": steer.id, "previous_response_id": target}}))
             return

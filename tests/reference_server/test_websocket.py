@@ -219,6 +219,9 @@ def test_steer_waits_for_tool_output_then_joins_the_explicit_continuation(slow_s
     with _slow_client(slow_server).responses.connect() as conn:
         conn.response.create(model="m", input="Please lookup 'harmony'", tools=[tool], tool_choice="required")
         rid = next(iter(conn)).response.id
+        for event in conn:  # steer once the call is under way: no boundary is left before it ends
+            if event.type == "response.output_item.added" and event.item.type == "function_call":
+                break
         conn.response.steer(previous_response_id=rid, input="Also mention pears.")
         events = []
         for event in conn:
@@ -327,3 +330,27 @@ def test_steering_races_keep_each_response_in_order(server: ServerThread) -> Non
     result = check_transcript(json.dumps(r) for r in ws.records)
     assert [str(f) for f in result.findings if f.severity != "info"] == []
     assert outcomes  # which outcomes occur depends on timing; both are valid
+
+
+def test_steering_ends_the_response_at_the_next_item_boundary(slow_server: ServerThread) -> None:
+    """With reasoning first, the response stops after the reasoning item (incomplete: steered)
+    and the successor answers with the steering input."""
+    with _slow_client(slow_server).responses.connect() as conn:
+        conn.response.create(model="m", input="Think about apples, then write about them. " * 3,
+                             reasoning={"effort": "high"})
+        rid = next(iter(conn)).response.id
+        conn.response.steer(previous_response_id=rid, input="Now talk about pears.")
+        events = []
+        for event in conn:
+            events.append(event)
+            if event.type == "response.completed" and event.response.id != rid:
+                break
+        steered = next(e for e in events if e.type in TERMINAL)
+        assert steered.type == "response.incomplete"
+        assert steered.response.incomplete_details.reason == "steered"
+        assert [i.type for i in steered.response.output] == ["reasoning"]
+        assert all(i.status != "in_progress" for i in steered.response.output)
+        successor = events[events.index(steered) + 1]
+        assert successor.type == "response.created" and successor.response.previous_response_id == rid
+        stored = _slow_client(slow_server).responses.retrieve(rid)
+        assert stored.status == "incomplete"
