@@ -2,7 +2,8 @@
 
 `checker` (default options: 100k events; `--quick`, `--profile`) measures the stream checker;
 `torch` (`--quick`, `--no-http`, `--threads`) measures the torch token backend; `all` (the
-default) runs both with their default options. Benchmarks print; they assert nothing.
+default) runs both with their default options; `websocket` (`--turns`, `--quick`) compares WebSocket
+mode with HTTP streaming on the reference server. Benchmarks print; they assert nothing.
 """
 
 import sys
@@ -10,9 +11,14 @@ import sys
 
 def main(argv: list[str]) -> int:
     target, rest = ("all", argv) if not argv or argv[0].startswith("-") else (argv[0], argv[1:])
-    if target not in ("all", "checker", "torch"):
-        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, all)", file=sys.stderr)
+    if target not in ("all", "checker", "torch", "websocket"):
+        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, websocket, all)",
+              file=sys.stderr)
         return 2
+    if target == "websocket":
+        from benchmarks.websocket_bench import main as websocket_main
+
+        return websocket_main(rest)
     code = 0
     if target in ("all", "checker"):
         from benchmarks.checker_bench import main as checker_main

@@ -16,6 +16,8 @@ Subscriptions (`on=`) are exact event types or one of these hooks:
   "@output"       the final output items (ctx.output_items: done items of a stream, or the
                   `output` of a body); once per stream, at the terminal event or at the end
   "@finish"       end of stream (`StreamChecker.finish()`)
+  "@ws"           every record of a WebSocket transcript (conformance.transcript; ws.* rules)
+  "@ws-finish"    end of a WebSocket transcript
 
 A check function is `fn(state, event, ctx) -> Iterable[str | Hit] | None`: it reads the stream
 state *before* the event is applied (h11 style: judge the transition, then take it) and yields
@@ -54,7 +56,8 @@ SEVERITIES = ("error", "warning", "info")
 # reasoning present when asked). Against a proxy the suite cannot see the upstream model.
 KINDS = ("protocol", "model")
 HOOKS = frozenset(
-    {"*", "@value", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish"}
+    {"*", "@value", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish",
+     "@ws", "@ws-finish"}
 )
 FAMILIES = (
     "framing",
@@ -71,6 +74,7 @@ FAMILIES = (
     "http",
     "client",
     "upstream",
+    "ws",
 )
 # Rule modules, imported on first use of the registry (so `import conformance` stays cheap).
 _RULE_MODULES = tuple(f"conformance.rules.{name}" for name in FAMILIES)

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .backends.base import TokenBackend
+from .compact import install_compact
 from .errors import APIError, install_error_handlers, openai_error
 from .events import Event
 from .json_body import decode_json_body
@@ -26,6 +27,7 @@ from .service import ResponseService, ResponseSource
 from .settings import Settings
 from .sse import DONE, MEDIA_TYPE, STREAM_HEADERS, encode_event
 from .store import ResponseStore
+from .websocket import install_websocket
 
 _STARTED = int(time.time())
 _INLINE_DECODE_BYTES = 64 * 1024  # larger bodies are decoded and validated in a worker thread
@@ -183,6 +185,9 @@ def create_app(
             raise APIError(500, f"The server had an error while processing your request: {message}",
                            type="server_error", code="server_error")
         return JSONResponse(final)
+
+    install_websocket(app, service, settings)
+    install_compact(app, service)
 
     @app.get("/v1/responses/{response_id}", response_model=None)
     async def get_response(response_id: str, request: Request) -> Response:

@@ -186,6 +186,7 @@ class BackendSource:
         token_stream: Any = None
         cached = 0
         step, prompt_total, output_total, reasoning_total = gen, 0, 0, 0
+        stopped: str | None = None
         try:
             failure: str | None = None
             while True:
@@ -205,6 +206,14 @@ class BackendSource:
                             yield event
                         if token in gen.stop_token_ids or decoder.counts.output >= step.max_new_tokens:
                             break
+                        done = [e["item"] for e in events if e["type"] == "response.output_item.done"]
+                        # An item just ended and none is open (steering stops here); a tool call
+                        # that just ended lets the response finish instead (it ends for the
+                        # client's tool output anyway).
+                        if prep.stop_at_boundary and done and not writer.open_items and not any(
+                                item.get("type") in ("function_call", "custom_tool_call") for item in done):
+                            stopped = prep.stop_at_boundary
+                            break
                 except BackendError as exc:
                     failure = str(exc) or "the backend failed"
                 except HarmonyOutputError as exc:
@@ -216,7 +225,7 @@ class BackendSource:
                 output_total += decoder.counts.output
                 reasoning_total += decoder.counts.reasoning
                 pending, emitter.pending_browser = emitter.pending_browser, None
-                if failure is not None or pending is None or browser is None:
+                if failure is not None or stopped is not None or pending is None or browser is None:
                     break
                 await self._close_stream(token_stream)
                 token_stream = None
@@ -230,6 +239,8 @@ class BackendSource:
             if failure is not None:
                 log.warning("response %s failed: %s", writer.response_id, failure)
                 terminal = emitter.fail(failure, code="server_error")
+            elif stopped is not None:
+                terminal = emitter.incomplete(stopped, usage)
             elif decoder.last_token in gen.stop_token_ids or output_total < gen.max_new_tokens:
                 # A stop token, or the backend ended on its own: whatever is open is finished.
                 terminal = emitter.complete(usage)

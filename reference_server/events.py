@@ -575,6 +575,11 @@ class ResponseEventWriter:
         self._phase = "done"
         return events
 
+    def notice(self, type_: str, **fields: Any) -> Event:
+        """An event about this response that is not part of its output (a WebSocket steering
+        acknowledgement), numbered in the response's sequence so a client sees one order."""
+        return self._ev(type_, **fields)
+
     # ------------------------------------------------------------------ internals
     def _require(self, call: str, *phases: str) -> None:
         if self._phase not in phases:

@@ -29,6 +29,18 @@ async def _send_error(send: Send, status: int, message: str, *, code: str | None
     await send({"type": "http.response.body", "body": body})
 
 
+def authorized(scope: Scope, api_key: bytes | None) -> bool:
+    """Whether the request (an HTTP request or a WebSocket upgrade) carries the key, if one is set."""
+    if api_key is None or scope.get("path") in PUBLIC_PATHS:
+        return True
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            # compare_digest: the time taken must not reveal how much of the key matched.
+            return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), api_key)
+    return False
+
+
 class GuardMiddleware:
     """Rejects unauthenticated requests (when a key is set) and bodies over `max_body_bytes`.
 
@@ -42,14 +54,7 @@ class GuardMiddleware:
         self.max_body_bytes = max_body_bytes
 
     def _authorized(self, scope: Scope) -> bool:
-        if self.api_key is None or scope.get("path") in PUBLIC_PATHS:
-            return True
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                scheme, _, token = value.partition(b" ")
-                # compare_digest: the time taken must not reveal how much of the key matched.
-                return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.api_key)
-        return False
+        return authorized(scope, self.api_key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

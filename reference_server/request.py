@@ -884,6 +884,11 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
         if raw.get("encrypted_content") is not None:
             item["encrypted_content"] = _str(raw, "encrypted_content", f"{param}.encrypted_content")
         return item
+    if kind == "compaction":
+        # Expanded by the service into the window it seals (the parser only checks the shape).
+        _no_extra(raw, param, {"type", "id", "encrypted_content", "created_by"})
+        blob = _str(raw, "encrypted_content", f"{param}.encrypted_content", required=True, allow_empty=False)
+        return {"id": _str(raw, "id", f"{param}.id") or new_id("cmp"), "type": "compaction", "encrypted_content": blob}
     if kind == "item_reference":
         # Resolved against the store by the service (which knows it); the parser only checks the shape.
         _no_extra(raw, param, {"type", "id"})
@@ -893,7 +898,7 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
                                     "'message', 'function_call', 'function_call_output', 'custom_tool_call', "
-                                    "'custom_tool_call_output', 'reasoning' and 'item_reference'.")
+                                    "'custom_tool_call_output', 'reasoning', 'compaction' and 'item_reference'.")
 
 
 _ITEM_TYPES = ("message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",

@@ -46,15 +46,32 @@ class ReasoningSealer:
                    "summary": item.get("summary") or []}
         return self._fernet.encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
-    def open(self, blob: str, item_id: str | None, param: str) -> dict[str, Any]:
-        """The `content` and `summary` sealed in `blob`, or a 400 naming `param`."""
+    def seal_window(self, items: list[dict[str, Any]]) -> str:
+        """A compaction item's `encrypted_content`: the conversation window it stands for."""
+        payload = {"v": _VERSION, "kind": "compaction", "items": items}
+        return self._fernet.encrypt(json.dumps(payload, separators=(",", ":")).encode()).decode()
+
+    def open_window(self, blob: str, param: str) -> list[dict[str, Any]]:
+        """The items sealed by `seal_window`, or a 400 naming `param`."""
+        payload = self._decrypt(blob, None, param)
+        if not isinstance(payload, dict) or payload.get("kind") != "compaction" or \
+                not isinstance(payload.get("items"), list):
+            raise APIError(400, f"The encrypted content in '{param}' is not a compaction.", param=param,
+                           code="invalid_encrypted_content")
+        return [item for item in payload["items"] if isinstance(item, dict)]
+
+    def _decrypt(self, blob: str, item_id: str | None, param: str) -> Any:
         try:
-            payload = json.loads(self._fernet.decrypt(blob.encode()))
+            return json.loads(self._fernet.decrypt(blob.encode()))
         except (InvalidToken, ValueError, UnicodeError):
             shown = f" for item {item_id}" if item_id else ""
             raise APIError(400, f"The encrypted content{shown} could not be verified: it was not made by this "
                                 "server, or it was altered.", param=param, code="invalid_encrypted_content") from None
-        if not isinstance(payload, dict) or payload.get("v") != _VERSION:
+
+    def open(self, blob: str, item_id: str | None, param: str) -> dict[str, Any]:
+        """The `content` and `summary` sealed in `blob`, or a 400 naming `param`."""
+        payload = self._decrypt(blob, item_id, param)
+        if not isinstance(payload, dict) or payload.get("v") != _VERSION or "kind" in payload:
             raise APIError(400, f"The encrypted content in '{param}' has an unknown format.", param=param,
                            code="invalid_encrypted_content")
         return {"content": list(payload.get("content") or []), "summary": list(payload.get("summary") or [])}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,6 +43,9 @@ class Prepared:
     # Set by a source whose failure has a natural HTTP answer (an upstream's 429, say): a
     # non-stream request then gets this error instead of the generic 500.
     http_error: APIError | None = None
+    # Set while the response runs (WebSocket steering): a source that can, ends the response at
+    # the next item boundary as `incomplete` with this reason instead of running to the end.
+    stop_at_boundary: str | None = None
 
 
 class ResponseSource(Protocol):
@@ -116,15 +119,19 @@ class ResponseService:
         self.sealer = ReasoningSealer(key)
 
     # ------------------------------------------------------------------ preparation
-    async def prepare(self, body: Any, *, large: bool = False) -> Prepared:
+    async def prepare(self, body: Any, *, large: bool = False,
+                      local: Mapping[str, list[dict[str, Any]]] | None = None) -> Prepared:
         """`large`: the body is big enough that validating it is worth a worker thread (the
-        event loop keeps serving other requests meanwhile)."""
+        event loop keeps serving other requests meanwhile). `local`: conversations a WebSocket
+        connection keeps in memory by response id (`store: false` responses continue from it)."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
-        if any(item["type"] in ("item_reference", "reasoning") for item in req.input_items):
+        if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in req.input_items):
             req.input_items = await anyio.to_thread.run_sync(resolve_inputs, req.input_items, self.store, self.sealer)
             check_json_mention(req)
         context: list[dict[str, Any]] = []
-        if req.previous_response_id is not None:
+        if req.previous_response_id is not None and local and req.previous_response_id in local:
+            context = list(local[req.previous_response_id])
+        elif req.previous_response_id is not None:
             stored = await anyio.to_thread.run_sync(self.store.get, req.previous_response_id)
             if stored is None:
                 raise APIError(404, f"Previous response with id '{req.previous_response_id}' not found.",

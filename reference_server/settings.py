@@ -30,11 +30,15 @@ class Settings:
     accept_any_model: bool = True
     # The folder of Markdown/HTML/text documents web search runs over (None: the bundled corpus).
     search_corpus: str | None = None
+    # A WebSocket on /v1/responses is closed after this long (the API's limit is 60 minutes).
+    websocket_max_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
         if self.error_style not in ("flat", "nested"):
             raise ValueError("error_style must be 'flat' or 'nested'")
+        if self.websocket_max_seconds <= 0:
+            raise ValueError("websocket_max_seconds must be positive")
         if self.default_max_output_tokens < 16:
             raise ValueError("default_max_output_tokens must be at least 16")

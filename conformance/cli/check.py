@@ -237,7 +237,21 @@ def check_input(
     start = time.perf_counter()
     head, body = _sniff(stream)
     details: dict[str, Any] = {}
-    if body is not None:
+    from conformance.transcript import TranscriptChecker, looks_like_transcript
+
+    if looks_like_transcript(head):
+        # A WebSocket transcript (JSON lines with `dir`): several responses on one socket.
+        transcript = TranscriptChecker(profile)
+        pending = b""
+        for chunk in _chunks(stream, head):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                transcript.feed_line(line)
+        transcript.feed_line(pending)
+        result = transcript.finish()
+        details["input"] = "websocket-transcript"
+        details["responses"] = len(transcript.responses)
+    elif body is not None:
         result = check_response(body, profile=profile, request=request)
         details["input"] = "json"
     else:

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from conformance.findings import at_least
 
 if TYPE_CHECKING:
@@ -59,6 +61,16 @@ def probe_check_cases(
         return {"openai-python": {"version": None, "skipped": "openai is not installed", "note": NOT_INSTALLED}}
     probed = skipped = 0
     for case, path in zip(cases, paths, strict=True):
+        if path != "-" and case.details.get("input") == "websocket-transcript":
+            # A WebSocket transcript: replayed as a server to `responses.connect()`.
+            from conformance.replay.websocket import probe_openai_python
+
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            records = [orjson.loads(line) for line in lines if line.strip().startswith("{")]
+            case.findings.extend(probe_openai_python(records))
+            _restatus(case, fail_on)
+            probed += 1
+            continue
         if path == "-" or case.details.get("input") != "sse":
             skipped += 1
             continue

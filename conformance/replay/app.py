@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.recording import SKIPPED_HEADER
+from conformance.recording import SCENARIO_HEADER, SKIPPED_HEADER
 from conformance.replay.chunking import CHUNKING_MODES, chunk, split_events
 from conformance.replay.matching import (
     Recording,
@@ -143,11 +143,22 @@ class Replayer:
         self.index = RecordingIndex(recordings)
         self.session = dict(session or {})
         self.served: Counter[str] = Counter()  # recording name -> times served
+        # Recorded WebSockets per scenario (conformance.replay.websocket), served in order.
+        self.transcripts: dict[str, list[list[dict[str, Any]]]] = {}
         self.unmatched: list[str] = []  # "METHOD /path (scenario)" of requests answered 404/401
 
     @classmethod
     def from_folder(cls, folder: Any, options: ReplayOptions | None = None) -> Replayer:
-        return cls(load_recordings(folder), options, session=load_session(folder))
+        from conformance.replay.websocket import load_transcripts
+
+        replayer = cls(load_recordings(folder), options, session=load_session(folder))
+        replayer.transcripts = load_transcripts(folder)
+        return replayer
+
+    def next_transcript(self, scenario: str | None) -> list[dict[str, Any]] | None:
+        """The next recorded socket of `scenario` (each is served once, in recorded order)."""
+        queue = self.transcripts.get(scenario or "")
+        return queue.pop(0) if queue else None
 
     def plan(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes, *, base_path: str = ""
@@ -237,7 +248,8 @@ def create_replay_app(
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
-    from starlette.routing import Route
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
 
     replayer = recordings if isinstance(recordings, Replayer) else Replayer(recordings, options)
     delay = replayer.options.delay_ms / 1000.0
@@ -263,6 +275,22 @@ def create_replay_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "recordings": len(replayer.recordings)})
 
+    async def socket(ws: WebSocket) -> None:
+        from conformance.replay.websocket import play
+
+        records = replayer.next_transcript(ws.headers.get(SCENARIO_HEADER))
+        if records is None and "websocket.http.response" not in ws.scope.get("extensions", {}):
+            await ws.close(code=1008, reason="no recorded WebSocket for this scenario")
+            return
+        if records is None:  # no recorded socket: as a server without WebSocket mode
+            await ws.send_denial_response(JSONResponse(
+                {"error": {"message": "replay: no recorded WebSocket for this scenario", "type":
+                           "invalid_request_error", "param": None, "code": "recording_not_found"}}, status_code=404))
+            return
+        await ws.accept()
+        await play(ws, records, delay=delay)  # --delay-ms paces messages as it paces SSE pieces
+
     methods = ["GET", "POST", "DELETE", "PUT", "PATCH"]
     return Starlette(routes=[Route("/health", health, methods=["GET"]),
-                             Route("/{path:path}", answer, methods=methods)])
+                             Route("/{path:path}", answer, methods=methods),
+                             WebSocketRoute("/{path:path}", socket)])

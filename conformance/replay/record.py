@@ -119,6 +119,22 @@ class Recorder:
         self.write(record)
         return []  # recording judges nothing: the runner's own findings stand
 
+    def observe_transcript(self, scenario: str | None, records: list[dict[str, Any]]) -> Path:
+        """Write one WebSocket the scenario opened as `<scenario>/ws-NN.jsonl` (the transcript
+        format of docs/websocket.md), message texts as received, secrets scrubbed."""
+        folder = self.out / (scenario or "_no-scenario")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"ws-{len(list(folder.glob('ws-*.jsonl'))):02d}.jsonl"
+        lines = []
+        for record in records:
+            record = dict(record)
+            if isinstance(record.get("text"), str):
+                record["text"] = self.redactor.text(record["text"])
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+        path.write_text("".join(lines), encoding="utf-8")
+        self.written.append(path)
+        return path
+
     def write(self, record: ExchangeRecord) -> Path:
         """Write one exchange (body + sidecar); returns the sidecar path."""
         scenario = record.scenario or "_no-scenario"

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.scenarios import conversation, errors, state, text, tools, transport, web_search
+from conformance.scenarios import conversation, errors, state, text, tools, transport, web_search, websocket
 from conformance.scenarios.base import Scenario, defined
 
 __all__ = ["Scenario", "catalogue", "get", "parse_selectors", "select"]
 
 
 # Catalogue order: by module (this order), then definition order within a module.
-_MODULE_ORDER = tuple(m.__name__ for m in (text, tools, web_search, state, conversation, errors, transport))
+_MODULE_ORDER = tuple(m.__name__ for m in (text, tools, web_search, state, conversation, errors, transport,
+                                               websocket))
 
 
 def catalogue() -> list[Scenario]:

@@ -26,6 +26,7 @@ from conformance.replay import Replayer, ReplayOptions, create_replay_app
 from conformance.replay.matching import SESSION_FILE, load_recordings, load_session
 from conformance.replay.record import Recorder, safe_headers
 from conformance.runner import RunOptions, app_target, run_scenarios
+from conformance.runner.targets import base_url_target
 from tests.conformance.runner import fakes
 from tests.conformance.runner.conftest import ServedApp, run_cli  # noqa: F401  (fixture)
 
@@ -87,9 +88,13 @@ def test_record_replay_run_gives_the_same_verdicts(recorded: Path) -> None:
     assert original["error-wrong-api-key"][0] == "passed" and original["error-missing-api-key"][0] == "passed"
 
     replayer = Replayer.from_folder(recorded, ReplayOptions(api_key=REPLAY_KEY))
-    target = app_target(create_replay_app(replayer), api_key=REPLAY_KEY)
-    report = run_scenarios(target, catalogue.catalogue(), RunOptions(concurrency=4))
+    # Over a socket: the websocket scenarios replay their recorded WebSockets too.
+    with ServedApp(create_replay_app(replayer)) as served:
+        target = base_url_target(served.base_url, api_key=REPLAY_KEY)
+        report = run_scenarios(target, catalogue.catalogue(), RunOptions(concurrency=4))
     assert _verdicts(report.cases) == original
+    assert original["websocket-continuation"][0] == "passed"
+    assert not any(replayer.transcripts.values()), "a recorded WebSocket was not replayed"
     assert report.meta["model"] == load_session(recorded)["model"]
     # Every exchange was answered from a recording, every recording was used.
     assert replayer.unmatched == []

@@ -18,6 +18,15 @@ OPEN_RESPONSES_IDS = {
     "image-input",
     "multi-turn",
     "assistant-phase",
+    "compact-response",
+    "compact-missing-model",
+    "websocket-response",
+    "websocket-sequential-responses",
+    "websocket-continuation",
+    "websocket-reconnect-store-false-recovery",
+    "websocket-previous-response-not-found",
+    "websocket-failed-continuation-evicts-cache",
+    "websocket-compact-new-chain",
 }
 
 

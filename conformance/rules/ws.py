@@ -1,0 +1,153 @@
+"""ws.*: a Responses WebSocket as a whole (conformance.transcript feeds these; each response on
+the socket is also checked by every per-response rule).
+
+Checks subscribe to "@ws" (every transcript record, before it applies; `event` is the
+`transcript.Record`) or "@ws-finish" (end of transcript; `event` is None). `state` is the
+`transcript.TranscriptState`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from conformance.registry import check, define
+
+SPEC = "openai-python 3.54 responses.connect(); Open Responses WebSocket transport"
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+define("ws.record", "error", "unreadable transcript record",
+       "A transcript line is not a record (`dir` client/server/close with `text` or `data`), or its "
+       "message is not a JSON object with a string `type`.", spec="docs/websocket.md")
+define("ws.one-at-a-time", "error", "two responses at once on one socket",
+       "A `response.created` arrives while another response on the same socket has not ended: a "
+       "socket runs one response at a time.", spec=SPEC)
+define("ws.create-answered", "error", "response.create not answered exactly once",
+       "Every `response.create` is answered by exactly one response (created … terminal event) or "
+       "one `error`; a response nobody asked for (no create, no accepted steering) is an error too.",
+       spec=SPEC)
+define("ws.steer-answered", "error", "response.steer not answered exactly once",
+       "Every `response.steer` is answered by one `response.steer.accepted` or `.failed`; accepted "
+       "input ends as the successor's `response.created`, a `.pending`, or one `.failed` with its id.",
+       spec=SPEC)
+define("ws.steer-while-running", "error", "steering accepted for a response that is not running",
+       "`response.steer.accepted` names a response that has already ended (or never started) on "
+       "this socket.", spec=SPEC)
+define("ws.after-close", "error", "message after close",
+       "A message is recorded after the socket's close.", spec="RFC 6455 §5.5.1")
+define("ws.sequence", "error", "sequence numbers are not per response",
+       "Each response's events (its steering notices included) are numbered 0, 1, 2, … in the "
+       "order they are sent, independently of other responses on the socket.", spec=SPEC)
+
+
+@check("ws.record", on=["@ws"])
+def record_readable(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if rec.error is not None:
+        yield rec.error
+    elif rec.dir != "close" and rec.type is None:
+        yield "the message is not a JSON object with a string 'type'"
+
+
+@check("ws.after-close", on=["@ws"])
+def nothing_after_close(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if state.closed:
+        yield f"a {rec.dir} record after the socket closed"
+
+
+@check("ws.one-at-a-time", on=["@ws"])
+def one_response_at_a_time(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if state.closed:
+        return  # after the close only ws.after-close speaks
+    if rec.dir == "server" and rec.type == "response.created" and state.running is not None:
+        yield f"response.created while response {state.running} is still running"
+
+
+@check("ws.create-answered", on=["@ws"])
+def created_was_asked_for(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if state.closed:
+        return  # after the close only ws.after-close speaks
+    # (An `error` outside a response with no create waiting answers a bad message: fine.)
+    if rec.dir != "server" or rec.type != "response.created" or state.creates > state.answers:
+        return
+    response = rec.message.get("response") if isinstance(rec.message.get("response"), dict) else {}
+    parent = response.get("previous_response_id")
+    if parent is None or parent not in state.accepted.values():
+        yield "response.created without a response.create (or accepted steering) waiting for it"
+
+
+@check("ws.create-answered", on=["@ws-finish"])
+def every_create_answered(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    left = state.closed_by == "client"  # what the client had not received yet is not owed any more
+    if state.running is not None and not left:
+        yield f"response {state.running} never reached a terminal event"
+    missing = state.creates - state.answers - (state.in_flight if left else 0)
+    if missing > 0:
+        yield f"{missing} response.create message(s) got neither a response nor an error"
+
+
+@check("ws.steer-while-running", on=["@ws"])
+def steer_only_while_running(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if state.closed:
+        return  # after the close only ws.after-close speaks
+    if rec.dir == "server" and rec.type == "response.steer.accepted":
+        steer = rec.message.get("steer") or {}
+        target = steer.get("previous_response_id") if isinstance(steer, dict) else None
+        if target != state.running:
+            yield f"steering accepted for {target!r}, which is not the running response"
+
+
+@check("ws.steer-answered", on=["@ws"])
+def steer_answer_has_a_steer(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if state.closed:
+        return  # after the close only ws.after-close speaks
+    if rec.dir != "server" or rec.type not in ("response.steer.accepted", "response.steer.failed",
+                                               "response.steer.pending"):
+        return
+    steer = rec.message.get("steer") if isinstance(rec.message.get("steer"), dict) else {}
+    sid = steer.get("id")
+    if rec.type == "response.steer.pending" or (rec.type == "response.steer.failed" and sid in state.accepted):
+        if sid not in state.accepted:
+            yield f"{rec.type} for steering {sid!r}, which was not accepted (or is already settled)"
+        return
+    if rec.type == "response.steer.accepted" and sid in state.accepted:
+        yield f"steering {sid!r} accepted twice"
+    elif state.steer_answers >= state.steers:
+        yield f"{rec.type} without a response.steer waiting for an answer"
+
+
+@check("ws.steer-answered", on=["@ws-finish"])
+def every_steer_answered(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    left = state.closed_by == "client"
+    missing = state.steers - state.steer_answers - (state.in_flight if left else 0)
+    if missing > 0:
+        yield f"{missing} response.steer message(s) got no answer"
+    for sid, target in state.accepted.items():
+        if left and target == state.running:
+            continue
+        yield f"accepted steering {sid} for {target} was never committed, pending or failed"
+
+
+@check("ws.sequence", on=["@ws"])
+def numbered_per_response(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+    if state.closed:
+        return  # after the close only ws.after-close speaks
+    if rec.dir != "server" or not isinstance(rec.message, dict):
+        return
+    seq = rec.message.get("sequence_number")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return
+    if rec.type == "response.created":
+        rid = (rec.message.get("response") or {}).get("id")
+        if seq != 0:
+            yield f"response {rid} starts at sequence_number {seq}, not 0"
+        return
+    if rec.type and rec.type.startswith("response.steer."):
+        steer = rec.message.get("steer") or {}
+        rid = steer.get("previous_response_id") if isinstance(steer, dict) else None
+    else:
+        from conformance.transcript import response_of
+
+        rid = response_of(state, rec.message)
+    expected = state.next_seq.get(rid) if isinstance(rid, str) else None
+    if expected is not None and seq != expected:
+        yield f"sequence_number {seq} in response {rid}, expected {expected}"
