@@ -202,13 +202,16 @@ class ProxyApp:
 
     async def _relay(self, ex: _Exchange, upstream: httpx.Response, judge: ExchangeJudge,
                      headers: list[tuple[bytes, bytes]], receive: Any, send: Any, sent_at: float) -> None:
+        relayed = False  # the whole body went out: a disconnect after that is the normal end
+
         async with anyio.create_task_group() as tg:
 
             async def watch_disconnect() -> None:
                 while (await receive())["type"] != "http.disconnect":
                     pass
-                ex.dropped = True
-                tg.cancel_scope.cancel()
+                if not relayed:
+                    ex.dropped = True
+                    tg.cancel_scope.cancel()
 
             tg.start_soon(watch_disconnect)
             try:
@@ -218,6 +221,7 @@ class ProxyApp:
                     ex.body.append(chunk)
                     ex.chunks.append((round((anyio.current_time() - sent_at) * 1000, 1), len(chunk)))
                     judge.feed(chunk)
+                relayed = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except httpx.HTTPError as exc:
                 ex.error = f"upstream transfer failed: {type(exc).__name__}: {exc}"

@@ -66,7 +66,10 @@ class ExchangeJudge:
         self.events = 0
         ctype = (content_type or "").split(";")[0].strip().lower()
         self.kind = "none"
-        if status == 200 and ctype == "text/event-stream":
+        # A request that asked for a stream is judged as one whatever the Content-Type says
+        # (a stream served as application/json is framing.content-type, not "no stream").
+        wants_stream = isinstance(request, dict) and request.get("stream") is True
+        if status == 200 and (ctype == "text/event-stream" or (wants_stream and _RESPONSE_PATH.search(path))):
             self.kind = "sse"
         elif status == 200 and ctype.endswith("json") and _RESPONSE_PATH.search(path):
             self.kind = "json"
