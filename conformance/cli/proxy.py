@@ -4,9 +4,13 @@ relay every exchange unchanged and judge what passes (docs/proxy.md)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +99,28 @@ def _emitter() -> Any:
     return emit
 
 
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises a captured SIGINT/SIGTERM once it has shut down, which would end the
+        process before the report is written; here the signal only asks for the graceful stop."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
 def main(args: argparse.Namespace) -> int:
     from conformance.cli.check import _tool_version
     from conformance.cli.run import parse_outputs
@@ -113,6 +139,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     import uvicorn
 
+    _Server = _server_class()
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -127,7 +154,7 @@ def main(args: argparse.Namespace) -> int:
     # No Server/Date headers of our own: the client sees the upstream's headers.
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, date_header=False)
     try:
-        uvicorn.Server(config).run(sockets=[sock])  # SIGINT/SIGTERM: waits for in-flight exchanges
+        _Server(config).run(sockets=[sock])  # SIGINT/SIGTERM: waits for in-flight exchanges
     finally:
         sock.close()
     report = app.report(tool_version=_tool_version())
