@@ -21,8 +21,17 @@ from conformance.report import CaseResult
 
 # A JSON body beyond this is relayed but not judged (a Response body is far smaller).
 JSON_BODY_LIMIT = 64 * 1024 * 1024
-# Paths whose JSON answer is a Response object: POST /responses and GET /responses/{id}.
-_RESPONSE_PATH = re.compile(r"/responses(?:/[^/]+)?/?$")
+# Requests whose JSON answer is a Response object: POST /responses, GET /responses/{id} and
+# POST /responses/{id}/cancel (DELETE answers a deletion object, input_items a list).
+_RESPONSE_ANSWERS = (
+    ("POST", re.compile(r"/responses/?$")),
+    ("GET", re.compile(r"/responses/[^/]+/?$")),
+    ("POST", re.compile(r"/responses/[^/]+/cancel/?$")),
+)
+
+
+def answers_a_response(method: str, path: str) -> bool:
+    return any(method == m and rx.search(path) for m, rx in _RESPONSE_ANSWERS)
 
 
 def _decoder(encoding: str | None) -> Any:
@@ -69,9 +78,9 @@ class ExchangeJudge:
         # A request that asked for a stream is judged as one whatever the Content-Type says
         # (a stream served as application/json is framing.content-type, not "no stream").
         wants_stream = isinstance(request, dict) and request.get("stream") is True
-        if status == 200 and (ctype == "text/event-stream" or (wants_stream and _RESPONSE_PATH.search(path))):
+        if status == 200 and (ctype == "text/event-stream" or (wants_stream and answers_a_response(self.method, path))):
             self.kind = "sse"
-        elif status == 200 and ctype.endswith("json") and _RESPONSE_PATH.search(path):
+        elif status == 200 and ctype.endswith("json") and answers_a_response(self.method, path):
             self.kind = "json"
         self._decoder = _decoder(content_encoding)
         if self._decoder is False:

@@ -80,3 +80,14 @@ def test_upstream_prefix_is_not_doubled() -> None:
     assert with_v1.upstream_target("/v1/responses", "a=1") == "http://h:1/v1/responses?a=1"
     assert bare.upstream_target("/v1/responses", "") == "http://h:1/v1/responses"
     assert other.upstream_target("/v1/responses", "") == "http://h:1/api/v1/responses"
+
+
+def test_only_answers_that_are_response_objects_are_judged_as_such() -> None:
+    from conformance.proxy.judge import answers_a_response
+
+    assert answers_a_response("POST", "/v1/responses")
+    assert answers_a_response("GET", "/v1/responses/resp_1")
+    assert answers_a_response("POST", "/v1/responses/resp_1/cancel")
+    assert not answers_a_response("DELETE", "/v1/responses/resp_1")
+    assert not answers_a_response("GET", "/v1/responses/resp_1/input_items")
+    assert not answers_a_response("GET", "/v1/models")
