@@ -51,6 +51,8 @@ def register(subparsers: Any) -> None:
 
 def exchange_line(case: Any) -> tuple[str, str]:
     """One line for a finished exchange, and its style (green/yellow/red)."""
+    from conformance.reporters.text import plural
+
     d = case.details
     head = f"{d.get('method', '?')} {d.get('path', '?')} {d.get('status') or '-'}"
     if case.error:
@@ -69,7 +71,7 @@ def exchange_line(case: Any) -> tuple[str, str]:
     if case.findings:
         top = (errors or warnings or case.findings)[0]
         same = sum(1 for f in case.findings if f.rule == top.rule)
-        line += f"  {len(errors)} errors, {len(warnings)} warnings; top: {top.rule}"
+        line += f"  {plural(len(errors), 'error')}, {plural(len(warnings), 'warning')}; top: {top.rule}"
         line += f" ×{same}" if same > 1 else ""
         if top.breaks:
             line += f"  breaks: {', '.join(top.breaks)}"
