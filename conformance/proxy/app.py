@@ -22,6 +22,7 @@ import orjson
 
 from conformance.proxy.judge import ExchangeJudge
 from conformance.recording import SCENARIO_HEADER, ExchangeRecord
+from conformance.replay.record import describe_target
 from conformance.report import CaseResult, Report
 
 # Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection and are not relayed.
@@ -278,7 +279,7 @@ class ProxyApp:
         return Report(cases=cases, profile=self.options.profile, fail_on=self.options.fail_on,
                       tool_version=tool_version, started_at=self.started_at,
                       meta={"unit": "exchange", "command": "proxy",
-                            "target": self.recorder.target if self.recorder else self.origin + self.prefix})
+                            "target": describe_target(self.origin + self.prefix)})
 
     def write_session(self, report: Report) -> None:
         """`session.json` of the recording: one entry per scenario folder (`proxy`, or the
