@@ -110,3 +110,11 @@ def test_bad_upstream_url_is_one_line_exit_2(capsys: pytest.CaptureFixture[str])
     assert main(["proxy", "--upstream-url", "localhost:8000"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--upstream-url" in err
+
+
+def test_without_the_run_extra_it_names_it(tmp_path: Path) -> None:
+    from tests.test_extras import NOT_CORE, _run
+
+    done = _run(tmp_path, NOT_CORE, "conformance", "proxy", "--upstream-url", "http://127.0.0.1:9")
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.count("\n") == 1 and "needs the [run] extra" in done.stderr
