@@ -146,3 +146,26 @@ def test_a_key_the_upstream_echoes_reaches_the_client_but_no_file(tmp_path: Path
     assert len(written) >= 3  # body, sidecar, session.json
     for path in written:
         assert API_KEY[8:].encode() not in path.read_bytes(), f"the API key is in {path}"
+
+
+def test_a_recorded_exchange_replays_and_rechecks(tmp_path: Path) -> None:
+    import json
+
+    from conformance.cli import main as cli_main
+    from conformance.replay.app import create_replay_app
+
+    out = tmp_path / "rec"
+    body = {"model": "gpt-oss-20b", "input": "Say hello", "stream": True}
+    with proxied(reference_server.create_app(), record_dir=out) as (proxy, front):
+        original = httpx.post(front.url + "/v1/responses", json=body).content
+        assert _wait_for(lambda: proxy.cases)
+        proxy.write_session(proxy.report(tool_version="test"))
+    with proxied(create_replay_app(load_recordings(out))) as (_, replay):
+        again = httpx.post(replay.url + "/v1/responses", json=body).content
+    assert again == original  # `conformance replay` serves the recorded exchange back
+    (sse,) = out.rglob("*.sse")
+    sidecar = json.loads(sse.with_suffix(".json").read_text())
+    assert sidecar["recording"]["clients"]["openai-python"]  # the probe ran, as `conformance record` does
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(sidecar["request"]))
+    assert cli_main(["check", str(sse), "--request", str(request), "--output", str(tmp_path / "r.txt")]) == 0
