@@ -1,6 +1,7 @@
 """Entry point: `python -m benchmarks [checker|torch|all] [options]`.
 
 `checker` (default options: 100k events; `--quick`, `--profile`) measures the stream checker;
+`proxy` (`--quick`, `--events`, `--rounds`) the overhead of `conformance proxy` vs direct;
 `torch` (`--quick`, `--no-http`, `--threads`) measures the torch token backend; `all` (the
 default) runs both with their default options; `websocket` (`--turns`, `--quick`) compares WebSocket
 mode with HTTP streaming on the reference server. Benchmarks print; they assert nothing.
@@ -11,8 +12,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     target, rest = ("all", argv) if not argv or argv[0].startswith("-") else (argv[0], argv[1:])
-    if target not in ("all", "checker", "torch", "websocket"):
-        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, websocket, all)",
+    if target not in ("all", "checker", "torch", "proxy", "websocket"):
+        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, proxy, websocket, all)",
               file=sys.stderr)
         return 2
     if target == "websocket":
@@ -30,6 +31,11 @@ def main(argv: list[str]) -> int:
 
         print("\n== torch backend ==", flush=True)
         code |= torch_main(rest if target == "torch" else [a for a in rest if a == "--quick"])
+    if target in ("all", "proxy"):
+        from benchmarks.proxy_bench import main as proxy_main
+
+        print("\n== checking proxy ==", flush=True)
+        code |= proxy_main(rest if target == "proxy" else [a for a in rest if a == "--quick"])
     return code
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 # Sub-command modules, in help order. A module that is missing is skipped, so the CLI works
 # while verbs are being added.
-SUBCOMMANDS = ("check", "rules", "run", "scenarios", "record", "replay", "fixtures", "upstream")
+SUBCOMMANDS = ("check", "rules", "run", "scenarios", "record", "replay", "fixtures", "upstream", "proxy")
 
 
 class UsageError(Exception):
