@@ -6,6 +6,8 @@ torch is installed first and pinned to the CPU wheel that lies on these machines
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.options.sessions = ["tests", "lint"]
@@ -68,3 +70,18 @@ def proxy_conformance(session: nox.Session) -> None:
     for target in ("chat_completions_proxy", "anthropic_proxy"):
         session.run("conformance", "run", "--app", f"reference_server.testing.proxy_targets:{target}",
                     "--api-key", "sk-proxy-demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def clients(session: nox.Session) -> None:
+    """The real-client matrix: pinned Python and JS clients against the reference server, both
+    backends. Writes the matrix (Markdown) to reports/clients-matrix.md and prints it; any failing
+    cell fails the session. Extra args go to pytest (e.g. -k openai_node)."""
+    _install(session)
+    session.install("-r", "clients/python/requirements.txt")
+    if shutil.which("node") and shutil.which("npm"):
+        with session.chdir("clients/js"):
+            session.run_install("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+    else:
+        session.warn("node/npm not found: every JS client cell will be reported SKIPPED")
+    session.run("pytest", "clients", "-p", "no:cacheprovider", *session.posargs)
