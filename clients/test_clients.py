@@ -62,7 +62,8 @@ def run_client(client: str, case: str, target: Any) -> dict[str, Any]:
         if line.startswith("RESULT "):
             return dict(json.loads(line[7:]))
     err = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-    pytest.fail(f"{client} failed (exit {proc.returncode}): {err[-1] if err else 'no output'}; {_wire(target)}")
+    said = next((line[6:] for line in reversed(err) if line.startswith("ERROR ")), err[-1] if err else "no output")
+    pytest.fail(f"{client} failed (exit {proc.returncode}): {said}; {_wire(target)}")
 
 
 def _wire(target: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
+from collections.abc import Callable
 import uuid
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,14 @@ def emit(result: dict[str, Any]) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def case_name() -> str:
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} CASE")
-    return sys.argv[1]
+def run(cases: dict[str, Callable[[], dict[str, Any]]]) -> None:
+    """Run the case named on the command line; print its RESULT line, or one ERROR line."""
+    if len(sys.argv) != 2 or sys.argv[1] not in cases:
+        sys.exit(f"usage: {sys.argv[0]} CASE (one of {', '.join(cases)})")
+    try:
+        emit(cases[sys.argv[1]]())
+    except Exception as exc:
+        traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"ERROR {type(exc).__name__}: {first}", file=sys.stderr)
+        sys.exit(1)

@@ -7,7 +7,7 @@ from typing import Any
 
 from _common import (BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT,
                      STRUCTURED_PROMPT, TOOL_DESCRIPTION, TOOL_PARAMETERS, TOOL_PROMPT,
-                     TOOL_TURNS, case_name, emit, weather)
+                     TOOL_TURNS, run, weather)
 from openai import OpenAI
 from pydantic import BaseModel, ConfigDict
 
@@ -95,4 +95,5 @@ def store_off() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    emit(globals()[case_name()]())
+    run({"stream_text": stream_text, "text": text, "tool_loop": tool_loop, "reasoning": reasoning,
+         "structured": structured, "store_on": store_on, "store_off": store_off})
