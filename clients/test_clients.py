@@ -189,3 +189,41 @@ def test_client(client: str, case: str, target: Any) -> None:
     target.begin()
     result = run_client(client, case, target)
     globals()[f"check_{case}"](result, target)
+
+
+CODEX = JS / "node_modules" / ".bin" / "codex"
+CODEX_PROMPT = "List the files in this directory, then say what you found."
+
+
+@pytest.mark.parametrize(("client", "case"), [("codex", "codex_exec")], ids=["codex-codex_exec"])
+def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None:
+    """`codex exec` with its default tools completes a turn; the only flags name the provider."""
+    if (why := _node_missing()) is not None:
+        pytest.skip(why)
+    assert CODEX.exists(), "clients/js/node_modules/.bin/codex is missing: run `npm ci` in clients/js"
+    target.begin()
+    home, repo = tmp_path / "codex-home", tmp_path / "repo"
+    home.mkdir()
+    repo.mkdir()
+    (repo / "notes.txt").write_text("hello from the matrix\n")
+    # a git repository, so codex needs no --skip-git-repo-check
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    provider = ["-c", "model_providers.ref.name=reference-server",
+                "-c", f"model_providers.ref.base_url={target.base_url}",
+                "-c", "model_providers.ref.wire_api=responses", "-c", "model_provider=ref"]
+    env = {**os.environ, "CODEX_HOME": str(home), "NO_PROXY": "127.0.0.1,localhost"}
+    try:
+        proc = subprocess.run([str(CODEX), "exec", *provider, CODEX_PROMPT], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=TIMEOUT[target.backend],
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"codex exec did not finish in {TIMEOUT[target.backend]:.0f} s; {_wire(target)}")
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
+    assert proc.returncode == 0, (f"codex exec exit {proc.returncode}: "
+                                  f"{errors[-1] if errors else proc.stderr.strip()[-300:]}; {_wire(target)}")
+    posts = creates(target)
+    assert posts[0].request.get("tools"), "codex sent no tools"
+    final = output_text(posts[-1].response).strip()
+    if target.backend == "scripted":
+        assert final, "the last response has no text"
+    assert final in proc.stdout, "codex did not print the model's final answer"
