@@ -28,6 +28,7 @@ CASES = ["stream_text", "text", "tool_loop", "reasoning", "structured", "store_o
 CLIENTS: dict[str, tuple[str, str]] = {
     "openai-python": ("python", "openai_python.py"),
     "openai-node": ("node", "openai_node.mjs"),
+    "ai-sdk": ("node", "ai_sdk.mjs"),
 }
 CELLS = [(client, case) for client in CLIENTS for case in CASES]
 # per cell, generous: the torch backend runs on a shared CPU
