@@ -29,6 +29,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "openai-python": ("python", "openai_python.py"),
     "openai-node": ("node", "openai_node.mjs"),
     "ai-sdk": ("node", "ai_sdk.mjs"),
+    "openai-agents": ("python", "openai_agents.py"),
 }
 CELLS = [(client, case) for client in CLIENTS for case in CASES]
 # per cell, generous: the torch backend runs on a shared CPU
