@@ -30,6 +30,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "openai-node": ("node", "openai_node.mjs"),
     "ai-sdk": ("node", "ai_sdk.mjs"),
     "openai-agents": ("python", "openai_agents.py"),
+    "pydantic-ai": ("python", "pydantic_ai_client.py"),
 }
 CELLS = [(client, case) for client in CLIENTS for case in CASES]
 # per cell, generous: the torch backend runs on a shared CPU
