@@ -31,6 +31,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "ai-sdk": ("node", "ai_sdk.mjs"),
     "openai-agents": ("python", "openai_agents.py"),
     "pydantic-ai": ("python", "pydantic_ai_client.py"),
+    "langchain-openai": ("python", "langchain_client.py"),
 }
 CELLS = [(client, case) for client in CLIENTS for case in CASES]
 # per cell, generous: the torch backend runs on a shared CPU
