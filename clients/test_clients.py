@@ -30,6 +30,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "openai-node": ("node", "openai_node.mjs"),
     "ai-sdk": ("node", "ai_sdk.mjs"),
     "openai-agents": ("python", "openai_agents.py"),
+    "openai-agents-js": ("node", "openai_agents.mjs"),
     "pydantic-ai": ("python", "pydantic_ai_client.py"),
     "langchain-openai": ("python", "langchain_client.py"),
 }
