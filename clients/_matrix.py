@@ -21,7 +21,7 @@ class Matrix:
         clients = list(dict.fromkeys(c for c, _, _ in self.cells))
         cases = list(dict.fromkeys(k for _, k, _ in self.cells))
         backends = list(dict.fromkeys(b for _, _, b in self.cells))
-        head = ["client"] + cases
+        head = ["client", *cases]
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for client in clients:
             row = [client]
@@ -30,9 +30,12 @@ class Matrix:
                 row.append("—" if set(marks) == {"—"} else " / ".join(marks))
             lines.append("| " + " | ".join(row) + " |")
         counts = {k: sum(1 for o, _ in self.cells.values() if o == k) for k in _MARK}
-        out = [f"Real-client matrix: {counts['passed']} pass, {counts['failed']} fail, "
+        skipped = sorted({r for o, r in self.cells.values() if o == "skipped"})
+        out = [f"**WARNING: {counts['skipped']} cells SKIPPED (not run, not passed): {'; '.join(skipped)}**", ""] \
+            if skipped else []
+        out += [f"Real-client matrix: {counts['passed']} pass, {counts['failed']} fail, "
                f"{counts['skipped']} skipped. Each cell: {' / '.join(backends)} backend "
-               "(— = the case does not apply to the client).", ""] + lines
+               "(— = the case does not apply to the client).", "", *lines]
         problems = [(k, v) for k, v in self.cells.items() if v[0] != "passed"]
         if problems:
             out += ["", "| client | case | backend | verdict | why |", "|---|---|---|---|---|"]

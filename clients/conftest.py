@@ -84,7 +84,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if report.when == "call" or report.outcome != "passed":
         reason = ""
         if report.failed:
-            reason = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message
+            reason = str((getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message)
                          or report.longrepr).strip().splitlines()[0]
             target = item.funcargs.get("target")
             if isinstance(target, Target):

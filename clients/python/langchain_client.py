@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from _common import (API_KEY, BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT,
-                     STRUCTURED_PROMPT, TOOL_DESCRIPTION, TOOL_PARAMETERS, TOOL_PROMPT, TOOL_TURNS, run,
-                     weather)
+from _common import (
+    API_KEY,
+    BASE_URL,
+    FOLLOW_UP,
+    MAX_OUTPUT_TOKENS,
+    MODEL,
+    PROMPT,
+    REASONING_PROMPT,
+    STRUCTURED_PROMPT,
+    TOOL_DESCRIPTION,
+    TOOL_PARAMETERS,
+    TOOL_PROMPT,
+    TOOL_TURNS,
+    run,
+    weather,
+)
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel

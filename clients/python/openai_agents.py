@@ -5,10 +5,28 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from _common import (BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT,
-                     STRUCTURED_PROMPT, TOOL_PROMPT, TOOL_TURNS, run, weather)
-from agents import Agent, ModelSettings, OpenAIResponsesModel, ReasoningItem, Runner, function_tool
-from agents import set_tracing_disabled
+from _common import (
+    BASE_URL,
+    FOLLOW_UP,
+    MAX_OUTPUT_TOKENS,
+    MODEL,
+    PROMPT,
+    REASONING_PROMPT,
+    STRUCTURED_PROMPT,
+    TOOL_PROMPT,
+    TOOL_TURNS,
+    run,
+    weather,
+)
+from agents import (
+    Agent,
+    ModelSettings,
+    OpenAIResponsesModel,
+    ReasoningItem,
+    Runner,
+    function_tool,
+    set_tracing_disabled,
+)
 from openai import AsyncOpenAI
 from openai.types.shared import Reasoning
 from pydantic import BaseModel

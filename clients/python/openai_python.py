@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from _common import (BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT,
-                     STRUCTURED_PROMPT, TOOL_DESCRIPTION, TOOL_PARAMETERS, TOOL_PROMPT,
-                     TOOL_TURNS, run, weather)
+from _common import (
+    BASE_URL,
+    FOLLOW_UP,
+    MAX_OUTPUT_TOKENS,
+    MODEL,
+    PROMPT,
+    REASONING_PROMPT,
+    STRUCTURED_PROMPT,
+    TOOL_DESCRIPTION,
+    TOOL_PARAMETERS,
+    TOOL_PROMPT,
+    TOOL_TURNS,
+    run,
+    weather,
+)
 from openai import OpenAI
 from pydantic import BaseModel, ConfigDict
 

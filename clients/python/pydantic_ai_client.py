@@ -6,8 +6,20 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from _common import (API_KEY, BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT,
-                     STRUCTURED_PROMPT, TOOL_PROMPT, TOOL_TURNS, run, weather)
+from _common import (
+    API_KEY,
+    BASE_URL,
+    FOLLOW_UP,
+    MAX_OUTPUT_TOKENS,
+    MODEL,
+    PROMPT,
+    REASONING_PROMPT,
+    STRUCTURED_PROMPT,
+    TOOL_PROMPT,
+    TOOL_TURNS,
+    run,
+    weather,
+)
 from pydantic import BaseModel
 from pydantic_ai import Agent, NativeOutput
 from pydantic_ai.capabilities import AbstractCapability
