@@ -15,6 +15,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +38,10 @@ class Exchange:
     @property
     def is_create(self) -> bool:
         return self.method == "POST" and self.path.split("?")[0].rstrip("/").endswith("/responses")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"method": self.method, "path": self.path, "status": self.status, "error": self.error,
+                "request": self.request, "events": self.events, "response": self.response}
 
     def describe(self) -> str:
         what = f"{self.method} {self.path} -> {self.status or self.error}"
@@ -191,6 +196,24 @@ class ServerProcess:
             raise RuntimeError(f"reference server ({self.backend}) did not start: {line.strip()}; see {self.log_path}")
         self.port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
         self.model = line.split("model ")[1].split(",")[0]
+        self._wait_listening(deadline=time.monotonic() + timeout)
+
+    def _wait_listening(self, deadline: float) -> None:
+        # The URL is printed before uvicorn binds the port (the torch backend takes seconds more).
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"reference server ({self.backend}) exited: {self.log_tail(3)}")
+            with contextlib.suppress(OSError):
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                try:
+                    conn.request("GET", "/health")
+                    if conn.getresponse().status == 200:
+                        return
+                finally:
+                    conn.close()
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"reference server ({self.backend}) never answered /health")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

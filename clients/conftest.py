@@ -3,6 +3,7 @@ whose testpaths is tests/)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("clients", "real-client matrix")
     group.addoption("--matrix", default=str(ROOT / "reports" / "clients-matrix.md"),
                     help="where to write the Markdown matrix (default reports/clients-matrix.md)")
+    group.addoption("--wire-dir", default=str(ROOT / "reports" / "clients-wire"),
+                    help="where each cell's recorded requests and answers go, as JSON (default reports/clients-wire)")
     group.addoption("--backends", default="scripted,torch",
                     help="comma-separated reference-server backends (default scripted,torch)")
 
@@ -55,6 +58,10 @@ class Target:
             self.dirty = False
         self.proxy.take()
 
+    def dump(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([ex.to_json() for ex in self.exchanges()], indent=1))
+
     def exchanges(self) -> list[Exchange]:
         return list(self.proxy.exchanges)
 
@@ -70,6 +77,17 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield t
     finally:
         t.close()
+
+
+@pytest.fixture(autouse=True)
+def _wire_dump(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keep every cell's exchanges (what each client sent, what it got) for the failure report."""
+    yield
+    target = request.node.funcargs.get("target")
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    if isinstance(target, Target) and "client" in params:
+        name = f"{target.backend}-{params['client']}-{params['case']}.json"
+        target.dump(Path(request.config.getoption("--wire-dir")) / name)
 
 
 @pytest.hookimpl(hookwrapper=True)
