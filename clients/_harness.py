@@ -23,6 +23,9 @@ from typing import Any
 
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "proxy-connection"}
 _FINAL = ("response.completed", "response.incomplete", "response.failed")
+# A server that sends nothing for this long has hung (a torch turn takes seconds): the proxy gives
+# up, so a hung request costs a minute, not the cell's whole timeout.
+STALL_SECONDS = 60.0
 
 
 @dataclass
@@ -44,7 +47,7 @@ class Exchange:
                 "request": self.request, "events": self.events, "response": self.response}
 
     def describe(self) -> str:
-        what = f"{self.method} {self.path} -> {self.status or self.error}"
+        what = f"{self.method} {self.path} -> {self.status}" + (f" ({self.error})" if self.error else "")
         if self.status >= 400 and isinstance(self.response, dict):
             err = self.response.get("error", self.response)
             what += f": {json.dumps(err)[:400]}"
@@ -77,7 +80,8 @@ def _final_response(sse: str) -> Any:
 class RecordingProxy:
     """A plain HTTP/1.1 forwarder; answers are streamed through chunk by chunk (SSE stays live)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stall_seconds: float = STALL_SECONDS) -> None:
+        self.stall_seconds = stall_seconds
         self.upstream: tuple[str, int] = ("127.0.0.1", 0)
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
@@ -131,10 +135,14 @@ class RecordingProxy:
         with self._lock:
             self.exchanges.append(ex)
         headers = {k: v for k, v in h.headers.items() if k.lower() not in _HOP}
-        conn = http.client.HTTPConnection(*self.upstream, timeout=900)
+        conn = http.client.HTTPConnection(*self.upstream, timeout=self.stall_seconds)
         try:
             conn.request(h.command, h.path, body=body or None, headers=headers)
             resp = conn.getresponse()
+        except TimeoutError:
+            ex.error = f"proxy: the server sent no answer in {self.stall_seconds:g} s (hung)"
+            h.send_error(504, ex.error)
+            return
         except OSError as exc:
             ex.error = f"proxy: server unreachable ({exc})"
             h.send_error(502, ex.error)
@@ -153,6 +161,9 @@ class RecordingProxy:
                 h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 h.wfile.flush()
             h.wfile.write(b"0\r\n\r\n")
+        except TimeoutError:  # the stream stopped mid-way: cut it, the client sees a broken stream
+            ex.error = f"proxy: the stream stalled for {self.stall_seconds:g} s (hung) after {len(captured)} bytes"
+            h.close_connection = True
         except OSError:  # the client went away: keep what was seen
             pass
         finally:

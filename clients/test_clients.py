@@ -7,6 +7,7 @@ JSON matches the schema, ...). Only `nox -s clients` runs this file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -23,7 +24,9 @@ from _harness import Exchange
 HERE = Path(__file__).resolve().parent
 JS = HERE / "js"
 SCHEMA = json.loads((HERE / "weather_report.schema.json").read_text())
-CASES = ["stream_text", "text", "tool_loop", "reasoning", "structured", "store_on", "store_off"]
+CASES = ["stream_text", "text", "tool_loop", "reasoning", "structured", "store_on", "store_off",
+         "long_conversation"]
+LONG_TURNS = 6
 # client -> (language, script)
 CLIENTS: dict[str, tuple[str, str]] = {
     "openai-python": ("python", "openai_python.py"),
@@ -35,8 +38,8 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "langchain-openai": ("python", "langchain_client.py"),
 }
 CELLS = [(client, case) for client in CLIENTS for case in CASES]
-# per cell, generous: the torch backend runs on a shared CPU
-TIMEOUT = {"scripted": 180.0, "torch": 600.0}
+# per cell; a cell takes seconds, and a hung request is cut by the proxy after a minute
+TIMEOUT = {"scripted": 180.0, "torch": 300.0}
 
 
 def _node_missing() -> str | None:
@@ -72,14 +75,14 @@ def run_client(client: str, case: str, target: Any) -> dict[str, Any]:
 
 def _wire(target: Any) -> str:
     """The requests that went wrong (what the client sent and the server's error), for the report."""
-    bad = [ex.describe() for ex in target.exchanges() if ex.status != 200]
+    bad = [ex.describe() for ex in target.exchanges() if ex.status != 200 or ex.error]
     return "failed requests: " + " ; ".join(bad) if bad else "every request got 200"
 
 
 def creates(target: Any) -> list[Exchange]:
     posts = [ex for ex in target.exchanges() if ex.is_create]
     assert posts, "the client sent no POST /v1/responses"
-    bad = [ex.describe() for ex in posts if ex.status != 200]
+    bad = [ex.describe() for ex in posts if ex.status != 200 or ex.error]
     assert not bad, "server refused: " + " ; ".join(bad)
     return posts
 
@@ -186,6 +189,17 @@ def check_store_off(result: dict[str, Any], target: Any) -> None:
     assert result["texts"] == [output_text(first.response), output_text(second.response)]
     got = httpx.get(f"{target.base_url}/responses/{first.response['id']}")
     assert got.status_code == 404, f"store: false, yet GET /responses/{{id}} answered {got.status_code}"
+
+
+def check_long_conversation(result: dict[str, Any], target: Any) -> None:
+    posts = creates(target)
+    assert len(posts) == LONG_TURNS, f"{len(posts)} requests, expected {LONG_TURNS} turns"
+    for before, after in itertools.pairwise(posts):
+        assert after.request.get("previous_response_id") == before.response["id"], \
+            "a turn did not chain previous_response_id to the turn before"
+    assert result["texts"] == [output_text(ex.response) for ex in posts], "client texts differ from the server's"
+    tokens = (posts[-1].response.get("usage") or {}).get("input_tokens", 0)
+    assert tokens > 512, f"the conversation grew to only {tokens} input tokens, not past 512"
 
 
 @pytest.mark.parametrize(("client", "case"), CELLS, ids=[f"{c}-{k}" for c, k in CELLS])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +27,9 @@ class _Upstream(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if body.get("hang"):
+            time.sleep(2)
+            return
         if body.get("stream"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -45,7 +49,7 @@ class _Upstream(BaseHTTPRequestHandler):
 def proxy() -> Iterator[RecordingProxy]:
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    p = RecordingProxy()
+    p = RecordingProxy(stall_seconds=0.5)
     p.upstream = ("127.0.0.1", upstream.server_address[1])
     try:
         yield p
@@ -69,6 +73,13 @@ def test_proxy_records_an_error_answer(proxy: RecordingProxy) -> None:
     assert got.status_code == 400
     (ex,) = proxy.take()
     assert ex.status == 400 and "Unknown parameter: 'x'." in ex.describe()
+
+
+def test_proxy_cuts_a_hung_request(proxy: RecordingProxy) -> None:
+    got = httpx.post(f"{proxy.base_url}/responses", json={"hang": True})
+    assert got.status_code == 504
+    (ex,) = proxy.take()
+    assert ex.error is not None and "hung" in ex.describe()
 
 
 def test_matrix_marks_failures_and_warns_about_skips() -> None:

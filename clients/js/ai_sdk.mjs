@@ -2,7 +2,7 @@
 import { createOpenAI } from "@ai-sdk/openai";
 import { Output, generateText, jsonSchema, stepCountIs, streamText, tool } from "ai";
 import {
-  API_KEY, BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT, SCHEMA, SCHEMA_NAME,
+  API_KEY, BASE_URL, FOLLOW_UP, LONG_PROMPTS, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT, SCHEMA, SCHEMA_NAME,
   STRUCTURED_PROMPT, TOOL_DESCRIPTION, TOOL_PARAMETERS, TOOL_PROMPT, TOOL_TURNS, main, weather,
 } from "./common.mjs";
 
@@ -84,6 +84,20 @@ async function storeOff() {
   return { texts: [first.text, second.text] };
 }
 
+async function longConversation() {
+  const texts = [];
+  let previous;
+  for (const prompt of LONG_PROMPTS) {
+    const r = await generateText({
+      ...common, prompt, providerOptions: { openai: { store: true, previousResponseId: previous } },
+    });
+    texts.push(r.text);
+    previous = r.providerMetadata.openai.responseId;
+  }
+  return { texts };
+}
+
 await main({
   stream_text: streamTextCase, text, tool_loop: toolLoop, reasoning, structured, store_on: storeOn, store_off: storeOff,
+  long_conversation: longConversation,
 });

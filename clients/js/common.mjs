@@ -24,6 +24,14 @@ export const SCHEMA = JSON.parse(readFileSync(new URL("../weather_report.schema.
 export const STRUCTURED_PROMPT = "Give the weather report for Paris as JSON.";
 export const REASONING_PROMPT = "Think briefly, then say which is larger: 9.11 or 9.9.";
 export const FOLLOW_UP = "Now say goodbye in one short sentence.";
+// long_conversation: enough turns, each with a long message, to grow the prompt past 256 and 512
+// tokens (the KV cache's capacity boundaries) while every turn reuses the previous turn's prefix.
+export const LONG_TURNS = 6;
+const LONG_FILLER = "Here is some background for this turn: the city of Paris lies on the Seine, has twenty "
+  + "arrondissements, many bridges, several large parks, two major airports and a dense "
+  + "metro network; please keep all of this in mind for the rest of our conversation.";
+export const LONG_PROMPTS = Array.from({ length: LONG_TURNS },
+  (_, i) => `Turn ${i + 1}. ${LONG_FILLER} Reply with one short sentence.`);
 export const MAX_OUTPUT_TOKENS = 256;
 // Tool turns the client runs before the model is told to answer (tool_choice "none").
 export const TOOL_TURNS = 2;

@@ -2,7 +2,7 @@
 import { Agent, OpenAIResponsesModel, run, setTracingDisabled, tool } from "@openai/agents";
 import OpenAI from "openai";
 import {
-  API_KEY, BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT, SCHEMA, SCHEMA_NAME,
+  API_KEY, BASE_URL, FOLLOW_UP, LONG_PROMPTS, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT, SCHEMA, SCHEMA_NAME,
   STRUCTURED_PROMPT, TOOL_DESCRIPTION, TOOL_PARAMETERS, TOOL_PROMPT, TOOL_TURNS, main, weather,
 } from "./common.mjs";
 
@@ -78,6 +78,19 @@ async function storeOff() {
   return { texts: [first.finalOutput, second.finalOutput] };
 }
 
+async function longConversation() {
+  const a = agent({ modelSettings: { store: true } });
+  const texts = [];
+  let previous;
+  for (const prompt of LONG_PROMPTS) {
+    const result = await run(a, prompt, previous ? { previousResponseId: previous } : {});
+    texts.push(result.finalOutput);
+    previous = result.lastResponseId;
+  }
+  return { texts };
+}
+
 await main({
   stream_text: streamText, text, tool_loop: toolLoop, reasoning, structured, store_on: storeOn, store_off: storeOff,
+  long_conversation: longConversation,
 });

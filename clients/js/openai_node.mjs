@@ -1,7 +1,7 @@
 // openai-node (Responses API) through each case; prints one RESULT line.
 import OpenAI from "openai";
 import {
-  BASE_URL, FOLLOW_UP, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT, SCHEMA, SCHEMA_NAME,
+  BASE_URL, FOLLOW_UP, LONG_PROMPTS, MAX_OUTPUT_TOKENS, MODEL, PROMPT, REASONING_PROMPT, SCHEMA, SCHEMA_NAME,
   STRUCTURED_PROMPT, TOOL_DESCRIPTION, TOOL_PARAMETERS, TOOL_PROMPT, TOOL_TURNS, main, weather,
 } from "./common.mjs";
 
@@ -85,6 +85,20 @@ async function storeOff() {
   return { texts: [first.output_text, second.output_text] };
 }
 
+async function longConversation() {
+  const texts = [];
+  let previous;
+  for (const prompt of LONG_PROMPTS) {
+    const r = await client.responses.create({
+      model: MODEL, input: prompt, store: true, previous_response_id: previous, max_output_tokens: MAX_OUTPUT_TOKENS,
+    });
+    texts.push(r.output_text);
+    previous = r.id;
+  }
+  return { texts };
+}
+
 await main({
   stream_text: streamText, text, tool_loop: toolLoop, reasoning, structured, store_on: storeOn, store_off: storeOff,
+  long_conversation: longConversation,
 });

@@ -33,6 +33,13 @@ SCHEMA: dict[str, Any] = json.loads((Path(__file__).parent.parent / "weather_rep
 STRUCTURED_PROMPT = "Give the weather report for Paris as JSON."
 REASONING_PROMPT = "Think briefly, then say which is larger: 9.11 or 9.9."
 FOLLOW_UP = "Now say goodbye in one short sentence."
+# long_conversation: enough turns, each with a long message, to grow the prompt past 256 and 512
+# tokens (the KV cache's capacity boundaries) while every turn reuses the previous turn's prefix.
+LONG_TURNS = 6
+LONG_FILLER = ("Here is some background for this turn: the city of Paris lies on the Seine, has twenty "
+               "arrondissements, many bridges, several large parks, two major airports and a dense "
+               "metro network; please keep all of this in mind for the rest of our conversation.")
+LONG_PROMPTS = [f"Turn {i + 1}. {LONG_FILLER} Reply with one short sentence." for i in range(LONG_TURNS)]
 MAX_OUTPUT_TOKENS = 256
 # Tool turns the client runs before the model is told to answer (tool_choice "none").
 TOOL_TURNS = 2

@@ -8,6 +8,7 @@ from _common import (
     API_KEY,
     BASE_URL,
     FOLLOW_UP,
+    LONG_PROMPTS,
     MAX_OUTPUT_TOKENS,
     MODEL,
     PROMPT,
@@ -103,6 +104,19 @@ def store_off() -> dict[str, Any]:
     return _two_turns(llm(store=False))
 
 
+def long_conversation() -> dict[str, Any]:
+    model = llm(store=True, use_previous_response_id=True)
+    messages: list[BaseMessage] = []
+    texts: list[str] = []
+    for prompt in LONG_PROMPTS:
+        messages.append(HumanMessage(prompt))
+        ai = model.invoke(messages)
+        messages.append(ai)
+        texts.append(ai.text)
+    return {"texts": texts}
+
+
 if __name__ == "__main__":
     run({"stream_text": stream_text, "text": text, "tool_loop": tool_loop, "reasoning": reasoning,
-         "structured": structured, "store_on": store_on, "store_off": store_off})
+         "structured": structured, "store_on": store_on, "store_off": store_off,
+         "long_conversation": long_conversation})

@@ -8,6 +8,7 @@ from typing import Any
 from _common import (
     BASE_URL,
     FOLLOW_UP,
+    LONG_PROMPTS,
     MAX_OUTPUT_TOKENS,
     MODEL,
     PROMPT,
@@ -110,7 +111,18 @@ async def store_off() -> dict[str, Any]:
     return {"texts": [first.final_output, second.final_output]}
 
 
+async def long_conversation() -> dict[str, Any]:
+    a = agent(model_settings=SETTINGS.resolve(ModelSettings(store=True)))
+    texts, previous = [], None
+    for prompt in LONG_PROMPTS:
+        result = await Runner.run(a, prompt, previous_response_id=previous)
+        texts.append(result.final_output)
+        previous = result.last_response_id
+    return {"texts": texts}
+
+
 if __name__ == "__main__":
     cases = {"stream_text": stream_text, "text": text, "tool_loop": tool_loop, "reasoning": reasoning,
-             "structured": structured, "store_on": store_on, "store_off": store_off}
+             "structured": structured, "store_on": store_on, "store_off": store_off,
+             "long_conversation": long_conversation}
     run({name: (lambda f=f: asyncio.run(f())) for name, f in cases.items()})

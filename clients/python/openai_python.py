@@ -8,6 +8,7 @@ from typing import Any
 from _common import (
     BASE_URL,
     FOLLOW_UP,
+    LONG_PROMPTS,
     MAX_OUTPUT_TOKENS,
     MODEL,
     PROMPT,
@@ -106,6 +107,17 @@ def store_off() -> dict[str, Any]:
     return {"texts": [first.output_text, second.output_text]}
 
 
+def long_conversation() -> dict[str, Any]:
+    texts, previous = [], None
+    for prompt in LONG_PROMPTS:
+        r = client.responses.create(model=MODEL, input=prompt, store=True, previous_response_id=previous,
+                                    max_output_tokens=MAX_OUTPUT_TOKENS)
+        texts.append(r.output_text)
+        previous = r.id
+    return {"texts": texts}
+
+
 if __name__ == "__main__":
     run({"stream_text": stream_text, "text": text, "tool_loop": tool_loop, "reasoning": reasoning,
-         "structured": structured, "store_on": store_on, "store_off": store_off})
+         "structured": structured, "store_on": store_on, "store_off": store_off,
+         "long_conversation": long_conversation})

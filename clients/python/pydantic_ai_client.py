@@ -10,6 +10,7 @@ from _common import (
     API_KEY,
     BASE_URL,
     FOLLOW_UP,
+    LONG_PROMPTS,
     MAX_OUTPUT_TOKENS,
     MODEL,
     PROMPT,
@@ -110,7 +111,22 @@ async def store_off() -> dict[str, Any]:
     return {"texts": [first.output, second.output]}
 
 
+async def long_conversation() -> dict[str, Any]:
+    a = agent()
+    texts: list[str] = []
+    previous: str | None = None
+    for prompt in LONG_PROMPTS:
+        settings = OpenAIResponsesModelSettings(max_tokens=MAX_OUTPUT_TOKENS, openai_store=True)
+        if previous:
+            settings["openai_previous_response_id"] = previous
+        result = await a.run(prompt, model_settings=settings)
+        texts.append(result.output)
+        previous = result.response.provider_response_id
+    return {"texts": texts}
+
+
 if __name__ == "__main__":
     cases = {"stream_text": stream_text, "text": text, "tool_loop": tool_loop, "reasoning": reasoning,
-             "structured": structured, "store_on": store_on, "store_off": store_off}
+             "structured": structured, "store_on": store_on, "store_off": store_off,
+             "long_conversation": long_conversation}
     run({name: (lambda f=f: asyncio.run(f())) for name, f in cases.items()})
