@@ -71,8 +71,11 @@ class Target:
 
 
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    t = Target(request.param, tmp_path_factory.mktemp("servers"))
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    # server logs (stderr: tracebacks of a dying model thread) sit next to the wire records
+    log_dir = Path(request.config.getoption("--wire-dir"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    t = Target(request.param, log_dir)
     try:
         yield t
     finally:
