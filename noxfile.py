@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+import shutil
 
 import nox
 
@@ -112,3 +113,18 @@ def converter_conformance(session: nox.Session) -> None:
                   f"--api-key {key} --db :memory: --log-level error")
         session.run("conformance", "run", "--base-url", f"http://127.0.0.1:{port}/v1", "--api-key", key,
                     "--upstream", kind, "--launch", launch, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def clients(session: nox.Session) -> None:
+    """The real-client matrix: pinned Python and JS clients against the reference server, both
+    backends. Writes the matrix (Markdown) to reports/clients-matrix.md and prints it; any failing
+    cell fails the session. Extra args go to pytest (e.g. -k openai_node)."""
+    _install(session)
+    session.install("-r", "clients/python/requirements.txt")
+    if shutil.which("node") and shutil.which("npm"):
+        with session.chdir("clients/js"):
+            session.run_install("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+    else:
+        session.warn("node/npm not found: every JS client cell will be reported SKIPPED")
+    session.run("pytest", "clients", "-p", "no:cacheprovider", *session.posargs)
