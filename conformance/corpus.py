@@ -12,11 +12,14 @@ body inline:
      "request": {...}, "profile": "openai", "tolerate": [...], "content_type": "text/event-stream"}
 
 `body` holds the SSE stream as text (or a JSON object: a non-stream Response body); every other
-field is optional and means what it means in a sidecar (fixtures/sidecar.schema.json).
+field is optional and means what it means in a sidecar (fixtures/sidecar.schema.json). A body
+that is not valid UTF-8 (a JSON string cannot hold it) goes in `body_base64` instead.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import os
 import signal
@@ -67,10 +70,12 @@ def check_record(record: dict[str, Any], *, profile: str = "openai", fail_on: st
     try:
         if "body" in record:
             data = _body_bytes(record["body"])
+        elif "body_base64" in record:
+            data = base64.b64decode(record["body_base64"], validate=True)
         elif "path" in record:
             data = Path(record["path"]).read_bytes()
         else:
-            raise ValueError("the record has no `body`")
+            raise ValueError("the record has no `body` (nor `body_base64`)")
         case = check_input(
             name,
             io.BytesIO(data),
@@ -79,7 +84,7 @@ def check_record(record: dict[str, Any], *, profile: str = "openai", fail_on: st
             content_type=record.get("content_type"),
             fail_on=fail_on,
         )
-    except (NotAStream, ValueError, OSError) as exc:
+    except (NotAStream, ValueError, OSError, binascii.Error) as exc:
         return {"path": name, "verdict": "error", "events": 0, "counts": {}, "findings": [], "error": str(exc)}
     except Exception as exc:  # a checker bug is one error line in the report, not a lost corpus
         if os.environ.get("CONFORMANCE_DEBUG"):
@@ -172,7 +177,7 @@ def _check_batch(batch: list[dict[str, Any]], profile: str, fail_on: str) -> lis
 
 
 def _check_one(record: dict[str, Any], profile: str, fail_on: str) -> dict[str, Any]:
-    if "error" in record and "body" not in record and "path" not in record:
+    if "error" in record and not {"body", "body_base64", "path"} & record.keys():
         return {"path": record["id"], "verdict": "error", "events": 0, "counts": {}, "findings": [],
                 "error": record["error"]}
     return check_record(record, profile=profile, fail_on=fail_on)
@@ -229,10 +234,15 @@ def check_records(
     finally:
         # Reached with work pending only on an interruption or an error: drop the queue and
         # stop the workers now rather than finishing the corpus.
+        # (The executor has no public way to stop a running task before Python 3.14's
+        # terminate_workers, hence its process table.)
         if pending:
+            procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list(getattr(pool, "_processes", {}).values()):
+            for proc in procs:
                 proc.terminate()
+            for proc in procs:
+                proc.join()
         pool.shutdown(wait=True)
 
 
