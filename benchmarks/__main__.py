@@ -1,8 +1,9 @@
 """Entry point: `python -m benchmarks [checker|torch|all] [options]`.
 
 `checker` (default options: 100k events; `--quick`, `--profile`) measures the stream checker;
-`torch` (`--quick`, `--no-http`, `--threads`) measures the torch token backend; `all` (the
-default) runs both with their default options. Benchmarks print; they assert nothing.
+`torch` (`--quick`, `--no-http`, `--threads`) measures the torch token backend; `corpus`
+(`--files`, `-j`, `--quick`) measures `conformance check DIR -j N` scaling; `all` (the default)
+runs them all with their default options. Benchmarks print; they assert nothing.
 """
 
 import sys
@@ -10,8 +11,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     target, rest = ("all", argv) if not argv or argv[0].startswith("-") else (argv[0], argv[1:])
-    if target not in ("all", "checker", "torch"):
-        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, all)", file=sys.stderr)
+    if target not in ("all", "checker", "torch", "corpus"):
+        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, corpus, all)", file=sys.stderr)
         return 2
     code = 0
     if target in ("all", "checker"):
@@ -24,6 +25,11 @@ def main(argv: list[str]) -> int:
 
         print("\n== torch backend ==", flush=True)
         code |= torch_main(rest if target == "torch" else [a for a in rest if a == "--quick"])
+    if target in ("all", "corpus"):
+        from benchmarks.corpus_bench import main as corpus_main
+
+        print("\n== corpus (-j scaling) ==", flush=True)
+        code |= corpus_main(rest if target == "corpus" else [a for a in rest if a == "--quick"])
     return code
 
 
