@@ -23,7 +23,7 @@ import binascii
 import io
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -206,7 +206,7 @@ def check_records(
     profile: str = "openai",
     fail_on: str = "error",
     batch_size: int = 8,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """Results as records finish (in input order only with `jobs=1`).
 
     With `jobs > 1`, batches go to a process pool with a bounded number in flight, so memory

@@ -14,13 +14,14 @@ from typing import Any, TextIO
 import orjson
 
 from conformance.cli import UsageError
+from conformance.corpus import BODY_SUFFIXES
 
 CORPUS_SUFFIXES = (".jsonl", ".parquet")
 
 
 def is_corpus(args: argparse.Namespace) -> bool:
     """A folder, a .jsonl/.parquet file, --format jsonl or -j makes `check` a corpus run."""
-    if args.fmt == "jsonl" or args.jobs is not None:
+    if args.fmt == "jsonl" or getattr(args, "jobs", None) is not None:
         return True
     return any(p != "-" and (Path(p).is_dir() or p.endswith(CORPUS_SUFFIXES)) for p in args.paths)
 
@@ -56,6 +57,8 @@ def _validate(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: no such file or directory")
         if not os.access(p, os.R_OK):
             raise UsageError(f"{path}: permission denied")
+        if p.is_dir() and not any(q.name.endswith(BODY_SUFFIXES) for q in p.rglob("*")):
+            raise UsageError(f"{path}: is a directory without a .sse or .body.json file: nothing to check")
         if path.endswith(".parquet"):
             _validate_parquet(path, args.column)
 
@@ -102,6 +105,10 @@ def render_summary(summary: dict[str, Any]) -> str:
 def run_corpus(args: argparse.Namespace, request: dict[str, Any] | None) -> int:
     from conformance.corpus import check_records, summarise
 
+    # API callers may build the namespace without the corpus options.
+    args.jobs = getattr(args, "jobs", None)
+    args.column = getattr(args, "column", "body")
+    args.client = getattr(args, "client", None)
     _validate(args)
     if args.fmt not in ("text", "jsonl"):
         raise UsageError(f"--format {args.fmt}: a corpus is reported as text or jsonl")
