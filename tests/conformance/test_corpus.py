@@ -161,6 +161,16 @@ def test_bad_parquet_column_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert code == 2 and err.count("\n") == 1 and "not a readable Parquet file" in err
 
 
+def test_parquet_without_pyarrow_names_the_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "c.parquet").write_bytes(b"PAR1")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an import of it now fails
+    code, out, err = _run(capsys, str(tmp_path / "c.parquet"))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "[corpus] extra" in err and "pyarrow" in err
+
+
 def test_missing_dir_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(capsys, str(tmp_path / "nope"), "-j", "2")
     assert code == 2 and out == ""
