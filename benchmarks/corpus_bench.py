@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -39,10 +40,18 @@ def build_corpus(root: Path, files: int) -> int:
     return total
 
 
-def measure(root: Path, jobs: int) -> tuple[float, dict[str, int]]:
-    start = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the pool's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def measure(root: Path, jobs: int) -> tuple[float, float, dict[str, int]]:
+    """(wall seconds, CPU seconds, verdict counts) of checking the folder with `jobs` processes."""
+    start, cpu = time.perf_counter(), _cpu()
     summary = summarise(check_records(iter_dir(root), jobs=jobs))
-    return time.perf_counter() - start, summary["verdicts"]
+    return time.perf_counter() - start, _cpu() - cpu, summary["verdicts"]
 
 
 def main(argv: list[str]) -> int:
@@ -57,12 +66,15 @@ def main(argv: list[str]) -> int:
         root = Path(tmp)
         size = build_corpus(root, files)
         print(f"corpus: {files} files, {size / 1e6:.1f} MB (fixtures replicated), {os.cpu_count()} CPUs")
-        one, v1 = measure(root, 1)
-        many, vn = measure(root, args.jobs)
-        for label, seconds in (("-j 1", one), (f"-j {args.jobs}", many)):
-            print(f"  {label:<5} {seconds:7.2f} s  {files / seconds:8.0f} files/s  {size / 1e6 / seconds:6.2f} MB/s")
+        print(f"  load average before: {os.getloadavg()[0]:.1f} (other processes take cores from -j N)")
+        one, cpu1, v1 = measure(root, 1)
+        many, cpun, vn = measure(root, args.jobs)
+        for label, seconds, cpu in (("-j 1", one, cpu1), (f"-j {args.jobs}", many, cpun)):
+            print(f"  {label:<5} {seconds:7.2f} s  {files / seconds:8.0f} files/s  {size / 1e6 / seconds:6.2f} MB/s"
+                  f"  {cpu / files * 1e3:6.2f} CPU ms/file")
         ratio = one / many
         target = f" (issue 15 target for -j 2: >= {TARGET_RATIO_J2})" if args.jobs == 2 else ""
-        print(f"  -j {args.jobs} / -j 1 = {ratio:.2f}x{target}")
+        print(f"  -j {args.jobs} / -j 1 = {ratio:.2f}x{target}; CPU per file -j {args.jobs} / -j 1 = "
+              f"{cpun / cpu1:.2f} (the pool's overhead: 1.00 is none)")
         print(f"  verdicts identical: {v1 == vn}  ({v1})")
     return 0
