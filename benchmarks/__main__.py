@@ -1,19 +1,22 @@
-"""Entry point: `python -m benchmarks [checker|torch|all] [options]`.
+"""Entry point: `python -m benchmarks [checker|torch|proxy|corpus|websocket|all] [options]`.
 
 `checker` (default options: 100k events; `--quick`, `--profile`) measures the stream checker;
-`proxy` (`--quick`, `--events`, `--rounds`) the overhead of `conformance proxy` vs direct;
-`torch` (`--quick`, `--no-http`, `--threads`) measures the torch token backend; `all` (the
-default) runs both with their default options; `websocket` (`--turns`, `--quick`) compares WebSocket
-mode with HTTP streaming on the reference server. Benchmarks print; they assert nothing.
+`torch` (`--quick`, `--no-http`, `--threads`) the torch token backend; `proxy` (`--quick`,
+`--events`, `--rounds`) the overhead of `conformance proxy` vs direct; `corpus` (`--files`, `-j`,
+`--quick`) `conformance check DIR -j N` scaling; `all` (the default) runs those four with their
+default options. `websocket` (`--turns`, `--quick`) compares WebSocket mode with HTTP streaming on
+the reference server. Benchmarks print; they assert nothing.
 """
 
 import sys
 
+TARGETS = ("all", "checker", "torch", "proxy", "corpus", "websocket")
+
 
 def main(argv: list[str]) -> int:
     target, rest = ("all", argv) if not argv or argv[0].startswith("-") else (argv[0], argv[1:])
-    if target not in ("all", "checker", "torch", "proxy", "websocket"):
-        print(f"python -m benchmarks: unknown benchmark {target!r} (checker, torch, proxy, websocket, all)",
+    if target not in TARGETS:
+        print(f"python -m benchmarks: unknown benchmark {target!r} ({', '.join(TARGETS[1:])}, all)",
               file=sys.stderr)
         return 2
     if target == "websocket":
@@ -36,6 +39,11 @@ def main(argv: list[str]) -> int:
 
         print("\n== checking proxy ==", flush=True)
         code |= proxy_main(rest if target == "proxy" else [a for a in rest if a == "--quick"])
+    if target in ("all", "corpus"):
+        from benchmarks.corpus_bench import main as corpus_main
+
+        print("\n== corpus (-j scaling) ==", flush=True)
+        code |= corpus_main(rest if target == "corpus" else [a for a in rest if a == "--quick"])
     return code
 
 

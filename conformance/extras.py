@@ -23,6 +23,8 @@ EXTRA_OF = {
     "safetensors": "torch",
     "numpy": "torch",
     "respx": "dev",
+    "pyarrow": "corpus",
+    "dask": "corpus",
 }
 
 

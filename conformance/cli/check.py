@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="an .sse stream or a JSON response body; '-' reads standard input",
+        help="an .sse stream or a JSON response body; '-' reads standard input; a folder, a "
+        ".jsonl file of recorded exchanges or a .parquet file checks a corpus (docs/cli-check.md)",
     )
     p.add_argument("--profile", choices=_profile_names(), default="openai")
     add_verdict_arguments(p)
@@ -57,7 +58,21 @@ def register(subparsers: Any) -> None:
         metavar="REQUEST.json",
         help="the create-response request body: enables request-aware rules (call.*, request.*)",
     )
-    p.add_argument("--format", choices=_formats(), default="text", dest="fmt")
+    p.add_argument("--format", choices=[*_formats(), "jsonl"], default="text", dest="fmt",
+                   help="jsonl: one JSON object per file as it finishes (corpus mode)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="corpus mode: check files in N processes (default: the CPU count; 1 = in process)",
+    )
+    p.add_argument(
+        "--column",
+        default="body",
+        metavar="NAME",
+        help="corpus mode: the Parquet column that holds the SSE bodies (default: body)",
+    )
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not to stdout")
     p.add_argument(
         "--fail-on",
@@ -380,6 +395,10 @@ def main(args: argparse.Namespace) -> int:
     if args.fail_on not in SEVERITY_ORDER:  # argparse choices guard this; kept for API callers
         raise UsageError(f"--fail-on {args.fail_on!r}: choose error, warning or info")
     args.profile = resolve_profile(args)
+    from conformance.cli.corpus import is_corpus, run_corpus
+
+    if is_corpus(args):
+        return run_corpus(args, _load_request(args.request))
     _validate_paths(args.paths)
     request = _load_request(args.request)
     try:

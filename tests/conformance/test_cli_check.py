@@ -285,7 +285,8 @@ def test_text_to_file_has_no_colour(
     ("argv", "reason"),
     [
         (["check", "missing.sse"], "missing.sse: no such file"),
-        (["check", "{tmp}"], "is a directory"),
+        # A folder is a corpus (tests/conformance/test_corpus.py); one without a body is refused.
+        (["check", "{tmp}/empty"], "is a directory without a .sse or .body.json file"),
         (["check", "{good}", "--request", "missing.json"], "--request missing.json"),
         (["check", "{good}", "--request", "{bad_json}"], "not valid JSON"),
         (["check", "{good}", "--request", "{list_json}"], "must be a JSON object"),
@@ -302,6 +303,7 @@ def test_usage_errors_exit_2_with_one_line(
 ) -> None:
     (tmp_path / "bad.json").write_text("{nope")
     (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "empty").mkdir()
     subs = {
         "tmp": str(tmp_path),
         "good": str(good),

@@ -1,0 +1,264 @@
+"""Corpora: check many recorded streams at once, in parallel processes or on a cluster.
+
+The checker is a pure function over bytes, so a corpus is a map: `check_record(record) -> dict`
+judges one recorded exchange and returns one JSON-ready result. `conformance check DIR -j N`
+maps it over a process pool; Dask (`bag.map(check_record)`) or Ray (`map_batches`) map the same
+function over machines (docs/cli-check.md, "Corpora").
+
+A *record* is what `conformance record` writes for one exchange — its `.json` sidecar — with the
+body inline:
+
+    {"id": "run-1/00-hello", "body": "event: response.created\\ndata: {...}\\n\\n...",
+     "request": {...}, "profile": "openai", "tolerate": [...], "content_type": "text/event-stream"}
+
+`body` holds the SSE stream as text (or a JSON object: a non-stream Response body); every other
+field is optional and means what it means in a sidecar (fixtures/sidecar.schema.json). A body
+that is not valid UTF-8 (a JSON string cannot hold it) goes in `body_base64` instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import signal
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+__all__ = ["check_record", "check_records", "iter_dir", "iter_jsonl", "iter_parquet", "summarise"]
+
+# Suffixes of the bodies `conformance record` writes that the checker judges.
+BODY_SUFFIXES = (".sse", ".body.json")
+
+
+def _profile(record: dict[str, Any], default: str) -> str:
+    from conformance.profiles import profile_spec
+
+    name = record.get("profile")
+    tolerate = record.get("tolerate") or ()
+    kind = record.get("target_kind")
+    if name is None and not tolerate and kind is None:
+        return default
+    return profile_spec(name or "openai", tolerate, kind)
+
+
+def _body_bytes(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    if isinstance(body, dict):
+        return orjson.dumps(body)
+    raise ValueError(f"`body` must be SSE text or a JSON object, not {type(body).__name__}")
+
+
+def check_record(record: dict[str, Any], *, profile: str = "openai", fail_on: str = "error") -> dict[str, Any]:
+    """Check one recorded exchange; returns `{path, verdict, events, counts, findings[, error]}`.
+
+    `verdict` is passed, failed (a finding at or above `fail_on`) or error (the body is not a
+    stream or a Response body; `error` says why). Never raises on bad input: a corpus of millions
+    must not stop at one broken record. `record["path"]` (a file to read) may stand in for `body`.
+    """
+    from conformance.cli.check import NotAStream, check_input
+
+    name = str(record.get("id") or record.get("path") or "<record>")
+    try:
+        if "body" in record:
+            data = _body_bytes(record["body"])
+        elif "body_base64" in record:
+            data = base64.b64decode(record["body_base64"], validate=True)
+        elif "path" in record:
+            data = Path(record["path"]).read_bytes()
+        else:
+            raise ValueError("the record has no `body` (nor `body_base64`)")
+        case = check_input(
+            name,
+            io.BytesIO(data),
+            profile=_profile(record, profile),
+            request=record.get("request") if isinstance(record.get("request"), dict) else None,
+            content_type=record.get("content_type"),
+            fail_on=fail_on,
+        )
+    except (NotAStream, ValueError, OSError, binascii.Error) as exc:
+        return {"path": name, "verdict": "error", "events": 0, "counts": {}, "findings": [], "error": str(exc)}
+    except Exception as exc:  # a checker bug is one error line in the report, not a lost corpus
+        if os.environ.get("CONFORMANCE_DEBUG"):
+            raise
+        return {"path": name, "verdict": "error", "events": 0, "counts": {}, "findings": [],
+                "error": f"internal error: {type(exc).__name__}: {exc}"}
+    counts: dict[str, int] = {}
+    for f in case.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    out: dict[str, Any] = {
+        "path": name,
+        "verdict": case.status,
+        "events": case.event_count,
+        "counts": counts,
+        "findings": [f.to_dict() for f in case.findings],
+    }
+    if case.error:
+        out["error"] = case.error
+    return out
+
+
+# -- sources: each yields records; a file-backed record carries `path`, not its bytes ----------
+
+
+def iter_dir(root: str | Path) -> Iterator[dict[str, Any]]:
+    """Every `.sse` / `.body.json` under `root` (recursive, sorted), with its sidecar's fields."""
+    for path in sorted(Path(root).rglob("*")):
+        if not path.name.endswith(BODY_SUFFIXES) or not path.is_file():
+            continue
+        record: dict[str, Any] = {"path": str(path)}
+        stem = path.name.removesuffix(".body.json").removesuffix(".sse")
+        sidecar = path.with_name(stem + ".json")
+        if sidecar.is_file():
+            try:
+                meta = orjson.loads(sidecar.read_bytes())
+            except (OSError, orjson.JSONDecodeError):
+                meta = None  # an unreadable sidecar: check the body under the defaults
+            if isinstance(meta, dict):
+                record.update({k: meta[k] for k in ("request", "profile", "tolerate", "target_kind",
+                                                     "content_type") if k in meta})
+        yield record
+
+
+def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Records of a JSON-lines file; a line that is not a JSON object becomes an error record."""
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield {"id": where, "error": f"line {number} is not JSON ({exc})"}
+                continue
+            if not isinstance(record, dict):
+                yield {"id": where, "error": f"line {number} is not a JSON object"}
+                continue
+            record.setdefault("id", record.get("provenance", {}).get("path") if isinstance(
+                record.get("provenance"), dict) else None)
+            if not record["id"]:
+                record["id"] = where
+            record.pop("path", None)  # a recorded path names the original file, not one to read
+            yield record
+
+
+def parquet_columns(path: str | Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.ParquetFile(path).schema_arrow.names)
+
+
+def iter_parquet(path: str | Path, column: str = "body", batch_size: int = 1024) -> Iterator[dict[str, Any]]:
+    """One record per row of a Parquet file's `column` (string or binary SSE bodies)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    row = 0
+    for batch in pf.iter_batches(columns=[column], batch_size=batch_size):
+        for value in batch.column(0).to_pylist():
+            yield {"id": f"{path}#{row}", "body": value if value is not None else b""}
+            row += 1
+
+
+# -- running: in process, or over a bounded process pool ---------------------------------------
+
+
+def _check_batch(batch: list[dict[str, Any]], profile: str, fail_on: str) -> list[dict[str, Any]]:
+    return [_check_one(r, profile, fail_on) for r in batch]
+
+
+def _check_one(record: dict[str, Any], profile: str, fail_on: str) -> dict[str, Any]:
+    if "error" in record and not {"body", "body_base64", "path"} & record.keys():
+        return {"path": record["id"], "verdict": "error", "events": 0, "counts": {}, "findings": [],
+                "error": record["error"]}
+    return check_record(record, profile=profile, fail_on=fail_on)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it cancels the queue and shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def check_records(
+    records: Iterable[dict[str, Any]],
+    *,
+    jobs: int = 1,
+    profile: str = "openai",
+    fail_on: str = "error",
+    batch_size: int = 8,
+) -> Generator[dict[str, Any], None, None]:
+    """Results as records finish (in input order only with `jobs=1`).
+
+    With `jobs > 1`, batches go to a process pool with a bounded number in flight, so memory
+    stays flat however long `records` is. Interrupting the iteration (Ctrl-C, `close()`) cancels
+    what is queued and shuts the pool down before the exception propagates.
+    """
+    if jobs <= 1:
+        for record in records:
+            yield _check_one(record, profile, fail_on)
+        return
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+    pending: set[Future[list[dict[str, Any]]]] = set()
+    try:
+        for batch in _batches(records, batch_size):
+            pending.add(pool.submit(_check_batch, batch, profile, fail_on))
+            if len(pending) >= jobs * 4:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield from fut.result()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield from fut.result()
+        pool.shutdown(wait=True)
+    finally:
+        # Reached with work pending only on an interruption or an error: drop the queue and
+        # stop the workers now rather than finishing the corpus.
+        # (The executor has no public way to stop a running task before Python 3.14's
+        # terminate_workers, hence its process table.)
+        if pending:
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.join()
+        pool.shutdown(wait=True)
+
+
+def summarise(results: Iterable[dict[str, Any]], on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Totals by verdict and by rule (findings and files per rule), consuming `results`."""
+    verdicts = {"passed": 0, "failed": 0, "error": 0}
+    rules: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if on_result is not None:
+            on_result(result)
+        verdicts[result["verdict"]] = verdicts.get(result["verdict"], 0) + 1
+        seen: set[str] = set()
+        for f in result["findings"]:
+            entry = rules.setdefault(f["rule"], {"severity": f["severity"], "findings": 0, "files": 0})
+            entry["findings"] += 1
+            if f["rule"] not in seen:
+                entry["files"] += 1
+                seen.add(f["rule"])
+    return {"files": sum(verdicts.values()), "verdicts": verdicts, "rules": rules}
