@@ -23,6 +23,7 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +33,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conformance.contracts_fast import FastCompiler, Predicate
-from conformance.contracts_tolerances import TOLERANCES, Tolerance, match_tolerance
+from conformance.contracts_tolerances import ABSENCES, TOLERANCES, Tolerance, match_tolerance
 from conformance.resources import schemas_dir
 
 __all__ = [
@@ -170,6 +171,9 @@ def validate_event(event: Any) -> list[SchemaIssue]:
     try:
         if compiled.fast is not None and compiled.fast(event):
             return []
+        shortcut = _tolerated_absence(compiled, event, subject)
+        if shortcut is not None:
+            return shortcut
         if etype == "error":
             return _validate_error_event(c, event, compiled, subject)
         return _issues(compiled, event, subject)
@@ -240,6 +244,9 @@ def validate(schema_name: str, obj: Any) -> list[SchemaIssue]:
     try:
         if compiled.fast is not None and compiled.fast(obj):
             return []
+        shortcut = _tolerated_absence(compiled, obj, subject)
+        if shortcut is not None:
+            return shortcut
         return _issues(compiled, obj, subject)
     except RecursionError:
         return [_too_deep()]
@@ -262,6 +269,41 @@ def _validate_error_event(c: _Contracts, event: dict[str, Any], flat: _Compiled,
         "Responses form); the OpenAPI document has them at the top level", "x-error-form",
         match_tolerance(subject, "", "x-error-form"))
     return [form, *issues]
+
+
+def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list[SchemaIssue] | None:
+    """The issues of an instance whose only fault is ONE absent field of a known tolerance
+    (contracts_tolerances.ABSENCES), without running jsonschema; None when that is not the case.
+
+    Exact: the instance with a valid stand-in value at that place passes the exact predicate,
+    so jsonschema's only error is `required` for that property (tests compare both paths)."""
+    if compiled.fast is None or not isinstance(instance, dict):
+        return None
+    found: tuple[tuple[str, ...], str, Any] | None = None
+    for pattern, path, key, stand_in in ABSENCES:
+        if not fnmatchcase(subject, pattern):
+            continue
+        obj: Any = instance
+        for part in path:
+            obj = obj.get(part) if isinstance(obj, dict) else None
+        if isinstance(obj, dict) and key not in obj:
+            if found is not None:
+                return None  # several absences: leave their order to jsonschema
+            found = (path, key, stand_in)
+    if found is None:
+        return None
+    path, key, stand_in = found
+    if not compiled.fast(_with(instance, path, key, stand_in)):
+        return None
+    pointer = "".join("/" + _escape(p) for p in path)
+    return [_issue(f"{pointer}/{_escape(key)}", f"missing required property {_short(key)}", "required", subject)]
+
+
+def _with(obj: dict[str, Any], path: tuple[str, ...], key: str, value: Any) -> dict[str, Any]:
+    """A copy of `obj` (shallow along `path` only) with `key` set at `path`; `obj` is untouched."""
+    if not path:
+        return {**obj, key: value}
+    return {**obj, path[0]: _with(obj[path[0]], path[1:], key, value)}
 
 
 def _issues(compiled: _Compiled, instance: Any, subject: str) -> list[SchemaIssue]:

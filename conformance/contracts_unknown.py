@@ -77,8 +77,8 @@ def _applicable(schema: Any, resolver: Resolver, value: Any, depth: int = 0) -> 
     yield schema, resolver
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        resolved = resolver.lookup(ref)
-        yield from _applicable(resolved.contents, resolved.resolver, value, depth + 1)
+        target, target_resolver = _lookup(schema, ref, resolver)
+        yield from _applicable(target, target_resolver, value, depth + 1)
     for sub in schema.get("allOf", ()):
         yield from _applicable(sub, resolver, value, depth + 1)
     if "if" in schema:
@@ -88,6 +88,21 @@ def _applicable(schema: Any, resolver: Resolver, value: Any, depth: int = 0) -> 
     for sub in schema.get("anyOf", ()):
         if isinstance(sub, dict) and _type_ok(sub, value):
             yield from _applicable(sub, resolver, value, depth + 1)
+
+
+# `$ref` lookups through `referencing` dominate the walk; a schema dict sits at one place in one
+# document, so its `$ref` always resolves to the same target. Keyed by id(): the entry keeps the
+# schema alive, so the id cannot be reused.
+_LOOKUPS: dict[int, tuple[Any, Any, Resolver]] = {}
+
+
+def _lookup(schema: dict[str, Any], ref: str, resolver: Resolver) -> tuple[Any, Resolver]:
+    hit = _LOOKUPS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        resolved = resolver.lookup(ref)
+        hit = (schema, resolved.contents, resolved.resolver)
+        _LOOKUPS[id(schema)] = hit
+    return hit[1], hit[2]
 
 
 def unknown_fields(schema: Any, resolver: Resolver, value: Any) -> list[tuple[str, str]]:
