@@ -33,7 +33,14 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conformance.contracts_fast import FastCompiler, Predicate
-from conformance.contracts_tolerances import ABSENCES, TOLERANCES, Tolerance, match_tolerance
+from conformance.contracts_tolerances import (
+    ABSENCES,
+    LIVE_FIELDS,
+    TOLERANCES,
+    Tolerance,
+    match_tolerance,
+)
+from conformance.contracts_unknown import unknown_fields
 from conformance.resources import schemas_dir
 
 __all__ = [
@@ -101,7 +108,15 @@ class _Contracts:
         self.events: dict[str, str] = {t: e["$id"] for t, e in index["events"].items()}
         self.error_nested_id: str = index["events"]["error"]["variants"]["nested"]
         self._compiled: dict[str, _Compiled] = {}
+        self._resolvers: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def resolver(self, uri: str) -> Any:
+        """The `referencing` resolver rooted at `uri` (made once: the walk asks per event)."""
+        hit = self._resolvers.get(uri)
+        if hit is None:
+            hit = self._resolvers[uri] = self.registry.resolver(uri)
+        return hit
 
     def _resolve(self, uri: str) -> Any:
         return self.documents[uri]
@@ -223,9 +238,6 @@ def unknown_field_issues(obj: Any, schema_name: str | None = None) -> list[Schem
     """One issue (`unknown=True`, validator "x-unknown-field") per object key no schema declares,
     in an event (`schema_name` None) or in a named schema's instance ("response"). Fields the
     live API is known to send (contracts_tolerances.LIVE_FIELDS) are not reported."""
-    from conformance.contracts_tolerances import LIVE_FIELDS
-    from conformance.contracts_unknown import unknown_fields
-
     c = _contracts()
     if schema_name is None:
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
@@ -237,7 +249,7 @@ def unknown_field_issues(obj: Any, schema_name: str | None = None) -> list[Schem
     if uri is None:
         return []
     try:
-        found = unknown_fields(c.documents[uri], c.registry.resolver(uri), obj)
+        found = unknown_fields(c.documents[uri], c.resolver(uri), obj)
     except RecursionError:
         return []
     return [
