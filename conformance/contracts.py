@@ -6,8 +6,12 @@ this module loads them once, validates, and reports every error as a one-line Sc
 Theory of operation
 - `_Contracts` (built lazily, once per process) reads every schema file into a `referencing`
   Registry, then per schema name compiles (a) a jsonschema Draft 2020-12 validator and (b) an
-  exact plain-Python predicate (`contracts_fast`). Validation asks the predicate first: a valid
-  instance costs a few dict lookups; only an invalid one pays for jsonschema, which explains it.
+  exact predicate: jsonschema-rs's compiled `is_valid` (Rust), or without it the plain-Python
+  one of `contracts_fast`. Validation asks the predicate first; only an invalid instance pays
+  for jsonschema, which explains it (messages and pointers are jsonschema's, as before).
+- A known tolerated absence (contracts_tolerances.ABSENCES: e.g. a snapshot without
+  `usage.input_tokens_details.cache_write_tokens`) does not leave the fast path: when the
+  instance with a stand-in value there passes the predicate, its one issue is written directly.
 - Error messages: unions are written as dispatches on `type` (no oneOf), so jsonschema yields
   the most specific errors directly; the few remaining anyOf errors are replaced by their
   best match. A discriminator whose value is unknown gives ONE issue at the object's pointer.
