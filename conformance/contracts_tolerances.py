@@ -110,6 +110,19 @@ def match_tolerance(subject: str, pointer: str, validator: str | None) -> str | 
     return None
 
 
+# The absences above as known shapes, so a tolerated stream stays on the fast path
+# (contracts._tolerated_absence): (subject pattern, path of the object that lacks the field,
+# the field, a value the schema accepts in its place, used only to re-run the exact predicate).
+ABSENCES: tuple[tuple[str, tuple[str, ...], str, object], ...] = (
+    ("event:*", (), "sequence_number", 0),
+    ("event:response.function_call_arguments.done", (), "name", "f"),
+    ("event:response.*", ("response", "usage", "input_tokens_details"), "cache_write_tokens", 0),
+    ("response", ("usage", "input_tokens_details"), "cache_write_tokens", 0),
+    ("event:response.output_text.delta", (), "logprobs", []),
+    ("event:response.output_text.done", (), "logprobs", []),
+)
+
+
 # Fields the live API sends that openai-python 3.54's types (the contracts) do not declare: known,
 # so not reported as unknown. Anything else the contracts do not declare is one warning.
 LIVE_FIELDS: dict[str, str] = {

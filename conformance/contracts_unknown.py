@@ -77,8 +77,8 @@ def _applicable(schema: Any, resolver: Resolver, value: Any, depth: int = 0) -> 
     yield schema, resolver
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        resolved = resolver.lookup(ref)
-        yield from _applicable(resolved.contents, resolved.resolver, value, depth + 1)
+        target, target_resolver = _lookup(schema, ref, resolver)
+        yield from _applicable(target, target_resolver, value, depth + 1)
     for sub in schema.get("allOf", ()):
         yield from _applicable(sub, resolver, value, depth + 1)
     if "if" in schema:
@@ -90,6 +90,21 @@ def _applicable(schema: Any, resolver: Resolver, value: Any, depth: int = 0) -> 
             yield from _applicable(sub, resolver, value, depth + 1)
 
 
+# `$ref` lookups through `referencing` dominate the walk; a schema dict sits at one place in one
+# document, so its `$ref` always resolves to the same target. Keyed by id(): the entry keeps the
+# schema alive, so the id cannot be reused.
+_LOOKUPS: dict[int, tuple[Any, Any, Resolver]] = {}
+
+
+def _lookup(schema: dict[str, Any], ref: str, resolver: Resolver) -> tuple[Any, Resolver]:
+    hit = _LOOKUPS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        resolved = resolver.lookup(ref)
+        hit = (schema, resolved.contents, resolved.resolver)
+        _LOOKUPS[id(schema)] = hit
+    return hit[1], hit[2]
+
+
 def unknown_fields(schema: Any, resolver: Resolver, value: Any) -> list[tuple[str, str]]:
     """(JSON pointer of the object, key) for every key of `value` (at any depth) that no
     applicable schema declares."""
@@ -98,8 +113,37 @@ def unknown_fields(schema: Any, resolver: Resolver, value: Any) -> list[tuple[st
     return out
 
 
+# The applicable schemas of a value depend on its JSON type and, through the `if`s of the
+# generated schemas, on its `type` property only: memoised on those (an `if` that reads anything
+# else is not memoised). Keyed by the schema's id(); the entry keeps the schema alive.
+_EXPANSIONS: dict[tuple[int, type, Any], tuple[Any, list[tuple[dict[str, Any], Resolver]]]] = {}
+_ABSENT = object()
+
+
+def _reads_type_only(cond: Any) -> bool:
+    if not isinstance(cond, dict):
+        return True
+    return set(cond.get("required", ())) <= {"type"} and set(cond.get("properties") or ()) <= {"type"}
+
+
+def _expand(schema: Any, resolver: Resolver, value: Any) -> list[tuple[dict[str, Any], Resolver]]:
+    tag: Any = None
+    if isinstance(value, dict):
+        tag = value.get("type", _ABSENT)
+        if tag is not _ABSENT and type(tag) is not str:
+            return list(_applicable(schema, resolver, value))
+    key = (id(schema), type(value), tag)
+    hit = _EXPANSIONS.get(key)
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    parts = list(_applicable(schema, resolver, value))
+    if all(_reads_type_only(s.get("if")) for s, _ in parts):
+        _EXPANSIONS[key] = (schema, parts)
+    return parts
+
+
 def _walk(schemas: list[tuple[Any, Resolver]], value: Any, pointer: str, out: list[tuple[str, str]]) -> None:
-    parts = [p for s, r in schemas for p in _applicable(s, r, value)]
+    parts = [p for s, r in schemas for p in _expand(s, r, value)]
     if isinstance(value, list):
         items = [(s["items"], r) for s, r in parts if isinstance(s.get("items"), dict)]
         if items:
@@ -109,6 +153,30 @@ def _walk(schemas: list[tuple[Any, Resolver]], value: Any, pointer: str, out: li
         return
     if not isinstance(value, dict):
         return
+    declared, open_object = _summary(parts, value)
+    for key, child in value.items():
+        subs = declared.get(key)
+        if subs is None:
+            if not open_object:
+                out.append((pointer, key))
+        elif isinstance(child, dict | list):
+            _walk(subs, child, f"{pointer}/{_escape(key)}", out)
+
+
+_Summary = tuple[dict[str, list[tuple[Any, Resolver]]], bool]
+_SUMMARIES: dict[tuple[tuple[int, ...], Any], tuple[list[Any], _Summary]] = {}
+
+
+def _summary(parts: list[tuple[dict[str, Any], Resolver]], value: dict[str, Any]) -> _Summary:
+    """The declared properties (name -> their schemas) of an object, and whether it is open.
+    Memoised on the schemas and the object's `type` (all it depends on); the entry keeps the
+    schemas alive so their ids stay theirs."""
+    tag = value.get("type", _ABSENT)
+    key = (tuple(id(s) for s, _ in parts), tag) if tag is _ABSENT or type(tag) is str else None
+    if key is not None:
+        hit = _SUMMARIES.get(key)
+        if hit is not None:
+            return hit[1]
     declared: dict[str, list[tuple[Any, Resolver]]] = {}
     open_object = not any("properties" in s for s, _ in parts) or _unknown_variant(parts, value)
     for s, r in parts:
@@ -117,13 +185,9 @@ def _walk(schemas: list[tuple[Any, Resolver]], value: Any, pointer: str, out: li
             open_object = True
         for name, sub in (s.get("properties") or {}).items():
             declared.setdefault(name, []).append((sub, r))
-    for key, child in value.items():
-        subs = declared.get(key)
-        if subs is None:
-            if not open_object:
-                out.append((pointer, key))
-        elif isinstance(child, dict | list):
-            _walk(subs, child, f"{pointer}/{_escape(key)}", out)
+    if key is not None:
+        _SUMMARIES[key] = ([s for s, _ in parts], (declared, open_object))
+    return declared, open_object
 
 
 def _unknown_variant(parts: list[tuple[Any, Resolver]], value: dict[str, Any]) -> bool:
