@@ -20,10 +20,23 @@ CORPUS_SUFFIXES = (".jsonl", ".parquet")
 
 
 def is_corpus(args: argparse.Namespace) -> bool:
-    """A folder, a .jsonl/.parquet file, --format jsonl or -j makes `check` a corpus run."""
+    """A folder, a .jsonl/.parquet file, --format jsonl or -j makes `check` a corpus run; a
+    .jsonl file that is one WebSocket transcript (records with `dir`) is checked on its own."""
     if args.fmt == "jsonl" or getattr(args, "jobs", None) is not None:
         return True
-    return any(p != "-" and (Path(p).is_dir() or p.endswith(CORPUS_SUFFIXES)) for p in args.paths)
+    return any(p != "-" and (Path(p).is_dir() or (p.endswith(CORPUS_SUFFIXES) and not _is_transcript(p)))
+               for p in args.paths)
+
+
+def _is_transcript(path: str) -> bool:
+    from conformance.transcript import looks_like_transcript
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return False  # the corpus reader names the problem
+    return looks_like_transcript(head)
 
 
 def _sources(args: argparse.Namespace, request: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
