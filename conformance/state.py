@@ -443,6 +443,7 @@ class StreamState:
         self.first_type: str | None = None
         self.last_seq: int | None = None
         self.lost = 0  # undecodable messages since the last numbered event (may hide numbers)
+        self.undecodable = 0  # every message that was not an event: what it carried is unknown
         self.response_id: Any = None
         self.created_at: Any = None
         self.model: Any = None
@@ -495,6 +496,7 @@ def apply_lost(st: StreamState) -> None:
     """A message that is not an event (invalid JSON, not an object): it may have carried the
     next sequence_number, so the next step may be 2 without being a gap."""
     st.lost += 1
+    st.undecodable += 1
 
 
 def apply(st: StreamState, etype: str, ev: dict[str, Any], index: int) -> None:
