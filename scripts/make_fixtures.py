@@ -448,6 +448,15 @@ class Stream:
             index, {**head, "status": "completed", "action": {"type": "search", "query": query}}
         )
 
+    def compaction(self) -> int:
+        """Automatic compaction (`context_management`): the item whole, with `compacting` between."""
+        item_id = self.new_id("cmp")
+        digest = hashlib.sha256(f"{self.seed}/sealed".encode()).hexdigest()
+        item = {"id": item_id, "type": "compaction", "encrypted_content": "gAAAAAB" + digest * 2}
+        index = self._add(dict(item))
+        self.emit("response.compaction.compacting", output_index=index, item_id=item_id)
+        return self._done(index, item)
+
     def file_search(self, queries: Sequence[str]) -> int:
         item_id = self.new_id("fs")
         head: dict[str, Any] = {
@@ -924,6 +933,24 @@ def _p_ws() -> Body:
     s = Stream("p-ws").open()
     s.web_search("weather Paris today")
     s.message(Text(chunks("It is sunny in Paris today, around 21°C.")))
+    return s.complete().events
+
+
+COMPACTION_REQ = req(input="Go on with the story.",
+                     context_management=[{"type": "compaction", "compact_threshold": 1000}])
+
+
+@spec(
+    P + "auto-compaction",
+    "Automatic compaction under context_management: a compaction item first (added, "
+    "compaction.compacting, done), then the answer.",
+    features=["compaction", "text"],
+    request=COMPACTION_REQ,
+)
+def _p_compaction() -> Body:
+    s = Stream("p-compaction", request=COMPACTION_REQ).open()
+    s.compaction()
+    s.message(Text(chunks("The keeper climbed the stairs again.")))
     return s.complete().events
 
 
