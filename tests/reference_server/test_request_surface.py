@@ -43,6 +43,7 @@ EVERYTHING: dict[str, Any] = {
     "access_programs": {"cyber": "standard"}, "image": {"context_compression": "auto"},
     "background_options": {"completion_window": "soonest", "continuation_id": "c-1"},
     "prompt_cache_options": {"mode": "explicit", "ttl": "12h"},
+    "context_management": [{"type": "compaction", "compact_threshold": 1}],
 }
 
 
