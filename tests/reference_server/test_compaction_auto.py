@@ -102,3 +102,13 @@ def test_bad_context_management_names_the_param(server: ServerThread, value: Any
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert (error["param"], error["code"]) == (param, code)
+
+
+def test_background_response_compacts_too(client: openai.OpenAI) -> None:
+    started = client.responses.create(model="m", input=SECRET, background=True, context_management=COMPACT_NOW)
+    with client.responses.retrieve(started.id, stream=True) as replay:
+        types = [event.type for event in replay]
+    assert types.count("response.compaction.compacting") == 1
+    assert types.index("response.compaction.compacting") < types.index("response.output_text.delta")
+    final = client.responses.retrieve(started.id)
+    assert final.status == "completed" and final.output[0].type == "compaction"
