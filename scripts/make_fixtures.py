@@ -1647,6 +1647,22 @@ def _n_unknown_index() -> Body:
 
 
 @spec(
+    N + "item/compacting-on-message",
+    "`response.compaction.compacting` names the message item: it is only for compaction items.",
+    errors=("item.wrong-event-for-type",),
+)
+def _n_compacting_on_message() -> Body:
+    s = Stream("n-compacting-on-message").open()
+    s.message(Text(chunks("Sunny.")))
+    ev = s.complete().events
+    added = ev[find(ev, "response.output_item.added")]
+    stray = {"type": "response.compaction.compacting", "sequence_number": 0,
+             "output_index": added["output_index"], "item_id": added["item"]["id"]}
+    ev.insert(find(ev, "response.output_item.added") + 1, stray)
+    return renumber(ev)
+
+
+@spec(
     N + "item/after-done",
     "`web_search_call.completed` arrives after the item's output_item.done.",
     errors=("item.after-done",),
