@@ -76,11 +76,12 @@ async def compact(service: ResponseService, body: Any) -> dict[str, Any]:
         "object": "response.compaction",
         "created_at": int(time.time()),
         "output": [*users, compaction],
-        "usage": make_usage(await anyio.to_thread.run_sync(_count_tokens, window), 0),
+        "usage": make_usage(await anyio.to_thread.run_sync(count_tokens, window), 0),
     }
 
 
-def _count_tokens(items: list[dict[str, Any]]) -> int:
+def count_tokens(items: list[dict[str, Any]]) -> int:
+    """o200k tokens of the items' JSON: a size measure for windows no prompt was rendered for."""
     from .vocab import o200k_tiktoken
 
     return len(o200k_tiktoken().encode_ordinary(json.dumps(items, ensure_ascii=False)))

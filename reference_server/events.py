@@ -352,6 +352,21 @@ class ResponseEventWriter:
                                item_id=self._items[index].id))
         return index, events
 
+    def add_compaction(self, encrypted_content: str) -> tuple[int, list[Event]]:
+        """A `compaction` item made by automatic compaction, whole in one go: `output_item.added`,
+        `compaction.compacting`, `output_item.done`. The item has no status, so it never stays
+        open for a cancellation to close."""
+        if not isinstance(encrypted_content, str) or not encrypted_content:
+            raise ValueError("add_compaction(): encrypted_content must be a non-empty string")
+        item = {"id": self._new_id("cmp"), "type": "compaction", "encrypted_content": encrypted_content}
+        index, events = self._add_item("add_compaction", item)
+        it = self._items[index]
+        it.open = False
+        self._response["output"].append(copy.deepcopy(item))
+        events.append(self._ev("response.compaction.compacting", output_index=index, item_id=it.id))
+        events.append(self._ev("response.output_item.done", output_index=index, item=copy.deepcopy(item)))
+        return index, events
+
     def web_search_searching(self, output_index: int) -> list[Event]:
         """`web_search_call.searching`: the search (or page fetch) is running."""
         it = self._web_search(output_index, "web_search_searching")

@@ -1,5 +1,5 @@
 """Input items that stand for something the server keeps: `item_reference`s (resolved to the
-stored item with that id), `compaction` items (opened: the window they seal) and reasoning items carrying `encrypted_content` (opened, so their
+stored item with that id), `compaction` items (opened: the window they seal replaces every item before them) and reasoning items carrying `encrypted_content` (opened, so their
 reasoning reaches the prompt as it would from the store).
 
 Runs in a worker thread (store reads); raises APIError(400) naming the offending input.
@@ -21,12 +21,11 @@ def resolve_inputs(items: list[dict[str, Any]], store: ResponseStore,
     for i, item in enumerate(items):
         kind = item.get("type")
         if kind == "compaction":
-            # The window it was made from comes back in its place; the user messages that
-            # /responses/compact returned beside it are in the window already.
+            # The item stands for the whole window before it (so what came before it, e.g. the
+            # user messages /responses/compact returned beside it, or the earlier turns a client
+            # chaining input arrays still sends, is in the window already): it replaces them.
             window = sealer.open_window(item["encrypted_content"], f"input[{i}].encrypted_content")
-            sealed_ids = {w.get("id") for w in window if w.get("id")}
-            out = [kept for kept in out if kept.get("id") not in sealed_ids]
-            out.extend(copy.deepcopy(window))
+            out = copy.deepcopy(window)
             continue
         if kind == "item_reference":
             stored = store.get_item(item["id"])

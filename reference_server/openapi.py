@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from .compact import COMPACT_PARAMS
 from .openapi_base import NULL, STRING, Schema, enum
 from .openapi_request import components
 
@@ -51,6 +52,11 @@ MODEL: Schema = {
 SCHEMAS: dict[str, Schema] = {
     "Error": ERROR,
     "Response": RESPONSE,
+    "Compaction": {
+        "type": "object", "required": ["id", "object", "created_at", "output", "usage"],
+        "properties": {"id": STRING, "object": {"const": "response.compaction"}, "created_at": {"type": "integer"},
+                       "output": {"type": "array", "items": {"type": "object"}}, "usage": {"type": "object"}},
+    },
     "ResponseDeleted": {
         "type": "object", "required": ["id", "object", "deleted"],
         "properties": {"id": STRING, "object": {"const": "response.deleted"}, "deleted": {"const": True}},
@@ -118,6 +124,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": {"required": True, "content": _json("CreateResponse")},
         "ok": {**_json("Response"), **_STREAM},
         "errors": (400, 404, 413, 429, 502),
+    },
+    ("/v1/responses/compact", "post"): {
+        "summary": "Compact a conversation window into one `compaction` item",
+        "requestBody": {"required": True, "content": _json("CompactResponse")},
+        "ok": _json("Compaction"),
+        "errors": (400, 404, 413),
     },
     ("/v1/responses/{response_id}", "get"): {
         "summary": "Retrieve a response (or stream a background one again with `stream=true`)",
@@ -187,7 +199,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 del operation["parameters"]
             if spec.get("public"):
                 operation["security"] = []
-    document["components"] = {"schemas": {**SCHEMAS, **components()}}
+    document["components"] = {"schemas": {**SCHEMAS, **components(COMPACT_PARAMS)}}
     settings = getattr(app.state, "settings", None)
     if getattr(settings, "api_key", None):
         # Started with a key: every route but the public ones needs `Authorization: Bearer <key>`.

@@ -96,6 +96,10 @@ ITEM_VARIANTS: dict[str, list[Schema]] = {
     "item_reference": [closed({"type": nullable(const("item_reference")),
                                "id": {**NON_EMPTY, "description": "The id of an item of a stored response."}},
                               ("id",))],
+    "compaction": [closed({"type": const("compaction"), "id": nullable(STRING), "created_by": nullable(STRING),
+                           "encrypted_content": {**NON_EMPTY, "description": "A compaction item's sealed window, "
+                                                 "as this server returned it; it stands for every item before it."}},
+                          ("type", "encrypted_content"))],
 }
 INPUT_ITEM: Schema = {"anyOf": [variant for variants in ITEM_VARIANTS.values() for variant in variants]}
 INPUT: Schema = {"anyOf": [

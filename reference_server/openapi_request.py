@@ -95,6 +95,15 @@ PARAM_SCHEMAS: dict[str, Schema] = {
         "mode": nullable(enum(("implicit", "explicit"))),
         "prewarm": nullable({"type": "boolean", "const": False}, "`true` (no output) is not supported."),
         "ttl": nullable(enum(("30m", "12h")))})),
+    "context_management": nullable(
+        {"type": "array", "maxItems": 1, "items": closed({
+            "type": const("compaction"),
+            "compact_threshold": nullable({"type": "integer", "minimum": 1},
+                                          "Prompt tokens at which the window is compacted; absent or null: "
+                                          "80% of the context window.")}, required=("type",))},
+        "Automatic compaction: when the prompt reaches the threshold, the response's output starts with a "
+        "`compaction` item (streamed with `response.compaction.compacting`) standing for the whole window "
+        "before it, and the model continues from that window."),
 }
 # A parameter request.py accepts but nobody described yet: documented, with no constraint.
 UNDESCRIBED: Schema = {"description": "Accepted; not described yet."}
@@ -131,6 +140,15 @@ def create_request_schema() -> Schema:
     }
 
 
-def components() -> dict[str, Schema]:
-    return {"CreateResponse": create_request_schema(), "JsonSchema": JSON_SCHEMA, "InputItem": INPUT_ITEM,
+def compact_request_schema(params: frozenset[str]) -> Schema:
+    """The `POST /v1/responses/compact` body: the create parameters a window is made of."""
+    properties = {name: PARAM_SCHEMAS.get(name, UNDESCRIBED) for name in sorted(params)}
+    properties["model"] = {"type": "string", "minLength": 1}
+    return {"type": "object", "title": "CompactResponse", "properties": properties, "required": ["model"],
+            "additionalProperties": False,
+            "allOf": [{"anyOf": [present("input", {"not": NULL}), present("previous_response_id", STRING)]}]}
+
+
+def components(compact_params: frozenset[str] = frozenset()) -> dict[str, Schema]:
+    return {"CreateResponse": create_request_schema(), "CompactResponse": compact_request_schema(compact_params), "JsonSchema": JSON_SCHEMA, "InputItem": INPUT_ITEM,
             "Tool": TOOL, "FunctionTool": FUNCTION_TOOL, "CustomTool": CUSTOM_TOOL}

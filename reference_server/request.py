@@ -29,7 +29,7 @@ SUPPORTED_PARAMS = frozenset({
     "presence_penalty", "frequency_penalty", "metadata", "store", "previous_response_id", "background",
     "user", "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "service_tier", "truncation",
     "stream", "stream_options", "include", "client_metadata", "access_programs", "image",
-    "background_options", "prompt_cache_options",
+    "background_options", "prompt_cache_options", "context_management",
 })
 KNOWN_INCLUDES = frozenset({
     "reasoning.encrypted_content", "message.output_text.logprobs", "message.input_image.image_url",
@@ -157,6 +157,9 @@ class CreateRequest:
     image: dict[str, Any] | None = None
     background_options: dict[str, Any] | None = None
     prompt_cache_options: dict[str, Any] | None = None
+    # `context_management` compaction: on, and its prompt-token threshold (None: the server's).
+    compaction: bool = False
+    compact_threshold: int | None = None
 
     def echo_fields(self) -> dict[str, Any]:
         """The Response fields that mirror this request (lifecycle snapshots carry them)."""
@@ -423,6 +426,7 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.background_options = options.background_options(body.get("background_options"),
                                                          background=req.background, stream=req.stream)
     req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
+    req.compaction, req.compact_threshold = options.context_management(body.get("context_management"))
     if req.background and not req.store:
         raise _invalid("background", "Background mode requires 'store' to be true.")
     if not any(item["type"] == "item_reference" for item in req.input_items):

@@ -18,8 +18,6 @@ PENALTY_RANGE = (-2.0, 2.0)
 UNSUPPORTED_PARAMS: dict[str, str] = {
     "conversation": "this server has no Conversations API; continue with 'previous_response_id' instead",
     "prompt": "this server stores no prompt templates; send 'instructions' and 'input' instead",
-    "context_management": "this server does not compact conversations; use 'truncation': 'auto' to drop the "
-                          "oldest turns when the context window is exceeded",
     "moderation": "this server runs no moderation model",
 }
 
@@ -142,3 +140,35 @@ def prompt_cache_options(value: Any) -> dict[str, Any] | None:
     if comparison is not None and not isinstance(comparison, str):
         raise _type_error("prompt_cache_options.comparison_response_id", "a string", comparison)
     return {"mode": mode, "ttl": ttl, "comparison_response_id": comparison}
+
+
+def context_management(value: Any) -> tuple[bool, int | None]:
+    """`context_management`: a list of entries `{type: "compaction", compact_threshold?}` (the
+    SDK's only type). Returns (compaction on, its threshold in prompt tokens or None for the
+    server's default). At most one compaction entry: two thresholds would contradict."""
+    if value is None:
+        return False, None
+    if not isinstance(value, list):
+        raise _type_error("context_management", "an array", value)
+    enabled, threshold = False, None
+    for i, entry in enumerate(value):
+        param = f"context_management[{i}]"
+        obj = _object(entry, param, {"type", "compact_threshold"})
+        if "type" not in obj or obj["type"] is None:
+            raise APIError(400, f"Missing required parameter: '{param}.type'.", param=f"{param}.type",
+                           code="missing_required_parameter")
+        _choice(obj, "type", f"{param}.type", ("compaction",), None)
+        if enabled:
+            raise APIError(400, f"Invalid value for '{param}': only one 'compaction' entry is allowed.",
+                           param=param, code="invalid_value")
+        enabled = True
+        limit = obj.get("compact_threshold")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise _type_error(f"{param}.compact_threshold", "an integer", limit)
+            if limit < 1:
+                raise APIError(400, f"Invalid '{param}.compact_threshold': integer below minimum value. Expected "
+                                    f"a value >= 1, but got {limit} instead.", param=f"{param}.compact_threshold",
+                               code="integer_below_min_value")
+            threshold = limit
+    return enabled, threshold

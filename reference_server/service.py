@@ -28,6 +28,8 @@ log = logging.getLogger("reference_server")
 
 # How long cleanup (closing a backend stream, the last store write) may take after a cancel.
 _CLEANUP_SECONDS = 5.0
+# Without `compact_threshold`, compaction starts at this share of the context window.
+DEFAULT_COMPACT_FRACTION = 0.8
 # Finished background jobs whose events stay replayable in memory.
 MAX_FINISHED_JOBS = 256
 
@@ -46,6 +48,8 @@ class Prepared:
     # Set while the response runs (WebSocket steering): a source that can, ends the response at
     # the next item boundary as `incomplete` with this reason instead of running to the end.
     stop_at_boundary: str | None = None
+    # Automatic compaction (`context_management`): the sealed window the compaction item carries.
+    compaction: str | None = None
 
 
 class ResponseSource(Protocol):
@@ -140,10 +144,33 @@ class ResponseService:
                 raise APIError(400, f"Previous response '{req.previous_response_id}' is still in progress.",
                                param="previous_response_id", code="previous_response_in_progress")
             context = stored.conversation()
+        if any(item.get("type") == "compaction" for item in context):
+            # An earlier response compacted automatically: its item stands for the window before it.
+            context = await anyio.to_thread.run_sync(resolve_inputs, context, self.store, self.sealer)
         plan = await self.source.plan(req, context)
         seal = self.sealer.seal if "reasoning.encrypted_content" in req.include else None
         writer = ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style, seal_reasoning=seal)
-        return Prepared(req, context, plan, writer)
+        prepared = Prepared(req, context, plan, writer)
+        if req.compaction:
+            prepared.compaction = await self._compaction(req, context, plan)
+        return prepared
+
+    async def _compaction(self, req: CreateRequest, context: list[dict[str, Any]], plan: Any) -> str | None:
+        """The sealed window when the prompt reaches the compaction threshold, else None. The
+        prompt's size is its rendered token count where the source rendered one (a token
+        backend), else the window's JSON in o200k tokens (an upstream source)."""
+        threshold = req.compact_threshold or int(self.settings.context_window * DEFAULT_COMPACT_FRACTION)
+        window = [*context, *req.input_items]
+        prompt = getattr(plan, "prompt_tokens", None)
+        if prompt is not None:
+            size = len(prompt)
+        else:
+            from .compact import count_tokens  # compact.py builds on this module
+
+            size = await anyio.to_thread.run_sync(count_tokens, window)
+        if size < threshold or not window:
+            return None
+        return self.sealer.seal_window(window)
 
     # ------------------------------------------------------------------ storage
     async def _persist(self, prep: Prepared, *, first: bool = False) -> None:
@@ -188,6 +215,11 @@ class ResponseService:
         persisted = False
         pad = prep.request.stream and prep.request.include_obfuscation
         try:
+            if prep.compaction is not None and writer.phase == "in_progress":
+                # Compaction runs before sampling: its item comes first in the output, and the
+                # model continues from the window the item stands for.
+                for event in writer.add_compaction(prep.compaction)[1]:
+                    yield event
             try:
                 async for event in events:
                     if writer.phase == "done" and not persisted:

@@ -448,6 +448,15 @@ class Stream:
             index, {**head, "status": "completed", "action": {"type": "search", "query": query}}
         )
 
+    def compaction(self) -> int:
+        """Automatic compaction (`context_management`): the item whole, with `compacting` between."""
+        item_id = self.new_id("cmp")
+        digest = hashlib.sha256(f"{self.seed}/sealed".encode()).hexdigest()
+        item = {"id": item_id, "type": "compaction", "encrypted_content": "gAAAAAB" + digest * 2}
+        index = self._add(dict(item))
+        self.emit("response.compaction.compacting", output_index=index, item_id=item_id)
+        return self._done(index, item)
+
     def file_search(self, queries: Sequence[str]) -> int:
         item_id = self.new_id("fs")
         head: dict[str, Any] = {
@@ -924,6 +933,24 @@ def _p_ws() -> Body:
     s = Stream("p-ws").open()
     s.web_search("weather Paris today")
     s.message(Text(chunks("It is sunny in Paris today, around 21°C.")))
+    return s.complete().events
+
+
+COMPACTION_REQ = req(input="Go on with the story.",
+                     context_management=[{"type": "compaction", "compact_threshold": 1000}])
+
+
+@spec(
+    P + "auto-compaction",
+    "Automatic compaction under context_management: a compaction item first (added, "
+    "compaction.compacting, done), then the answer.",
+    features=["compaction", "text"],
+    request=COMPACTION_REQ,
+)
+def _p_compaction() -> Body:
+    s = Stream("p-compaction", request=COMPACTION_REQ).open()
+    s.compaction()
+    s.message(Text(chunks("The keeper climbed the stairs again.")))
     return s.complete().events
 
 
@@ -1616,6 +1643,22 @@ def _n_unknown_index() -> Body:
     stray["output_index"] = 3
     stray["item_id"] = "ws_" + "3" * 48
     ev.insert(find(ev, "response.output_text.delta"), stray)
+    return renumber(ev)
+
+
+@spec(
+    N + "item/compacting-on-message",
+    "`response.compaction.compacting` names the message item: it is only for compaction items.",
+    errors=("item.wrong-event-for-type",),
+)
+def _n_compacting_on_message() -> Body:
+    s = Stream("n-compacting-on-message").open()
+    s.message(Text(chunks("Sunny.")))
+    ev = s.complete().events
+    added = ev[find(ev, "response.output_item.added")]
+    stray = {"type": "response.compaction.compacting", "sequence_number": 0,
+             "output_index": added["output_index"], "item_id": added["item"]["id"]}
+    ev.insert(find(ev, "response.output_item.added") + 1, stray)
     return renumber(ev)
 
 

@@ -264,6 +264,44 @@ async def compact_missing_model(ctx: ScenarioContext) -> None:
 
 # ------------------------------------------------------------------ beyond Open Responses
 
+@scenario("compact-auto-stream", "context_management compaction: compaction item first, streamed with "
+          "response.compaction.compacting, then a continuation", "compact", "stream")
+async def compact_auto_stream(ctx: ScenarioContext) -> None:
+    # A threshold of one token: whatever the prompt, the window is compacted.
+    sx = await ctx.stream({"input": "My favourite colour is teal. Say OK.",
+                           "context_management": [{"type": "compaction", "compact_threshold": 1}]})
+    error = sx.body.get("error") if isinstance(sx.body, dict) else None
+    if sx.status == 400 and isinstance(error, dict) and "context_management" in str(error.get("param") or ""):
+        ctx.skip("the target has no automatic compaction (context_management was refused)")
+    terminal = sx.terminal
+    if terminal is None:
+        ctx.abort()
+    events = [e for e in sx.events if isinstance(e, dict)]
+    compacting = [e for e in events if e.get("type") == "response.compaction.compacting"]
+    output: list[Any] = terminal["output"] if isinstance(terminal.get("output"), list) else []
+    kinds = [item.get("type") for item in output if isinstance(item, dict)]
+    if "compaction" not in kinds:
+        if not compacting:  # nothing of it at all: a target without the feature that ignores the field
+            ctx.skip("the target has no automatic compaction (context_management had no effect)")
+        ctx.finding("http.output-missing", "context_management: response.compaction.compacting streamed, "
+                                           "but the output has no compaction item")
+        ctx.abort()
+    item = output[kinds.index("compaction")]
+    if not isinstance(item.get("encrypted_content"), str) or not item["encrypted_content"]:
+        ctx.finding("http.object-shape", "context_management: the compaction item has no encrypted_content")
+    if not compacting:
+        ctx.finding("http.output-missing", "context_management: no response.compaction.compacting event streamed")
+    elif compacting[0].get("item_id") != item.get("id"):
+        ctx.finding("http.object-shape", "response.compaction.compacting names another item than the compaction")
+    if "message" in kinds and kinds.index("message") < kinds.index("compaction"):
+        ctx.finding("http.object-shape", "context_management: the compaction item comes after the answer")
+    nxt = await ctx.create({"input": "What is my favourite colour?", "previous_response_id": terminal.get("id")},
+                           label="continuation after compaction")
+    if nxt.response.get("status") != "completed":
+        ctx.finding("http.object-shape", f"continuation after compaction ended {nxt.response.get('status')!r}")
+
+
+
 @scenario("websocket-steer", "response.steer is answered once: accepted (then a successor) or failed",
           "websocket", "steer")
 async def websocket_steer(ctx: ScenarioContext) -> None:

@@ -15,12 +15,14 @@ CALLABLE = ("function", "custom")
 
 
 class Consistency:
-    """`stored_message_id`, `sealed_reasoning`: a stored item and a sealed reasoning blob of the
-    server under test, for item references and encrypted content."""
+    """`stored_message_id`, `sealed_reasoning`, `sealed_window`: a stored item, a sealed reasoning
+    blob and a compaction item's sealed window of the server under test, for item references and
+    encrypted content."""
 
-    def __init__(self, stored_message_id: str, sealed_reasoning: str) -> None:
+    def __init__(self, stored_message_id: str, sealed_reasoning: str, sealed_window: str | None = None) -> None:
         self.stored_message_id = stored_message_id
         self.sealed_reasoning = sealed_reasoning
+        self.sealed_window = sealed_window
 
     def __call__(self, body: Any) -> Any:
         if not isinstance(body, dict):
@@ -56,6 +58,9 @@ class Consistency:
                 item["id"] = self.stored_message_id
             elif kind == "reasoning" and item.get("encrypted_content"):
                 item["encrypted_content"] = self.sealed_reasoning
+            elif kind == "compaction" and self.sealed_window is not None:
+                item["encrypted_content"] = self.sealed_window
+                calls = set()  # the window replaces every item before it, calls included
             fixed.append(item)
         return fixed
 

@@ -331,7 +331,10 @@ def _seed(client: TestClient, headers: dict[str, str]) -> Consistency:
     output = r.json()["output"]
     message = next(item["id"] for item in output if item["type"] == "message")
     sealed = next(item["encrypted_content"] for item in output if item["type"] == "reasoning")
-    return Consistency(message, sealed)
+    r = client.post("/v1/responses/compact", headers=headers, json={"model": "m", "input": "hi"})
+    assert r.status_code == 200, r.text
+    window = r.json()["output"][-1]["encrypted_content"]
+    return Consistency(message, sealed, window)
 
 
 def test_positive_cases_are_made_to_refer_to_what_the_server_keeps() -> None:

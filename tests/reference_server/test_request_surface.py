@@ -43,6 +43,7 @@ EVERYTHING: dict[str, Any] = {
     "access_programs": {"cyber": "standard"}, "image": {"context_compression": "auto"},
     "background_options": {"completion_window": "soonest", "continuation_id": "c-1"},
     "prompt_cache_options": {"mode": "explicit", "ttl": "12h"},
+    "context_management": [{"type": "compaction", "compact_threshold": 1}],
 }
 
 
@@ -106,7 +107,7 @@ def test_defaults_of_the_live_shape(client: TestClient) -> None:
         ({"prompt_cache_options": {"prewarm": True}}, "prompt_cache_options.prewarm", "unsupported_parameter"),
         ({"conversation": {"id": "conv_1"}}, "conversation", "unsupported_parameter"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt", "unsupported_parameter"),
-        ({"context_management": [{"type": "compaction"}]}, "context_management", "unsupported_parameter"),
+        ({"context_management": [{"type": "summary"}]}, "context_management[0].type", "invalid_value"),
         ({"moderation": {"model": "omni-moderation-latest"}}, "moderation", "unsupported_parameter"),
         ({"truly_unknown": 1}, "truly_unknown", "unknown_parameter"),
     ],

@@ -354,3 +354,24 @@ def test_steering_ends_the_response_at_the_next_item_boundary(slow_server: Serve
         assert successor.type == "response.created" and successor.response.previous_response_id == rid
         stored = _slow_client(slow_server).responses.retrieve(rid)
         assert stored.status == "incomplete"
+
+
+def test_automatic_compaction_on_a_socket_with_store_false(client: openai.OpenAI) -> None:
+    compact = [{"type": "compaction", "compact_threshold": 1}]
+    with client.responses.connect() as conn:
+        conn.response.create(model="m", input="The secret word is kumquat.", store=False, context_management=compact)
+        first = _until_done(conn)
+        types = [e.type for e in first]
+        assert types[2:5] == ["response.output_item.added", "response.compaction.compacting",
+                              "response.output_item.done"]
+        response = first[-1].response
+        assert response.output[0].type == "compaction"
+        # the connection-local conversation holds the item; a continuation expands it once
+        conn.response.create(model="m", input="Which word?", previous_response_id=response.id, store=False)
+        chained = _until_done(conn)[-1].response
+        conn.response.create(model="m", input="The secret word is kumquat.", store=False)
+        plain = _until_done(conn)[-1].response
+        conn.response.create(model="m", input="Which word?", previous_response_id=plain.id, store=False)
+        baseline = _until_done(conn)[-1].response
+    assert chained.status == "completed"
+    assert chained.usage.input_tokens == baseline.usage.input_tokens
