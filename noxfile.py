@@ -11,8 +11,8 @@ code changes need no reinstall. `nox --reuse-venv=no -s <session>` rebuilds one 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 import nox
 

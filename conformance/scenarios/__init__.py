@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from conformance.scenarios import conversation, errors, state, text, tools, transport, web_search, websocket
+from conformance.scenarios import (
+    conversation,
+    errors,
+    state,
+    text,
+    tools,
+    transport,
+    web_search,
+    websocket,
+)
 from conformance.scenarios.base import Scenario, defined
 
 __all__ = ["Scenario", "catalogue", "get", "parse_selectors", "select"]
