@@ -92,14 +92,22 @@ def _hit(issue: Any, ctx: Any, pointer: str, st: Any = None) -> Hit | None:
 # output_item.done (the live API adds a web_search_call without `action`). `call_id` because
 # openai-python >=3.54 identifies call items by it from the added event on.
 OPEN_FIELDS = frozenset({"type", "id", "status", "call_id"})
+# Fields openai-python's accumulator mutates in place from the added item on: a message's
+# `content` (content_part.added appends to it) and a function call's `arguments`
+# (arguments deltas are added to it; without it: TypeError).
+OPEN_FIELDS_BY_TYPE = {"message": frozenset({"content"}), "function_call": frozenset({"arguments"})}
 
 
-def _late_field(ctx: Any, issue: Any, pointer: str) -> bool:
+def _late_field(ctx: Any, issue: Any, pointer: str, ev: dict[str, Any]) -> bool:
     """A required field an output_item.added item may still lack (judged at done instead)."""
     if ctx.etype != "response.output_item.added" or issue.validator != "required":
         return False
     parts = pointer.split("/")
-    return len(parts) == 3 and parts[1] == "item" and parts[2] not in OPEN_FIELDS
+    if len(parts) != 3 or parts[1] != "item" or parts[2] in OPEN_FIELDS:
+        return False
+    item = ev.get("item")
+    kind = item.get("type") if isinstance(item, dict) else None
+    return parts[2] not in OPEN_FIELDS_BY_TYPE.get(kind, frozenset())
 
 
 def _issues_for(rule_id: str, ctx: Any) -> Iterator[tuple[Any, str]]:
@@ -208,7 +216,7 @@ def _profile_required(st: Any, resp: Any, ctx: Any, prefix: str) -> Iterator[Hit
 def item_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     oi = ev.get("output_index")
     for issue, pointer in _issues_for("schema.item", ctx):
-        if _late_field(ctx, issue, pointer):
+        if _late_field(ctx, issue, pointer, ev):
             continue
         if ctx.etype == "response.output_item.done" and type(oi) is int:
             st.notes.setdefault("schema.item.reported", set()).add((oi, pointer[len("/item"):], issue.message))

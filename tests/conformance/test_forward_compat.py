@@ -173,19 +173,37 @@ def test_what_the_contracts_know_keeps_its_checks() -> None:
 
 # -- partial items ------------------------------------------------------------------------------------
 OPEN = ("type", "id", "status", "call_id")
+# openai-python's accumulator mutates these from the added item on (content parts are appended to
+# a message's `content`; argument deltas are added to a call's `arguments`): they stay too.
+OPEN_BY_TYPE = {"message": ("content",), "function_call": ("arguments",)}
 
 
 @pytest.mark.parametrize("fx", POSITIVE, ids=[fx.name for fx in POSITIVE])
 def test_partial_items_at_added_are_no_error(fx: Any) -> None:
     # call_id stays: openai-python >=3.54 identifies call items by it from output_item.added on
-    # (a call_id that appears only at done makes it raise "identity changed").
+    # (a call_id that appears only at done makes it raise "identity changed"); so do the fields
+    # its accumulator mutates (OPEN_BY_TYPE).
     events, done = _decode(fx)
     events = copy.deepcopy(events)
     stripped = 0
     for ev in events:
         if ev.get("type") == "response.output_item.added" and isinstance(ev.get("item"), dict):
-            ev["item"] = {k: v for k, v in ev["item"].items() if k in OPEN}
+            keep = OPEN + OPEN_BY_TYPE.get(ev["item"].get("type"), ())
+            ev["item"] = {k: v for k, v in ev["item"].items() if k in keep}
             stripped += 1
     result = _check(fx, events, done)
     assert not _errors(result), _errors(result)
     assert stripped == sum(1 for ev in events if ev.get("type") == "response.output_item.added")
+
+
+@pytest.mark.parametrize(("kind", "field"), [("message", "content"), ("function_call", "arguments")])
+def test_fields_the_accumulator_mutates_stay_required_at_added(kind: str, field: str) -> None:
+    fx = next(fx for fx in POSITIVE if any(
+        ev.get("type") == "response.output_item.added" and ev.get("item", {}).get("type") == kind
+        for ev in _decode(fx)[0]))
+    events, done = _decode(fx)
+    events = copy.deepcopy(events)
+    for ev in events:
+        if ev.get("type") == "response.output_item.added" and ev["item"].get("type") == kind:
+            ev["item"].pop(field, None)
+    assert any(e.startswith("schema.item") and f'"{field}"' in e for e in _errors(_check(fx, events, done)))

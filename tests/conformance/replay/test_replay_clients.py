@@ -32,6 +32,7 @@ SURVIVES_354 = {
     "negative/wild/output-index-starts-at-1",  # same rule
     "negative/item/unknown-index",  # web_search_call.searching for index 3
     "negative/item/wrong-event-for-type",  # web_search_call.searching aimed at a message
+    "negative/item/compacting-on-message",  # response.compaction.compacting aimed at a message
     "negative/part/type-mismatch",  # refusal.delta into an output_text part
     "negative/wild/last-message-never-closed",  # item.not-closed: last message never done
     "negative/wild/output-index-off-by-one-between-added-and-done",  # item.not-closed
