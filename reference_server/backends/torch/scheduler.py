@@ -238,6 +238,9 @@ class Scheduler:
                 self._readable_string_words = np.packbits(bits, bitorder="little").view(np.int32)
                 bits[: len(self._tok.readable)] = self._tok.json_structure
                 self._json_structure_words = np.packbits(bits, bitorder="little").view(np.int32)
+                # Rows narrowed to one of these sets get logits for that set only.
+                for narrowed in (self._readable_words, self._readable_string_words, self._json_structure_words):
+                    self._sampler.add_subset(np.unpackbits(narrowed.view(np.uint8), bitorder="little").view(bool))
             self._ll_executor = llguidance.LLExecutor(num_threads=max(1, min(4, os.cpu_count() or 1)))
         except Exception as exc:  # reported to every request instead of crashing the thread
             self._tok_error = f"harmony tokenizer unavailable: {exc}"
