@@ -109,6 +109,7 @@ class _Space:
             bits = np.zeros(words * 32, dtype=bool)
             bits[self.ids] = True
             self.words = np.packbits(bits, bitorder="little").view(np.int32)  # its tokens, packed
+            self.outside = ~self.words
             self.position = np.full(words * 32, -1, dtype=np.int64)  # token id -> column
             self.position[self.ids] = np.arange(self.size)
         self.buf = torch.full((max_rows, self.width), float("-inf"), device=device)
@@ -117,7 +118,7 @@ class _Space:
 
     def contains(self, row_words: np.ndarray) -> bool:
         """Whether every token the row allows is in this space."""
-        return self.words is None or not np.any(row_words & ~self.words)
+        return self.words is None or not np.any(row_words & self.outside)
 
     def token(self, column: int) -> int:
         return column if self.ids is None else int(self.ids[column])
@@ -190,8 +191,8 @@ class Sampler:
             if counts[i] <= self.sparse_limit:
                 out[i] = self._sparse(logits, i, words[i], temperatures[i], top_ps[i], uniforms[i])
                 continue
-            space = next((k for k, sub in enumerate(self._subsets) if sub.contains(words[i])), -1)
-            plain, nucleus, greedy = kinds.setdefault(space, ([], [], []))
+            key = next((k for k, sub in enumerate(self._subsets) if sub.contains(words[i])), -1)
+            plain, nucleus, greedy = kinds.setdefault(key, ([], [], []))
             if _is_greedy(temperatures[i], top_ps[i]):
                 greedy.append(i)
             elif top_ps[i] < 1.0:
