@@ -7,8 +7,9 @@ vectorised where that is cheap on a CPU: one unembedding matmul into a reused bu
 applied by one `index_fill_` of the blocked token ids, per-row temperatures as a [rows,1] tensor,
 max / exp / block sums a few cache-sized rows at a time, greedy rows by one `max`. A pass over the
 201088-token vocabulary costs about as much as the whole tiny transformer, so the code avoids
-passes: no full-vocabulary cumsum or sort (nucleus rows sort one exponent bucket), and a row whose
-mask allows few tokens (JSON structure) gets logits for those tokens only.
+passes: no full-vocabulary cumsum or sort (nucleus rows sort one exponent bucket), a row whose
+mask allows few tokens (JSON structure) gets logits for those tokens only, and rows confined to a
+registered sub-vocabulary (readable text) get logits for that set only.
 """
 
 from __future__ import annotations
