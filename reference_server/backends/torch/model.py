@@ -195,6 +195,7 @@ class GptOss(nn.Module):
         self.rotary = Rotary(cfg, device)
         self._unembed_t: torch.Tensor | None = None
         self._unembed_version = -1
+        self._unembed_cols: dict[int, tuple[torch.Tensor, int, int, torch.Tensor]] = {}
         self.requires_grad_(False)
         self.eval()
 
@@ -216,13 +217,31 @@ class GptOss(nn.Module):
             self._unembed_version = weight._version
         return self._unembed_t
 
+    def _unembedding_columns(self, ids: torch.Tensor, width: int) -> torch.Tensor:
+        # A sub-vocabulary the sampler uses every step (readable text): its weights gathered
+        # once, padded with zero columns to `width`, rebuilt when the parameter changes.
+        weight = self.unembedding.weight
+        cache = self._unembed_cols
+        hit = cache.get(id(ids))
+        if hit is not None and hit[0] is ids and hit[1] == weight._version and hit[2] == width:
+            return hit[3]
+        gathered = torch.zeros((weight.shape[1], width), dtype=weight.dtype, device=weight.device)
+        gathered[:, : ids.shape[0]] = weight.detach().index_select(0, ids.to(weight.device)).T
+        if len(cache) >= 8:  # a handful of sets per process; never grows without bound
+            cache.clear()
+        cache[id(ids)] = (ids, weight._version, width, gathered)
+        return gathered
+
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return (hidden.to(self.dtype) @ self._unembedding_t()).float()
 
-    def logits_into(self, hidden: torch.Tensor, out: torch.Tensor) -> None:
+    def logits_into(self, hidden: torch.Tensor, out: torch.Tensor, columns: torch.Tensor | None = None) -> None:
         """Float32 logits of the first `out.shape[1]` tokens for hidden [k,H], written into
-        out [k,n] (a preallocated buffer: a fresh 13 MB result per step costs page faults)."""
-        weight_t = self._unembedding_t()[:, : out.shape[1]]
+        out [k,n] (a preallocated buffer: a fresh 13 MB result per step costs page faults).
+        With `columns` (token ids, at most n): the logits of those tokens in out's first
+        columns, the rest 0 (one matmul over a cached contiguous copy of their weights)."""
+        weight_t = self._unembedding_t()[:, : out.shape[1]] if columns is None else \
+            self._unembedding_columns(columns, out.shape[1])
         if self.dtype == out.dtype:
             torch.mm(hidden.to(self.dtype), weight_t, out=out)
         else:

@@ -7,8 +7,9 @@ vectorised where that is cheap on a CPU: one unembedding matmul into a reused bu
 applied by one `index_fill_` of the blocked token ids, per-row temperatures as a [rows,1] tensor,
 max / exp / block sums a few cache-sized rows at a time, greedy rows by one `max`. A pass over the
 201088-token vocabulary costs about as much as the whole tiny transformer, so the code avoids
-passes: no full-vocabulary cumsum or sort (nucleus rows sort one exponent bucket), and a row whose
-mask allows few tokens (JSON structure) gets logits for those tokens only.
+passes: no full-vocabulary cumsum or sort (nucleus rows sort one exponent bucket), a row whose
+mask allows few tokens (JSON structure) gets logits for those tokens only, and rows confined to a
+registered sub-vocabulary (readable text) get logits for that set only.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ _BUCKETS = (128 << (23 - _BUCKET_SHIFT)) + 1  # key of 1.0 is 127 << 3 = 1016; 1
 
 class Unembedding(Protocol):
     """Where logits come from: `dense(rows, out)` writes the float32 logits of the first
-    `out.shape[1]` tokens for the given batch rows into `out`; `sparse(row, tokens)` returns the
-    logits of just `tokens` (int64, ascending) for one row."""
+    `out.shape[1]` tokens for the given batch rows into `out`, or with `ids` (int64, ascending,
+    at most `out.shape[1]`) the logits of those tokens into the first `len(ids)` columns (the
+    other columns are overwritten with anything); `sparse(row, tokens)` returns the logits of
+    just `tokens` for one row."""
 
-    def dense(self, rows: Sequence[int], out: torch.Tensor) -> None: ...
+    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> None: ...
 
     def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor: ...
 
@@ -51,9 +54,12 @@ class ModelHeads:
         self.model = model
         self.hidden = hidden
 
-    def dense(self, rows: Sequence[int], out: torch.Tensor) -> None:
+    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> None:
         hidden = self.hidden if list(rows) == list(range(self.hidden.shape[0])) else self.hidden[list(rows)]
-        self.model.logits_into(hidden, out)
+        if ids is None:
+            self.model.logits_into(hidden, out)
+        else:
+            self.model.logits_into(hidden, out, columns=ids)
 
     def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor:
         return self.model.logits_at(self.hidden[row], tokens)
@@ -65,8 +71,11 @@ class LogitsTable:
     def __init__(self, logits: torch.Tensor) -> None:
         self.logits = logits
 
-    def dense(self, rows: Sequence[int], out: torch.Tensor) -> None:
-        out.copy_(self.logits[list(rows), : out.shape[1]])
+    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> None:
+        if ids is None:
+            out.copy_(self.logits[list(rows), : out.shape[1]])
+        else:
+            out[:, : ids.shape[0]] = self.logits[list(rows)][:, ids.to(self.logits.device)]
 
     def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor:
         return self.logits[row, tokens].float()
@@ -82,23 +91,75 @@ def pack_allowed(allowed: np.ndarray) -> np.ndarray:
     return np.packbits(allowed, axis=1, bitorder="little").view(np.int32)
 
 
+class _Space:
+    """The columns a dense pass computes: the whole vocabulary (`ids` None, column = token id)
+    or a registered sub-vocabulary (column c = token ids[c]), padded to whole 32-token blocks,
+    with its own logits buffer."""
+
+    def __init__(self, vocab: int, ids: np.ndarray | None, max_rows: int, device: torch.device,
+                 cache_bytes: int) -> None:
+        self.size = vocab if ids is None else int(ids.size)
+        self.width = max(32, (self.size + 31) // 32 * 32)
+        self.ids = None if ids is None else np.asarray(ids, dtype=np.int64)
+        self.ids_t = None if self.ids is None else torch.from_numpy(self.ids).to(device)
+        words = (vocab + 31) // 32
+        if self.ids is None:
+            self.words = None
+            self.position = None
+        else:
+            bits = np.zeros(words * 32, dtype=bool)
+            bits[self.ids] = True
+            self.words = np.packbits(bits, bitorder="little").view(np.int32)  # its tokens, packed
+            self.outside = ~self.words
+            self.position = np.full(words * 32, -1, dtype=np.int64)  # token id -> column
+            self.position[self.ids] = np.arange(self.size)
+        self.buf = torch.full((max_rows, self.width), float("-inf"), device=device)
+        self.block_cdf = torch.zeros((max_rows, self.width // BLOCK), dtype=torch.float64, device=device)
+        self.group = max(1, cache_bytes // (self.width * 4))
+
+    def contains(self, row_words: np.ndarray) -> bool:
+        """Whether every token the row allows is in this space."""
+        return self.words is None or not np.any(row_words & self.outside)
+
+    def token(self, column: int) -> int:
+        return column if self.ids is None else int(self.ids[column])
+
+
 class Sampler:
-    """Reusable buffers for sampling up to `max_rows` rows over a `vocab_size`-token vocabulary."""
+    """Reusable buffers for sampling up to `max_rows` rows over a `vocab_size`-token vocabulary.
+
+    `subsets`: sub-vocabularies many rows are confined to (the readable-text masks of random
+    weights: a third of the vocabulary). A row whose allowed tokens all lie in one gets logits
+    for that subset only (a narrower matmul, no mask pass over the rest); the smallest fitting
+    subset wins, and rows fitting none use the whole vocabulary."""
 
     def __init__(self, vocab_size: int, max_rows: int, device: torch.device | str = "cpu",
-                 sparse_limit: int = SPARSE_LIMIT, cache_bytes: int = CACHE_BYTES) -> None:
+                 sparse_limit: int = SPARSE_LIMIT, cache_bytes: int = CACHE_BYTES,
+                 subsets: Sequence[np.ndarray] = ()) -> None:
         self.vocab = vocab_size
         self.words = (vocab_size + 31) // 32
         self.width = self.words * 32
         self.sparse_limit = sparse_limit
         self.device = torch.device(device)
-        # Whole 32-token blocks; the columns beyond the vocabulary are never written by `dense`
-        # and are set to -inf with the masks (their bits are cleared in `sample`).
-        self._buf = torch.full((max_rows, self.width), float("-inf"), device=self.device)
-        self._block_cdf = torch.zeros((max_rows, self.words), dtype=torch.float64, device=self.device)
-        self._group = max(1, cache_bytes // (self.width * 4))
+        self._max_rows = max_rows
+        self._cache_bytes = cache_bytes
+        self._full = _Space(vocab_size, None, max_rows, self.device, cache_bytes)
+        self._subsets: list[_Space] = []
+        for ids in subsets:
+            self.add_subset(ids)
         tail = self.vocab - (self.words - 1) * 32  # live bits of the last word
         self._last_word = np.array((1 << tail) - 1 if tail < 32 else -1, dtype=np.int64).astype(np.int32)
+
+    def add_subset(self, ids: np.ndarray) -> None:
+        """Register a sub-vocabulary: token ids (int) or a bool mask over the vocabulary."""
+        ids = np.asarray(ids)
+        if ids.dtype == bool:
+            ids = np.flatnonzero(ids[: self.vocab])
+        ids = np.unique(ids.astype(np.int64))
+        if ids.size == 0 or ids[0] < 0 or ids[-1] >= self.vocab:
+            raise ValueError("add_subset: token ids must be non-empty and inside the vocabulary")
+        self._subsets.append(_Space(self.vocab, ids, self._max_rows, self.device, self._cache_bytes))
+        self._subsets.sort(key=lambda space: space.size)
 
     def sample(
         self,
@@ -113,52 +174,65 @@ class Sampler:
         n = len(uniforms)
         if not n == len(temperatures) == len(top_ps) == words.shape[0]:
             raise ValueError("sample: one mask, temperature, top_p and uniform per row")
-        if n > self._buf.shape[0]:
-            raise ValueError(f"sample: {n} rows, the sampler was sized for {self._buf.shape[0]}")
+        if n > self._max_rows:
+            raise ValueError(f"sample: {n} rows, the sampler was sized for {self._max_rows}")
         words = np.array(words[:, : self.words], dtype=np.int32)  # a copy: tail bits are cleared
         words[:, -1] &= self._last_word
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
         out = [0] * n
-        plain: list[int] = []
-        nucleus: list[int] = []
-        greedy: list[int] = []
+        # Per space: rows of each kind (plain, nucleus, greedy).
+        kinds: dict[int, tuple[list[int], list[int], list[int]]] = {}
         for i in range(n):
             if counts[i] == 0:
                 raise ValueError(f"sample: row {i} allows no token")
             if counts[i] == 1:  # forced: no logits needed
                 word = int(np.flatnonzero(words[i])[0])
                 out[i] = word * 32 + int(words[i, word].view(np.uint32)).bit_length() - 1
-            elif counts[i] <= self.sparse_limit:
+                continue
+            if counts[i] <= self.sparse_limit:
                 out[i] = self._sparse(logits, i, words[i], temperatures[i], top_ps[i], uniforms[i])
-            elif _is_greedy(temperatures[i], top_ps[i]):
+                continue
+            key = next((k for k, sub in enumerate(self._subsets) if sub.contains(words[i])), -1)
+            plain, nucleus, greedy = kinds.setdefault(key, ([], [], []))
+            if _is_greedy(temperatures[i], top_ps[i]):
                 greedy.append(i)
             elif top_ps[i] < 1.0:
                 nucleus.append(i)
             else:
                 plain.append(i)
-        order = plain + nucleus + greedy  # each kind is a contiguous slice of the buffer
-        if order:
-            picks = self._dense(logits, order, words, temperatures, top_ps, uniforms, len(plain), len(nucleus))
-            for i, token in zip(order, picks, strict=True):
-                out[i] = token
+        for key, (plain, nucleus, greedy) in kinds.items():
+            space = self._full if key < 0 else self._subsets[key]
+            order = plain + nucleus + greedy  # each kind is a contiguous slice of the buffer
+            picks = self._dense(logits, space, order, words, temperatures, top_ps, uniforms,
+                                len(plain), len(nucleus))
+            for i, column in zip(order, picks, strict=True):
+                out[i] = space.token(column)
         return out
 
-    # -- rows with many allowed tokens: the whole vocabulary ------------------------------------
-    def _dense(self, logits: Unembedding, order: list[int], words: np.ndarray, temperatures: Sequence[float],
-               top_ps: Sequence[float], uniforms: Sequence[float], n_plain: int, n_nucleus: int) -> list[int]:
+    # -- rows with many allowed tokens: the whole vocabulary, or a registered subset ----------
+    def _dense(self, logits: Unembedding, space: _Space, order: list[int], words: np.ndarray,
+               temperatures: Sequence[float], top_ps: Sequence[float], uniforms: Sequence[float],
+               n_plain: int, n_nucleus: int) -> list[int]:
+        """Columns (of `space`) picked for the rows `order`."""
         d = len(order)
-        buf = self._buf[:d]
-        logits.dense(order, buf[:, : self.vocab])
-        keep = self._apply_masks(buf, words[order])
+        buf = space.buf[:d]
+        if space.ids_t is None:
+            logits.dense(order, buf[:, : self.vocab])
+        else:
+            logits.dense(order, buf, space.ids_t)
+        if space.size < space.width:  # padding columns: never picked
+            buf[:, space.size :] = float("-inf")
+        keep = self._apply_masks(space, buf, words[order])
         picks: list[int] = []
         s = n_plain + n_nucleus
         if s:
             weights = buf[:s]
-            block_cdf = self._block_cdf[:s]
+            block_cdf = space.block_cdf[:s]
+            group = space.group
             # A few rows at a time (~2 MB, 2 rows of the harmony vocabulary) stay in the CPU's
             # cache through max, exp and block sums: faster than each pass streaming the batch.
-            for r in range(0, s, self._group):
-                w = weights[r : r + self._group]
+            for r in range(0, s, group):
+                w = weights[r : r + group]
                 w.sub_(w.amax(dim=-1, keepdim=True))
                 temps = [float(temperatures[i]) for i in order[r : r + w.shape[0]]]
                 if any(t != 1.0 for t in temps):
@@ -171,7 +245,7 @@ class Sampler:
                 if keep is not None:
                     w.mul_(keep[r : r + w.shape[0]])
                 torch.cumsum(w.view(w.shape[0], -1, BLOCK).sum(dim=-1).double(), dim=-1,
-                             out=block_cdf[r : r + self._group])
+                             out=block_cdf[r : r + group])
             if n_plain:
                 picks += _blocked_inverse_cdf(weights[:n_plain], block_cdf[:n_plain],
                                               [float(uniforms[i]) for i in order[:n_plain]])
@@ -183,26 +257,31 @@ class Sampler:
             picks += buf[s:].max(dim=-1).indices.tolist()
         return picks
 
-    def _apply_masks(self, buf: torch.Tensor, words: np.ndarray) -> torch.Tensor | None:
-        """-inf at every blocked token of buf [d, width] under words [d, width/32]: only the words
+    def _apply_masks(self, space: _Space, buf: torch.Tensor, words: np.ndarray) -> torch.Tensor | None:
+        """-inf at every blocked column of buf [d, width] under words [d, V/32]: only the words
         with a blocked bit are unpacked (free text blocks ~1400 tokens in ~280 of 6284 words),
         then one index_fill_ for the batch. Word p of the flattened masks holds tokens 32p..32p+31
-        of the flattened buffer.
+        of the flattened buffer (whole vocabulary); in a subset, blocked means in the subset and
+        not allowed, mapped to the subset's columns.
 
-        A mask blocking tokens all over the vocabulary (readable text) is applied densely instead:
-        blocked logits are lowered by 10^4 (below any allowed one, for max) and the returned 0/1
-        float mask [d, width] zeroes their weights after exp (see `_dense`)."""
-        blocked = ~words.ravel()
+        A mask blocking tokens all over the space (readable text without a subset) is applied
+        densely instead: blocked logits are lowered by 10^4 (below any allowed one, for max) and
+        the returned 0/1 float mask [d, width] zeroes their weights after exp (see `_dense`)."""
+        blocked = (~words if space.words is None else space.words & ~words).ravel()
         partial = np.flatnonzero(blocked)
         if partial.size == 0:
             return None
         if partial.size * DENSE_MASK_FRACTION > blocked.size:
             allowed = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")
-            keep = torch.from_numpy(allowed).to(device=self.device, dtype=buf.dtype)
+            if space.ids is not None:
+                allowed = np.pad(allowed[:, space.ids], ((0, 0), (0, space.width - space.size)))
+            keep = torch.from_numpy(np.ascontiguousarray(allowed)).to(device=self.device, dtype=buf.dtype)
             buf.add_(keep - 1.0, alpha=BLOCKED_OFFSET)  # kept logits exactly as they were
             return keep
         bits = np.flatnonzero(np.unpackbits(blocked[partial].view(np.uint8), bitorder="little"))
-        flat = partial[bits >> 5] * 32 + (bits & 31)
+        row, token = np.divmod(partial[bits >> 5] * 32 + (bits & 31), self.words * 32)
+        column = token if space.position is None else space.position[token]
+        flat = row * space.width + column
         buf.view(-1).index_fill_(0, torch.from_numpy(flat).to(self.device), float("-inf"))
         return None
 

@@ -101,6 +101,10 @@ class StepStats:
     mask_wait_seconds: float = 0.0  # how long the model thread waited for masks after its forward
     forward_seconds: float = 0.0
     sample_seconds: float = 0.0
+    # The model thread's CPU time in the same two phases (wall time includes waiting for the
+    # GIL or a core on a shared machine; CPU time is what the work costs).
+    forward_cpu_seconds: float = 0.0
+    sample_cpu_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
@@ -238,6 +242,9 @@ class Scheduler:
                 self._readable_string_words = np.packbits(bits, bitorder="little").view(np.int32)
                 bits[: len(self._tok.readable)] = self._tok.json_structure
                 self._json_structure_words = np.packbits(bits, bitorder="little").view(np.int32)
+                # Rows narrowed to one of these sets get logits for that set only.
+                for narrowed in (self._readable_words, self._readable_string_words, self._json_structure_words):
+                    self._sampler.add_subset(np.unpackbits(narrowed.view(np.uint8), bitorder="little").view(bool))
             self._ll_executor = llguidance.LLExecutor(num_threads=max(1, min(4, os.cpu_count() or 1)))
         except Exception as exc:  # reported to every request instead of crashing the thread
             self._tok_error = f"harmony tokenizer unavailable: {exc}"
@@ -334,6 +341,7 @@ class Scheduler:
 
     def _step(self) -> None:
         started = time.perf_counter()
+        cpu_started = time.thread_time()
         sampling: list[Sequence] = []
         prefills: list[tuple[Sequence, tuple[int, ...], bool]] = []
         decodes: list[Sequence] = []
@@ -369,6 +377,7 @@ class Scheduler:
             self.stats.max_decode_batch = max(self.stats.max_decode_batch, len(decodes))
             self._decode(decodes)
         forward_done = time.perf_counter()
+        self.stats.forward_cpu_seconds += time.thread_time() - cpu_started
         # The previous step's tokens go to the event loops now, not at the end of that step: the
         # loops' Python work (harmony parsing, SSE) then overlaps the long GIL-free matmuls of
         # sampling instead of the forward's hundreds of small ops, each of which must win the
@@ -384,11 +393,13 @@ class Scheduler:
                 except Exception as exc:
                     self._mark_failed(seq, "computing the grammar mask", exc)
         sample_start = time.perf_counter()
+        sample_cpu_start = time.thread_time()
         self.stats.mask_wait_seconds += sample_start - forward_done
         self.stats.forward_seconds += forward_done - started
         if sampling:
             self._sample_and_commit(sampling)
         self.stats.sample_seconds += time.perf_counter() - sample_start
+        self.stats.sample_cpu_seconds += time.thread_time() - sample_cpu_start
         self.stats.steps += 1
 
     def _decode(self, decodes: list[Sequence]) -> None:

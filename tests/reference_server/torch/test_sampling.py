@@ -15,11 +15,12 @@ N = 4000
 PATHS = {"dense": 0, "sparse": 1 << 30}  # sparse_limit: 0 = always the whole vocabulary
 
 
-def _counts(logits: torch.Tensor, blocked: torch.Tensor, temp: float, top_p: float, path: str) -> torch.Tensor:
+def _counts(logits: torch.Tensor, blocked: torch.Tensor, temp: float, top_p: float, path: str,
+            subsets: tuple[np.ndarray, ...] = ()) -> torch.Tensor:
     """Token frequencies over a uniform grid of N draws."""
     grid = [(k + 0.5) / N for k in range(N)]
     vocab = logits.shape[0]
-    sampler = Sampler(vocab, 500, sparse_limit=PATHS[path])
+    sampler = Sampler(vocab, 500, sparse_limit=PATHS[path], subsets=subsets)
     counts = torch.zeros(vocab)
     for chunk in range(0, N, 500):
         us = grid[chunk : chunk + 500]
@@ -41,6 +42,78 @@ def test_inverse_cdf_matches_the_distribution(vocab: int, temp: float, path: str
     got = _counts(logits, blocked, temp, 1.0, path)
     assert torch.all(got[blocked] == 0)
     assert (got - expected).abs().max() <= 2.0 / N + 1e-6
+
+
+@pytest.mark.parametrize("temp", [1.0, 0.5])
+@pytest.mark.parametrize("top_p", [1.0, 0.7])
+def test_rows_inside_a_subset_sample_the_same_distribution(temp: float, top_p: float) -> None:
+    """A row whose allowed tokens lie in a registered sub-vocabulary is sampled over that subset's
+    columns (some of them blocked): same masked, tempered distribution, blocked tokens never."""
+    vocab = 101
+    logits = torch.randn(vocab, generator=torch.Generator().manual_seed(11)) * 2
+    ids = np.arange(vocab)
+    blocked = torch.from_numpy(ids % 3 == 0)
+    subset = ids[(ids % 3 != 0) | (ids % 6 == 0)]  # the allowed tokens and some blocked ones
+    elsewhere = ids[ids % 2 == 0]  # a smaller subset that does not hold the row: never used
+    probs = torch.softmax(logits.masked_fill(blocked, float("-inf")) / temp, dim=-1)
+    values, order = torch.sort(probs, descending=True)
+    head = order[: int((torch.cumsum(values, 0) - values < top_p).sum())]
+    expected = torch.zeros(vocab)
+    expected[head] = probs[head] / probs[head].sum()
+    got = _counts(logits, blocked, temp, top_p, "dense", subsets=(subset, elsewhere))
+    assert torch.all(got[blocked] == 0)
+    assert (got - expected).abs().max() <= 2.0 / N + 1e-6
+    assert got.sum().item() == pytest.approx(1.0)
+
+
+def test_subset_rows_pick_what_the_whole_vocabulary_picks(tiny_model: torch.nn.Module) -> None:
+    """The real unembedding over a subset's gathered weights: greedy rows pick the masked argmax
+    of the model's own logits, mixed with rows outside the subset in one batch; a batch gives
+    each row what it gets alone."""
+    vocab = tiny_model.cfg.vocab_size
+    rng = np.random.default_rng(2)
+    subset = np.flatnonzero(rng.random(vocab) < 0.3)
+    rows = 6
+    allowed = np.zeros((rows, vocab), dtype=bool)
+    allowed[:, subset] = True
+    allowed[1, subset[::7]] = False  # a subset row with some of the subset blocked
+    allowed[3] = True  # outside the subset: the whole vocabulary
+    allowed[3, 199998:] = False
+    words = pack_allowed(allowed)
+    hidden = torch.randn(rows, tiny_model.cfg.hidden_size, generator=torch.Generator().manual_seed(9))
+    temps, top_ps = [0.0, 0.0, 1.0, 0.0, 0.8, 1.0], [1.0, 1.0, 1.0, 1.0, 0.9, 0.5]
+    sampler = Sampler(vocab, rows, subsets=(subset,))
+    uniforms = [float(u) for u in rng.random(rows)]
+    heads = _SpyHeads(tiny_model, hidden)
+    together = sampler.sample(heads, words, temps, top_ps, uniforms)
+    assert sorted(heads.calls) == [(1, None), (5, subset.size)]  # one matmul per space
+    for r in (0, 1, 3):
+        full = tiny_model.logits(hidden[r]).masked_fill(torch.from_numpy(~allowed[r]), float("-inf"))
+        assert together[r] == int(full.argmax())
+    assert all(allowed[r, t] for r, t in enumerate(together))
+    back = sampler.sample(ModelHeads(tiny_model, hidden.flip(0)), words[::-1].copy(), temps[::-1],
+                          top_ps[::-1], uniforms[::-1])
+    assert back[::-1] == together
+
+
+class _SpyHeads(ModelHeads):
+    """Records (rows, subset size or None) of every dense unembedding."""
+
+    def __init__(self, model: torch.nn.Module, hidden: torch.Tensor) -> None:
+        super().__init__(model, hidden)  # type: ignore[arg-type]
+        self.calls: list[tuple[int, int | None]] = []
+
+    def dense(self, rows, out, ids=None):  # type: ignore[no-untyped-def]
+        self.calls.append((len(rows), None if ids is None else int(ids.shape[0])))
+        super().dense(rows, out, ids)
+
+
+def test_subsets_must_lie_in_the_vocabulary() -> None:
+    sampler = Sampler(10, 1)
+    with pytest.raises(ValueError, match="inside the vocabulary"):
+        sampler.add_subset(np.array([3, 10]))
+    with pytest.raises(ValueError, match="non-empty"):
+        sampler.add_subset(np.zeros(10, dtype=bool))
 
 
 @pytest.mark.parametrize("path", PATHS)
