@@ -61,7 +61,11 @@ def exchange_line(case: Any) -> tuple[str, str]:
     if judged == "none":
         note = d.get("note") or "not judged"
         return f"· {head}  {note if 'note' in d else 'relayed (not a Response answer)'}", "dim"
-    what = f"{case.event_count} events" if judged == "sse" else "json body"
+    if judged == "websocket":
+        what = f"{plural(d.get('messages', 0), 'message')}, {plural(d.get('responses', 0), 'response')}"
+        what += f", closed by {d['close']}" if d.get("close") else ""
+    else:
+        what = f"{case.event_count} events" if judged == "sse" else "json body"
     if d.get("dropped"):
         what += ", client hung up"
     errors = [f for f in case.findings if f.severity == "error"]
