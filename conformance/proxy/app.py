@@ -65,6 +65,13 @@ def _credential(value: str) -> str:
     return low[7:].strip() if low[:7].lower() == "bearer " else low
 
 
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret.strip():
+            text = text.replace(secret, "***")
+    return text
+
+
 class ProxyApp:
     """ASGI app; `cases` holds one report case per finished exchange, in finishing order."""
 
@@ -293,6 +300,8 @@ class ProxyApp:
                               details={"method": ex.method, "path": ex.path, "status": ex.status})
         else:
             case = judge.finish(dropped=ex.dropped, error=ex.error)
+        if case.details.get("upstream_error"):  # an upstream may quote the key back: never print it
+            case.details["upstream_error"] = _scrub(case.details["upstream_error"], ex.secrets)
         case.details["scenario"] = ex.scenario
         if self.recorder is not None:
             failure = await anyio.to_thread.run_sync(self._record, ex, case)

@@ -13,6 +13,7 @@ server supports denial responses (uvicorn does), else the client's handshake is 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -184,6 +185,9 @@ def judge(ex: SocketExchange, *, profile: str, fail_on: str, duration_s: float) 
         return CaseResult(id=name, status="error", error=f"internal error: {type(exc).__name__}: {exc}",
                           duration_s=duration_s, event_count=len(ex.records), details=details)
     details["responses"] = len(checker.responses)
+    errors = _error_events(ex.records)
+    if errors:
+        details["error_events"] = errors
     closes = [r for r in ex.records if r["dir"] == "close"]
     if closes:
         details["close"] = f"{closes[0]['by']} {closes[0]['code']}"
@@ -191,3 +195,20 @@ def judge(ex: SocketExchange, *, profile: str, fail_on: str, duration_s: float) 
     failing = any(at_least(f.severity, fail_on) for f in findings)
     return CaseResult(id=name, status="failed" if failing else "passed", findings=findings,
                       duration_s=duration_s, event_count=len(ex.records), details=details)
+
+
+def _error_events(records: list[dict[str, Any]]) -> list[str]:
+    """`code (param)` of each `error` message the server sent (their messages may quote input)."""
+    out = []
+    for record in records:
+        if record["dir"] != "server" or '"error"' not in record["text"]:
+            continue
+        try:
+            event = json.loads(record["text"])
+        except ValueError:
+            continue
+        error = event.get("error") if isinstance(event, dict) and event.get("type") == "error" else None
+        if isinstance(error, dict):
+            head = str(error.get("code") or error.get("type") or "error")
+            out.append(f"{head} ({error['param']})" if error.get("param") else head)
+    return out

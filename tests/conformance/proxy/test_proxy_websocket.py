@@ -83,6 +83,8 @@ def test_openai_python_connect_through_the_proxy(tmp_path: Path) -> None:
     assert case.status == "passed"
     line, _style = exchange_line(case)
     assert line.startswith("✓ WS /v1/responses 101") and "2 responses, closed by client 1000" in line
+    assert case.details["error_events"] == ["unknown_event_type (type)"]
+    assert "1 error event: unknown_event_type (type)" in line
     # --record: the socket as a transcript, the server's texts exact, the key nowhere
     (path,) = (tmp_path / "rec").rglob("ws-*.jsonl")
     text = path.read_text()
