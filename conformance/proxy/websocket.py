@@ -50,6 +50,10 @@ class SocketExchange:
         return round(time.monotonic() - self.started, 6)
 
     def message(self, direction: str, data: str | bytes) -> None:
+        if self.closed:
+            # The server's messages in flight when the client closed never reach the client; the
+            # transcript is what the client saw (nothing after a close can: ws.after-close).
+            return
         text = data if isinstance(data, str) else data.decode("utf-8", "replace")
         self.records.append({"dir": direction, "text": text, "t": self.t()})
 
@@ -133,13 +137,13 @@ async def relay(ex: SocketExchange, url: str, scope: dict[str, Any], receive: An
         async def upstream_to_client() -> None:
             try:
                 async for data in upstream:
-                    ex.message("server", data)
                     key = "text" if isinstance(data, str) else "bytes"
                     await send({"type": "websocket.send", key: data})
+                    ex.message("server", data)  # once delivered: the transcript is what the client saw
             except ConnectionClosed:
                 pass
-            except OSError:  # the client's socket is gone
-                pass
+            except OSError:  # the client's socket is gone before its close reached us
+                ex.close("client", 1006, "")
             rcvd = upstream.close_code
             if not ex.closed:
                 reason = upstream.close_reason or ""
