@@ -60,8 +60,17 @@ def exchange_line(case: Any) -> tuple[str, str]:
     judged = d.get("judged")
     if judged == "none":
         note = d.get("note") or "not judged"
-        return f"· {head}  {note if 'note' in d else 'relayed (not a Response answer)'}", "dim"
-    what = f"{case.event_count} events" if judged == "sse" else "json body"
+        line = f"· {head}  {note if 'note' in d else 'relayed (not a Response answer)'}"
+        if d.get("upstream_error"):
+            line += f"  {_clip(d['upstream_error'])}"
+        return line, "dim"
+    if judged == "websocket":
+        what = f"{plural(d.get('messages', 0), 'message')}, {plural(d.get('responses', 0), 'response')}"
+        what += f", closed by {d['close']}" if d.get("close") else ""
+        if d.get("error_events"):
+            what += f", {plural(len(d['error_events']), 'error event')}: {_clip(', '.join(d['error_events']), 80)}"
+    else:
+        what = f"{case.event_count} events" if judged == "sse" else "json body"
     if d.get("dropped"):
         what += ", client hung up"
     errors = [f for f in case.findings if f.severity == "error"]
@@ -78,6 +87,10 @@ def exchange_line(case: Any) -> tuple[str, str]:
     if d.get("recorder_error"):
         line += f"  [recorder failed: {d['recorder_error']}]"
     return line, style
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _emitter() -> Any:

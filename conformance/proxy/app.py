@@ -65,6 +65,13 @@ def _credential(value: str) -> str:
     return low[7:].strip() if low[:7].lower() == "bearer " else low
 
 
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret.strip():
+            text = text.replace(secret, "***")
+    return text
+
+
 class ProxyApp:
     """ASGI app; `cases` holds one report case per finished exchange, in finishing order."""
 
@@ -95,9 +102,8 @@ class ProxyApp:
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":  # not relayed yet: refuse the handshake plainly
-            await receive()
-            await send({"type": "websocket.close", "code": 1003})
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -232,6 +238,60 @@ class ProxyApp:
                 ex.dropped = True
             tg.cancel_scope.cancel()
 
+    async def _websocket(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from conformance.proxy import websocket
+
+        secrets: list[str] = []
+        scenario = "proxy"
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            if name in CREDENTIAL_HEADERS and value.strip():
+                secrets += [value, _credential(value)]
+            if name == SCENARIO_HEADER.lower() and value.strip():
+                scenario = value.strip()
+        with self._lock:
+            index = self._count
+            self._count += 1
+        ex = websocket.SocketExchange(index=index, scenario=scenario, path=scope["path"], secrets=secrets)
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = websocket.upstream_ws_url(self.upstream_target(scope["path"], query))
+        started = anyio.current_time()
+        try:
+            await websocket.relay(ex, url, scope, receive, send, self.options.connect_timeout_s)
+        finally:
+            with anyio.CancelScope(shield=True):
+                case = websocket.judge(ex, profile=self.options.profile, fail_on=self.options.fail_on,
+                                       duration_s=anyio.current_time() - started)
+                case.details["scenario"] = ex.scenario
+                if self.recorder is not None and ex.status == 101:
+                    failure = await anyio.to_thread.run_sync(self._record_socket, ex)
+                    if failure:
+                        case.details["recorder_error"] = failure
+                self._done(case)
+
+    def _record_socket(self, ex: Any) -> str | None:
+        try:
+            with self._lock:
+                self._learn_secrets(ex.secrets)
+                self.recorder.observe_transcript(ex.scenario, ex.records)
+            return None
+        except Exception as exc:  # recording must not change the client's session; it is reported
+            return f"{type(exc).__name__}: {exc}"
+
+    def _learn_secrets(self, secrets: list[str]) -> None:
+        from conformance.redaction import Redactor
+
+        if any(s not in self._secrets for s in secrets):
+            self._secrets.update(secrets)
+            self.recorder.redactor = Redactor(sorted(self._secrets))
+
+    def _done(self, case: CaseResult) -> None:
+        with self._lock:
+            self.cases.append(case)
+        if self.emit is not None:
+            with contextlib.suppress(Exception):  # a broken terminal must not break the relay
+                self.emit(case)
+
     # -- after the exchange ------------------------------------------------------------------
 
     async def _finish(self, ex: _Exchange, judge: ExchangeJudge | None) -> None:
@@ -240,20 +300,16 @@ class ProxyApp:
                               details={"method": ex.method, "path": ex.path, "status": ex.status})
         else:
             case = judge.finish(dropped=ex.dropped, error=ex.error)
+        if case.details.get("upstream_error"):  # an upstream may quote the key back: never print it
+            case.details["upstream_error"] = _scrub(case.details["upstream_error"], ex.secrets)
         case.details["scenario"] = ex.scenario
         if self.recorder is not None:
             failure = await anyio.to_thread.run_sync(self._record, ex, case)
             if failure:
                 case.details["recorder_error"] = failure
-        with self._lock:
-            self.cases.append(case)
-        if self.emit is not None:
-            with contextlib.suppress(Exception):  # a broken terminal must not break the relay
-                self.emit(case)
+        self._done(case)
 
     def _record(self, ex: _Exchange, case: CaseResult) -> str | None:
-        from conformance.redaction import Redactor
-
         record = ExchangeRecord(
             scenario=ex.scenario, index=ex.index, label=f"{ex.method} {ex.path}", method=ex.method,
             path=ex.path.lstrip("/"), auth=ex.auth,  # type: ignore[arg-type]
@@ -265,9 +321,7 @@ class ProxyApp:
         )
         try:
             with self._lock:  # the recorder's bookkeeping is shared by all exchanges
-                if any(s not in self._secrets for s in ex.secrets):
-                    self._secrets.update(ex.secrets)
-                    self.recorder.redactor = Redactor(sorted(self._secrets))
+                self._learn_secrets(ex.secrets)
                 self.recorder.write(record)
             return None
         except Exception as exc:  # recording must not change the client's answer; it is reported

@@ -21,6 +21,7 @@ from conformance.report import CaseResult
 
 # A JSON body beyond this is relayed but not judged (a Response body is far smaller).
 JSON_BODY_LIMIT = 64 * 1024 * 1024
+ERROR_BODY_LIMIT = 1024 * 1024  # an error body is read for its code only
 # Requests whose JSON answer is a Response object: POST /responses, GET /responses/{id} and
 # POST /responses/{id}/cancel (DELETE answers a deletion object, input_items a list).
 _RESPONSE_ANSWERS = (
@@ -82,10 +83,13 @@ class ExchangeJudge:
             self.kind = "sse"
         elif status == 200 and ctype.endswith("json") and answers_a_response(self.method, path):
             self.kind = "json"
+        # An error answer is not judged, but its code is what a user of the proxy needs to see.
+        self._keep_error = status >= 400 and ctype.endswith("json")
         self._decoder = _decoder(content_encoding)
         if self._decoder is False:
             self.note = f"not judged: Content-Encoding {content_encoding!r} is not decoded"
             self.kind = "none"
+            self._keep_error = False
         self._json: list[bytes] = []
         self._json_size = 0
         self._checker: Any = None
@@ -111,7 +115,7 @@ class ExchangeJudge:
         self._parser = SSEParser()
 
     def feed(self, chunk: bytes) -> None:
-        if self.kind == "none" or not chunk:
+        if (self.kind == "none" and not self._keep_error) or not chunk:
             return
         self._guard(self._feed, chunk)
 
@@ -122,7 +126,7 @@ class ExchangeJudge:
             batch = self._parser.feed(chunk)
             self.events += len(batch)
             self._checker.feed_messages(batch)
-        elif self._json_size <= JSON_BODY_LIMIT:
+        elif self._json_size <= (JSON_BODY_LIMIT if self.kind == "json" else ERROR_BODY_LIMIT):
             self._json.append(chunk)
             self._json_size += len(chunk)
 
@@ -146,9 +150,31 @@ class ExchangeJudge:
         findings = list(result.findings) if result is not None else []
         if result is not None and result.response_id:
             details["response_id"] = result.response_id
+        if self._keep_error and not dropped:
+            summary = self._guard(self._error_summary)
+            if summary:
+                details["upstream_error"] = summary
         failing = any(at_least(f.severity, self.fail_on) for f in findings)
         return CaseResult(id=self.name, status="failed" if failing else "passed", findings=findings,
                           duration_s=duration, event_count=self.events, details=details)
+
+    def _error_summary(self) -> str | None:
+        """`code (param): message` of an OpenAI-shaped error body, else None."""
+        if self._json_size > ERROR_BODY_LIMIT:
+            return None
+        raw = b"".join(self._json) + (self._decoder.flush() if self._decoder is not None else b"")
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            return None
+        head = str(error.get("code") or error.get("type") or "error")
+        if error.get("param"):
+            head += f" ({error['param']})"
+        message = error.get("message")
+        return f"{head}: {message}" if isinstance(message, str) and message else head
 
     def _result(self, cut: bool) -> Any:
         if self.kind == "sse":

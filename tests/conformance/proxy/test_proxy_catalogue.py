@@ -43,8 +43,14 @@ def test_catalogue_through_the_proxy(tmp_path: Path, capsys: pytest.CaptureFixtu
             assert sent[body] > 0, f"{body_path}: the runner got bytes the server did not send"
             sent[body] -= 1
     assert recorded >= 50
-    assert len(proxy.cases) == len(tap.sent)
+    http_cases = [c for c in proxy.cases if c.details["judged"] != "websocket"]
+    assert len(http_cases) == len(tap.sent)
+    # the websocket scenarios' sockets went through too, each judged as a transcript
+    sockets = [c for c in proxy.cases if c.details["judged"] == "websocket"]
+    assert len(sockets) >= 10 and sum(c.details["responses"] for c in sockets) >= 20
+    ws_scenarios = {n: s["status"] for n, s in session["scenarios"].items() if n.startswith("websocket")}
+    assert len(ws_scenarios) >= 9 and set(ws_scenarios.values()) == {"passed"}, ws_scenarios
     findings = [(c.id, f.rule, f.severity) for c in proxy.cases for f in c.findings]
     assert not findings, findings
-    assert not [c for c in proxy.cases if c.status == "error"]
+    assert not [(c.id, c.error) for c in proxy.cases if c.status == "error"]
     assert sum(1 for c in proxy.cases if c.details["judged"] == "sse") >= 20

@@ -3,6 +3,7 @@ all judged and recorded, and the API key is in no file the proxy writes."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ import anyio
 import httpx
 
 import reference_server
+from conformance.cli.proxy import exchange_line
 from conformance.replay.matching import load_recordings
 from tests.conformance.proxy.helpers import Tap, proxied
 
@@ -146,6 +148,11 @@ def test_a_key_the_upstream_echoes_reaches_the_client_but_no_file(tmp_path: Path
     assert len(written) >= 3  # body, sidecar, session.json
     for path in written:
         assert API_KEY[8:].encode() not in path.read_bytes(), f"the API key is in {path}"
+    # the verdict line names the upstream's error, with the key it quoted scrubbed
+    (case,) = proxy.cases
+    line, _style = exchange_line(case)
+    assert "invalid_api_key: Incorrect API key provided: ***." in line and API_KEY[8:] not in line
+    assert API_KEY[8:] not in json.dumps(proxy.report(tool_version="test").to_dict())
 
 
 def test_a_recorded_exchange_replays_and_rechecks(tmp_path: Path) -> None:
