@@ -107,7 +107,7 @@ def _late_field(ctx: Any, issue: Any, pointer: str, ev: dict[str, Any]) -> bool:
         return False
     item = ev.get("item")
     kind = item.get("type") if isinstance(item, dict) else None
-    return parts[2] not in OPEN_FIELDS_BY_TYPE.get(kind, frozenset())
+    return parts[2] not in OPEN_FIELDS_BY_TYPE.get(str(kind), frozenset())
 
 
 def _issues_for(rule_id: str, ctx: Any) -> Iterator[tuple[Any, str]]:
