@@ -854,8 +854,9 @@ def _additional_tools(items: list[tuple[str, dict[str, Any]]], tools: list[Tool]
         # are plain tools, which is what Codex means by it.
         flat: list[Any] = []
         for member in members:
-            if isinstance(member, dict) and member.get("type") == "namespace" and member.get("name") == "functions":
-                flat += member.get("tools") if isinstance(member.get("tools"), list) else [member]
+            inner = member.get("tools") if isinstance(member, dict) else None
+            if isinstance(inner, list) and member.get("type") == "namespace" and member.get("name") == "functions":
+                flat += inner
             else:
                 flat.append(member)
         out += _parse_tools(flat, f"{param}.tools")

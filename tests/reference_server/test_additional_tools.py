@@ -18,7 +18,7 @@ CLOCK = {"type": "namespace", "name": "clock", "description": "Time", "tools": [
      "parameters": {"type": "object", "properties": {}}}]}
 
 
-def additional(*tools: dict[str, Any]) -> dict[str, Any]:
+def additional(*tools: Any) -> dict[str, Any]:
     return {"type": "additional_tools", "id": "at_1", "role": "developer", "tools": list(tools)}
 
 
@@ -51,6 +51,8 @@ def test_bad_additional_tools_name_the_param(client: TestClient) -> None:
     r = create(client, {"input": [{"role": "user", "content": "hi"}, additional({"type": "nope"})]})
     assert r.status_code == 400
     assert r.json()["error"]["param"] == "input[1].tools[0].type"
+    r = create(client, {"input": [additional("not a tool")]})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "input[0].tools[0]"
     r = create(client, {"input": [additional(WEATHER)], "tools": [WEATHER]})
     assert r.status_code == 400 and "declared twice" in r.json()["error"]["message"]
     r = create(client, {"input": [{"type": "additional_tools", "tools": [WEATHER], "extra": 1}]})
