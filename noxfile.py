@@ -121,10 +121,31 @@ def clients(session: nox.Session) -> None:
     backends. Writes the matrix (Markdown) to reports/clients-matrix.md and prints it; any failing
     cell fails the session. Extra args go to pytest (e.g. -k openai_node)."""
     _install(session)
-    session.install("-r", "clients/python/requirements.txt")
+    location = getattr(session.virtualenv, "location", None)
+    requirements = ROOT / "clients" / "python" / "requirements.txt"
+    # Installs are skipped when a stamp says this exact pin list / lock file is already installed
+    # (a reused run then costs only the cells; `npm ci` alone wipes and rebuilds node_modules).
+    if not _stamped(Path(location) / ".clients-requirements" if location else None, requirements):
+        session.install("-r", str(requirements))
+        _stamp(Path(location) / ".clients-requirements" if location else None, requirements)
     if shutil.which("node") and shutil.which("npm"):
-        with session.chdir("clients/js"):
-            session.run_install("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+        modules_stamp = ROOT / "clients" / "js" / "node_modules" / ".clients-lock"
+        lock = ROOT / "clients" / "js" / "package-lock.json"
+        if _stamped(modules_stamp, lock):
+            session.log("clients/js/node_modules matches package-lock.json: npm ci skipped")
+        else:
+            with session.chdir("clients/js"):
+                session.run_install("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error", external=True)
+            _stamp(modules_stamp, lock)
     else:
         session.warn("node/npm not found: every JS client cell will be reported SKIPPED")
     session.run("pytest", "clients", "-p", "no:cacheprovider", *session.posargs)
+
+
+def _stamped(stamp: Path | None, source: Path) -> bool:
+    return stamp is not None and stamp.is_file() and stamp.read_text() == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def _stamp(stamp: Path | None, source: Path) -> None:
+    if stamp is not None and stamp.parent.is_dir():
+        stamp.write_text(hashlib.sha256(source.read_bytes()).hexdigest())

@@ -37,6 +37,9 @@ class Exchange:
     response: Any = None  # a JSON answer, or the final Response object of an SSE stream
     events: list[str] = field(default_factory=list)  # SSE event types, in order
     error: str | None = None  # the proxy's own failure to reach the server
+    # Set once the proxy has recorded the whole answer. A client may exit as soon as it has read
+    # the terminal event, before the proxy has parsed the stream: cells wait for this first.
+    finished: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
     def is_create(self) -> bool:
@@ -108,6 +111,14 @@ class RecordingProxy:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait (a bounded time) until every exchange so far is fully recorded."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            pending = list(self.exchanges)
+        for ex in pending:
+            ex.finished.wait(max(0.0, deadline - time.monotonic()))
+
     def take(self) -> list[Exchange]:
         with self._lock:
             taken, self.exchanges = self.exchanges, []
@@ -134,6 +145,12 @@ class RecordingProxy:
         ex = Exchange(h.command, h.path, _decode_body(body, h.headers.get("Content-Encoding")))
         with self._lock:
             self.exchanges.append(ex)
+        try:
+            self._relay(h, body, ex)
+        finally:
+            ex.finished.set()
+
+    def _relay(self, h: BaseHTTPRequestHandler, body: bytes, ex: Exchange) -> None:
         headers = {k: v for k, v in h.headers.items() if k.lower() not in _HOP}
         conn = http.client.HTTPConnection(*self.upstream, timeout=self.stall_seconds)
         try:

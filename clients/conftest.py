@@ -63,6 +63,7 @@ class Target:
         path.write_text(json.dumps([ex.to_json() for ex in self.exchanges()], indent=1))
 
     def exchanges(self) -> list[Exchange]:
+        self.proxy.settle()
         return list(self.proxy.exchanges)
 
     def close(self) -> None:

@@ -240,7 +240,11 @@ def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None
     assert proc.returncode == 0, (f"codex exec exit {proc.returncode}: "
                                   f"{errors[-1] if errors else proc.stderr.strip()[-300:]}; {_wire(target)}")
     posts = creates(target)
-    assert posts[0].request.get("tools"), "codex sent no tools"
+    # Codex declares its tools in `tools` or (0.171) in an `additional_tools` input item
+    declared = posts[0].request.get("tools") or [t for item in input_items(posts[0].request)
+                                                 if item.get("type") == "additional_tools"
+                                                 for t in item.get("tools") or []]
+    assert declared, "codex sent no tools"
     final = output_text(posts[-1].response).strip()
     if target.backend == "scripted":
         assert final, "the last response has no text"

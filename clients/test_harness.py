@@ -30,6 +30,16 @@ class _Upstream(BaseHTTPRequestHandler):
         if body.get("hang"):
             time.sleep(2)
             return
+        if body.get("linger"):  # the whole stream, then the connection stays open a while
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(SSE)
+            self.wfile.flush()
+            time.sleep(0.3)
+            self.close_connection = True
+            return
         if body.get("stream"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -66,6 +76,18 @@ def test_proxy_passes_sse_through_and_records_the_final_response(proxy: Recordin
     assert ex.is_create and ex.request == {"stream": True, "input": "hi"}
     assert ex.events == ["response.created", "response.completed"]
     assert ex.response == {"id": "resp_1"}
+
+
+def test_settle_waits_until_a_stream_the_client_left_early_is_recorded(proxy: RecordingProxy) -> None:
+    # A client stops reading at the terminal event and exits; the proxy records the stream only
+    # when the server ends it. Cells read the exchanges after settle(), never before.
+    with httpx.stream("POST", f"{proxy.base_url}/responses", json={"linger": True}) as got:
+        for line in got.iter_lines():
+            if line.startswith("event: response.completed"):
+                break
+    proxy.settle()
+    (ex,) = proxy.take()
+    assert ex.finished.is_set() and ex.response == {"id": "resp_1"}
 
 
 def test_proxy_records_an_error_answer(proxy: RecordingProxy) -> None:

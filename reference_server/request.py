@@ -379,14 +379,17 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.instructions = _str(body, "instructions", "instructions")
     req.previous_response_id = _str(body, "previous_response_id", "previous_response_id", allow_empty=False)
     raw_input = body.get("input")
+    extra_tools: list[tuple[str, dict[str, Any]]] = []
     if raw_input is None:
         if req.previous_response_id is None:
             raise _missing("input")
         req.input_items = []
     else:
+        raw_input, extra_tools = _split_additional_tools(raw_input)
         req.input_items = parse_input(raw_input)
 
     req.tools = _parse_tools(body.get("tools"))
+    req.tools += _additional_tools(extra_tools, req.tools)
     req.tool_choice = _parse_tool_choice(body.get("tool_choice"), req.tools)
     req.parallel_tool_calls = _bool(body, "parallel_tool_calls", True)
     req.reasoning = _parse_reasoning(body.get("reasoning"))
@@ -615,16 +618,16 @@ _TOOL_OPTIONAL_KEYS = ("defer_loading", "allowed_callers", "async", "output_sche
 GRAMMAR_SYNTAXES = ("lark", "regex")
 
 
-def _parse_tools(value: Any) -> list[Tool]:
+def _parse_tools(value: Any, where: str = "tools") -> list[Tool]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _type_error("tools", "an array", value)
+        raise _type_error(where, "an array", value)
     tools: list[Tool] = []
     seen: set[tuple[str | None, str]] = set()
     namespaces: set[str] = set()
     for i, raw in enumerate(value):
-        param = f"tools[{i}]"
+        param = f"{where}[{i}]"
         raw = _obj(raw, param)
         kind = raw.get("type")
         if kind is None:
@@ -827,6 +830,47 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
 
 
 # ---------------------------------------------------------------------------- input items
+def _split_additional_tools(value: Any) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
+    """Take the `additional_tools` items out of `input`. Codex (0.171) declares its tools this way,
+    as a developer input item carrying tool definitions, instead of in `tools`; the live API
+    accepts it, and the tools it lists are offered to the model like those in `tools`."""
+    if not isinstance(value, list):
+        return value, []
+    kept, found = [], []
+    for i, raw in enumerate(value):
+        if isinstance(raw, dict) and raw.get("type") == "additional_tools":
+            found.append((f"input[{i}]", raw))
+        else:
+            kept.append(raw)
+    return kept, found
+
+
+def _additional_tools(items: list[tuple[str, dict[str, Any]]], tools: list[Tool]) -> list[Tool]:
+    out: list[Tool] = []
+    for param, raw in items:
+        _no_extra(raw, param, {"type", "id", "role", "tools"})
+        if raw.get("role") is not None:
+            _enum(raw["role"], f"{param}.role", ("developer", "system"))
+        members = raw.get("tools")
+        if not isinstance(members, list):
+            raise _missing(f"{param}.tools") if members is None else _type_error(f"{param}.tools", "an array", members)
+        # The namespace `functions` is harmony's own namespace of top-level tools: its members
+        # are plain tools, which is what Codex means by it.
+        flat: list[Any] = []
+        for member in members:
+            inner = member.get("tools") if isinstance(member, dict) else None
+            if isinstance(inner, list) and member.get("type") == "namespace" and member.get("name") == "functions":
+                flat += inner
+            else:
+                flat.append(member)
+        out += _parse_tools(flat, f"{param}.tools")
+    taken = {(getattr(t, "namespace", None), t.name) for t in tools if not isinstance(t, PassiveTool)}
+    for tool in out:
+        if not isinstance(tool, PassiveTool) and (getattr(tool, "namespace", None), tool.name) in taken:
+            raise _invalid("input", f"Tool {tool.name!r} is declared twice ('tools' and an 'additional_tools' item).")
+    return out
+
+
 def parse_input(value: Any) -> list[dict[str, Any]]:
     """Normalize `input` into items with ids (a string is one user message)."""
     if isinstance(value, str):

@@ -23,6 +23,18 @@ async function text() {
   return { text: r.output_text };
 }
 
+// The SDK decorates its output with keys of its own (`parsed` on output_text parts,
+// `parsed_arguments` on function calls) that the live API refuses as input with 400 "Unknown
+// parameter" (openai-python#2374 and #2720, langchain#37874), and so does the reference server.
+// A client that works against the live API strips them before echoing output back.
+function echoable(item) {
+  const { parsed_arguments: _args, ...rest } = item;
+  if (Array.isArray(rest.content)) {
+    rest.content = rest.content.map(({ parsed: _parsed, ...part }) => part);
+  }
+  return rest;
+}
+
 async function toolLoop() {
   // The stateless pattern the SDK documents: resend finalResponse().output, then the tool results.
   const input = [{ role: "user", content: TOOL_PROMPT }];
@@ -34,7 +46,7 @@ async function toolLoop() {
     });
     const r = await stream.finalResponse();
     if (turn === TOOL_TURNS) return { tool_calls: calls, text: r.output_text };
-    input.push(...r.output);
+    input.push(...r.output.map(echoable));
     for (const item of r.output) {
       if (item.type !== "function_call") continue;
       const args = JSON.parse(item.arguments);
