@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -217,8 +218,12 @@ def check_records(
         for record in records:
             yield _check_one(record, profile, fail_on)
         return
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+    # spawn, not fork: forking a process that runs threads (the executor's own) can hand a
+    # worker a half-copied lock; a spawned worker starts clean (and works on every platform).
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint,
+                               mp_context=multiprocessing.get_context("spawn"))
     pending: set[Future[list[dict[str, Any]]]] = set()
+    finished = False
     try:
         for batch in _batches(records, batch_size):
             pending.add(pool.submit(_check_batch, batch, profile, fail_on))
@@ -230,13 +235,13 @@ def check_records(
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield from fut.result()
-        pool.shutdown(wait=True)
+        finished = True
     finally:
-        # Reached with work pending only on an interruption or an error: drop the queue and
-        # stop the workers now rather than finishing the corpus.
-        # (The executor has no public way to stop a running task before Python 3.14's
-        # terminate_workers, hence its process table.)
-        if pending:
+        # Reached unfinished only on an interruption or an error (even one that came while
+        # nothing was in flight): drop the queue and stop the workers now rather than finishing
+        # the corpus. (The executor has no public way to stop a running task before Python
+        # 3.14's terminate_workers, hence its process table.)
+        if not finished:
             procs = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for proc in procs:

@@ -163,6 +163,8 @@ def context_management(value: Any) -> tuple[bool, int | None]:
                            param=param, code="invalid_value")
         enabled = True
         limit = obj.get("compact_threshold")
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)  # JSON has one number type: 2.0 is the integer 2 (JSON Schema agrees)
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, int):
                 raise _type_error(f"{param}.compact_threshold", "an integer", limit)

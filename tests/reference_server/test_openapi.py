@@ -120,6 +120,10 @@ def test_the_types_described_are_the_types_the_validator_accepts(document: dict[
         refusal = _refusal(body(kind))
         if refusal is None or refusal.param != where:  # refused for another reason: the type is known
             accepted.add(kind)
+    if what != "tools":
+        # Codex CLI's `additional_tools` item is lifted into `tools` before validation proper; it
+        # is not described yet (schemathesis would generate tool lists the lifting refuses).
+        accepted.discard("additional_tools")
     assert accepted == described, f"described, not accepted: {described - accepted}; " \
                                   f"accepted, not described: {accepted - described}"
     assert {"function", "custom", "namespace", "web_search"} <= described if what == "tools" else \
