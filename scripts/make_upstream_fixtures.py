@@ -634,7 +634,7 @@ def code_execution() -> tuple[bytes, dict[str, Any]]:
         f"  #{i:2d}: {p}\n" for i, p in enumerate(primes, 1)) + f"Their sum is {sum(primes)}.\n" + \
         f"The largest is {primes[-1]}.\nThe widest gap between neighbours is 6.\n" + \
         "Twin prime pairs: [(3, 5), (5, 7), (11, 13), (17, 19), (29, 31), (41, 43)]\nDone.\n"
-    edit_input = dumps({"command": "create", "path": "/tmp/primes.py", "file_text": PRIMES_SCRIPT})
+    edit_input = dumps({"command": "create", "path": "scratch/primes.py", "file_text": PRIMES_SCRIPT})
     edit_input = edit_input.replace('":"', '": "').replace('","', '", "')
     edit_id, bash_id = srv_id("ce-edit"), srv_id("ce-bash")
     evs: list[Any] = [msg_start(msg_id("ce"), "claude-sonnet-4-5-20250929", 2210, 8)]
@@ -646,7 +646,7 @@ def code_execution() -> tuple[bytes, dict[str, Any]]:
                      "content": {"type": "text_editor_code_execution_create_result", "is_file_update": False}})
     evs += text_block(3, ["Now I'll run", " the script to see", " what it prints."])
     evs += json_block(4, {"type": "server_tool_use", "id": bash_id, "name": "bash_code_execution", "input": {}},
-                      slices("{\"command\": \"python /tmp/primes.py\"}", 6))
+                      slices("{\"command\": \"python scratch/primes.py\"}", 6))
     evs += block(5, {"type": "bash_code_execution_tool_result", "tool_use_id": bash_id, "content": {
         "type": "bash_code_execution_result", "stdout": stdout, "stderr": "", "return_code": 0, "content": []}})
     summary = (f"The script ran cleanly. There are **{len(primes)} primes below 50**, from 2 up to 47, and "
