@@ -16,13 +16,19 @@ import uvicorn
 class ServerThread:
     """uvicorn serving `app` on 127.0.0.1:<random port> in a background thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, bare: bool = False, backlog: int | None = None,
+                 grace: float = 2) -> None:
+        """`bare`: no `server`/`date` header of uvicorn's own (byte-for-byte comparisons);
+        `backlog`: listen on the socket before uvicorn does (many concurrent clients)."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
+        if backlog is not None:
+            self.sock.listen(backlog)
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=2)
+                                server_header=not bare, date_header=not bare,
+                                timeout_graceful_shutdown=int(grace))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
@@ -41,7 +47,7 @@ class ServerThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=30)
         self.sock.close()
 
 

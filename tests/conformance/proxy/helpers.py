@@ -3,47 +3,21 @@ and an ASGI wrapper that keeps the bytes an upstream really sent."""
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
-
 from conformance.proxy import ProxyApp, ProxyOptions
+from tests.reference_server.helpers import ServerThread
 
 
-class Served:
+class Served(ServerThread):
+    """The reference tests' uvicorn thread, bare (no headers of uvicorn's own: the proxy's bytes
+    are compared with a direct connection's) and with a deep backlog (50 concurrent streams)."""
+
     def __init__(self, app: Any) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(2048)
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                server_header=False, date_header=False, timeout_graceful_shutdown=5)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 60  # a hang guard: a loaded machine starts slowly
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-        self.sock.close()
+        super().__init__(app, bare=True, backlog=2048, grace=5)
 
 
 @contextmanager
