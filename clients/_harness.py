@@ -120,6 +120,9 @@ class RecordingProxy:
             ex.finished.wait(max(0.0, deadline - time.monotonic()))
 
     def take(self) -> list[Exchange]:
+        """Every exchange so far, once recorded: the client can see its last byte before the proxy
+        has parsed the stream, so taking without settling races the recording."""
+        self.settle()
         with self._lock:
             taken, self.exchanges = self.exchanges, []
         return taken
