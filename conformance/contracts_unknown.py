@@ -109,8 +109,14 @@ def unknown_fields(schema: Any, resolver: Resolver, value: Any) -> list[tuple[st
     """(JSON pointer of the object, key) for every key of `value` (at any depth) that no
     applicable schema declares."""
     out: list[tuple[str, str]] = []
-    _walk([(schema, resolver)], value, "", out)
+    root = _ROOTS.get(id(schema))
+    if root is None or root[0] is not schema or root[1][0][1] is not resolver:
+        root = _ROOTS[id(schema)] = (schema, [(schema, resolver)])
+    _walk(root[1], value, "", out)
     return out
+
+
+_ROOTS: dict[int, tuple[Any, list[tuple[Any, Resolver]]]] = {}
 
 
 # The applicable schemas of a value depend on its JSON type and, through the `if`s of the
@@ -143,9 +149,8 @@ def _expand(schema: Any, resolver: Resolver, value: Any) -> list[tuple[dict[str,
 
 
 def _walk(schemas: list[tuple[Any, Resolver]], value: Any, pointer: str, out: list[tuple[str, str]]) -> None:
-    parts = [p for s, r in schemas for p in _expand(s, r, value)]
     if isinstance(value, list):
-        items = [(s["items"], r) for s, r in parts if isinstance(s.get("items"), dict)]
+        items = _items(schemas, value)
         if items:
             for i, element in enumerate(value[:MAX_ITEMS]):
                 if isinstance(element, dict | list):
@@ -153,14 +158,60 @@ def _walk(schemas: list[tuple[Any, Resolver]], value: Any, pointer: str, out: li
         return
     if not isinstance(value, dict):
         return
-    declared, open_object = _summary(parts, value)
-    for key, child in value.items():
-        subs = declared.get(key)
+    tag = value.get("type", _ABSENT)
+    key = (id(schemas), tag, tuple(value)) if tag is _ABSENT or type(tag) is str else None
+    node = _NODES.get(key) if key is not None else None
+    if node is None or node[0] is not schemas:
+        node = _node(schemas, value, key)
+    for name, escaped, subs in node[1]:
         if subs is None:
-            if not open_object:
-                out.append((pointer, key))
-        elif isinstance(child, dict | list):
-            _walk(subs, child, f"{pointer}/{_escape(key)}", out)
+            out.append((pointer, name))
+            continue
+        child = value[name]
+        if isinstance(child, dict | list):
+            _walk(subs, child, f"{pointer}/{escaped}", out)
+
+
+# What the walk learns of one object, memoised on its schemas, its `type` and its key set (a
+# stream repeats a few shapes thousands of times): per key in order, its schemas, or None when no
+# schema declares it. The entry keeps the schemas alive so their id stays theirs; the table is
+# bounded so memory stays flat on a stream of ever new shapes.
+_Node = tuple[Any, tuple[tuple[str, str, list[tuple[Any, Resolver]] | None], ...]]
+_NODES: dict[tuple[int, Any, tuple[str, ...]], _Node] = {}
+_LISTS: dict[int, tuple[Any, list[tuple[Any, Resolver]]]] = {}
+MAX_SHAPES = 50_000
+
+
+def _parts(schemas: list[tuple[Any, Resolver]], value: Any) -> tuple[list[tuple[dict[str, Any], Resolver]], bool]:
+    """The applicable schemas of `value`, and whether they depend on its JSON type and `type`
+    property alone (then anything derived from them may be memoised on those)."""
+    parts = [p for s, r in schemas for p in _expand(s, r, value)]
+    return parts, all(_reads_type_only(s.get("if")) for s, _ in parts)
+
+
+def _items(schemas: list[tuple[Any, Resolver]], value: list[Any]) -> list[tuple[Any, Resolver]]:
+    hit = _LISTS.get(id(schemas))
+    if hit is not None and hit[0] is schemas:
+        return hit[1]
+    parts, fixed = _parts(schemas, value)
+    items = [(s["items"], r) for s, r in parts if isinstance(s.get("items"), dict)]
+    if fixed:
+        if len(_LISTS) >= MAX_SHAPES:
+            _LISTS.clear()
+        _LISTS[id(schemas)] = (schemas, items)
+    return items
+
+
+def _node(schemas: list[tuple[Any, Resolver]], value: dict[str, Any], key: Any) -> _Node:
+    parts, fixed = _parts(schemas, value)
+    declared, open_object = _summary(parts, value)
+    entries = tuple((k, _escape(k), declared.get(k)) for k in value if k in declared or not open_object)
+    node = (schemas, entries)
+    if key is not None and fixed:
+        if len(_NODES) >= MAX_SHAPES:
+            _NODES.clear()
+        _NODES[key] = node
+    return node
 
 
 _Summary = tuple[dict[str, list[tuple[Any, Resolver]]], bool]
