@@ -326,31 +326,70 @@ def _validate_error_event(c: _Contracts, event: dict[str, Any], flat: _Compiled,
 
 
 def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list[SchemaIssue] | None:
-    """The issues of an instance whose only fault is ONE absent field of a known tolerance
+    """The issues of an instance whose only faults are absent fields of known tolerances
     (contracts_tolerances.ABSENCES), without running jsonschema; None when that is not the case.
 
-    Exact: the instance with a valid stand-in value at that place passes the exact predicate,
-    so jsonschema's only error is `required` for that property (tests compare both paths)."""
+    Exact: the instance with a valid stand-in value at each such place passes the exact
+    predicate, so jsonschema's only errors are `required` for those properties (tests compare
+    both paths). Several absences are reported in jsonschema's order, learnt from its
+    explanation the first time that combination is seen for this schema and subject (the order
+    follows the schema's keywords, not the values)."""
     if compiled.fast is None or not isinstance(instance, dict):
         return None
-    found: tuple[tuple[str, ...], str, Any] | None = None
-    for pattern, path, key, stand_in in ABSENCES:
-        if not fnmatchcase(subject, pattern):
+    found: list[tuple[int, tuple[str, ...], str, Any]] = []
+    for n, (pattern, path, key, stand_in) in enumerate(ABSENCES):
+        if not _subject_matches(subject, pattern):
             continue
         obj: Any = instance
         for part in path:
             obj = obj.get(part) if isinstance(obj, dict) else None
         if isinstance(obj, dict) and key not in obj:
-            if found is not None:
-                return None  # several absences: leave their order to jsonschema
-            found = (path, key, stand_in)
-    if found is None:
+            found.append((n, path, key, stand_in))
+    if not found:
         return None
-    path, key, stand_in = found
-    if not compiled.fast(_with(instance, path, key, stand_in)):
+    patched: Any = instance
+    for _, path, key, stand_in in found:
+        patched = _with(patched, path, key, stand_in)
+    if not compiled.fast(patched):
         return None
-    pointer = "".join("/" + _escape(p) for p in path)
-    return [_issue(f"{pointer}/{_escape(key)}", f"missing required property {_short(key)}", "required", subject)]
+    issues = [
+        _issue("".join("/" + _escape(p) for p in (*path, key)), f"missing required property {_short(key)}",
+               "required", subject)
+        for _, path, key, _ in found
+    ]
+    if len(issues) == 1:
+        return issues
+    combo = (compiled.name, subject, tuple(n for n, *_ in found))
+    order = _ABSENCE_ORDER.get(combo)
+    if order is None:
+        explained = _issues(compiled, instance, subject)
+        if sorted(explained, key=_issue_key) != sorted(issues, key=_issue_key):
+            return explained  # not what the shortcut would say: trust jsonschema, learn nothing
+        if len(_ABSENCE_ORDER) < _MAX_ORDERS:
+            _ABSENCE_ORDER[combo] = tuple(i.pointer for i in explained)
+        return explained
+    by_pointer = {i.pointer: i for i in issues}
+    return [by_pointer[p] for p in order]
+
+
+# (schema name, subject, the ABSENCES entries absent) -> jsonschema's order of their pointers
+_ABSENCE_ORDER: dict[tuple[str, str, tuple[int, ...]], tuple[str, ...]] = {}
+_MAX_ORDERS = 4096
+_SUBJECT_MATCH: dict[tuple[str, str], bool] = {}
+
+
+def _subject_matches(subject: str, pattern: str) -> bool:
+    key = (subject, pattern)
+    hit = _SUBJECT_MATCH.get(key)
+    if hit is None:
+        hit = fnmatchcase(subject, pattern)
+        if len(_SUBJECT_MATCH) < _MAX_ORDERS:
+            _SUBJECT_MATCH[key] = hit
+    return hit
+
+
+def _issue_key(issue: SchemaIssue) -> tuple[str, str]:
+    return issue.pointer, issue.message
 
 
 def _with(obj: dict[str, Any], path: tuple[str, ...], key: str, value: Any) -> dict[str, Any]:
