@@ -1,0 +1,163 @@
+"""Behaviour the rule tests left unpinned, found by `nox -s mutation` (docs/mutation.md): each
+test fails under at least one mutant that survived the other tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from conformance import check_events, check_response
+from tests.conformance.streams import (
+    build_stream,
+    function_call,
+    message,
+    renumber,
+    response_object,
+    usage,
+)
+
+ADDED = "response.output_item.added"
+DONE = "response.output_item.done"
+
+
+def rules(result: Any) -> set[str]:
+    return {f.rule for f in result.findings}
+
+
+def findings(result: Any, rule: str) -> list[Any]:
+    return [f for f in result.findings if f.rule == rule]
+
+
+def _final(spec: Any, **changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(spec.final), **changes}
+
+
+# ---- item.incomplete-not-last: which response statuses may end on an incomplete item --------
+def test_a_cancelled_response_may_end_on_an_incomplete_item() -> None:
+    cut = _final(message("half an ans"), status="incomplete")
+    body = response_object("cancelled", [_final(message("whole", item_id="msg_0")), cut], usage=usage())
+    assert "item.incomplete-not-last" not in rules(check_response(body))
+
+
+def test_a_completed_or_in_progress_response_may_not_end_on_an_incomplete_item() -> None:
+    cut = _final(message("half an ans"), status="incomplete")
+    for status in ("completed", "in_progress"):
+        body = response_object(status, [cut], usage=usage())
+        (f,) = findings(check_response(body), "item.incomplete-not-last")
+        assert f.output_index == 0 and repr(status) in f.message
+
+
+def test_an_incomplete_response_ending_on_its_incomplete_item_is_right() -> None:
+    evs = build_stream(message("a"), message("b", item_id="msg_2", status="incomplete"), terminal="incomplete")
+    assert not {"item.incomplete-not-last", "item.truncated-completed"} & rules(check_events(evs))
+
+
+# ---- item.duplicate-index: how items are told apart (id; call_id for calls) ------------------
+def _created_listing(*items: dict[str, Any]) -> list[dict[str, Any]]:
+    evs = build_stream(message("a"))
+    evs[0]["response"]["output"] = list(items)
+    return evs
+
+
+def test_a_created_snapshot_listing_one_message_twice_is_a_duplicate() -> None:
+    msg = _final(message("a"))
+    (f,) = [f for f in findings(check_events(_created_listing(msg, copy.deepcopy(msg))), "item.duplicate-index")
+            if "lists one item twice" in f.message]
+    assert "output[0] and output[1]" in f.message and "msg_test0001" in f.message
+
+
+def test_two_messages_with_different_ids_in_a_created_snapshot_are_two_items() -> None:
+    a, b = _final(message("a")), _final(message("b", item_id="msg_2"))
+    result = check_events(_created_listing(a, b))
+    assert not any("lists one item twice" in f.message for f in findings(result, "item.duplicate-index"))
+
+
+def test_two_calls_are_told_apart_by_call_id_not_by_id() -> None:
+    one = _final(function_call())
+    same_call = _final(function_call(item_id="fc_other"))  # same call_id, another id
+    (f,) = [f for f in findings(check_events(_created_listing(one, same_call)), "item.duplicate-index")
+            if "lists one item twice" in f.message]
+    assert "call_test0001" in f.message  # a call is named by its call_id
+    other_call = _final(function_call(call_id="call_2"))  # same id, another call_id
+    result = check_events(_created_listing(one, other_call))
+    assert not any("lists one item twice" in f.message for f in findings(result, "item.duplicate-index"))
+
+
+def test_one_item_id_announced_at_two_indexes_is_a_duplicate() -> None:
+    evs = build_stream(message("a"), message("b", item_id="msg_2"))
+    for ev in evs:
+        if ev.get("output_index") == 1 and "item" in ev:
+            ev["item"]["id"] = "msg_test0001"
+        if ev.get("output_index") == 1 and "item_id" in ev:
+            ev["item_id"] = "msg_test0001"
+    for ev in evs[-1:]:
+        ev["response"]["output"][1]["id"] = "msg_test0001"
+    (f,) = findings(check_events(evs), "item.duplicate-index")
+    assert f.message.startswith("output_item.added at output_index 1 announces item 'msg_test0001'")
+    assert "output_index 0 already is" in f.message
+    # Two distinct ids at two indexes: no finding.
+    assert "item.duplicate-index" not in rules(check_events(build_stream(message("a"), message("b", item_id="msg_2"))))
+
+
+def test_the_same_added_event_repeated_names_the_first_announcement() -> None:
+    evs = build_stream(message("a"))
+    evs.insert(3, copy.deepcopy(evs[2]))
+    (f,) = findings(check_events(renumber(evs)), "item.duplicate-index")
+    assert "output_index 0 announced again (first by event 2" in f.message
+
+
+# ---- item.unknown-index: the message lists the known indexes -------------------------------
+def test_an_unknown_index_message_lists_at_most_ten_known_indexes() -> None:
+    evs = build_stream(*(message("x", item_id=f"msg_{i}") for i in range(12)))
+    evs.insert(-1, {"type": "response.output_text.delta", "item_id": "msg_x", "output_index": 40,
+                    "content_index": 0, "delta": "x", "logprobs": []})
+    (f,) = findings(check_events(renumber(evs)), "item.unknown-index")
+    assert "(known: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])" in f.message
+
+
+# ---- lifecycle.completed-at: completed_at only on a completed response ---------------------
+def test_completed_at_on_an_incomplete_or_failed_response_is_an_error() -> None:
+    for terminal in ("incomplete", "failed"):
+        evs = build_stream(message("a", status="incomplete" if terminal == "incomplete" else "completed"),
+                           terminal=terminal)
+        evs[-1]["response"]["completed_at"] = evs[-1]["response"]["created_at"] + 1
+        (f,) = findings(check_events(evs), "lifecycle.completed-at")
+        assert f"status '{terminal}'" in f.message and "expected null" in f.message
+
+
+def test_completed_at_on_an_in_progress_snapshot_is_an_error() -> None:
+    evs = build_stream(message("a"))
+    evs[1]["response"]["completed_at"] = evs[1]["response"]["created_at"]
+    (f,) = findings(check_events(evs), "lifecycle.completed-at")
+    assert f.event_index == 1 and "status 'in_progress'" in f.message
+
+
+def test_completed_at_before_created_at_is_an_error_and_equal_is_not() -> None:
+    evs = build_stream(message("a"))
+    created = evs[-1]["response"]["created_at"]
+    evs[-1]["response"]["completed_at"] = created - 1
+    (f,) = findings(check_events(evs), "lifecycle.completed-at")
+    assert f"completed_at {created - 1} is before created_at {created}" in f.message
+    evs[-1]["response"]["completed_at"] = created
+    assert "lifecycle.completed-at" not in rules(check_events(evs))
+
+
+def test_a_completed_body_is_judged_on_completed_at_too() -> None:
+    body = response_object("completed", [_final(message("a"))], usage=usage())
+    assert "lifecycle.completed-at" not in rules(check_response(body))
+    body["completed_at"] = None
+    (f,) = findings(check_response(body), "lifecycle.completed-at")
+    assert "status 'completed' but completed_at is" in f.message and "expected the completion timestamp" in f.message
+    body["completed_at"] = True  # a bool is no timestamp
+    assert findings(check_response(body), "lifecycle.completed-at")
+    body = response_object("incomplete", [_final(message("a"), status="incomplete")], usage=usage(),
+                           incomplete_details={"reason": "max_output_tokens"}, completed_at=123)
+    assert findings(check_response(body), "lifecycle.completed-at")
+
+
+def test_a_recording_without_completed_at_is_not_judged_on_it() -> None:
+    evs = build_stream(message("a"))
+    for ev in evs:
+        if "response" in ev:
+            ev["response"].pop("completed_at", None)
+    assert "lifecycle.completed-at" not in rules(check_events(evs))
