@@ -19,6 +19,7 @@ left out of the kill rate.
 from __future__ import annotations
 
 import argparse
+import ast
 import compileall
 import json
 import os
@@ -87,6 +88,7 @@ class ModuleRun:
     tests: list[str]
     total: int = 0
     baseline_s: float = 0.0
+    in_annotations: int = 0  # mutants left out: inside never-evaluated annotations
     mutants: list[Mutant] = field(default_factory=list)
     skipped: str = ""
 
@@ -133,14 +135,38 @@ def _squash(code: str) -> str:
     return re.sub(r"\s+", " ", code.replace("\\|", "|")).strip()
 
 
-def enumerate_mutants(module: Path, db_path: Path) -> list[Any]:
+def enumerate_mutants(module: Path, db_path: Path) -> tuple[list[Any], int]:
+    """cosmic-ray's mutants of `module`, less those inside annotations; and how many those were."""
     from cosmic_ray.commands import init
     from cosmic_ray.work_db import WorkDB, use_db
 
     with use_db(str(db_path), WorkDB.Mode.create) as db:
         init([module], db, {})
         items = list(db.pending_work_items)
-    return sorted(items, key=lambda w: (w.mutations[0].operator_name, w.mutations[0].occurrence))
+    spans = annotation_spans(module.read_text())
+    kept = [w for w in items if not any(a <= tuple(w.mutations[0].start_pos) < b for a, b in spans)]
+    kept.sort(key=lambda w: (w.mutations[0].operator_name, w.mutations[0].occurrence))
+    return kept, len(items) - len(kept)
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) positions of the annotations of a module that has `from __future__ import
+    annotations`: never evaluated there, so a mutant inside one (`str | None` -> `str - None`)
+    cannot change behaviour."""
+    tree = ast.parse(source)
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__"
+                 and any(a.name == "annotations" for a in n.names) for n in tree.body)
+    if not future:
+        return []
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            found.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+    return [((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0)) for n in found]
 
 
 def run_module(tree: Path, rel: str, tests: list[str], sample: int, seed: int,
@@ -163,7 +189,7 @@ def run_module(tree: Path, rel: str, tests: list[str], sample: int, seed: int,
         return result
     for stale in (tree / rel).parent.glob(f"__pycache__/{(tree / rel).stem}.*.pyc"):
         stale.unlink()  # the mutated module always compiles from its source
-    items = enumerate_mutants(tree / rel, tree / ".mutation.sqlite")
+    items, result.in_annotations = enumerate_mutants(tree / rel, tree / ".mutation.sqlite")
     result.total = len(items)
     if sample and sample < len(items):
         items = sorted(random.Random(f"{seed}:{rel}").sample(items, sample),
@@ -210,7 +236,7 @@ def report(runs: list[ModuleRun], target: float) -> int:
             print(f"\nsurvivors in {run.path}:")
             for m in survivors:
                 print(f"  line {m.line} [{m.operator}] ({m.outcome})\n    - {m.before}\n    + {m.after}")
-    print(f"\n{'module':<52} {'mutants':>8} {'sampled':>8} {'killed':>7} {'surv.':>6} {'equiv.':>7} {'rate':>7}")
+    print(f"\n{'module':<52} {'annot.':>6} {'mutants':>8} {'sampled':>8} {'killed':>7} {'surv.':>6} {'equiv.':>7} {'rate':>7}")
     under = 0
     for run in runs:
         if run.skipped:
@@ -219,10 +245,11 @@ def report(runs: list[ModuleRun], target: float) -> int:
         rate = run.rate
         shown = "-" if rate is None else f"{rate:.1%}"
         under += rate is not None and rate < target
-        print(f"{run.path:<52} {run.total:>8} {len(run.mutants):>8} {run.count('killed', 'timeout'):>7} "
+        print(f"{run.path:<52} {run.in_annotations:>6} {run.total:>8} {len(run.mutants):>8} {run.count('killed', 'timeout'):>7} "
               f"{run.count('survived', 'error'):>6} {run.count('equivalent'):>7} {shown:>7}")
-    print(f"\nkill rate = killed / (killed + survived); equivalent mutants (docs/mutation.md) excluded. "
-          f"{under} module(s) under {target:.0%}.")
+    print("\nannot.: mutants inside annotations, never evaluated, left out; "
+          "kill rate = killed / (killed + survived), equivalent mutants (docs/mutation.md) excluded. "
+          f"\n{under} module(s) under {target:.0%}.")
     return under
 
 
@@ -271,13 +298,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{rel}: {len(tests)} test file(s)", flush=True)
             runs.append(run_module(tree, rel, tests, args.sample, args.seed,
                                    known.get(rel, set()), args.timeout_factor))
+            if json_path:
+                write_json(json_path, runs)
         os.chdir(here)
     report(runs, args.target)
-    if json_path:
-        json_path.write_text(json.dumps([{**{k: v for k, v in vars(r).items() if k != "mutants"},
-                                          "rate": r.rate, "mutants": [vars(m) for m in r.mutants]}
-                                         for r in runs], indent=1))
     return 0
+
+
+def write_json(path: Path, runs: list[ModuleRun]) -> None:
+    path.write_text(json.dumps([{**{k: v for k, v in vars(r).items() if k != "mutants"}, "rate": r.rate,
+                                 "mutants": [vars(m) for m in r.mutants]} for r in runs], indent=1))
 
 
 if __name__ == "__main__":
