@@ -161,3 +161,12 @@ def test_a_recording_without_completed_at_is_not_judged_on_it() -> None:
         if "response" in ev:
             ev["response"].pop("completed_at", None)
     assert "lifecycle.completed-at" not in rules(check_events(evs))
+
+
+def test_an_item_id_announced_again_at_a_lower_index_is_a_duplicate_too() -> None:
+    evs = build_stream(message("a", item_id="msg_same"), message("b", item_id="msg_same"))
+    first, second = (i for i, ev in enumerate(evs) if ev["type"] == ADDED)
+    # Item 1's added event comes first: the id's first index is 1, its second 0.
+    evs[first]["output_index"], evs[second]["output_index"] = 1, 0
+    dup = [f for f in findings(check_events(evs), "item.duplicate-index") if "announces item 'msg_same'" in f.message]
+    assert dup and "output_index 1 already is" in dup[0].message
