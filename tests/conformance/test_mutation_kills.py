@@ -170,3 +170,52 @@ def test_an_item_id_announced_again_at_a_lower_index_is_a_duplicate_too() -> Non
     evs[first]["output_index"], evs[second]["output_index"] = 1, 0
     dup = [f for f in findings(check_events(evs), "item.duplicate-index") if "announces item 'msg_same'" in f.message]
     assert dup and "output_index 1 already is" in dup[0].message
+
+
+# ---- item.status: a call a program makes may stay in_progress, nothing else is lifted ------------
+def test_a_program_callers_call_may_end_in_progress_but_not_failed() -> None:
+    for status, wrong in (("in_progress", False), ("failed", True), ("searching", True)):
+        spec = function_call()
+        evs = build_stream(spec)
+        for ev in evs:
+            if ev["type"] == DONE:
+                ev["item"].update(status=status, caller={"type": "program"})
+        evs[-1]["response"]["output"][0].update(status=status, caller={"type": "program"})
+        statuses = [f for f in findings(check_events(evs), "item.status") if "done with status" in f.message]
+        assert bool(statuses) is wrong, (status, statuses)
+
+
+# ---- item.identity-changed in snapshots: call items are matched by (type, call_id) --------------
+def _terminal_lists(evs: list[dict[str, Any]], index: int, **changes: Any) -> list[dict[str, Any]]:
+    evs[-1]["response"]["output"][index].update(changes)
+    return evs
+
+
+def test_a_snapshot_giving_a_call_another_id_names_both_ids_and_the_done_index() -> None:
+    evs = build_stream(message("a"), function_call())
+    evs[-1]["response"]["output"].reverse()  # the call is output[0] there, done at index 1
+    evs = _terminal_lists(evs, 0, id="fc_other")
+    (f,) = [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
+    assert f.output_index == 1
+    assert f.message == ("response.completed's response.output[0] is function_call 'call_test0001' with id "
+                         "'fc_other', but its output_item.done (output_index 1) said 'fc_test0001'")
+
+
+def test_only_call_items_with_an_id_are_matched_by_call_id() -> None:
+    # A message that happens to carry a call_id is not matched by it.
+    msg = message("a")
+    msg.final["call_id"] = "call_m"
+    evs = build_stream(msg)
+    for ev in evs:
+        if ev["type"] in (ADDED, DONE):
+            ev["item"]["call_id"] = "call_m"
+    evs = _terminal_lists(evs, 0, id="msg_other")
+    assert not [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
+    # A call whose done item has no id: there is no id to hold the snapshot to.
+    evs = build_stream(function_call())
+    for ev in evs:
+        if ev["type"] in (ADDED, DONE):
+            ev["item"].pop("id")
+        ev.pop("item_id", None)
+    evs = _terminal_lists(evs, 0, id="fc_late")
+    assert not [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
