@@ -219,3 +219,14 @@ def test_only_call_items_with_an_id_are_matched_by_call_id() -> None:
         ev.pop("item_id", None)
     evs = _terminal_lists(evs, 0, id="fc_late")
     assert not [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
+
+
+# ---- item.interleaved: only two items both open interleave -------------------------------------
+def test_a_stray_event_of_a_closed_item_does_not_make_the_next_one_interleaved() -> None:
+    evs = build_stream(message("a b"), message("c d", item_id="msg_2"))
+    stray = {"type": "response.output_text.delta", "item_id": "msg_test0001", "output_index": 0,
+             "content_index": 0, "delta": "x", "logprobs": []}
+    first_sub_of_1 = next(i for i, ev in enumerate(evs) if ev.get("output_index") == 1 and ev["type"] != ADDED)
+    evs.insert(first_sub_of_1, stray)  # item 0 is done by now: item.after-done, not interleaving
+    result = check_events(renumber(evs))
+    assert "item.after-done" in rules(result) and "item.interleaved" not in rules(result)
