@@ -51,7 +51,7 @@ CONVERTER_TESTS = ["tests/reference_server/adapters/test_dialects.py",
 TARGETS: list[tuple[str, list[str]]] = [
     ("conformance/sse.py", ["tests/conformance/test_sse.py", "tests/conformance/test_sse_anomalies.py",
                             "tests/conformance/test_sse_properties.py",
-                            "tests/conformance/test_rules_framing.py"]),
+                            "tests/conformance/test_rules_framing.py", "tests/conformance/test_sse_edges.py"]),
     ("conformance/state.py", ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_part.py",
                               *RULE_TESTS]),
     ("conformance/rules/*.py", RULE_TESTS),
