@@ -230,3 +230,20 @@ def test_a_stray_event_of_a_closed_item_does_not_make_the_next_one_interleaved()
     evs.insert(first_sub_of_1, stray)  # item 0 is done by now: item.after-done, not interleaving
     result = check_events(renumber(evs))
     assert "item.after-done" in rules(result) and "item.interleaved" not in rules(result)
+
+
+def test_only_a_program_caller_lifts_the_done_status_rule() -> None:
+    for caller in ("server", "assistant"):
+        evs = build_stream(function_call())
+        for ev in evs:
+            if ev["type"] == DONE:
+                ev["item"].update(status="in_progress", caller={"type": caller})
+        assert [f for f in findings(check_events(evs), "item.status") if "done with status" in f.message], caller
+
+
+# ---- item.truncated-completed: only a max_output_tokens cut -------------------------------------
+def test_a_completed_last_item_is_judged_only_when_max_output_tokens_cut_the_response() -> None:
+    for reason, flagged in (("max_output_tokens", True), ("content_filter", False), ("turn_limit", False)):
+        evs = build_stream(message("a"), terminal="incomplete")
+        evs[-1]["response"]["incomplete_details"] = {"reason": reason}
+        assert ("item.truncated-completed" in rules(check_events(evs))) is flagged, reason
