@@ -17,3 +17,12 @@ def test_anomalies_of_a_block_with_bad_bytes_keep_their_offsets_in_any_read() ->
     expected = [("invalid-utf8", 29, 2, ": \ufffd", "\\xff"), ("empty-event", 18, 2, "event: p\n: \ufffd", "event")]
     for cut in range(len(data) + 1):
         assert kinds(data[:cut], data[cut:]) == expected, cut
+
+
+def test_a_long_lines_excerpt_shows_forty_characters_before_the_bad_byte() -> None:
+    for before in (44, 45, 500):
+        (found,) = kinds(b"data: " + b"y" * before + b"\xff" + b"z" * 500 + b"\n\n")
+        assert found[3] == "…" + "y" * 40 + "\ufffd" + "z" * 37 + "…", before
+    # Within the first half of the excerpt the line is quoted from its start.
+    (found,) = kinds(b"data: " + b"y" * 30 + b"\xff" + b"z" * 500 + b"\n\n")
+    assert found[3] == "data: " + "y" * 30 + "\ufffd" + "z" * 42 + "…"
