@@ -124,7 +124,8 @@ def equivalents() -> dict[str, set[tuple[str, str]]]:
     known: dict[str, set[tuple[str, str]]] = {}
     if not DOC.is_file():
         return known
-    for row in DOC.read_text().splitlines():
+    text = DOC.read_text()
+    for row in text[text.find("## Equivalent mutants"):].splitlines():
         cells = [c.strip().strip("`") for c in row.strip().strip("|").split("|")]
         if len(cells) == 4 and cells[0].endswith(".py"):
             known.setdefault(cells[0], set()).add((_squash(cells[1]), _squash(cells[2])))
