@@ -1,4 +1,4 @@
-"""Developer sessions: tests, lint, conformance, replay, bench.
+"""Developer sessions: tests, lint, conformance, replay, bench, mutation.
 
 torch is installed first and pinned to the CPU wheel that lies on these machines
 (`torch==2.13.0`); any other spec would pull a multi-GB CUDA build.
@@ -80,6 +80,14 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: print numbers, assert nothing about time."""
     _install(session)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Sampled mutation testing of the core modules: kill rate per module and the survivors.
+    A report, not a gate. nox -s mutation -- --sample 60 --module events (docs/mutation.md)."""
+    _install(session, "dev,mutation")
+    session.run("python", "scripts/mutation.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

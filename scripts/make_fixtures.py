@@ -3086,5 +3086,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+# ---- completed_at on a status other than completed (lifecycle.completed-at) ---------------
+@spec(
+    N + "lifecycle/completed-at-on-incomplete",
+    "An incomplete response (max_output_tokens) whose terminal snapshot carries a `completed_at` "
+    "timestamp (the live API leaves it null unless the status is completed).",
+    errors=("lifecycle.completed-at",),
+    request=MAX16_REQ,
+)
+def _n_completed_at_on_incomplete() -> Body:
+    s = Stream("n-completed-at-incomplete", request=MAX16_REQ, full_shape=True).open()
+    s.message(Text(chunks(LIGHTHOUSE)), status="incomplete")
+    events = s.incomplete("max_output_tokens", usage_=usage(19, 16)).events
+    events[-1]["response"]["completed_at"] = s.created_at + 2
+    return events
+
+
+@spec(
+    N + "lifecycle/completed-at-in-progress",
+    "The response.in_progress snapshot already carries a `completed_at` timestamp (null until "
+    "the response completes); the terminal snapshot is right.",
+    errors=("lifecycle.completed-at",),
+)
+def _n_completed_at_in_progress() -> Body:
+    events = text_stream("n-completed-at-in-progress", full_shape=True).events
+    events[1]["response"]["completed_at"] = events[1]["response"]["created_at"] + 1
+    return events
+
+
 if __name__ == "__main__":
     sys.exit(main())

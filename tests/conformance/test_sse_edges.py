@@ -1,0 +1,28 @@
+"""conformance.sse edge cases found unpinned by `nox -s mutation` (docs/mutation.md)."""
+
+from __future__ import annotations
+
+from tests.conformance.test_sse_anomalies import BOM, kinds
+
+
+def test_a_comment_line_hides_nothing_after_it() -> None:
+    # openai-python dispatches the ping block as an event with no data, comment or not.
+    assert kinds(b": c\nevent: ping\n\ndata: 1\n\n") == [("empty-event", 0, 0, ": c\nevent: ping", "event")]
+    # Behind a BOM the first line is hidden from openai-python; a comment there is that line.
+    assert [k[0] for k in kinds(BOM + b": c\nevent: ping\n\n")] == ["bom", "empty-event"]
+
+
+def test_anomalies_of_a_block_with_bad_bytes_keep_their_offsets_in_any_read() -> None:
+    data = b"data: 1\n\n" + b"data: 2\n\n" + b"event: p\n: \xff\n\n"
+    expected = [("invalid-utf8", 29, 2, ": \ufffd", "\\xff"), ("empty-event", 18, 2, "event: p\n: \ufffd", "event")]
+    for cut in range(len(data) + 1):
+        assert kinds(data[:cut], data[cut:]) == expected, cut
+
+
+def test_a_long_lines_excerpt_shows_forty_characters_before_the_bad_byte() -> None:
+    for before in (44, 45, 500):
+        (found,) = kinds(b"data: " + b"y" * before + b"\xff" + b"z" * 500 + b"\n\n")
+        assert found[3] == "…" + "y" * 40 + "\ufffd" + "z" * 37 + "…", before
+    # Within the first half of the excerpt the line is quoted from its start.
+    (found,) = kinds(b"data: " + b"y" * 30 + b"\xff" + b"z" * 500 + b"\n\n")
+    assert found[3] == "data: " + "y" * 30 + "\ufffd" + "z" * 42 + "…"
