@@ -6,10 +6,8 @@ fixtures/sidecar.schema.json, the generator reproduces the corpus, and `conforma
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,8 @@ from conformance.fixture_corpus import (
     validate_sidecar,
     verify,
 )
-from tests.paths import ROOT, SEED, require_shared
+from scripts import fixture_specs
+from tests.paths import SEED, require_shared
 
 FIXTURES = load_fixtures()
 BY_NAME = {fx.name: fx for fx in FIXTURES}
@@ -154,20 +153,8 @@ def test_captures_are_byte_identical_to_the_seed() -> None:
             )
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_fixtures", ROOT / "scripts" / "make_fixtures.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_fixtures", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_generator_reproduces_the_committed_corpus() -> None:
-    gen = _generator()
-    files = gen.generate()
+    files = fixture_specs.generate()
     on_disk = {
         p.relative_to(default_root()).as_posix(): p
         for p in default_root().rglob("*")
