@@ -35,6 +35,9 @@ class Spec:
     request: dict[str, Any] | None = None
     content_type: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    # "<module>.<file stem>", e.g. "item.duplicate-index": where the spec is written
+    # (scripts/fixture_specs/item.py), recorded in the sidecar's `spec`.
+    name: str = ""
 
 
 SPECS: list[Spec] = []
@@ -49,7 +52,8 @@ def spec(
         base: dict[str, Any] = {"source": "built", "generator": GENERATOR}
         if features:
             base["features"] = list(features)
-        SPECS.append(Spec(path, description, fn, provenance={**base, **prov}, **kw))
+        name = f"{fn.__module__.rpartition('.')[2]}.{path.rpartition('/')[2]}"
+        SPECS.append(Spec(path, description, fn, provenance={**base, **prov}, name=name, **kw))
         return fn
 
     return deco

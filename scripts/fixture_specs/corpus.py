@@ -84,6 +84,7 @@ def capture_sidecar(name: str, raw: bytes, meta: dict[str, Any] | None) -> dict[
 def sidecar(sp: Spec) -> dict[str, Any]:
     out: dict[str, Any] = {
         "description": sp.description,
+        "spec": sp.name,
         "provenance": sp.provenance,
         "kind": sp.kind,
     }
@@ -124,9 +125,10 @@ def generate() -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     seen: set[str] = set()
     for sp in SPECS:
-        if sp.path in seen:
-            raise SystemExit(f"duplicate fixture path {sp.path}")
-        seen.add(sp.path)
+        for key in (sp.path, sp.name):
+            if key in seen:
+                raise SystemExit(f"two fixture specs named {key}")
+            seen.add(key)
         ext = ".body.json" if sp.kind == "json" else ".sse"
         files[sp.path + ext] = body_bytes(sp)
         files[sp.path + ".json"] = _json_file(sidecar(sp))

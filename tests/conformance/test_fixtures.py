@@ -165,6 +165,27 @@ def test_generator_reproduces_the_committed_corpus() -> None:
     assert not stale, f"run `python scripts/make_fixtures.py`: {stale[:5]}"
 
 
+def test_every_built_fixture_names_the_spec_that_generates_it() -> None:
+    """The sidecar's `spec` leads to the code: `<module>.<file stem>` is the @spec function of
+    scripts/fixture_specs/<module>.py; a negative fixture's module is its rule family's."""
+    specs = fixture_specs.SPECS
+    assert len({sp.name for sp in specs}) == len(specs)
+    for sp in specs:
+        assert BY_NAME[sp.path].sidecar["spec"] == sp.name
+        module, _, stem = sp.name.partition(".")
+        assert sp.build.__module__ == f"scripts.fixture_specs.{module}"
+        assert stem == sp.path.rpartition("/")[2]
+        parts = sp.path.split("/")
+        if parts[0] == "positive":
+            assert module == "positive", sp.path
+        elif parts[1] == "wild":
+            assert module == (sp.errors or sp.warnings)[0].partition(".")[0], sp.path
+        else:
+            assert module in (parts[1], "web_search"), sp.path
+    built = {sp.path for sp in specs}
+    assert not [fx.name for fx in FIXTURES if fx.name not in built and "spec" in fx.sidecar]
+
+
 # ---- loader errors ------------------------------------------------------------------------------
 def _copy(tmp_path: Path, *names: str) -> Path:
     for name in names:
