@@ -138,6 +138,88 @@ def usage(
     }
 
 
+# ---- the events of one part, shared by both styles ---------------------------------------------
+# `emit(type, **fields)` appends one event; `where` holds item_id, output_index and the part's
+# content_index / summary_index. Each returns the part as the done item holds it.
+Emit = Callable[..., Any]
+
+
+def _output_text_part(
+    emit: Emit,
+    where: dict[str, Any],
+    deltas: Sequence[str],
+    text: str,
+    annotations: Sequence[tuple[int, dict[str, Any]]] = (),
+    logprobs: list[list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """An output_text part; each annotation is announced right after delta number `after` (or
+    after the last one when `after` is out of range)."""
+    emit(
+        "response.content_part.added",
+        **where,
+        part={"type": "output_text", "annotations": [], "logprobs": [], "text": ""},
+    )
+    lps = logprobs if logprobs is not None else [[] for _ in deltas]
+    announced: list[dict[str, Any]] = []
+
+    def announce(ann: dict[str, Any]) -> None:
+        emit(
+            "response.output_text.annotation.added",
+            **where,
+            annotation_index=len(announced),
+            annotation=ann,
+        )
+        announced.append(ann)
+
+    for k, d in enumerate(deltas):
+        emit("response.output_text.delta", **where, delta=d, logprobs=lps[k])
+        for after, ann in annotations:
+            if after == k:
+                announce(ann)
+    for after, ann in annotations:
+        if not 0 <= after < len(deltas):
+            announce(ann)
+    all_lp = [lp for group in lps for lp in group]
+    emit("response.output_text.done", **where, text=text, logprobs=all_lp)
+    # As live: the part.done carries no logprobs, the done item carries them.
+    emit(
+        "response.content_part.done",
+        **where,
+        part={"type": "output_text", "annotations": announced, "logprobs": [], "text": text},
+    )
+    return {"type": "output_text", "annotations": announced, "logprobs": all_lp, "text": text}
+
+
+def _refusal_part(emit: Emit, where: dict[str, Any], deltas: Sequence[str], text: str) -> dict[str, Any]:
+    emit("response.content_part.added", **where, part={"type": "refusal", "refusal": ""})
+    for d in deltas:
+        emit("response.refusal.delta", **where, delta=d)
+    emit("response.refusal.done", **where, refusal=text)
+    final = {"type": "refusal", "refusal": text}
+    emit("response.content_part.done", **where, part=final)
+    return final
+
+
+def _summary_part(emit: Emit, where: dict[str, Any], deltas: Sequence[str], text: str) -> dict[str, Any]:
+    emit("response.reasoning_summary_part.added", **where, part={"type": "summary_text", "text": ""})
+    for d in deltas:
+        emit("response.reasoning_summary_text.delta", **where, delta=d)
+    emit("response.reasoning_summary_text.done", **where, text=text)
+    emit("response.reasoning_summary_part.done", **where, part={"type": "summary_text", "text": text})
+    return {"type": "summary_text", "text": text}
+
+
+def _reasoning_text_part(
+    emit: Emit, where: dict[str, Any], deltas: Sequence[str], text: str
+) -> dict[str, Any]:
+    emit("response.content_part.added", **where, part={"type": "reasoning_text", "text": ""})
+    for d in deltas:
+        emit("response.reasoning_text.delta", **where, delta=d)
+    emit("response.reasoning_text.done", **where, text=text)
+    emit("response.content_part.done", **where, part={"type": "reasoning_text", "text": text})
+    return {"type": "reasoning_text", "text": text}
+
+
 # ---- the recorder: one response, item by item, ids derived from a seed -----------------------
 @dataclass
 class Text:
@@ -339,57 +421,14 @@ class Stream:
             where_ci = {**where, "content_index": ci}
             self.output_tokens += len(part.deltas)
             if isinstance(part, Refusal):
-                self.emit(
-                    "response.content_part.added",
-                    **where_ci,
-                    part={"type": "refusal", "refusal": ""},
+                content.append(_refusal_part(self.emit, where_ci, part.deltas, part.text))
+            else:
+                lps = _logprobs(part.deltas) if part.logprobs else None
+                content.append(
+                    _output_text_part(
+                        self.emit, where_ci, part.deltas, part.text, part.annotations, lps
+                    )
                 )
-                for d in part.deltas:
-                    self.emit("response.refusal.delta", **where_ci, delta=d)
-                self.emit("response.refusal.done", **where_ci, refusal=part.text)
-                final = {"type": "refusal", "refusal": part.text}
-                self.emit("response.content_part.done", **where_ci, part=final)
-                content.append(final)
-                continue
-            self.emit(
-                "response.content_part.added",
-                **where_ci,
-                part={"type": "output_text", "annotations": [], "logprobs": [], "text": ""},
-            )
-            lps = _logprobs(part.deltas) if part.logprobs else [[] for _ in part.deltas]
-            annotations: list[dict[str, Any]] = []
-            for k, d in enumerate(part.deltas):
-                self.emit("response.output_text.delta", **where_ci, delta=d, logprobs=lps[k])
-                for after, ann in part.annotations:
-                    if after == k:
-                        self.emit(
-                            "response.output_text.annotation.added",
-                            **where_ci,
-                            annotation_index=len(annotations),
-                            annotation=ann,
-                        )
-                        annotations.append(ann)
-            all_lp = [lp for group in lps for lp in group]
-            self.emit("response.output_text.done", **where_ci, text=part.text, logprobs=all_lp)
-            # As live: the part.done carries no logprobs, the done item carries them.
-            self.emit(
-                "response.content_part.done",
-                **where_ci,
-                part={
-                    "type": "output_text",
-                    "annotations": annotations,
-                    "logprobs": [],
-                    "text": part.text,
-                },
-            )
-            content.append(
-                {
-                    "type": "output_text",
-                    "annotations": annotations,
-                    "logprobs": all_lp,
-                    "text": part.text,
-                }
-            )
         done = {**head, "status": status, "content": content}
         return self._done(index, done)
 
@@ -411,46 +450,14 @@ class Stream:
         where = {"item_id": item_id, "output_index": index}
         summary = []
         for si, deltas in enumerate(summaries):
-            text = "".join(deltas)
             self.reasoning_tokens += len(deltas)
-            self.emit(
-                "response.reasoning_summary_part.added",
-                **where,
-                summary_index=si,
-                part={"type": "summary_text", "text": ""},
-            )
-            for d in deltas:
-                self.emit(
-                    "response.reasoning_summary_text.delta", **where, summary_index=si, delta=d
-                )
-            self.emit("response.reasoning_summary_text.done", **where, summary_index=si, text=text)
-            self.emit(
-                "response.reasoning_summary_part.done",
-                **where,
-                summary_index=si,
-                part={"type": "summary_text", "text": text},
-            )
-            summary.append({"type": "summary_text", "text": text})
+            where_si = {**where, "summary_index": si}
+            summary.append(_summary_part(self.emit, where_si, deltas, "".join(deltas)))
         content = []
         for ci, deltas in enumerate(texts):
-            text = "".join(deltas)
             self.reasoning_tokens += len(deltas)
-            self.emit(
-                "response.content_part.added",
-                **where,
-                content_index=ci,
-                part={"type": "reasoning_text", "text": ""},
-            )
-            for d in deltas:
-                self.emit("response.reasoning_text.delta", **where, content_index=ci, delta=d)
-            self.emit("response.reasoning_text.done", **where, content_index=ci, text=text)
-            self.emit(
-                "response.content_part.done",
-                **where,
-                content_index=ci,
-                part={"type": "reasoning_text", "text": text},
-            )
-            content.append({"type": "reasoning_text", "text": text})
+            where_ci = {**where, "content_index": ci}
+            content.append(_reasoning_text_part(self.emit, where_ci, deltas, "".join(deltas)))
         done = {**head, "summary": summary}
         if texts:
             done["content"] = content
@@ -720,6 +727,32 @@ def refusal(text: str = "I can't help with that.", *, item_id: str = "msg_refusa
     return _message([("refusal", text, chunks)], item_id=item_id)
 
 
+def _collector(events: list[Event]) -> Emit:
+    """An `emit` that appends to `events` (build_stream numbers them afterwards)."""
+
+    def emit(type_: str, **fields: Any) -> Event:
+        ev: Event = {"type": type_, **fields}
+        events.append(ev)
+        return ev
+
+    return emit
+
+
+def _item_spec(head: dict[str, Any], body: Callable[[Emit, int], dict[str, Any]]) -> ItemSpec:
+    """output_item.added with `head`, the events `body(emit, output_index)` emits, then
+    output_item.done with the item it returns; `final` is that done item."""
+
+    def make(oi: int) -> list[Event]:
+        events: list[Event] = []
+        emit = _collector(events)
+        emit("response.output_item.added", output_index=oi, item=dict(head))
+        done = body(emit, oi)
+        emit("response.output_item.done", output_index=oi, item=copy.deepcopy(done))
+        return events
+
+    return ItemSpec(make(0)[-1]["item"], make)
+
+
 def _message(
     parts: list[tuple[str, str, Sequence[str] | None]],
     *,
@@ -728,50 +761,23 @@ def _message(
     annotations: Sequence[dict[str, Any]] = (),
     status: str = "completed",
 ) -> ItemSpec:
-    def part_obj(ptype: str, text: str) -> dict[str, Any]:
-        if ptype == "refusal":
-            return {"type": "refusal", "refusal": text}
-        return {"type": "output_text", "annotations": list(annotations), "logprobs": [], "text": text}
-
-    final: dict[str, Any] = {
-        "id": item_id,
-        "type": "message",
-        "status": status,
-        "content": [part_obj(p, t) for p, t, _ in parts],
-        "role": "assistant",
-    }
+    head: dict[str, Any] = {"id": item_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
     if phase is not None:
-        final["phase"] = phase
+        head["phase"] = phase
 
-    def make(oi: int) -> list[Event]:
-        head = {k: v for k, v in final.items() if k != "content"}
-        head["status"] = "in_progress"
-        head["content"] = []
-        evs = [_added(oi, head)]
+    def body(emit: Emit, oi: int) -> dict[str, Any]:
+        content = []
         for ci, (ptype, text, chunks) in enumerate(parts):
-            base = {"item_id": item_id, "output_index": oi, "content_index": ci}
-            empty = part_obj(ptype, "")
-            if ptype == "output_text":
-                empty["annotations"] = []
-            evs.append({"type": "response.content_part.added", **base, "part": empty})
+            where = {"item_id": item_id, "output_index": oi, "content_index": ci}
             pieces = list(chunks) if chunks is not None else split_text(text)
-            kind = "output_text" if ptype == "output_text" else "refusal"
-            for piece in pieces:
-                ev = {"type": f"response.{kind}.delta", **base, "delta": piece}
-                if kind == "output_text":
-                    ev["logprobs"] = []
-                evs.append(ev)
-            for ai, ann in enumerate(annotations if ptype == "output_text" else ()):
-                evs.append({"type": "response.output_text.annotation.added", **base, "annotation_index": ai, "annotation": ann})
-            if kind == "output_text":
-                evs.append({"type": "response.output_text.done", **base, "text": text, "logprobs": []})
+            if ptype == "refusal":
+                content.append(_refusal_part(emit, where, pieces, text))
             else:
-                evs.append({"type": "response.refusal.done", **base, "refusal": text})
-            evs.append({"type": "response.content_part.done", **base, "part": part_obj(ptype, text)})
-        evs.append(_done(oi, final))
-        return evs
+                after = [(len(pieces) - 1, ann) for ann in annotations]
+                content.append(_output_text_part(emit, where, pieces, text, after))
+        return {**head, "status": status, "content": content}
 
-    return ItemSpec(final, make)
+    return _item_spec(head, body)
 
 
 def reasoning(
@@ -782,35 +788,25 @@ def reasoning(
     encrypted_content: str | None = None,
 ) -> ItemSpec:
     """A reasoning item with summary parts and (optionally) raw reasoning_text content parts."""
-    final: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": [{"type": "summary_text", "text": s} for s in summary]}
+    head: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": []}
     if text:
-        final["content"] = [{"type": "reasoning_text", "text": t} for t in text]
+        head["content"] = []
     if encrypted_content is not None:
-        final["encrypted_content"] = encrypted_content
+        head["encrypted_content"] = encrypted_content
 
-    def make(oi: int) -> list[Event]:
-        head = dict(final, summary=[])
+    def body(emit: Emit, oi: int) -> dict[str, Any]:
+        where = {"item_id": item_id, "output_index": oi}
+        done = dict(head)
+        done["summary"] = [
+            _summary_part(emit, {**where, "summary_index": si}, split_text(s), s) for si, s in enumerate(summary)
+        ]
         if text:
-            head["content"] = []
-        evs = [_added(oi, head)]
-        for si, s in enumerate(summary):
-            base = {"item_id": item_id, "output_index": oi, "summary_index": si}
-            evs.append({"type": "response.reasoning_summary_part.added", **base, "part": {"type": "summary_text", "text": ""}})
-            for piece in split_text(s):
-                evs.append({"type": "response.reasoning_summary_text.delta", **base, "delta": piece})
-            evs.append({"type": "response.reasoning_summary_text.done", **base, "text": s})
-            evs.append({"type": "response.reasoning_summary_part.done", **base, "part": {"type": "summary_text", "text": s}})
-        for ci, t in enumerate(text):
-            base = {"item_id": item_id, "output_index": oi, "content_index": ci}
-            evs.append({"type": "response.content_part.added", **base, "part": {"type": "reasoning_text", "text": ""}})
-            for piece in split_text(t):
-                evs.append({"type": "response.reasoning_text.delta", **base, "delta": piece})
-            evs.append({"type": "response.reasoning_text.done", **base, "text": t})
-            evs.append({"type": "response.content_part.done", **base, "part": {"type": "reasoning_text", "text": t}})
-        evs.append(_done(oi, final))
-        return evs
+            done["content"] = [
+                _reasoning_text_part(emit, {**where, "content_index": ci}, split_text(t), t) for ci, t in enumerate(text)
+            ]
+        return done
 
-    return ItemSpec(final, make)
+    return _item_spec(head, body)
 
 
 def function_call(
@@ -1030,5 +1026,6 @@ def long_text_stream(n_events: int = 100_000, n_messages: int = 8) -> Iterator[E
         done_items.append(item)
         yield ev({"type": "response.output_item.done", "output_index": i, "item": item})
     final_usage = usage(25, output_tokens)
+    final_usage["input_tokens_details"]["cache_write_tokens"] = 0  # as 2026 captures carry it
     yield ev({"type": "response.completed",
               "response": response_object("completed", done_items, usage=final_usage, **head)})
