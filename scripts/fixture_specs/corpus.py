@@ -148,13 +148,23 @@ def generate() -> dict[str, bytes]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python scripts/make_fixtures.py",
+        description="Regenerate the built fixtures of fixtures/streams/ from scripts/fixture_specs/.",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
         help="exit 1 if fixtures/ differs from what would be generated",
     )
+    parser.add_argument(
+        "--list", action="store_true", help="print each spec's name and fixture path, write nothing"
+    )
     args = parser.parse_args(argv)
+    if args.list:
+        for sp in sorted(SPECS, key=lambda sp: sp.name):
+            print(f"{sp.name}  {sp.path}")
+        return 0
     files = generate()
     on_disk = (
         {str(p.relative_to(STREAMS)): p for p in STREAMS.rglob("*") if p.is_file()}

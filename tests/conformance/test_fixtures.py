@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,6 +186,17 @@ def test_every_built_fixture_names_the_spec_that_generates_it() -> None:
             assert module in (parts[1], "web_search"), sp.path
     built = {sp.path for sp in specs}
     assert not [fx.name for fx in FIXTURES if fx.name not in built and "spec" in fx.sidecar]
+
+
+def test_generator_entry_points(tmp_path: Path) -> None:
+    """`python scripts/make_fixtures.py --check` works from any directory (the script puts the
+    repository on sys.path itself); `--list` names each spec next to its fixture."""
+    script = Path(fixture_specs.__file__).resolve().parents[1] / "make_fixtures.py"
+    run = subprocess.run([sys.executable, str(script), "--check"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    listed = subprocess.run([sys.executable, str(script), "--list"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    rows = [line.split("  ") for line in listed.stdout.splitlines()]
+    assert {(sp.name, sp.path) for sp in fixture_specs.SPECS} == {tuple(r) for r in rows}
 
 
 # ---- loader errors ------------------------------------------------------------------------------
