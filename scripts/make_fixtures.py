@@ -14,4 +14,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.fixture_specs import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 
-from conformance.testing.streams import Stream, Text, chunks, dumps, snapshots, terminal, to_sse
+from conformance.testing.streams import (
+    Stream,
+    Text,
+    chunks,
+    dumps,
+    snapshots,
+    terminal,
+    to_sse,
+    usage,
+)
 from conformance.testing.streams import index_of as find
 from scripts.fixture_specs.common import (
     GPT_OSS,
     HELLO,
+    LIGHTHOUSE,
+    MAX16_REQ,
     Body,
     N,
     W,
@@ -250,6 +261,33 @@ def _w_vendor_first() -> Body:
 def _n_completed_at() -> Body:
     events = text_stream("n-completed-at", full_shape=True).events
     events[-1]["response"]["completed_at"] = None
+    return events
+
+
+@spec(
+    N + "lifecycle/completed-at-on-incomplete",
+    "An incomplete response (max_output_tokens) whose terminal snapshot carries a `completed_at` "
+    "timestamp (the live API leaves it null unless the status is completed).",
+    errors=("lifecycle.completed-at",),
+    request=MAX16_REQ,
+)
+def _n_completed_at_on_incomplete() -> Body:
+    s = Stream("n-completed-at-incomplete", request=MAX16_REQ, full_shape=True).open()
+    s.message(Text(chunks(LIGHTHOUSE)), status="incomplete")
+    events = s.incomplete("max_output_tokens", usage_=usage(19, 16)).events
+    events[-1]["response"]["completed_at"] = s.created_at + 2
+    return events
+
+
+@spec(
+    N + "lifecycle/completed-at-in-progress",
+    "The response.in_progress snapshot already carries a `completed_at` timestamp (null until "
+    "the response completes); the terminal snapshot is right.",
+    errors=("lifecycle.completed-at",),
+)
+def _n_completed_at_in_progress() -> Body:
+    events = text_stream("n-completed-at-in-progress", full_shape=True).events
+    events[1]["response"]["completed_at"] = events[1]["response"]["created_at"] + 1
     return events
 
 
