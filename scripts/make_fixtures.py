@@ -13,5 +13,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.fixture_specs import main
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # as a script; the package is what tests import
     raise SystemExit(main())
