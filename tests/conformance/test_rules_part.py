@@ -6,7 +6,7 @@ import copy
 
 from conformance import check_events
 from conformance.state import PART_GRAMMAR
-from conformance.testing import (
+from tests.conformance.streams import (
     assert_only,
     build_stream,
     index_of,
@@ -84,7 +84,7 @@ def test_delta_after_text_done() -> None:
 
 
 def test_arguments_delta_after_done() -> None:
-    from conformance.testing import function_call
+    from tests.conformance.streams import function_call
 
     evs = build_stream(function_call())
     i = index_of(evs, "response.function_call_arguments.done")
