@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import io
 import json
 import pstats
 import time
@@ -23,11 +22,11 @@ from typing import Any
 
 import orjson
 
-__all__ = ["build_stream", "data_lines", "main", "naive_validators"]
+from conformance.testing.streams import long_text_stream, to_sse
+
+__all__ = ["data_lines", "long_sse", "main", "naive_validators"]
 
 CHUNK = 64 * 1024
-RESPONSE_ID = "resp_bench0000000000000000000000000000000000000000000"
-WORDS = ("The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".", "\n")
 # Targets from the task: (c) >= 0.30 x (a) and >= 10 x (b); a big snapshot's validation costs
 # at most 5x its orjson.loads.
 TARGET_VS_ORJSON = 0.30
@@ -40,119 +39,9 @@ MIX_SOURCES = ("openai-api", "built")
 # -- the stream ------------------------------------------------------------------------------
 
 
-def _response(status: str, output: list[Any], usage: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "id": RESPONSE_ID,
-        "object": "response",
-        "created_at": 1771375110,
-        "status": status,
-        "background": False,
-        "completed_at": 1771375112 if status == "completed" else None,
-        "error": None,
-        "incomplete_details": None,
-        "instructions": None,
-        "max_output_tokens": None,
-        "max_tool_calls": None,
-        "model": "gpt-4o-2024-08-06",
-        "output": output,
-        "parallel_tool_calls": True,
-        "previous_response_id": None,
-        "reasoning": {"effort": None, "summary": None},
-        "service_tier": "default",
-        "store": False,
-        "temperature": 1.0,
-        "text": {"format": {"type": "text"}, "verbosity": "medium"},
-        "tool_choice": "auto",
-        "tools": [],
-        "top_logprobs": 0,
-        "top_p": 1.0,
-        "truncation": "disabled",
-        "usage": usage,
-        "user": None,
-        "metadata": {},
-    }
-
-
-def _events(n_events: int, n_messages: int) -> Iterator[dict[str, Any]]:
-    """A valid stream of exactly `n_events` events: lifecycle, messages with deltas, usage."""
-    fixed = 3 + 5 * n_messages  # created, in_progress, completed + 5 framing events per item
-    deltas = n_events - fixed
-    if deltas < n_messages:
-        raise ValueError(f"need at least {fixed + n_messages} events for {n_messages} messages")
-    seq = 0
-
-    def ev(payload: dict[str, Any]) -> dict[str, Any]:
-        nonlocal seq
-        payload["sequence_number"] = seq
-        seq += 1
-        return payload
-
-    yield ev({"type": "response.created", "response": _response("in_progress", [], None)})
-    yield ev({"type": "response.in_progress", "response": _response("in_progress", [], None)})
-    done_items = []
-    output_tokens = 0
-    for i in range(n_messages):
-        item_id = f"msg_bench{i:040d}"
-        base = {"item_id": item_id, "output_index": i, "content_index": 0}
-        yield ev(
-            {
-                "type": "response.output_item.added",
-                "output_index": i,
-                "item": {
-                    "id": item_id,
-                    "type": "message",
-                    "status": "in_progress",
-                    "role": "assistant",
-                    "content": [],
-                },
-            }
-        )
-        empty_part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-        yield ev({"type": "response.content_part.added", **base, "part": empty_part})
-        count = deltas // n_messages + (1 if i < deltas % n_messages else 0)
-        pieces = []
-        for k in range(count):
-            word = WORDS[k % len(WORDS)]
-            pieces.append(word)
-            yield ev(
-                {
-                    "type": "response.output_text.delta",
-                    **base,
-                    "delta": word,
-                    "logprobs": [],
-                    "obfuscation": "x" * (10 - len(word) % 10),
-                }
-            )
-        output_tokens += count
-        text = "".join(pieces)
-        yield ev({"type": "response.output_text.done", **base, "text": text, "logprobs": []})
-        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-        yield ev({"type": "response.content_part.done", **base, "part": part})
-        item = {
-            "id": item_id,
-            "type": "message",
-            "status": "completed",
-            "role": "assistant",
-            "content": [part],
-        }
-        done_items.append(item)
-        yield ev({"type": "response.output_item.done", "output_index": i, "item": item})
-    usage = {
-        "input_tokens": 25,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": 25 + output_tokens,
-    }
-    yield ev({"type": "response.completed", "response": _response("completed", done_items, usage)})
-
-
-def build_stream(n_events: int = 100_000, n_messages: int = 8) -> bytes:
+def long_sse(n_events: int = 100_000, n_messages: int = 8) -> bytes:
     """SSE bytes (`event:` + `data:` + blank line per event) of a valid complete stream."""
-    buf = io.BytesIO()
-    for event in _events(n_events, n_messages):
-        buf.write(b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n")
-    return buf.getvalue()
+    return to_sse(long_text_stream(n_events, n_messages))
 
 
 def data_lines(stream: bytes) -> list[bytes]:
@@ -440,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     n_naive = min(args.naive_events or n_events, n_events)
     mem_sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
 
-    stream = build_stream(n_events)
+    stream = long_sse(n_events)
     lines = data_lines(stream)
     print(f"stream: {len(lines):,} events, {_mb(len(stream))} of SSE, 8 message items")
     print("rates are events per CPU second (time.process_time), best of the runs")
@@ -452,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     validate = naive_validators()
     naive_lines = lines[:n_naive]
     run_naive(lines[:200] + lines[-5:], validate)  # warm-up: jsonschema resolves $refs lazily
-    run_full(build_stream(200))  # warm-up: rule registry and schemas load on first use
+    run_full(long_sse(200))  # warm-up: rule registry and schemas load on first use
     t_b, (_, naive_errors) = _best_time(lambda: run_naive(naive_lines, validate), 2)
     rate_b = len(naive_lines) / t_b
     print(
@@ -485,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     _run_snapshot(args.repeat)
 
     for n in mem_sizes:
-        small = build_stream(n + 3 + 5 * 8)
+        small = long_sse(n + 3 + 5 * 8)
         print(
             f"peak memory, full checker, {n:>7,} deltas: {_mb(_peak_memory(small))} "
             f"(stream itself {_mb(len(small))}, not counted)"

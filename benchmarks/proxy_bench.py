@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.checker_bench import build_stream
+from benchmarks.checker_bench import long_sse
 
 SCENARIO = "bench"
 REQUEST = {"model": "bench", "input": "bench", "stream": True}
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "upstream"
         folder.mkdir()
-        stream = build_stream(events, 4)
+        stream = long_sse(events, 4)
         (folder / f"{SCENARIO}.sse").write_bytes(stream)
         (folder / f"{SCENARIO}.json").write_text(json.dumps({"description": "proxy bench stream", "kind": "sse",
                                                              "expected": {"errors": []}}))

@@ -15,7 +15,7 @@ from conformance.checker import CheckResult, StreamChecker
 from conformance.findings import Finding
 from conformance.profiles import PROFILE_NAMES, get_profile
 from conformance.state import ITEM_TYPE_EVENTS, RESPONSE_GRAMMAR, SUB_EVENTS
-from tests.conformance.streams import (
+from conformance.testing import (
     assert_only,
     build_stream,
     function_call,

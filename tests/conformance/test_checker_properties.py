@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from conformance import check_sse
 from conformance.checker import StreamChecker
 from conformance.state import SUB_EVENTS
-from tests.conformance.streams import (
+from conformance.testing import (
     build_stream,
     code_interpreter_call,
     custom_tool_call,
@@ -120,7 +120,7 @@ def _sse_variants(data: bytes):
 @SETTINGS
 @given(st.data())
 def test_sse_paths_agree_on_mutated_streams(data) -> None:
-    from tests.conformance.streams import to_sse
+    from conformance.testing import to_sse
 
     evs = copy.deepcopy(BASE)
     for _ in range(data.draw(st.integers(0, 4))):
@@ -139,7 +139,7 @@ def test_sse_paths_agree_on_mutated_streams(data) -> None:
 
 def test_batched_loop_takes_the_fast_way() -> None:
     from conformance.sse import SSEParser
-    from tests.conformance.streams import to_sse
+    from conformance.testing import to_sse
 
     data = to_sse(build_stream(message("x" * 3000, chunks=["x"] * 3000)))
     p = SSEParser()

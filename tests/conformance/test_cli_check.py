@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from benchmarks.checker_bench import build_stream
+from benchmarks.checker_bench import long_sse
 from conformance.cli import check as check_cli
 from conformance.cli import main
 from conformance.report import Report
@@ -32,7 +32,7 @@ def _sse(events: list[dict[str, Any]]) -> bytes:
     )
 
 
-GOOD = build_stream(60, n_messages=2)
+GOOD = long_sse(60, n_messages=2)
 
 
 @pytest.fixture

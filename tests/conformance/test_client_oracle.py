@@ -939,17 +939,9 @@ def test_sse_layer_noise_keeps_the_verdicts(base: Base, how: str, seed: int) -> 
 
 # ---- unusual but legal: zero errors, and the client agrees ---------------------------------------------
 def _fixture_builder() -> Any:
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from conformance.testing import streams
 
-    if "make_fixtures" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_fixtures", Path(__file__).resolve().parents[2] / "scripts" / "make_fixtures.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_fixtures"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_fixtures"]
+    return streams
 
 
 def _legal_streams() -> dict[str, bytes]:

@@ -6,9 +6,9 @@ fixtures/sidecar.schema.json, the generator reproduces the corpus, and `conforma
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from conformance.fixture_corpus import (
     validate_sidecar,
     verify,
 )
-from tests.paths import ROOT, SEED, require_shared
+from scripts import fixture_specs
+from tests.paths import SEED, require_shared
 
 FIXTURES = load_fixtures()
 BY_NAME = {fx.name: fx for fx in FIXTURES}
@@ -154,20 +155,8 @@ def test_captures_are_byte_identical_to_the_seed() -> None:
             )
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_fixtures", ROOT / "scripts" / "make_fixtures.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_fixtures", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_generator_reproduces_the_committed_corpus() -> None:
-    gen = _generator()
-    files = gen.generate()
+    files = fixture_specs.generate()
     on_disk = {
         p.relative_to(default_root()).as_posix(): p
         for p in default_root().rglob("*")
@@ -176,6 +165,38 @@ def test_generator_reproduces_the_committed_corpus() -> None:
     assert sorted(files) == sorted(on_disk)
     stale = [k for k, data in files.items() if on_disk[k].read_bytes() != data]
     assert not stale, f"run `python scripts/make_fixtures.py`: {stale[:5]}"
+
+
+def test_every_built_fixture_names_the_spec_that_generates_it() -> None:
+    """The sidecar's `spec` leads to the code: `<module>.<file stem>` is the @spec function of
+    scripts/fixture_specs/<module>.py; a negative fixture's module is its rule family's."""
+    specs = fixture_specs.SPECS
+    assert len({sp.name for sp in specs}) == len(specs)
+    for sp in specs:
+        assert BY_NAME[sp.path].sidecar["spec"] == sp.name
+        module, _, stem = sp.name.partition(".")
+        assert sp.build.__module__ == f"scripts.fixture_specs.{module}"
+        assert stem == sp.path.rpartition("/")[2]
+        parts = sp.path.split("/")
+        if parts[0] == "positive":
+            assert module == "positive", sp.path
+        elif parts[1] == "wild":
+            assert module == (sp.errors or sp.warnings)[0].partition(".")[0], sp.path
+        else:
+            assert module in (parts[1], "web_search"), sp.path
+    built = {sp.path for sp in specs}
+    assert not [fx.name for fx in FIXTURES if fx.name not in built and "spec" in fx.sidecar]
+
+
+def test_generator_entry_points(tmp_path: Path) -> None:
+    """`python scripts/make_fixtures.py --check` works from any directory (the script puts the
+    repository on sys.path itself); `--list` names each spec next to its fixture."""
+    script = Path(fixture_specs.__file__).resolve().parents[1] / "make_fixtures.py"
+    run = subprocess.run([sys.executable, str(script), "--check"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    listed = subprocess.run([sys.executable, str(script), "--list"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    rows = [line.split("  ") for line in listed.stdout.splitlines()]
+    assert {(sp.name, sp.path) for sp in fixture_specs.SPECS} == {tuple(r) for r in rows}
 
 
 # ---- loader errors ------------------------------------------------------------------------------

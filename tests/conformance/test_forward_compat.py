@@ -22,7 +22,7 @@ from conformance.contracts import known_event_types
 from conformance.fixture_corpus import load_fixtures
 from conformance.resources import schemas_dir
 from conformance.sse import SSEParser
-from tests.conformance.streams import build_stream, function_call, message, to_sse
+from conformance.testing import build_stream, function_call, message, to_sse
 
 POSITIVE = [fx for fx in load_fixtures() if not fx.negative and fx.kind == "sse"]
 KNOWN_EVENTS = known_event_types()

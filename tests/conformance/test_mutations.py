@@ -2,18 +2,15 @@
 (of the right rule family); apply a semantics-preserving change and it must report none.
 
 Valid streams: the positive fixtures (real captures and built ones) and streams generated from
-random item sequences by the fixture builder (scripts/make_fixtures.py).
+random item sequences by the stream builder (conformance.testing.streams).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import random
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,24 +20,7 @@ from hypothesis import strategies as st
 import conformance
 from conformance.fixture_corpus import load_fixtures
 from conformance.sse import SSEParser
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_builder() -> Any:
-    if "make_fixtures" in sys.modules:
-        return sys.modules["make_fixtures"]
-    spec = importlib.util.spec_from_file_location(
-        "make_fixtures", ROOT / "scripts" / "make_fixtures.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_fixtures"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-B = _load_builder()
+from conformance.testing import streams as B
 
 # ---- event classes --------------------------------------------------------------------------------
 _ACCUMULATED = (

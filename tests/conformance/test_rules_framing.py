@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conformance import check_sse
 from conformance.checker import StreamChecker
-from tests.conformance.streams import (
+from conformance.testing import (
     assert_only,
     build_stream,
     index_of,
@@ -102,7 +102,7 @@ def test_done_sentinel_by_profile() -> None:
 
 
 def test_split_reads_and_crlf_are_not_violations() -> None:
-    data = to_sse(EVENTS, crlf=True)
+    data = to_sse(EVENTS, newline="\r\n")
     chunks = [data[i : i + 7] for i in range(0, len(data), 7)]
     r = check_sse(chunks)
     assert_only(r)
@@ -163,7 +163,7 @@ def test_bom() -> None:
     (f,) = assert_only(check_sse(b"\xef\xbb\xbf" + GOOD), "framing.bom")
     assert "'\\ufeffevent'" in f.message and "harmless" in f.message
     # Split across reads, and with CRLF: the same finding.
-    crlf = b"\xef\xbb\xbf" + to_sse(EVENTS, crlf=True)
+    crlf = b"\xef\xbb\xbf" + to_sse(EVENTS, newline="\r\n")
     (g,) = assert_only(check_sse([crlf[:1], crlf[1:2], crlf[2:5], crlf[5:]]), "framing.bom")
     assert g.message == f.message
 

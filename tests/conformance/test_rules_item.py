@@ -6,7 +6,7 @@ import copy
 
 from conformance import check_events
 from conformance.checker import StreamChecker
-from tests.conformance.streams import (
+from conformance.testing import (
     assert_only,
     build_stream,
     events_of_item,
@@ -176,7 +176,7 @@ def test_grammar_table_item_types_enumerated() -> None:
     for etype, sub in SUB_EVENTS.items():
         if "web_search_call" in sub.item_types:
             continue
-        evs = build_stream(__import__("tests.conformance.streams", fromlist=["web_search_call"]).web_search_call())
+        evs = build_stream(__import__("conformance.testing", fromlist=["web_search_call"]).web_search_call())
         ev = {"type": etype, "item_id": "ws_test0001", "output_index": 0, "content_index": 0, "summary_index": 0, "command_index": 0, "delta": "x"}
         evs.insert(3, ev)
         c = StreamChecker()

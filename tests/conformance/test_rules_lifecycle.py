@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from conformance import check_events
-from tests.conformance.streams import assert_only, build_stream, index_of, message, renumber
+from conformance.testing import assert_only, build_stream, index_of, message, renumber
 
 
 def _evs(**kw):
@@ -140,7 +140,7 @@ def test_out_of_order() -> None:
 def test_done_sentinel_before_the_terminal_event_is_no_terminal() -> None:
     """openai-python stops reading at [DONE]: a terminal event after it is never seen."""
     from conformance import check_sse
-    from tests.conformance.streams import to_sse
+    from conformance.testing import to_sse
 
     evs = _evs()
     raw = to_sse(evs[:-1]) + b"data: [DONE]\n\n" + to_sse(evs[-1:])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance import check_events
-from tests.conformance.streams import (
+from conformance.testing import (
     assert_only,
     build_stream,
     function_call,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance import check_events, check_response
-from tests.conformance.streams import assert_only, build_stream, message, response_object, usage
+from conformance.testing import assert_only, build_stream, message, response_object, usage
 
 
 def test_echo() -> None:

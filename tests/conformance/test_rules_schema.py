@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from conformance import check_events, check_sse
-from tests.conformance.streams import (
+from conformance.testing import (
     assert_only,
     build_stream,
     index_of,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance import check_events
-from tests.conformance.streams import assert_only, build_stream, message, renumber
+from conformance.testing import assert_only, build_stream, message, renumber
 
 
 def _evs():

@@ -16,7 +16,7 @@ from conformance.findings import Finding
 from conformance.registry import all_rules
 from conformance.report import CaseResult, Report
 from conformance.reporters import get_reporter
-from tests.conformance.streams import (
+from conformance.testing import (
     assert_only,
     build_stream,
     function_call,

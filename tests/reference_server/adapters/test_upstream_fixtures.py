@@ -11,7 +11,6 @@ import pytest
 from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
 from reference_server.adapters.cc_stream import CCToResponsesStream
 from tests.reference_server.adapters.helpers import (
-    ROOT,
     UPSTREAM,
     assert_conformant,
     fixture_names,
@@ -50,14 +49,9 @@ def test_fixture_set_covers_the_required_cases() -> None:
 
 def test_built_fixtures_are_what_the_generator_writes() -> None:
     """fixtures/upstream/ holds exactly what scripts/make_upstream_fixtures.py generates."""
-    import importlib.util
+    from scripts import make_upstream_fixtures
 
-    spec = importlib.util.spec_from_file_location("make_upstream_fixtures",
-                                                  ROOT / "scripts" / "make_upstream_fixtures.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    files = module.generate()
+    files = make_upstream_fixtures.generate()
     assert len(files) >= 38
     stale = sorted(k for k, v in files.items() if (UPSTREAM / k).read_bytes() != v)
     assert not stale, f"run `python scripts/make_upstream_fixtures.py`: {stale[:5]}"

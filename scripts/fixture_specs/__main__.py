@@ -1,0 +1,5 @@
+import sys
+
+from scripts.fixture_specs import main
+
+sys.exit(main())
