@@ -267,8 +267,10 @@ class BackendSource:
         domains = filters.get("allowed_domains") if isinstance(filters, dict) else None
         if not isinstance(domains, list):
             domains = None
+        size = tool.get("search_context_size")
         return Browser(load_index(self.settings.search_corpus),
-                       allowed_domains=[d for d in domains or () if isinstance(d, str)])
+                       allowed_domains=[d for d in domains or () if isinstance(d, str)],
+                       context_size=size if isinstance(size, str) else None)
 
     async def _browse(self, writer: Any, browser: Browser, pending: tuple[int, str, str],
                       req: CreateRequest) -> list[Event]:

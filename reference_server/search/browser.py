@@ -19,6 +19,9 @@ from .index import SearchIndex, domain_allowed, host_of
 WRAP = 100  # long source lines are wrapped so a citation's line range stays small
 DEFAULT_VIEW = 40  # lines shown when `open` gives no `num_lines`
 MAX_TOPN = 20
+# `search_context_size` of the web_search tool: how many results a search lists at most and how
+# many lines `open` shows by default (less context for "low", more for "high").
+CONTEXT_SIZES = {"low": (3, 20), "medium": (10, DEFAULT_VIEW), "high": (MAX_TOPN, 80)}
 _LINK = re.compile(r"【(\d+)†")
 
 
@@ -77,10 +80,13 @@ class Browser:
     """One response's browsing session: the pages it displayed, by cursor."""
 
     def __init__(self, index: SearchIndex, allowed_domains: Sequence[str] | None = None,
-                 view_lines: int = DEFAULT_VIEW) -> None:
+                 view_lines: int | None = None, context_size: str | None = None) -> None:
         self.index = index
         self.allowed_domains = tuple(allowed_domains or ())
-        self.view_lines = view_lines
+        # An unknown size is taken as the default ("medium"): unknown input is not an error.
+        self.max_results, size_view = CONTEXT_SIZES.get(context_size or "medium",
+                                                        CONTEXT_SIZES["medium"])
+        self.view_lines = view_lines if view_lines is not None else size_view
         self.pages: list[Page] = []
         self.searches = 0  # real searches run (usage: tool_usage.web_search.num_requests)
         self.last_result = ""  # what the model read back from the latest call
@@ -116,6 +122,7 @@ class Browser:
         if not isinstance(query, str) or not query.strip():
             raise BrowserError("`query` must be a non-empty string")
         n = min(max(_int(topn, "topn", 10), 1), MAX_TOPN) if topn not in (None, -1) else 10
+        n = min(n, self.max_results)
         hits = self.index.search(query, n, self.allowed_domains)
         self.searches += 1
         lines: list[str] = []

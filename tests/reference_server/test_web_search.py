@@ -95,6 +95,16 @@ def test_domain_filters_keep_results_within_the_allowed_domains(client: TestClie
     assert all(a["url"].startswith("https://harmony.example/") for a in _answer(resp)["annotations"])
 
 
+def test_search_context_size_bounds_the_sources_listed(client: TestClient) -> None:
+    counts = {}
+    for size in ("low", "high"):
+        tool = {**WEB, "search_context_size": size}
+        ask = "Search the web: what does the response stream send for a tool call?"  # matches many pages
+        _e, resp = _stream(client, {"input": ask, "tools": [tool], "include": ["web_search_call.action.sources"]})
+        counts[size] = len(_searches(resp)[0]["action"]["sources"])
+    assert 0 < counts["low"] <= 3 < counts["high"]
+
+
 def test_forced_web_search_browses_whatever_the_question(client: TestClient) -> None:
     forced = {"type": "web_search_preview"}  # the hosted-tool choice type openai-python knows
     _e, resp = _stream(client, {"input": "harmony channels", "tools": [WEB], "tool_choice": forced})
