@@ -28,7 +28,7 @@ final value are kept; events themselves are never stored. Closed parts drop thei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "RESPONSE_GRAMMAR",
     "SUB_EVENTS",
     "TERMINAL_TYPES",
+    "Continuation",
     "ItemState",
     "PartState",
     "StreamState",
@@ -434,40 +435,95 @@ class ItemState:
 _EXPLICIT_KINDS = frozenset({"content", "summary", "command"})
 
 
-class StreamState:
-    """Everything the checks may ask about the stream so far. Read-only for checks."""
+@dataclass(slots=True, eq=False)
+class Continuation:
+    """The part the checker's latest fast-path delta wrote to, and what the next delta must
+    repeat to continue it (it must also be numbered last_seq + 1)."""
 
-    def __init__(self) -> None:
-        self.phase = "start"  # RESPONSE_GRAMMAR state
-        self.n_events = 0  # decoded event objects seen
-        self.first_type: str | None = None
-        self.last_seq: int | None = None
-        self.lost = 0  # undecodable messages since the last numbered event (may hide numbers)
-        self.undecodable = 0  # every message that was not an event: what it carried is unknown
-        self.response_id: Any = None
-        self.created_at: Any = None
-        self.model: Any = None
-        self.lifecycle_seen = False
-        self.saw_created = False
-        self.saw_in_progress = False
-        self.terminal_type: str | None = None
-        self.terminal_at: int | None = None
-        self.terminal_response: dict[str, Any] | None = None
-        self.pending_error_at: int | None = None  # an `error` event not yet followed by failed
-        self.items: dict[int, ItemState] = {}
-        self.n_added = 0
-        self.open_items = 0
-        self.last_sub_index: int | None = None  # output_index of the latest item sub-event
-        # (output_index, item) of each output_item.done, in arrival order (kept even when a
-        # duplicate output_index replaced the tracked item).
-        self.done_list: list[tuple[int, dict[str, Any]]] = []
-        # Content deltas for an output_index no output_item.added announced (item.unknown-index),
-        # per (output_index, content_index): still compared with the terminal snapshot.
-        self.orphans: dict[tuple[int, int], list[str]] = {}
-        self.saw_done_sentinel = False
-        self.output_checked = False  # the "@output" checks ran
-        # The one place checks may write: their own bookkeeping ("reported once" flags, ...).
-        self.notes: dict[Any, Any] = {}
+    etype: str
+    output_index: int
+    index_field: str | None  # content_index | summary_index | command_index
+    index: int | None  # its value
+    item_id: str | None  # None: the type has no item_id
+    part: PartState
+    n_keys: int  # keys of the plain shape, `obfuscation` excluded
+    logprobs: bool  # `logprobs` must be an empty list
+    # For the checker's batch loop: one C-level getter, the values it must return, and the key
+    # count including an `obfuscation` the first delta carried.
+    getter: Any
+    want: tuple[Any, ...]
+    n_keys_batch: int
+    has_obf: bool
+
+
+@dataclass(slots=True, eq=False)
+class StreamState:
+    """Everything the checks may ask about the stream so far.
+
+    The grammar's state (phase, items and their parts) changes only in `apply()`; the fast
+    paths of the checker write `last_seq`, `n_events` and the text of the part `cont` names.
+    The fields after "rules' bookkeeping" are the only ones checks write: what they reported
+    once, or what an earlier event said that a later judgement needs.
+    """
+
+    phase: str = "start"  # RESPONSE_GRAMMAR state
+    n_events: int = 0  # decoded event objects seen
+    first_type: str | None = None
+    last_seq: int | None = None
+    lost: int = 0  # undecodable messages since the last numbered event (may hide numbers)
+    undecodable: int = 0  # every message that was not an event: what it carried is unknown
+    response_id: Any = None
+    created_at: Any = None
+    model: Any = None
+    lifecycle_seen: bool = False
+    saw_created: bool = False
+    saw_in_progress: bool = False
+    terminal_type: str | None = None
+    terminal_at: int | None = None
+    terminal_response: dict[str, Any] | None = None
+    pending_error_at: int | None = None  # an `error` event not yet followed by failed
+    items: dict[int, ItemState] = field(default_factory=dict)
+    n_added: int = 0
+    open_items: int = 0
+    last_sub_index: int | None = None  # output_index of the latest item sub-event
+    # (output_index, item) of each output_item.done, in arrival order (kept even when a
+    # duplicate output_index replaced the tracked item).
+    done_list: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # Content deltas for an output_index no output_item.added announced (item.unknown-index),
+    # per (output_index, content_index): still compared with the terminal snapshot.
+    orphans: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    saw_done_sentinel: bool = False
+    output_checked: bool = False  # the "@output" checks ran
+    # The part the latest fast-path delta wrote to, with what the next delta must repeat to
+    # continue it; None after any other event.
+    cont: Continuation | None = None
+
+    # -- rules' bookkeeping ---------------------------------------------------------------
+    first_value_judged: bool = False  # lifecycle.created-first: the first value decides
+    in_progress_missing_reported: bool = False  # lifecycle.in-progress-missing: once
+    # lifecycle.no-terminal: the first `data: [DONE]` (message index, terminal event seen by then).
+    done_sentinel_at: tuple[int, bool] | None = None
+    first_response_id: Any = None  # lifecycle.response-id-changed: the first lifecycle event's id
+    first_id_absent_reported: bool = False
+    raising_errors: set[int] = field(default_factory=set)  # `error` events openai-python raises at
+    id_field_reported: bool = False  # framing.id-field: once per stream
+    done_sentinel_reported: bool = False  # framing.done-sentinel: once per stream
+    seq_first_missing: int | None = None  # sequence.missing: the first event without a number
+    seq_n_missing: int = 0
+    # item.duplicate-index: the first response.created's items (its index, {output_index: id}).
+    created_output: tuple[int, dict[int, Any]] | None = None
+    item_ids: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (output_index, event)
+    # item.identity-changed: terminal output positions whose call changed id (output.* skips it).
+    changed_identity_output: set[int] = field(default_factory=set)
+    interleaved: set[tuple[int, int]] = field(default_factory=set)  # item.interleaved: pairs reported
+    unknown_seen: set[tuple[str, str]] = field(default_factory=set)  # schema: (pointer, message) once
+    unknown_event_types: set[str] = field(default_factory=set)  # schema.unknown-event: once per type
+    item_schema_reported: set[tuple[int, str, str]] = field(default_factory=set)  # schema.item at done
+    annotations: dict[int, dict[int, list[Any]]] = field(default_factory=dict)  # streamed, per item/part
+    web_search_steps: dict[int, list[str]] = field(default_factory=dict)  # progress events per item
+    # Free for rules defined outside this package (a user's rules module); built-in rules use
+    # the typed fields above.
+    notes: dict[Any, Any] = field(default_factory=dict)
 
     def item_for(self, ev: dict[str, Any]) -> ItemState | None:
         oi = ev.get("output_index")

@@ -99,7 +99,7 @@ def snapshot_items_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
     if not isinstance(out, list) or not out:
         return
     if st.n_events == 0 and ctx.etype == "response.created":
-        st.notes["item.created-output"] = (ctx.index, {i: x.get("id") if isinstance(x, dict) else None for i, x in enumerate(out)})
+        st.created_output = (ctx.index, {i: x.get("id") if isinstance(x, dict) else None for i, x in enumerate(out)})
     seen: dict[tuple[Any, ...], int] = {}
     for i, x in enumerate(out):
         if not isinstance(x, dict):
@@ -127,7 +127,7 @@ def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         )
         return
     oi = ev.get("output_index")
-    snap = st.notes.get("item.created-output")
+    snap = st.created_output
     if (it is None or not it.announced) and snap is not None and type(oi) is int and oi in snap[1]:
         yield (
             f"output_index {oi} announced by output_item.added, but the response.created snapshot "
@@ -142,7 +142,7 @@ def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     iid = item.get("id") if isinstance(item, dict) else None
     if type(oi) is not int or not isinstance(iid, str) or not iid:
         return
-    ids = st.notes.setdefault("item.ids", {})
+    ids = st.item_ids
     first = ids.get(iid)
     if first is None:
         ids[iid] = (oi, ctx.index)
@@ -254,7 +254,7 @@ def snapshot_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
         got = done.get((x["type"], x["call_id"]))
         if got is not None and x.get("id") != got[1]:
             if terminal:
-                st.notes.setdefault("item.identity-changed.output", set()).add(k)
+                st.changed_identity_output.add(k)
             yield Hit(
                 f"{ctx.etype}'s response.output[{k}] is {x.get('type')} {x['call_id']!r} with id "
                 f"{short(x.get('id'))}, but its output_item.done (output_index {got[0]}) said {short(got[1])}",
@@ -367,10 +367,10 @@ def not_interleaved(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     other = st.items.get(j)
     if other is None or other.phase != "open":
         return
-    key = ("item.interleaved", min(j, it.index), max(j, it.index))
-    if key in st.notes:
+    pair = (min(j, it.index), max(j, it.index))
+    if pair in st.interleaved:
         return
-    st.notes[key] = True
+    st.interleaved.add(pair)
     yield (
         f"{ctx.etype} for item {it.index} while item {j} ({other.type}) is still open and "
         f"streaming; expected item {j} to finish first"
