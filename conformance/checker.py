@@ -18,9 +18,10 @@ Theory of operation
   (a user rule, say) never takes it. Likewise SSE messages that are terminated, have no `id:`,
   and whose `event:` equals their `type` skip the framing checks.
 * Parser anomalies (`conformance.sse.SSEAnomaly`: a BOM, a block openai-python dispatches with
-  no data, bytes that are not UTF-8) ride on the batch `SSEParser.feed()` returns; only
-  `feed_messages` sees them, and hands each, in stream order, to the "@sse" checks marked
-  `sse_anomaly` (conformance/rules/framing.py), which never see ordinary messages.
+  no data, bytes that are not UTF-8) are typed events of the parser (`SSEParser.anomalies`
+  after each read); `feed_messages(msgs, anomalies)` hands each, in stream order, to the "@sse"
+  checks marked `sse_anomaly` (conformance/rules/framing.py), which never see ordinary
+  messages. `conformance.sse_checker.SSEStreamChecker` (bytes in) does this for every caller.
 * Each rule reports at most `max_per_rule` findings per stream; `finish()` adds one finding
   counting the rest (as severe as the worst of them, never more), so memory stays bounded
   however broken a long stream is. `finish()` then folds cascades (`conformance.cascades`):
@@ -373,11 +374,11 @@ class StreamChecker:
         self._saw_sse = True
         return self._framing(msg, idx, ev, None)
 
-    def feed_messages(self, msgs: Sequence[Any]) -> list[Finding]:
+    def feed_messages(self, msgs: Sequence[Any], anomalies: Sequence[Any] = ()) -> list[Finding]:
         """Many SSE messages at once (what one network read completed): the same findings as
-        `feed_message` on each, but a run of deltas into one part takes a tight loop. The
-        anomalies of an `SSEBatch` are judged in stream order, between its messages."""
-        anomalies = getattr(msgs, "anomalies", None)
+        `feed_message` on each, but a run of deltas into one part takes a tight loop.
+        `anomalies`: the parser's `SSEAnomaly` events of the same read, judged in stream order
+        between the messages (`SSEStreamChecker` passes them; bytes in is simpler there)."""
         if anomalies:
             return self._feed_anomalous(msgs, anomalies)
         out: list[Finding] = []

@@ -10,7 +10,7 @@ import pytest
 
 from conformance.checker import StreamChecker
 from conformance.fixture_corpus import load_fixtures
-from conformance.sse import SSEParser
+from conformance.sse_checker import SSEStreamChecker
 from conformance.state import (
     ADDED,
     DONE,
@@ -33,10 +33,8 @@ FIXTURES = [f for f in load_fixtures() if f.kind == "sse"]
 @pytest.mark.parametrize("fx", FIXTURES, ids=lambda f: f.name)
 def test_built_in_rules_keep_no_untyped_notes(fx) -> None:  # type: ignore[no-untyped-def]
     # `notes` is left to rules defined outside the package: built-in rules use typed fields.
-    checker = StreamChecker(fx.profile, fx.request)
-    parser = SSEParser()
-    checker.feed_messages(parser.feed(fx.body()))
-    checker.feed_messages(parser.close())
+    checker = SSEStreamChecker(fx.profile, fx.request, content_type=fx.content_type)
+    checker.feed(fx.body())
     checker.finish()
     assert checker.state.notes == {}
 
