@@ -2,7 +2,7 @@
 
 Public API (imported lazily, so `import conformance` stays cheap):
     check_sse(data) / check_events(events) / check_response(body) -> CheckResult
-    StreamChecker, CheckResult, Finding
+    SSEStreamChecker (bytes in, sans-IO), StreamChecker (events in), CheckResult, Finding
 """
 
 from __future__ import annotations
@@ -14,8 +14,17 @@ if TYPE_CHECKING:
     from conformance.checker import CheckResult, StreamChecker
     from conformance.findings import Finding
     from conformance.profiles import Profile
+    from conformance.sse_checker import SSEStreamChecker
 
-__all__ = ["CheckResult", "Finding", "StreamChecker", "check_events", "check_response", "check_sse"]
+__all__ = [
+    "CheckResult",
+    "Finding",
+    "SSEStreamChecker",
+    "StreamChecker",
+    "check_events",
+    "check_response",
+    "check_sse",
+]
 
 
 def check_sse(
@@ -29,13 +38,9 @@ def check_sse(
 
     `content_type`: the response's Content-Type header, when known (framing.content-type).
     """
-    from conformance.checker import StreamChecker
-    from conformance.sse import SSEParser
+    from conformance.sse_checker import SSEStreamChecker
 
-    checker = StreamChecker(profile, request)
-    if content_type is not None:
-        checker.feed_content_type(content_type)
-    parser = SSEParser()
+    checker = SSEStreamChecker(profile, request, content_type=content_type)
     chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
     if isinstance(data, (bytes, bytearray, memoryview)):
         # Network-sized reads: the parser's output per call stays small (one big list of
@@ -43,8 +48,7 @@ def check_sse(
         whole = bytes(data)
         chunks = [whole[i : i + 65536] for i in range(0, len(whole), 65536)]
     for chunk in chunks:
-        checker.feed_messages(parser.feed(bytes(chunk)))
-    checker.feed_messages(parser.close())
+        checker.feed(chunk)
     return checker.finish()
 
 
@@ -80,6 +84,10 @@ def __getattr__(name: str) -> Any:
         from conformance import checker
 
         return getattr(checker, name)
+    if name == "SSEStreamChecker":
+        from conformance.sse_checker import SSEStreamChecker
+
+        return SSEStreamChecker
     if name == "Finding":
         from conformance.findings import Finding
 

@@ -18,9 +18,10 @@ Theory of operation
   (a user rule, say) never takes it. Likewise SSE messages that are terminated, have no `id:`,
   and whose `event:` equals their `type` skip the framing checks.
 * Parser anomalies (`conformance.sse.SSEAnomaly`: a BOM, a block openai-python dispatches with
-  no data, bytes that are not UTF-8) ride on the batch `SSEParser.feed()` returns; only
-  `feed_messages` sees them, and hands each, in stream order, to the "@sse" checks marked
-  `sse_anomaly` (conformance/rules/framing.py), which never see ordinary messages.
+  no data, bytes that are not UTF-8) are typed events of the parser (`SSEParser.anomalies`
+  after each read); `feed_messages(msgs, anomalies)` hands each, in stream order, to the "@sse"
+  checks marked `sse_anomaly` (conformance/rules/framing.py), which never see ordinary
+  messages. `conformance.sse_checker.SSEStreamChecker` (bytes in) does this for every caller.
 * Each rule reports at most `max_per_rule` findings per stream; `finish()` adds one finding
   counting the rest (as severe as the worst of them, never more), so memory stays bounded
   however broken a long stream is. `finish()` then folds cascades (`conformance.cascades`):
@@ -48,6 +49,7 @@ from conformance.state import (
     LIFECYCLE_TYPES,
     SUB_EVENTS,
     TERMINAL_TYPES,
+    Continuation,
     ItemState,
     PartState,
     StreamState,
@@ -61,7 +63,6 @@ __all__ = ["CheckResult", "StreamChecker"]
 
 EXCERPT_LEN = 160
 _loads = orjson.loads
-_NO_CONT = object()  # `_cont_type` when no continuation is cached: equal to no event type
 _COMPACT_AT = PartState.COMPACT_AT
 
 
@@ -336,10 +337,6 @@ class StreamChecker:
         self._dropped: dict[str, str] = {}
         self._saw_sse = False
         self._result: CheckResult | None = None
-        # The part the last fast-path delta wrote to (see `_continue`); None after a slow event.
-        self._cont: tuple[Any, ...] | None = None
-        self._cont_type: object = _NO_CONT
-        self._cont_shape: tuple[Any, ...] | None = None
 
     @property
     def state(self) -> StreamState:
@@ -368,7 +365,8 @@ class StreamChecker:
             etype = ev.get("type")
             if msg.event == etype:
                 # Framing is fine (only fast-safe framing checks exist): straight to the event.
-                if etype == self._cont_type and self._continue(ev):
+                cont = self._st.cont
+                if cont is not None and etype == cont.etype and self._continue(ev, cont):
                     return []
                 if type(etype) is str:
                     self._saw_sse = True
@@ -376,18 +374,18 @@ class StreamChecker:
         self._saw_sse = True
         return self._framing(msg, idx, ev, None)
 
-    def feed_messages(self, msgs: Sequence[Any]) -> list[Finding]:
+    def feed_messages(self, msgs: Sequence[Any], anomalies: Sequence[Any] = ()) -> list[Finding]:
         """Many SSE messages at once (what one network read completed): the same findings as
-        `feed_message` on each, but a run of deltas into one part takes a tight loop. The
-        anomalies of an `SSEBatch` are judged in stream order, between its messages."""
-        anomalies = getattr(msgs, "anomalies", None)
+        `feed_message` on each, but a run of deltas into one part takes a tight loop.
+        `anomalies`: the parser's `SSEAnomaly` events of the same read, judged in stream order
+        between the messages (`SSEStreamChecker` passes them; bytes in is simpler there)."""
         if anomalies:
             return self._feed_anomalous(msgs, anomalies)
         out: list[Finding] = []
         i = 0
         n = len(msgs)
         while i < n:
-            if self._cont is None or not self._sse_fast:
+            if self._st.cont is None or not self._sse_fast:
                 out += self.feed_message(msgs[i])
                 i += 1
                 continue
@@ -429,11 +427,13 @@ class StreamChecker:
         number, the delta's type and the key count. Anything else stops the run; that message
         takes the normal path.
         """
-        part = self._cont[4]  # type: ignore[index]
-        getter, (ctype, oi, ci, iid, lp), n_keys, has_obf = self._cont_shape  # type: ignore[misc]
         st = self._st
+        cont = st.cont
+        assert cont is not None
+        part = cont.part
+        getter, (ctype, oi, ci, iid, lp), n_keys, has_obf = cont.getter, cont.want, cont.n_keys_batch, cont.has_obf
         seq_first = seq_next = st.last_seq + 1  # type: ignore[operator]
-        ch = part.chunks
+        ch: list[str] = part.chunks  # type: ignore[assignment]  # an open part's are a list
         loads = _loads
         try:
             for _idx, event, data, mid, _retry, term in islice(msgs, start, None):
@@ -473,8 +473,7 @@ class StreamChecker:
     def _done_sentinel(self, msg: Any, idx: int) -> list[Finding]:
         self._n_done += 1
         self._st.saw_done_sentinel = True
-        self._cont = None
-        self._cont_type = _NO_CONT
+        self._st.cont = None
         ctx = _Ctx(self, idx, "@sse")
         ctx.message = msg
         return self._run(self._t.hooks["@sse"], msg, ctx)
@@ -488,8 +487,7 @@ class StreamChecker:
         if err is None:
             out += self._feed(decoded, idx)
         else:
-            self._cont = None
-            self._cont_type = _NO_CONT
+            self._st.cont = None
             apply_lost(self._st)
         return out
 
@@ -497,7 +495,8 @@ class StreamChecker:
         """One decoded event (any JSON value: non-events are reported, never raised on)."""
         idx = self._index
         self._index = idx + 1
-        if type(event) is dict and event.get("type") == self._cont_type and self._continue(event):
+        cont = self._st.cont
+        if cont is not None and type(event) is dict and event.get("type") == cont.etype and self._continue(event, cont):
             return []
         return self._feed(event, idx)
 
@@ -506,8 +505,7 @@ class StreamChecker:
             etype = ev.get("type")
             if type(etype) is str:
                 return self._feed_event(ev, etype, idx)
-        self._cont = None
-        self._cont_type = _NO_CONT
+        self._st.cont = None
         ctx = _Ctx(self, idx, "@value")
         ctx.decoded = ev
         apply_lost(self._st)
@@ -517,20 +515,19 @@ class StreamChecker:
         spec = self._fast_specs.get(etype)
         if spec is not None and self._fast(ev, spec):
             return []
-        self._cont = None
-        self._cont_type = _NO_CONT
+        self._st.cont = None
         return self._slow(ev, etype, idx)
 
-    def _continue(self, ev: dict[str, Any]) -> bool:
+    def _continue(self, ev: dict[str, Any], cont: Continuation) -> bool:
         """The hottest path: a delta for the very part the previous (fast) delta wrote to.
 
-        `_fast` checked that part's item and grammar state and cached them in `_cont`; no
+        `_fast` checked that part's item and grammar state and cached them in `StreamState.cont`; no
         slow-path event came since (it clears the cache), so only this event's own fields and
         its sequence number need checking. `is` on the indexes is exact: equal small ints are
         one object, anything else (a bool, a float, a big int) simply takes the long way.
         """
-        oi, index_field, ci, iid, part, n, logprobs = self._cont  # type: ignore[misc]
         st = self._st
+        oi, index_field, ci, iid = cont.output_index, cont.index_field, cont.index, cont.item_id
         seq = ev.get("sequence_number")
         if (
             type(seq) is not int
@@ -540,10 +537,11 @@ class StreamChecker:
             or (iid is not None and ev.get("item_id") != iid)
         ):
             return False
-        delta = _plain_delta(ev, n, logprobs)
+        delta = _plain_delta(ev, cont.n_keys, cont.logprobs)
         if delta is None:
             return False
-        ch = part.chunks
+        part = cont.part
+        ch: list[str] = part.chunks  # type: ignore[assignment]  # an open part's are a list
         ch.append(delta)
         if len(ch) >= _COMPACT_AT:
             part.compact()
@@ -586,9 +584,11 @@ class StreamChecker:
         st.last_seq = seq
         st.n_events += 1
         etype = ev["type"]
-        self._cont = (oi, spec.index_field, ci if spec.index_field is not None else None, iid, part, spec.n_keys, spec.logprobs)
-        self._cont_type = etype
-        self._cont_shape = _shape(etype, spec, oi, ci, iid, ev.get("obfuscation") is not None)
+        getter, want, n_batch, has_obf = _shape(etype, spec, oi, ci, iid, ev.get("obfuscation") is not None)
+        st.cont = Continuation(
+            etype, oi, spec.index_field, ci if spec.index_field is not None else None, iid, part,
+            spec.n_keys, spec.logprobs, getter, want, n_batch, has_obf,
+        )
         return True
 
     def _slow(self, ev: dict[str, Any], etype: str, idx: int) -> list[Finding]:

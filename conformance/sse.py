@@ -29,8 +29,10 @@ Theory of operation
 Anomalies
 ---------
 Valid (or WHATWG-repairable) input that openai-python 3.54's SSE decoder (`openai._streaming`)
-reads differently is reported without changing what is dispatched: `feed()`/`close()` then
-return an `SSEBatch`, a list of messages with an `anomalies` tuple (a plain list otherwise).
+reads differently is reported without changing what is dispatched: after each `feed()`/`close()`,
+`SSEParser.anomalies` holds the `SSEAnomaly` events that call found, in stream order (each
+`index` places it among the messages). `conformance.sse_checker.SSEStreamChecker` judges them
+between the messages; a caller that only wants messages ignores them.
 
 * "bom": a leading BOM. openai-python does not strip it, so its first line's field name starts
   with U+FEFF and the line is ignored (a first `data:` line is lost).
@@ -54,7 +56,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["DONE", "SSEAnomaly", "SSEBatch", "SSEMessage", "SSEParser"]
+__all__ = ["DONE", "SSEAnomaly", "SSEMessage", "SSEParser"]
 
 DONE = "[DONE]"
 _BOM = b"\xef\xbb\xbf"
@@ -113,17 +115,6 @@ class SSEAnomaly(NamedTuple):
     in_message: bool = False
 
 
-class SSEBatch(list[SSEMessage]):
-    """What `feed()`/`close()` return when that input also brought anomalies: still a list of
-    the messages, plus `anomalies` in stream order. (Slices and `+` give plain lists.)"""
-
-    __slots__ = ("anomalies",)
-
-    def __init__(self, messages: list[SSEMessage], anomalies: tuple[SSEAnomaly, ...]) -> None:
-        super().__init__(messages)
-        self.anomalies = anomalies
-
-
 class SSEParser:
     """Incremental parser: `feed(bytes)` returns completed messages, `close()` the rest."""
 
@@ -138,8 +129,11 @@ class SSEParser:
         # Stream-level state the spec keeps across messages.
         self.last_event_id = ""
         self.reconnection_time: int | None = None
-        # Anomalies (see module docstring). `_pending`: found by the current feed()/close().
+        # Anomalies (see module docstring). `_pending`: found by the current feed()/close();
+        # `anomalies`: what the latest call found (kept for one call only: memory stays bounded
+        # for callers that never look).
         self._pending: list[SSEAnomaly] = []
+        self.anomalies: tuple[SSEAnomaly, ...] = ()
         self._oai_id = ""  # openai-python's last event id: non-empty = every blank line dispatches
         self._bom_line: bytearray | None = None  # BOM seen: its line, while it is being read
         self._bom_block = False  # BOM seen: openai-python ignores the first line of the first block
@@ -154,10 +148,14 @@ class SSEParser:
     # -- input ---------------------------------------------------------------------------
 
     def feed(self, chunk: bytes) -> list[SSEMessage]:
-        """Parse one network read; returns the messages it completed (maybe none), as an
-        `SSEBatch` when the read also brought anomalies."""
+        """Parse one network read; returns the messages it completed (maybe none). The
+        anomalies it found are then in `anomalies`."""
+        if self.anomalies:
+            self.anomalies = ()
         out = self._feed(chunk)
-        return self._batch(out) if self._pending else out
+        if self._pending:
+            self._settle()
+        return out
 
     def _feed(self, chunk: bytes) -> list[SSEMessage]:
         if self._closed:
@@ -294,7 +292,9 @@ class SSEParser:
 
     def close(self) -> list[SSEMessage]:
         """End of stream: flush what is pending. A message without its blank line has
-        `terminated=False` (the spec would discard it; the checker reports it instead)."""
+        `terminated=False` (the spec would discard it; the checker reports it instead). The
+        anomalies it found are then in `anomalies`."""
+        self.anomalies = ()
         if self._closed:
             return []
         self._closed = True
@@ -322,7 +322,8 @@ class SSEParser:
             self._block(rest, out, terminated=False, skip_first=self._bom_block)
             if bad is not None:
                 self._pending.append(self._invalid(raw, bad, self._n0 + lead, count, self._count > count))
-        return self._batch(out) if self._pending else out
+        self._settle()
+        return out
 
     # -- internals -----------------------------------------------------------------------
 
@@ -425,10 +426,9 @@ class SSEParser:
         text = _cut(line.decode("utf-8", "replace"))
         return SSEAnomaly("invalid-utf8", self._orig(base + e.start), index, text, bad, in_message)
 
-    def _batch(self, out: list[SSEMessage]) -> SSEBatch:
-        batch = SSEBatch(out, tuple(self._pending))
+    def _settle(self) -> None:
+        self.anomalies = tuple(self._pending)
         self._pending.clear()
-        return batch
 
     # -- positions (cold: used only to report anomalies) ---------------------------------
 

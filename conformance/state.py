@@ -28,17 +28,26 @@ final value are kept; events themselves are never stored. Closed parts drop thei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ADDED",
+    "DONE",
+    "FIELD_GRAMMAR",
+    "FIELD_ILLEGAL",
     "ITEM_GRAMMAR",
+    "ITEM_ILLEGAL",
     "ITEM_TYPE_EVENTS",
     "LIFECYCLE_TYPES",
+    "MACHINES",
     "PART_GRAMMAR",
+    "PART_ILLEGAL",
     "RESPONSE_GRAMMAR",
     "SUB_EVENTS",
     "TERMINAL_TYPES",
+    "Continuation",
     "ItemState",
     "PartState",
     "StreamState",
@@ -46,6 +55,11 @@ __all__ = [
     "apply",
     "event_for",
     "expected",
+    "item_symbol",
+    "move",
+    "part_closing",
+    "part_move",
+    "part_next",
     "response_symbol",
 ]
 
@@ -120,11 +134,26 @@ def response_symbol(etype: str, ev: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Item level.
+# Item level. Symbols: output_item.added, "sub-event" (any other event naming the item's
+# output_index), output_item.done.
+ADDED = "response.output_item.added"
+DONE = "response.output_item.done"
 ITEM_GRAMMAR: dict[str, dict[str, str]] = {
-    "absent": {"response.output_item.added": "open"},
-    "open": {"sub-event": "open", "response.output_item.done": "done"},
+    "absent": {ADDED: "open"},
+    "open": {"sub-event": "open", DONE: "done"},
     "done": {},
+}
+# Every move a grammar does not allow: the rule that reports it and the state the machine
+# goes on in (h11 style: the table, not the checks, says what is legal). A duplicate
+# announcement starts the item again, so the events that follow are judged against it.
+ITEM_ILLEGAL: dict[str, dict[str, tuple[str, str]]] = {
+    "absent": {"sub-event": ("item.unknown-index", "absent"), DONE: ("item.done-without-added", "done")},
+    "open": {ADDED: ("item.duplicate-index", "open")},
+    "done": {
+        ADDED: ("item.duplicate-index", "open"),
+        "sub-event": ("item.after-done", "done"),
+        DONE: ("item.after-done", "done"),
+    },
 }
 
 # Part level. Roles: part_added, delta, annotation, done, part_done.
@@ -134,6 +163,23 @@ PART_GRAMMAR: dict[str, dict[str, str]] = {
     "text_done": {"annotation": "text_done", "part_done": "closed"},
     "closed": {},
 }
+_NOT_ADDED = ("part.not-added", "absent")
+PART_ILLEGAL: dict[str, dict[str, tuple[str, str]]] = {
+    "absent": {"delta": _NOT_ADDED, "annotation": _NOT_ADDED, "done": _NOT_ADDED, "part_done": _NOT_ADDED},
+    "open": {"part_added": ("part.index-not-contiguous", "open")},
+    "text_done": {
+        "part_added": ("part.index-not-contiguous", "text_done"),
+        "delta": ("part.after-done", "text_done"),
+        "done": ("part.after-done", "text_done"),
+    },
+    "closed": {
+        "part_added": ("part.index-not-contiguous", "closed"),
+        "delta": ("part.after-done", "closed"),
+        "annotation": ("part.after-done", "closed"),
+        "done": ("part.after-done", "closed"),
+        "part_done": ("part.after-done", "closed"),
+    },
+}
 # Item-level fields (function arguments, ...) have no *.added: their first delta opens them,
 # their `.done` ends them (there is no part_done).
 FIELD_GRAMMAR: dict[str, dict[str, str]] = {
@@ -141,6 +187,32 @@ FIELD_GRAMMAR: dict[str, dict[str, str]] = {
     "open": {"delta": "open", "done": "text_done"},
     "text_done": {},
 }
+FIELD_ILLEGAL: dict[str, dict[str, tuple[str, str]]] = {
+    "absent": {},
+    "open": {},
+    "text_done": {"delta": ("part.after-done", "text_done"), "done": ("part.after-done", "text_done")},
+}
+# (legal moves, illegal moves, start state) of each machine, for the documentation and tests.
+MACHINES: dict[str, tuple[dict[str, dict[str, str]], dict[str, dict[str, tuple[str, str]]], str]] = {
+    "item": (ITEM_GRAMMAR, ITEM_ILLEGAL, "absent"),
+    "part": (PART_GRAMMAR, PART_ILLEGAL, "absent"),
+    "field": (FIELD_GRAMMAR, FIELD_ILLEGAL, "absent"),
+}
+
+
+def move(machine: str, state: str, symbol: str) -> tuple[str, str | None]:
+    """(next state, rule reporting the move or None when it is legal) from the tables."""
+    legal, illegal, _ = MACHINES[machine]
+    nxt = legal[state].get(symbol)
+    if nxt is not None:
+        return nxt, None
+    rule, nxt = illegal[state][symbol]
+    return nxt, rule
+
+
+def item_symbol(etype: str) -> str:
+    """ITEM_GRAMMAR's input symbol of an event that names an output_index."""
+    return etype if etype in (ADDED, DONE) else "sub-event"
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +378,79 @@ def event_for(role: str, item_type: str | None, kind: str, part_type: str | None
     return None
 
 
-def expected(grammar: dict[str, dict[str, str]], state: str) -> str:
-    """Human list of what the grammar accepts in `state` (for finding messages)."""
-    allowed = list(grammar.get(state, {}))
-    return ", ".join(allowed) if allowed else "nothing (the stream is over)"
+def expected(grammar: dict[str, dict[str, str]], state: str, none: str = "nothing (the stream is over)") -> str:
+    """Human list of what the grammar accepts in `state` (for finding messages); `none` when
+    it accepts nothing."""
+    allowed = [_SYMBOL_EVENTS.get(s, s) for s in grammar.get(state, {})]
+    return ", ".join(allowed) if allowed else none
+
+
+# Symbols that stand for several events, in finding messages.
+_SYMBOL_EVENTS = {"sub-event": "an event of the item"}
+
+
+def part_machine(sub: SubEvent) -> str:
+    """Which table a streamed value follows: explicit parts open with *.added, fields do not."""
+    return "part" if sub.explicit else "field"
+
+
+def part_move(sub: SubEvent, part: PartState | None) -> tuple[str, str | None]:
+    """(next state, rule reporting it or None) for a sub-event of role `sub.role` arriving at
+    `part` (None: no such part yet)."""
+    return move(part_machine(sub), part.phase if part is not None else "absent", sub.role)
+
+
+def _role_events(roles: Iterable[str], item_type: str | None, kind: str, part_type: str | None) -> list[str]:
+    out = []
+    for role in roles:
+        e = event_for(role, item_type, kind, part_type)
+        if e is not None and e not in out:
+            out.append(e)
+    return out
+
+
+def part_next(sub: SubEvent, item_type: str | None, part_type: str | None, state: str) -> str:
+    """The events a streamed value in `state` accepts next, from its table (finding messages);
+    once it accepts none of the events its type has, what its item accepts: a new part (when
+    parts are opened explicitly) or output_item.done."""
+    assert sub.kind is not None
+    grammar = MACHINES[part_machine(sub)][0]
+    names = _role_events(grammar[state], item_type, sub.kind, part_type)
+    if names:
+        return " or ".join(names)
+    if sub.explicit:
+        new = _role_events(grammar["absent"], item_type, sub.kind, part_type)
+        names += [f"{e} (a new part)" for e in new]
+    names += [s for s in ITEM_GRAMMAR["open"] if s != "sub-event"]
+    return " or ".join(names)
+
+
+def part_finished(kind: str, explicit: bool, item_type: str | None, part_type: str | None, state: str) -> bool:
+    """The value accepts no more of the events its type has: it may end with its item (a shell
+    command after its .done: it has no part.done)."""
+    grammar = MACHINES["part" if explicit else "field"][0]
+    return not _role_events(grammar[state], item_type, kind, part_type)
+
+
+def part_closing(kind: str, explicit: bool, item_type: str | None, part_type: str | None, state: str) -> list[str]:
+    """The events that take a value from `state` to finished the way a well-formed stream does:
+    through every state on the way (its .done with the full value, then its part.done)."""
+    grammar = MACHINES["part" if explicit else "field"][0]
+
+    def longest(st: str, seen: frozenset[str]) -> list[str] | None:
+        if part_finished(kind, explicit, item_type, part_type, st):
+            return []
+        best: list[str] | None = None
+        for role, nxt in grammar[st].items():
+            e = event_for(role, item_type, kind, part_type)
+            if nxt == st or nxt in seen or e is None:
+                continue
+            rest = longest(nxt, seen | {nxt})
+            if rest is not None and (best is None or len(rest) + 1 > len(best)):
+                best = [e, *rest]
+        return best
+
+    return longest(state, frozenset({state})) or []
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,40 +575,95 @@ class ItemState:
 _EXPLICIT_KINDS = frozenset({"content", "summary", "command"})
 
 
-class StreamState:
-    """Everything the checks may ask about the stream so far. Read-only for checks."""
+@dataclass(slots=True, eq=False)
+class Continuation:
+    """The part the checker's latest fast-path delta wrote to, and what the next delta must
+    repeat to continue it (it must also be numbered last_seq + 1)."""
 
-    def __init__(self) -> None:
-        self.phase = "start"  # RESPONSE_GRAMMAR state
-        self.n_events = 0  # decoded event objects seen
-        self.first_type: str | None = None
-        self.last_seq: int | None = None
-        self.lost = 0  # undecodable messages since the last numbered event (may hide numbers)
-        self.undecodable = 0  # every message that was not an event: what it carried is unknown
-        self.response_id: Any = None
-        self.created_at: Any = None
-        self.model: Any = None
-        self.lifecycle_seen = False
-        self.saw_created = False
-        self.saw_in_progress = False
-        self.terminal_type: str | None = None
-        self.terminal_at: int | None = None
-        self.terminal_response: dict[str, Any] | None = None
-        self.pending_error_at: int | None = None  # an `error` event not yet followed by failed
-        self.items: dict[int, ItemState] = {}
-        self.n_added = 0
-        self.open_items = 0
-        self.last_sub_index: int | None = None  # output_index of the latest item sub-event
-        # (output_index, item) of each output_item.done, in arrival order (kept even when a
-        # duplicate output_index replaced the tracked item).
-        self.done_list: list[tuple[int, dict[str, Any]]] = []
-        # Content deltas for an output_index no output_item.added announced (item.unknown-index),
-        # per (output_index, content_index): still compared with the terminal snapshot.
-        self.orphans: dict[tuple[int, int], list[str]] = {}
-        self.saw_done_sentinel = False
-        self.output_checked = False  # the "@output" checks ran
-        # The one place checks may write: their own bookkeeping ("reported once" flags, ...).
-        self.notes: dict[Any, Any] = {}
+    etype: str
+    output_index: int
+    index_field: str | None  # content_index | summary_index | command_index
+    index: int | None  # its value
+    item_id: str | None  # None: the type has no item_id
+    part: PartState
+    n_keys: int  # keys of the plain shape, `obfuscation` excluded
+    logprobs: bool  # `logprobs` must be an empty list
+    # For the checker's batch loop: one C-level getter, the values it must return, and the key
+    # count including an `obfuscation` the first delta carried.
+    getter: Any
+    want: tuple[Any, ...]
+    n_keys_batch: int
+    has_obf: bool
+
+
+@dataclass(slots=True, eq=False)
+class StreamState:
+    """Everything the checks may ask about the stream so far.
+
+    The grammar's state (phase, items and their parts) changes only in `apply()`; the fast
+    paths of the checker write `last_seq`, `n_events` and the text of the part `cont` names.
+    The fields after "rules' bookkeeping" are the only ones checks write: what they reported
+    once, or what an earlier event said that a later judgement needs.
+    """
+
+    phase: str = "start"  # RESPONSE_GRAMMAR state
+    n_events: int = 0  # decoded event objects seen
+    first_type: str | None = None
+    last_seq: int | None = None
+    lost: int = 0  # undecodable messages since the last numbered event (may hide numbers)
+    undecodable: int = 0  # every message that was not an event: what it carried is unknown
+    response_id: Any = None
+    created_at: Any = None
+    model: Any = None
+    lifecycle_seen: bool = False
+    saw_created: bool = False
+    saw_in_progress: bool = False
+    terminal_type: str | None = None
+    terminal_at: int | None = None
+    terminal_response: dict[str, Any] | None = None
+    pending_error_at: int | None = None  # an `error` event not yet followed by failed
+    items: dict[int, ItemState] = field(default_factory=dict)
+    n_added: int = 0
+    open_items: int = 0
+    last_sub_index: int | None = None  # output_index of the latest item sub-event
+    # (output_index, item) of each output_item.done, in arrival order (kept even when a
+    # duplicate output_index replaced the tracked item).
+    done_list: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # Content deltas for an output_index no output_item.added announced (item.unknown-index),
+    # per (output_index, content_index): still compared with the terminal snapshot.
+    orphans: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    saw_done_sentinel: bool = False
+    output_checked: bool = False  # the "@output" checks ran
+    # The part the latest fast-path delta wrote to, with what the next delta must repeat to
+    # continue it; None after any other event.
+    cont: Continuation | None = None
+
+    # -- rules' bookkeeping ---------------------------------------------------------------
+    first_value_judged: bool = False  # lifecycle.created-first: the first value decides
+    in_progress_missing_reported: bool = False  # lifecycle.in-progress-missing: once
+    # lifecycle.no-terminal: the first `data: [DONE]` (message index, terminal event seen by then).
+    done_sentinel_at: tuple[int, bool] | None = None
+    first_response_id: Any = None  # lifecycle.response-id-changed: the first lifecycle event's id
+    first_id_absent_reported: bool = False
+    raising_errors: set[int] = field(default_factory=set)  # `error` events openai-python raises at
+    id_field_reported: bool = False  # framing.id-field: once per stream
+    done_sentinel_reported: bool = False  # framing.done-sentinel: once per stream
+    seq_first_missing: int | None = None  # sequence.missing: the first event without a number
+    seq_n_missing: int = 0
+    # item.duplicate-index: the first response.created's items (its index, {output_index: id}).
+    created_output: tuple[int, dict[int, Any]] | None = None
+    item_ids: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (output_index, event)
+    # item.identity-changed: terminal output positions whose call changed id (output.* skips it).
+    changed_identity_output: set[int] = field(default_factory=set)
+    interleaved: set[tuple[int, int]] = field(default_factory=set)  # item.interleaved: pairs reported
+    unknown_seen: set[tuple[str, str]] = field(default_factory=set)  # schema: (pointer, message) once
+    unknown_event_types: set[str] = field(default_factory=set)  # schema.unknown-event: once per type
+    item_schema_reported: set[tuple[int, str, str]] = field(default_factory=set)  # schema.item at done
+    annotations: dict[int, dict[int, list[Any]]] = field(default_factory=dict)  # streamed, per item/part
+    web_search_steps: dict[int, list[str]] = field(default_factory=dict)  # progress events per item
+    # Free for rules defined outside this package (a user's rules module); built-in rules use
+    # the typed fields above.
+    notes: dict[Any, Any] = field(default_factory=dict)
 
     def item_for(self, ev: dict[str, Any]) -> ItemState | None:
         oi = ev.get("output_index")
@@ -576,10 +772,13 @@ def _apply_added(st: StreamState, ev: dict[str, Any], index: int) -> None:
     old = st.items.get(oi)
     if old is not None and old.phase == "open":
         st.open_items -= 1
-    # A duplicate output_index (item.duplicate-index): the newer announcement wins, so the
-    # events that follow are judged against the item they belong to.
-    st.items[oi] = ItemState(oi, item, index)
-    st.open_items += 1
+    # Legal from absent; a duplicate output_index (ITEM_ILLEGAL) starts the item again too: the
+    # newer announcement wins, so the events that follow are judged against the item they
+    # belong to. An item known only by its output_item.done is replaced the same way.
+    new = ItemState(oi, item, index)
+    new.phase, _ = move("item", old.phase if old is not None and old.announced else "absent", ADDED)
+    st.items[oi] = new
+    st.open_items += new.phase == "open"
     st.last_sub_index = oi
 
 
@@ -589,18 +788,19 @@ def _apply_done(st: StreamState, ev: dict[str, Any], index: int) -> None:
         return
     item = ev.get("item")
     it = st.items.get(oi)
+    phase = it.phase if it is not None else "absent"
+    nxt, _ = move("item", phase, DONE)
     if it is None:
         # Done without added: track it as done so later events are judged "after done".
         it = ItemState(oi, item if isinstance(item, dict) else {}, index)
-        it.phase = "absent"
         it.announced = False
         st.items[oi] = it
         st.n_added += 1  # it occupies its index: the next added item is judged after it
-    if it.phase == "done":
-        return
-    if it.phase == "open":
+    elif nxt == phase:
+        return  # a repeated done changes nothing
+    if phase == "open":
         st.open_items -= 1
-    it.phase = "done"
+    it.phase = nxt
     it.done_at = index
     it.done_item = item if isinstance(item, dict) else None
     if it.done_item is not None:
@@ -615,36 +815,36 @@ def _apply_sub(item: ItemState, sub: SubEvent, ev: dict[str, Any], index: int) -
         return
     role = sub.role
     part = item.parts.get(key)
-    if role == "part_added":
-        if part is None:
+    nxt, illegal = part_move(sub, part)
+    if illegal is not None:
+        # Reported by the rule the table names; the value goes on in the state it names.
+        if part is not None:
+            part.phase = nxt
+        return
+    if part is None:
+        ptype = None
+        if role == "part_added":
             p = ev.get("part")
             ptype = p.get("type") if isinstance(p, dict) else None
             if not isinstance(ptype, str):
                 ptype = None  # non-string part type: schema.event reports it; keep it hashable
             if sub.kind == "command":
                 ptype = "command"
-            new = PartState(key[0], key[1], ptype, index)
-            new.misplaced = key[1] != item.n_parts.get(key[0], 0)
-            item.parts[key] = new
+        part = PartState(key[0], key[1], ptype, index if role == "part_added" else None)
+        if role == "part_added":
+            part.misplaced = key[1] != item.n_parts.get(key[0], 0)
             item.n_parts[key[0]] = item.n_parts.get(key[0], 0) + 1
-        return
-    if part is None:
-        if sub.explicit:
-            return  # part.not-added was reported; nothing to accumulate into
-        part = PartState(key[0], key[1], None, None)
         item.parts[key] = part
+    # What each move carries into the tracked value.
     if role == "delta":
-        if part.phase == "open":
-            part.add(ev.get("delta"))
+        part.add(ev.get("delta"))
     elif role == "done":
-        if part.phase == "open":
-            part.done_value = ev.get(sub.value_field) if sub.value_field else None
-            part.phase = "text_done"
-            part.ended_at = index
-    elif role == "part_done" and part.phase in ("open", "text_done"):
+        part.done_value = ev.get(sub.value_field) if sub.value_field else None
+        part.ended_at = index
+    elif role == "part_done":
         p = ev.get("part")
         if isinstance(p, dict):
             part.part_value = p.get(PART_VALUE_KEY.get(str(p.get("type")), "text"))
-        part.phase = "closed"
         part.ended_at = index
         part.release()
+    part.phase = nxt

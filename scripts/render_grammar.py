@@ -1,8 +1,10 @@
-"""Render the checker's stream grammar tables (conformance/state.py) as Mermaid diagrams.
+"""Render the checker's stream grammar tables (conformance/state.py) as Mermaid diagrams and
+tables of the moves they forbid.
 
-    python scripts/render_grammar.py > grammar.md      # README section, generated, never edited
+    python scripts/render_grammar.py      # docs/grammar.md from its marker comment down
 
-The diagrams come from the same tables the checker reads, so the docs cannot drift from it.
+The checker takes every item and part transition, and names the rule of every illegal one,
+from these same tables, so the page can drift neither from them nor from the behaviour.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conformance.state import (
     FIELD_GRAMMAR,
+    FIELD_ILLEGAL,
     ITEM_GRAMMAR,
+    ITEM_ILLEGAL,
     ITEM_TYPE_EVENTS,
     PART_GRAMMAR,
+    PART_ILLEGAL,
     RESPONSE_GRAMMAR,
 )
 
@@ -33,6 +38,17 @@ def _state_diagram(title: str, table: dict[str, dict[str, str]], start: str, end
     return "\n".join(lines)
 
 
+def _illegal(title: str, table: dict[str, dict[str, tuple[str, str]]]) -> str:
+    lines = [f"**{title}: moves the diagram does not allow**", ""]
+    lines += ["| state | event | reported as | then |", "|---|---|---|---|"]
+    for state, moves in table.items():
+        for symbol, (rule, target) in moves.items():
+            lines.append(f"| {state} | {symbol} | `{rule}` | {target} |")
+    if len(lines) == 4:
+        lines.append("| | every move is allowed | | |")
+    return "\n".join(lines) + "\n"
+
+
 def _item_types() -> str:
     lines = ["**Sub-events each item type accepts** (anything else: `item.wrong-event-for-type`)", ""]
     lines += ["| item type | sub-events |", "|---|---|"]
@@ -47,8 +63,11 @@ def render() -> str:
         "",
         _state_diagram("Response (one per stream)", RESPONSE_GRAMMAR, "start", "terminal"),
         _state_diagram("Output item (one per output_index)", ITEM_GRAMMAR, "absent", "done"),
+        _illegal("Output item", ITEM_ILLEGAL),
         _state_diagram("Content / summary part, shell command", PART_GRAMMAR, "absent", "closed"),
+        _illegal("Content / summary part, shell command", PART_ILLEGAL),
         _state_diagram("Item-level field (arguments, input, code)", FIELD_GRAMMAR, "absent", "text_done"),
+        _illegal("Item-level field", FIELD_ILLEGAL),
         _item_types(),
     ]
     return "\n".join(parts)

@@ -1,6 +1,6 @@
 """`conformance check PATH|-`: check recorded streams (`.sse`) or JSON response bodies offline.
 
-Streams are read in chunks and pushed through `SSEParser` into a `StreamChecker`, so a 100 MB
+Streams are read in chunks and pushed into an `SSEStreamChecker` (bytes in), so a 100 MB
 capture never sits in memory. One report case per input; the exit code follows --fail-on.
 """
 
@@ -21,7 +21,6 @@ import orjson
 from conformance.cli import UsageError
 from conformance.findings import SEVERITY_ORDER, at_least
 from conformance.report import CaseResult, Report
-from conformance.sse import SSEParser
 
 __all__ = ["NotAStream", "check_input", "main", "register"]
 
@@ -247,7 +246,7 @@ def check_input(
 ) -> CaseResult:
     """Check one input (SSE or JSON body) read from `stream`; returns its report case."""
     from conformance import check_response
-    from conformance.checker import StreamChecker
+    from conformance.sse_checker import SSEStreamChecker
 
     start = time.perf_counter()
     head, body = _sniff(stream)
@@ -270,26 +269,16 @@ def check_input(
         result = check_response(body, profile=profile, request=request)
         details["input"] = "json"
     else:
-        checker = StreamChecker(profile=profile, request=request)
-        if content_type is not None:
-            checker.feed_content_type(content_type)
-        parser = SSEParser()
-        messages = 0
+        checker = SSEStreamChecker(profile, request, content_type=content_type)
         sse_like = False  # a field or comment line seen (decided while nothing was dispatched)
         tail = b""
-        # feed_messages, not feed_message per message: a batch from the parser also carries the
-        # byte-level anomalies (BOM, invalid UTF-8, data-less dispatches) the framing rules judge.
         for chunk in _chunks(stream, head):
-            if not sse_like and not messages:
+            if not sse_like and not checker.n_messages:
                 sse_like = bool(_SSE_LINE.search(tail + chunk))
                 tail = chunk[-16:]
-            batch = parser.feed(chunk)
-            messages += len(batch)
-            checker.feed_messages(batch)
-        batch = parser.close()
-        messages += len(batch)
-        checker.feed_messages(batch)
+            checker.feed(chunk)
         result = checker.finish()
+        messages = checker.n_messages
         details["input"] = "sse"
         details["saw_done"] = result.saw_done
         if messages == 0 and not sse_like:

@@ -1,7 +1,7 @@
 """`ExchangeJudge`: a sans-IO judge of one proxied answer, fed the body bytes as they pass.
 
-A streamed answer (`text/event-stream`) goes through the SSE parser into a `StreamChecker`
-chunk by chunk; a JSON Response body (POST /responses, GET /responses/{id}) is kept and given
+A streamed answer (`text/event-stream`) goes into an `SSEStreamChecker` (bytes in) chunk by
+chunk; a JSON Response body (POST /responses, GET /responses/{id}) is kept and given
 to `check_response` at the end. Other answers (errors, listings) are relayed unjudged. The
 judge never raises: a checker failure is kept as `internal_error` and reported, so it can never
 change what the client gets.
@@ -93,7 +93,6 @@ class ExchangeJudge:
         self._json: list[bytes] = []
         self._json_size = 0
         self._checker: Any = None
-        self._parser: Any = None
         if self.kind == "sse":
             self._guard(self._start_stream, content_type)
 
@@ -107,12 +106,10 @@ class ExchangeJudge:
             return None
 
     def _start_stream(self, content_type: str | None) -> None:
-        from conformance.checker import StreamChecker
-        from conformance.sse import SSEParser
+        from conformance.sse_checker import SSEStreamChecker
 
-        self._checker = StreamChecker(profile=self.profile, request=self.request)
+        self._checker = SSEStreamChecker(self.profile, self.request)
         self._checker.feed_content_type(content_type)
-        self._parser = SSEParser()
 
     def feed(self, chunk: bytes) -> None:
         if (self.kind == "none" and not self._keep_error) or not chunk:
@@ -123,9 +120,8 @@ class ExchangeJudge:
         if self._decoder is not None:
             chunk = self._decoder.decompress(chunk)
         if self.kind == "sse":
-            batch = self._parser.feed(chunk)
-            self.events += len(batch)
-            self._checker.feed_messages(batch)
+            self._checker.feed(chunk)
+            self.events += len(self._checker.messages)
         elif self._json_size <= (JSON_BODY_LIMIT if self.kind == "json" else ERROR_BODY_LIMIT):
             self._json.append(chunk)
             self._json_size += len(chunk)
@@ -181,10 +177,11 @@ class ExchangeJudge:
             if cut:
                 return None  # a stream cut by the client or transport: its end is not judged
             tail = self._decoder.flush() if self._decoder is not None else b""
-            batch = self._parser.feed(tail) if tail else []
-            batch = [*batch, *self._parser.close()]
-            self.events += len(batch)
-            self._checker.feed_messages(batch)
+            if tail:
+                self._checker.feed(tail)
+                self.events += len(self._checker.messages)
+            self._checker.close()
+            self.events += len(self._checker.messages)
             return self._checker.finish()
         if self.kind == "json" and not cut:
             if self._json_size > JSON_BODY_LIMIT:

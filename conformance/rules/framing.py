@@ -108,8 +108,8 @@ def message_terminated(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
 
 @check("framing.id-field", on=("@sse",), fast_safe=True)
 def no_id_field(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
-    if msg.id is not None and "framing.id-field" not in st.notes:
-        st.notes["framing.id-field"] = True
+    if msg.id is not None and not st.id_field_reported:
+        st.id_field_reported = True
         yield f"an `id:` field is used (id: {short(msg.id)}); reported once per stream"
 
 
@@ -120,8 +120,8 @@ def done_sentinel(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
         if required and not st.saw_done_sentinel and ctx.saw_sse:
             yield "the stream ends without the `data: [DONE]` sentinel this profile requires"
         return
-    if msg.is_done and not required and "framing.done-sentinel" not in st.notes:
-        st.notes["framing.done-sentinel"] = True
+    if msg.is_done and not required and not st.done_sentinel_reported:
+        st.done_sentinel_reported = True
         yield "a `data: [DONE]` sentinel is present (the official API sends none; clients accept it)"
 
 

@@ -1,7 +1,8 @@
 """item.*: output items, from output_item.added through their sub-events to output_item.done.
 
-The per-item grammar (ITEM_GRAMMAR) and which sub-events each item type accepts (SUB_EVENTS)
-are tables in `conformance.state`; these checks compare each event with them.
+The per-item grammar (ITEM_GRAMMAR; ITEM_ILLEGAL names the rule for every move it does not
+allow) and which sub-events each item type accepts (SUB_EVENTS) are tables in
+`conformance.state`; these checks compare each event with them.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ from typing import Any
 from conformance.registry import Hit, check, define
 from conformance.rules._util import short
 from conformance.state import (
+    ADDED,
     CALL_ITEM_TYPES,
     DEFAULT_DONE_STATUSES,
+    DONE,
     DONE_STATUSES,
+    ITEM_GRAMMAR,
     ITEM_TYPE_EVENTS,
     SUB_EVENTS,
     TERMINAL_TYPES,
+    expected,
     is_tool_output_type,
+    item_symbol,
+    move,
 )
 
 SPEC = "PROTOCOL.md Order: item(i)"
 SDK = "openai-python"
-ADDED = "response.output_item.added"
-DONE = "response.output_item.done"
 
 define("item.index-not-contiguous", "error", "output_index not 0, 1, 2, …",
        "`output_item.added.output_index` is not the count of items added before it.",
@@ -70,6 +75,21 @@ def _sub_event(ctx: Any) -> bool:
     return ctx.etype not in (ADDED, DONE) and type(ctx.ev_output_index) is int
 
 
+def _illegal(ctx: Any) -> str | None:
+    """The rule ITEM_ILLEGAL names for this event at its item's state (None: a legal move).
+    An item known only by its output_item.done counts as absent for anything but a done."""
+    it = ctx.item
+    sym = item_symbol(ctx.etype)
+    state = "absent" if it is None or (not it.announced and sym != DONE) else it.phase
+    return move("item", state, sym)[1]
+
+
+# What a closed item accepts, and what an unannounced one needs first, for people.
+_AFTER_DONE = expected(ITEM_GRAMMAR, "done", "no more events for a closed item")
+_ANNOUNCE = expected(ITEM_GRAMMAR, "absent")
+_CLOSE = " or ".join(sym for sym, nxt in ITEM_GRAMMAR["open"].items() if nxt != "open")
+
+
 @check("item.index-not-contiguous", on=(ADDED,))
 def added_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     oi = ev.get("output_index")
@@ -99,7 +119,7 @@ def snapshot_items_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
     if not isinstance(out, list) or not out:
         return
     if st.n_events == 0 and ctx.etype == "response.created":
-        st.notes["item.created-output"] = (ctx.index, {i: x.get("id") if isinstance(x, dict) else None for i, x in enumerate(out)})
+        st.created_output = (ctx.index, {i: x.get("id") if isinstance(x, dict) else None for i, x in enumerate(out)})
     seen: dict[tuple[Any, ...], int] = {}
     for i, x in enumerate(out):
         if not isinstance(x, dict):
@@ -120,14 +140,14 @@ def snapshot_items_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
 @check("item.duplicate-index", on=(ADDED,))
 def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = ctx.item
-    if it is not None and it.announced:
+    if _illegal(ctx) == "item.duplicate-index":
         yield (
             f"output_index {it.index} announced again (first by event {it.added_at}, "
             f"item {short(it.id)}, now {it.phase})"
         )
         return
     oi = ev.get("output_index")
-    snap = st.notes.get("item.created-output")
+    snap = st.created_output
     if (it is None or not it.announced) and snap is not None and type(oi) is int and oi in snap[1]:
         yield (
             f"output_index {oi} announced by output_item.added, but the response.created snapshot "
@@ -142,7 +162,7 @@ def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     iid = item.get("id") if isinstance(item, dict) else None
     if type(oi) is not int or not isinstance(iid, str) or not iid:
         return
-    ids = st.notes.setdefault("item.ids", {})
+    ids = st.item_ids
     first = ids.get(iid)
     if first is None:
         ids[iid] = (oi, ctx.index)
@@ -155,35 +175,33 @@ def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
 
 @check("item.unknown-index", on=("*",), fast_safe=True)
 def sub_event_index_known(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
-    if not _sub_event(ctx):
+    if not _sub_event(ctx) or _illegal(ctx) != "item.unknown-index":
         return  # no integer output_index: schema.event reports it
     it = ctx.item
     if it is None:
         known = sorted(st.items)
         yield (
             f"{ctx.etype} for output_index {ctx.ev_output_index}, which no output_item.added "
-            f"announced (known: {known[:10]}); expected response.output_item.added first"
+            f"announced (known: {known[:10]}); expected {_ANNOUNCE} first"
         )
-    elif not it.announced:
+    else:
         yield (
             f"{ctx.etype} for output_index {it.index}, which no output_item.added announced "
-            f"(only its output_item.done, event {it.done_at}); expected response.output_item.added first"
+            f"(only its output_item.done, event {it.done_at}); expected {_ANNOUNCE} first"
         )
 
 
 @check("item.after-done", on=("*",), fast_safe=True)
 def sub_event_before_done(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = ctx.item
-    if it is None or it.phase not in ("done", "absent"):
+    if _illegal(ctx) != "item.after-done" or (ctx.etype != DONE and not _sub_event(ctx)):
         return
     if ctx.etype == DONE:
         yield f"output_item.done repeated for output_index {it.index} (first at event {it.done_at})"
-    elif not it.announced:
-        return  # never announced: item.unknown-index says so
-    elif _sub_event(ctx):
+    else:
         yield (
             f"{ctx.etype} for output_index {it.index} after its output_item.done (event {it.done_at}); "
-            "expected no more events for a closed item"
+            f"expected {_AFTER_DONE}"
         )
 
 
@@ -193,7 +211,7 @@ def items_closed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
         if it.phase == "open":
             yield Hit(
                 f"item {it.index} ({it.type}, {short(it.id)}) announced at event {it.added_at} "
-                f"is still open at {ctx.etype}; expected output_item.done before it",
+                f"is still open at {ctx.etype}; expected {_CLOSE} before it",
                 output_index=it.index,
             )
 
@@ -201,7 +219,7 @@ def items_closed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
 @check("item.done-without-added", on=(DONE,))
 def done_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     oi = ev.get("output_index")
-    if type(oi) is int and ctx.item is None:
+    if type(oi) is int and ctx.item is None and _illegal(ctx) == "item.done-without-added":
         yield f"output_item.done for output_index {oi}, which no output_item.added announced"
 
 
@@ -254,7 +272,7 @@ def snapshot_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
         got = done.get((x["type"], x["call_id"]))
         if got is not None and x.get("id") != got[1]:
             if terminal:
-                st.notes.setdefault("item.identity-changed.output", set()).add(k)
+                st.changed_identity_output.add(k)
             yield Hit(
                 f"{ctx.etype}'s response.output[{k}] is {x.get('type')} {x['call_id']!r} with id "
                 f"{short(x.get('id'))}, but its output_item.done (output_index {got[0]}) said {short(got[1])}",
@@ -367,10 +385,10 @@ def not_interleaved(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     other = st.items.get(j)
     if other is None or other.phase != "open":
         return
-    key = ("item.interleaved", min(j, it.index), max(j, it.index))
-    if key in st.notes:
+    pair = (min(j, it.index), max(j, it.index))
+    if pair in st.interleaved:
         return
-    st.notes[key] = True
+    st.interleaved.add(pair)
     yield (
         f"{ctx.etype} for item {it.index} while item {j} ({other.type}) is still open and "
         f"streaming; expected item {j} to finish first"

@@ -66,9 +66,9 @@ _PRE_STATUSES = frozenset({"in_progress", "queued"})
 
 @check("lifecycle.created-first", on=("*", "@value"), fast_safe=True)
 def created_first(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
-    if st.n_events or "lifecycle.created-first" in st.notes:
+    if st.n_events or st.first_value_judged:
         return
-    st.notes["lifecycle.created-first"] = True  # judged once: the first value decides
+    st.first_value_judged = True  # judged once: the first value decides
     if ctx.hook == "@value":
         # Clients take any JSON object for an event, a typeless one included.
         if isinstance(ev, dict):
@@ -79,15 +79,15 @@ def created_first(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
 
 @check("lifecycle.in-progress-missing", on=("*", "@finish"), fast_safe=True)
 def in_progress_announced(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
-    if "lifecycle.in-progress-missing" in st.notes or st.saw_in_progress:
+    if st.in_progress_missing_reported or st.saw_in_progress:
         return
     if ev is None:
         if st.saw_created:
-            st.notes["lifecycle.in-progress-missing"] = True
+            st.in_progress_missing_reported = True
             yield "response.created was never followed by response.in_progress"
         return
     if st.phase in ("created", "queued") and response_symbol(ctx.etype, ev) in ("output", "terminal"):
-        st.notes["lifecycle.in-progress-missing"] = True
+        st.in_progress_missing_reported = True
         yield f"{ctx.etype} arrived in state {st.phase!r} without response.in_progress first"
 
 
@@ -95,8 +95,8 @@ def in_progress_announced(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
 def note_done_sentinel(st: Any, msg: Any, ctx: Any) -> None:
     # Bookkeeping only: where the first `data: [DONE]` came, and whether the terminal event
     # had arrived by then (clients stop reading at [DONE]; judged at the end).
-    if msg.is_done and "lifecycle.done-at" not in st.notes:
-        st.notes["lifecycle.done-at"] = (ctx.index, st.terminal_type is not None)
+    if msg.is_done and st.done_sentinel_at is None:
+        st.done_sentinel_at = (ctx.index, st.terminal_type is not None)
 
 
 @check("lifecycle.no-terminal", on=("@finish",))
@@ -107,7 +107,7 @@ def has_terminal(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
             "response.incomplete or response.failed"
         )
         return
-    done = st.notes.get("lifecycle.done-at")
+    done = st.done_sentinel_at
     if done is not None and not done[1]:
         yield Hit(
             f"data: [DONE] (event {done[0]}) came before {st.terminal_type} (event {st.terminal_at}); "
@@ -160,16 +160,15 @@ def response_id_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     # included (None != "resp_…" raises): so a snapshot that lost its id counts as a change.
     resp = ev.get("response")
     new = resp.get("id") if isinstance(resp, dict) else None
-    notes = st.notes
     if not st.lifecycle_seen:
-        notes["lifecycle.first-id"] = new
+        st.first_response_id = new
         return
-    old = notes.get("lifecycle.first-id")
+    old = st.first_response_id
     if new == old:
         return
     if old is None:
-        if "lifecycle.first-id-absent" not in notes:  # one finding: the first event lacked it
-            notes["lifecycle.first-id-absent"] = True
+        if not st.first_id_absent_reported:  # one finding: the first event lacked it
+            st.first_id_absent_reported = True
             yield f"response.id is {short(new)} here but the first lifecycle event had none"
         return
     if new is None:
@@ -214,7 +213,7 @@ def note_error_form(st: Any, ev: dict[str, Any], ctx: Any) -> None:
     # Bookkeeping only: an `error` event whose data has a truthy top-level `error` (the nested
     # form) makes openai-python raise APIError on the spot.
     if ev.get("error"):
-        st.notes.setdefault("lifecycle.raising-errors", set()).add(ctx.index)
+        st.raising_errors.add(ctx.index)
 
 
 @check("lifecycle.error-without-failed", on=("@terminal", "@finish"))
@@ -225,7 +224,7 @@ def error_then_failed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     if ev is None and st.terminal_type is not None:
         return  # judged at the terminal event
     then = f"the stream ended with {ctx.etype}" if ev is not None else "the stream ended"
-    if at in st.notes.get("lifecycle.raising-errors", ()):
+    if at in st.raising_errors:
         yield Hit(
             f"an error event nested under `error` (event {at}) was not followed by response.failed: "
             f"{then}; openai-python raises APIError at the error event, so the application never "

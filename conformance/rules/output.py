@@ -109,7 +109,7 @@ def output_matches_done_items(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator
         news = _unknown_keys(done) | _unknown_keys(snap) if isinstance(snap, dict) else frozenset()
         skip = (ignore | news) if isinstance(snap, dict) else frozenset()
         d = first_difference(done, snap, "", skip)
-        if d is not None and d[0] == "/id" and pos in st.notes.get("item.identity-changed.output", ()):
+        if d is not None and d[0] == "/id" and pos in st.changed_identity_output:
             # item.identity-changed reported this call's new id: judge the rest of it.
             d = first_difference(done, snap, "", (skip | {"id"}) if isinstance(snap, dict) else frozenset())
         cap = None

@@ -1,5 +1,8 @@
 """part.*: content parts (message text/refusal, reasoning text), reasoning summary parts and
-shell commands inside an item, following PART_GRAMMAR in `conformance.state`."""
+shell commands inside an item, following PART_GRAMMAR / FIELD_GRAMMAR in `conformance.state`.
+
+Which moves are illegal, and which rule reports each, is the PART_ILLEGAL / FIELD_ILLEGAL
+table there (`part_move`); the "expected …" text is what the table accepts next."""
 
 from __future__ import annotations
 
@@ -8,7 +11,15 @@ from typing import Any
 
 from conformance.registry import Hit, check, define
 from conformance.rules._util import short
-from conformance.state import ITEM_PART_TYPES, SUB_EVENTS, event_for
+from conformance.state import (
+    ITEM_PART_TYPES,
+    SUB_EVENTS,
+    event_for,
+    part_closing,
+    part_finished,
+    part_move,
+    part_next,
+)
 
 SPEC = "PROTOCOL.md Order: message / reasoning"
 SDK = "openai-python"
@@ -45,17 +56,16 @@ def _open_item(ctx: Any) -> Any:
 def part_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = _open_item(ctx)
     sub = ctx.sub
-    if it is None or not sub.explicit or sub.role == "part_added" or ctx.key is None:
+    if it is None or ctx.key is None or part_move(sub, ctx.part)[1] != "part.not-added":
         return
-    if ctx.part is None:
-        kind, idx = ctx.key
-        n = it.n_parts.get(kind, 0)
-        added = event_for("part_added", it.type, kind) or "its *.added event"
-        yield (
-            f"{ctx.etype} for {sub.index_field} {idx} of item {it.index}, but no "
-            f"{_label(kind)} {idx} was added (parts added: {n}); expected {added} with "
-            f"{sub.index_field} {idx} first"
-        )
+    kind, idx = ctx.key
+    n = it.n_parts.get(kind, 0)
+    added = part_next(sub, it.type, None, "absent")
+    yield (
+        f"{ctx.etype} for {sub.index_field} {idx} of item {it.index}, but no "
+        f"{_label(kind)} {idx} was added (parts added: {n}); expected {added} with "
+        f"{sub.index_field} {idx} first"
+    )
 
 
 @check("part.index-not-contiguous", on=tuple(t for t, s in SUB_EVENTS.items() if s.role == "part_added"))
@@ -65,7 +75,7 @@ def part_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
         return
     kind, idx = ctx.key
     n = it.n_parts.get(kind, 0)
-    if ctx.part is not None:
+    if part_move(ctx.sub, ctx.part)[1] == "part.index-not-contiguous":
         yield f"{_label(kind)} {idx} of item {it.index} added again (first at event {ctx.part.added_at})"
     elif idx != n:
         yield f"{ctx.etype} with {ctx.sub.index_field} {idx}; expected {n}"
@@ -77,18 +87,18 @@ def parts_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     if it is None or it.phase != "open":
         return
     for p in it.open_parts():
-        if p.kind == "command" and p.phase == "text_done":
-            continue  # a shell command ends with its .done: there is no part.done
-        done = event_for("done", it.type, p.kind, p.type) or "its .done"
-        part_done = event_for("part_done", it.type, p.kind) or done
+        if part_finished(p.kind, True, it.type, p.type, p.phase):
+            continue  # e.g. a shell command after its .done: it has no part.done
+        # The events that would have finished it, from the table.
+        closing = part_closing(p.kind, True, it.type, p.type, p.phase)
+        want = " and ".join(closing)
         what = f"{_label(p.kind)} {p.index} of item {it.index}"
         if p.phase == "open":
-            want = done if p.kind == "command" else f"{done} and {part_done}"
-            missing = f"no {done}" if p.kind == "command" else f"neither its {done} nor its {part_done}"
+            missing = f"no {closing[0]}" if len(closing) == 1 else f"neither its {' nor its '.join(closing)}"
             msg = f"{what} (added at event {p.added_at}) has {missing} at output_item.done"
         else:
-            want = part_done
-            msg = f"{what} got its {done} (event {p.ended_at}) but no {part_done} before output_item.done"
+            done = event_for("done", it.type, p.kind, p.type) or "its .done"
+            msg = f"{what} got its {done} (event {p.ended_at}) but no {want} before output_item.done"
         yield Hit(f"{msg}; expected {want} first", content_index=p.index)
 
 
@@ -97,24 +107,18 @@ def part_still_open(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     it = _open_item(ctx)
     p = ctx.part
     sub = ctx.sub
-    if it is None or p is None or sub.role == "part_added":
+    if it is None or p is None or part_move(sub, p)[1] != "part.after-done":
         return
-    role = sub.role
-    if p.phase == "closed" and role in ("delta", "done", "annotation", "part_done"):
+    then = part_next(sub, it.type, p.type, p.phase)
+    if p.phase == "closed":
         closer = event_for("part_done", it.type, p.kind) or "its part.done"
         yield (
             f"{ctx.etype} for {_label(p.kind)} {p.index} of item {it.index} after its {closer} "
-            f"(event {p.ended_at}); expected a new part or the item's output_item.done"
+            f"(event {p.ended_at}); expected {then}"
         )
-    elif p.phase == "text_done" and role in ("delta", "done"):
+    else:
         done = event_for("done", it.type, p.kind, p.type) or "its .done"
-        if not sub.explicit:
-            what, then = f"the {p.kind}", "response.output_item.done"
-        else:
-            what = f"{_label(p.kind)} {p.index}"
-            then = event_for("part_done", it.type, p.kind) or "its part.done"
-            if p.type == "output_text":
-                then = f"response.output_text.annotation.added or {then}"
+        what = f"{_label(p.kind)} {p.index}" if sub.explicit else f"the {p.kind}"
         yield f"{ctx.etype} for {what} of item {it.index} after its {done} (event {p.ended_at}); expected {then}"
 
 

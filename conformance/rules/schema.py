@@ -58,7 +58,7 @@ _INDEX = re.compile(r"/\d+(?=/|$)")
 def _unknown_once(st: Any, pointer: str, message: str) -> bool:
     """True the first time this stream shows this unknown thing (wherever it sits: the added
     item, the done item, a snapshot's output)."""
-    seen = st.notes.setdefault("schema.unknown.seen", set())
+    seen = st.unknown_seen
     key = (_INDEX.sub("/*", _POSITION.sub("", pointer)), message)
     if key in seen:
         return False
@@ -152,7 +152,7 @@ def known_event_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     cap = ctx.profile.tolerance_severity("sdk-unknown-event-types")
     if cap is None:
         return
-    seen = st.notes.setdefault("schema.unknown-event.types", set())
+    seen = st.unknown_event_types
     if etype in seen:
         return  # once per type: a new delta type streams many events
     seen.add(etype)
@@ -178,7 +178,7 @@ def response_schema(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
                 yield h
         yield from _profile_required(st, ev, ctx, "")
         return
-    reported = st.notes.get("schema.item.reported", ())
+    reported = st.item_schema_reported
     resp = ev.get("response") if isinstance(ev, dict) else None
     for issue, pointer in _issues_for("schema.response", ctx):
         # A null terminal output is output.null's (a warning: only old clients break on it).
@@ -219,7 +219,7 @@ def item_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
         if _late_field(ctx, issue, pointer, ev):
             continue
         if ctx.etype == "response.output_item.done" and type(oi) is int:
-            st.notes.setdefault("schema.item.reported", set()).add((oi, pointer[len("/item"):], issue.message))
+            st.item_schema_reported.add((oi, pointer[len("/item"):], issue.message))
         h = _hit(issue, ctx, pointer, st)
         if h is not None:
             yield h

@@ -26,11 +26,10 @@ def has_sequence_number(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     # must send them (openai-python's types require them, so does Open Responses): an error,
     # unless the user opted in to tolerance "sequence-number-absent" for recordings made before
     # about April 2025. Events without one in a stream that has them are errors, each.
-    notes = st.notes
     if ev is None:  # end of stream
-        first = notes.get("seq.first_missing")
+        first = st.seq_first_missing
         if first is not None and st.last_seq is None:
-            n = notes["seq.n_missing"]
+            n = st.seq_n_missing
             if ctx.profile.tolerates("sequence-number-absent"):
                 yield Hit(
                     f"no event carries a sequence_number ({n} events); streams recorded before "
@@ -48,18 +47,20 @@ def has_sequence_number(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
         return
     seq = ev.get("sequence_number")
     if type(seq) is int:
-        first = notes.pop("seq.first_missing", None)
+        first = st.seq_first_missing
         if first is not None:
+            st.seq_first_missing = None
             yield Hit(
-                f"{notes['seq.n_missing']} event(s) before this one had no sequence_number "
+                f"{st.seq_n_missing} event(s) before this one had no sequence_number "
                 "although this one has",
                 event_index=first,
             )
         return
     what = "is missing" if "sequence_number" not in ev else f"is {short(seq)}, not an integer"
     if st.last_seq is None:
-        notes.setdefault("seq.first_missing", ctx.index)
-        notes["seq.n_missing"] = notes.get("seq.n_missing", 0) + 1
+        if st.seq_first_missing is None:
+            st.seq_first_missing = ctx.index
+        st.seq_n_missing += 1
         return
     yield Hit(f"sequence_number {what} (previous: {st.last_seq})")
 

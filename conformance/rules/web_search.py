@@ -47,7 +47,7 @@ define("accumulation.annotations-mismatch", "error", "final annotations differ f
 
 def _streamed(st: Any, oi: int) -> dict[int, list[Any]]:
     """Annotations streamed so far for the item at output index `oi`, per content index."""
-    return st.notes.setdefault(("annotations", oi), {})
+    return st.annotations.setdefault(oi, {})
 
 
 # -- web_search_call -----------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def web_search_progress(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         return
     # Recorded even for an item already done (item.after-done reports that), so the final
     # check below knows what arrived at all.
-    seen: list[str] = st.notes.setdefault(("web-search", oi), [])
+    seen: list[str] = st.web_search_steps.setdefault(oi, [])
     it = ctx.item
     judge = it is not None and it.type == "web_search_call" and it.phase == "open"
     step = _STEP[ctx.etype]
@@ -82,7 +82,7 @@ def web_search_finished(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     for oi, item in ctx.output_items:
         if not isinstance(item, dict) or item.get("type") != "web_search_call":
             continue
-        seen = st.notes.get(("web-search", oi), [])
+        seen = st.web_search_steps.get(oi, [])
         status = item.get("status")
         if status == "completed" and len(set(seen)) < len(_PROGRESS) and not st.undecodable:
             missing = [t for t in _PROGRESS if t not in seen]
@@ -212,6 +212,6 @@ def snapshot_annotations(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     if ctx.is_body or not isinstance(output, list):
         return
     for oi, item in enumerate(output):
-        streamed = st.notes.get(("annotations", oi))
+        streamed = st.annotations.get(oi)
         if streamed is not None or any(_citations(p) for _c, _t, p in _message_parts(item)):
             yield from _mismatch(f"the terminal snapshot ({ctx.etype})", oi, streamed or {}, item)

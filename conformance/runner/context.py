@@ -1,7 +1,7 @@
 """What a scenario works with: send requests, get them checked, record findings.
 
 Every answer is judged here: the http.* rules (status, error shape, content type, timeouts),
-streams through `StreamChecker` fed chunk by chunk as bytes arrive, bodies via `check_response`.
+streams through `SSEStreamChecker` fed chunk by chunk as bytes arrive, bodies via `check_response`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import orjson
 from conformance.findings import Finding
 from conformance.recording import SCENARIO_HEADER, ExchangeObserver, ExchangeRecord, auth_class
 from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
-from conformance.sse import SSEMessage, SSEParser
+from conformance.sse import SSEMessage
 
 TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 EXCERPT = 200
@@ -362,13 +362,12 @@ class ScenarioContext:
         `drop_after`: close the connection after that many SSE messages (client disconnect); the
         partial stream is not judged then.
         """
-        from conformance.checker import StreamChecker
+        from conformance.sse_checker import SSEStreamChecker
 
         req = self._with_model({**body, "stream": True})
         label = label or "POST /responses (stream)"
         prefix = None if label == "POST /responses (stream)" else label
-        checker = StreamChecker(self.profile, request=req)
-        parser = SSEParser()
+        checker = SSEStreamChecker(self.profile, request=req)
         offset = self.message_count
         sx = StreamExchange(label, req, 0, None)
         saw_terminal = False
@@ -387,9 +386,6 @@ class ScenarioContext:
 
         def take(messages: list[SSEMessage]) -> None:
             nonlocal saw_terminal
-            # One call per parser batch: it also carries the byte-level anomalies (BOM, invalid
-            # UTF-8, data-less dispatches) that feed_message alone would not see.
-            checker.feed_messages(messages)
             for msg in messages:
                 event = _decode(msg)
                 sx.events.append(event)
@@ -421,7 +417,8 @@ class ScenarioContext:
                             async for chunk in chunks:
                                 sx.raw_chunks.append(chunk)
                                 chunk_times.append((round((time.perf_counter() - started) * 1000, 3), len(chunk)))
-                                take(parser.feed(chunk))
+                                checker.feed(chunk)
+                                take(checker.messages)
                                 if drop_after is not None and len(sx.events) >= drop_after:
                                     break
                     except TimedOut as exc:
@@ -440,7 +437,8 @@ class ScenarioContext:
         if drop_after is not None and timeout is None and transport_error is None and len(sx.events) >= drop_after:
             observe(dropped=True)
             return sx  # deliberately dropped: nothing to judge
-        take(parser.close())
+        checker.close()
+        take(checker.messages)
         sx.result = checker.finish()
         self._adopt(sx.result.findings, prefix, offset)
         observe(terminal=sx.terminal, error=str(timeout) if timeout else transport_error)

@@ -205,9 +205,9 @@ def test_anomalies_are_judged_in_stream_order_between_messages() -> None:
     checker = StreamChecker()
     parser = SSEParser()
     batch = parser.feed(data)
-    assert [a.kind for a in batch.anomalies] == ["empty-event"]
-    checker.feed_messages(batch)
-    checker.feed_messages(parser.close())
+    assert [a.kind for a in parser.anomalies] == ["empty-event"]
+    checker.feed_messages(batch, parser.anomalies)
+    checker.feed_messages(parser.close(), parser.anomalies)
     r = checker.finish()
     assert [f.rule for f in r.findings] == ["framing.empty-event"] and r.event_count == N
     # Same verdict whatever the read size.

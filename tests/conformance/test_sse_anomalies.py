@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.sse import SSEAnomaly, SSEBatch, SSEMessage, SSEParser
+from conformance.sse import SSEAnomaly, SSEMessage, SSEParser
 
 BOM = b"\xef\xbb\xbf"
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -24,9 +24,9 @@ def parse(*chunks: bytes) -> tuple[list[SSEMessage], list[SSEAnomaly]]:
     parser = SSEParser()
     msgs: list[SSEMessage] = []
     found: list[SSEAnomaly] = []
-    for batch in [*(parser.feed(c) for c in chunks), parser.close()]:
-        msgs += batch
-        found += getattr(batch, "anomalies", ())
+    for c in [*chunks, None]:
+        msgs += parser.feed(c) if c is not None else parser.close()
+        found += parser.anomalies
     return msgs, found
 
 
@@ -40,17 +40,21 @@ def kinds(*chunks: bytes) -> list[tuple[str, int, int, str, str]]:
 def test_plain_streams_have_no_anomalies_and_plain_lists() -> None:
     parser = SSEParser()
     out = parser.feed(b"event: a\ndata: 1\n\n: keep-alive\n\nid: 3\ndata: 2\n\n")
-    assert type(out) is list and len(out) == 2
-    assert type(parser.close()) is list
+    assert type(out) is list and len(out) == 2 and parser.anomalies == ()
+    assert type(parser.close()) is list and parser.anomalies == ()
 
 
-def test_batch_is_a_list_of_messages_with_anomalies() -> None:
+def test_anomalies_are_typed_events_of_the_read_that_found_them() -> None:
     parser = SSEParser()
     batch = parser.feed(b"data: 1\n\nevent: ping\n\ndata: 2\n\n")
-    assert isinstance(batch, SSEBatch) and [m.data for m in batch] == ["1", "2"]
-    assert batch.anomalies == (SSEAnomaly("empty-event", 9, 1, "event: ping", "event"),)
-    assert type(batch[:1]) is list  # slices (and `+`) are plain lists
-    assert parser.feed(b"data: 3\n\n") == [SSEMessage(2, None, "3")]  # reported once
+    assert type(batch) is list and [m.data for m in batch] == ["1", "2"]
+    assert parser.anomalies == (SSEAnomaly("empty-event", 9, 1, "event: ping", "event"),)
+    assert parser.feed(b"data: 3\n\n") == [SSEMessage(2, None, "3")]
+    assert parser.anomalies == ()  # reported once: kept for one read only
+    parser.feed(b"data: \xff")  # unterminated: found when close() flushes it
+    assert parser.anomalies == ()
+    assert [m.terminated for m in parser.close()] == [False]
+    assert [a.kind for a in parser.anomalies] == ["invalid-utf8"]
 
 
 @pytest.mark.parametrize(
@@ -236,7 +240,8 @@ def test_one_byte_reads_of_a_megabyte_with_anomalies_stay_linear() -> None:
     start = time.perf_counter()
     found = 0
     for i in range(len(stream)):
-        found += len(getattr(parser.feed(stream[i : i + 1]), "anomalies", ()))
+        parser.feed(stream[i : i + 1])
+        found += len(parser.anomalies)
     print(f"1 MB with anomalies in one-byte reads: {time.perf_counter() - start:.2f} s")
     assert found == len(stream) // len(block)
     assert parser._buf is buf and 0 < buf.scanned <= 4 * len(stream), buf.scanned

@@ -42,7 +42,7 @@ def test_openai_python_through_proxy_gets_the_servers_bytes_and_zero_findings() 
 def test_checker_failure_never_changes_what_the_client_gets(monkeypatch: pytest.MonkeyPatch) -> None:
     from conformance.checker import StreamChecker
 
-    def broken(self: object, batch: object) -> list[object]:
+    def broken(self: object, *args: object) -> list[object]:
         raise RuntimeError("checker bug")
 
     monkeypatch.setattr(StreamChecker, "feed_messages", broken)
