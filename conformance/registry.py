@@ -8,6 +8,8 @@ Subscriptions (`on=`) are exact event types or one of these hooks:
   "*"             every decoded event object (a dict with a string `type`)
   "@value"        every decoded JSON value, before its shape is known (framing.not-an-event)
   "@sse"          every SSE message (framing rules; ctx.message / ctx.decoded / ctx.decode_error)
+  "@sse-anomaly"  every parser anomaly (`conformance.sse.SSEAnomaly`: a BOM, a block openai-python
+                  dispatches without data, bytes that are not UTF-8), in stream order
   "@content-type" the stream's Content-Type header (ctx.content_type)
   "@lifecycle"    response.created/queued/in_progress and the terminal events
   "@terminal"     response.completed / response.incomplete / response.failed
@@ -19,8 +21,12 @@ Subscriptions (`on=`) are exact event types or one of these hooks:
   "@ws"           every record of a WebSocket transcript (conformance.transcript; ws.* rules)
   "@ws-finish"    end of a WebSocket transcript
 
-A check function is `fn(state, event, ctx) -> Iterable[str | Hit] | None`: it reads the stream
-state *before* the event is applied (h11 style: judge the transition, then take it) and yields
+A rule is declared with one decorator, `@rule(id, severity, title, description, on=..., ...)`,
+on its check function; a second function of the same rule repeats only `@rule(id, on=...)`.
+Rules whose logic lives outside the checker (client.*) are declared with `define()`.
+
+A check function is `fn(state: StreamState, event, ctx: CheckContext) -> Iterable[str | Hit] |
+None`: it reads the stream state *before* the event is applied (h11 style: judge the transition, then take it) and yields
 one message (or `Hit` with location overrides) per violation. `fast_safe=True` promises that the
 checker's delta fast path (see `conformance.checker`) never skips a violation of this check;
 a check without that promise switches the fast path off for the types it subscribes to.
@@ -31,7 +37,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from conformance.check_context import CheckContext
 
 if TYPE_CHECKING:
     from conformance.findings import Finding
@@ -39,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HOOKS",
     "Check",
+    "CheckContext",
     "Hit",
     "Rule",
     "all_rules",
@@ -56,7 +65,7 @@ SEVERITIES = ("error", "warning", "info")
 # reasoning present when asked). Against a proxy the suite cannot see the upstream model.
 KINDS = ("protocol", "model")
 HOOKS = frozenset(
-    {"*", "@value", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish",
+    {"*", "@value", "@sse", "@sse-anomaly", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish",
      "@ws", "@ws-finish"}
 )
 FAMILIES = (
@@ -81,7 +90,8 @@ _RULE_MODULES = tuple(f"conformance.rules.{name}" for name in FAMILIES)
 # Rules of one feature across families (their ids still use the families above).
 _RULE_MODULES += ("conformance.rules.web_search",)
 
-CheckFn = Callable[[Any, Any, Any], "Iterable[str | Hit] | None"]
+CheckFn = Callable[..., "Iterable[str | Hit] | None"]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,18 +205,16 @@ def define(
     return new
 
 
-def check(
-    rule_id: str, *, on: Iterable[str], fast_safe: bool = False
-) -> Callable[[CheckFn], CheckFn]:
-    """Decorator: attach a check function to an already defined rule."""
-    on_t = tuple(on)
+def check(rule_id: str, *, on: str | Iterable[str], fast_safe: bool = False) -> Callable[[F], F]:
+    """Decorator: attach a check function to an already defined rule (see `rule`)."""
+    on_t = (on,) if isinstance(on, str) else tuple(on)
     if not on_t:
         raise ValueError(f"check for {rule_id!r}: `on` names no event type or hook")
     for sub in on_t:
         if sub.startswith("@") and sub not in HOOKS:
             raise ValueError(f"check for {rule_id!r}: unknown hook {sub!r} (known: {sorted(HOOKS)})")
 
-    def deco(fn: CheckFn) -> CheckFn:
+    def deco(fn: F) -> F:
         try:
             r = _RULES[rule_id]
         except KeyError:
@@ -223,19 +231,33 @@ def check(
 
 def rule(
     rule_id: str,
-    *,
-    severity: str,
-    title: str,
-    on: Iterable[str],
+    severity: str | None = None,
+    title: str | None = None,
     description: str = "",
+    *,
+    on: str | Iterable[str],
+    fast_safe: bool = False,
     spec: str = "",
     breaks: Iterable[str] = (),
     kind: str = "protocol",
-) -> Callable[[CheckFn], CheckFn]:
-    """Decorator for user rules: define metadata and attach the function in one step."""
-    _ensure_loaded()
-    define(rule_id, severity, title, description, spec=spec, breaks=breaks, kind=kind)
-    return check(rule_id, on=on)
+) -> Callable[[F], F]:
+    """The rule decorator: declare a rule (id, severity, title, ...) and its check in one place.
+
+    `on`: the event types or hooks the check subscribes to. With no severity/title the function
+    is one more check of a rule already declared (by an earlier `@rule` or `define`).
+    """
+    if (severity is None) != (title is None):
+        raise ValueError(f"rule {rule_id!r}: give both severity and title, or neither")
+    attach = check(rule_id, on=on, fast_safe=fast_safe)
+
+    def deco(fn: F) -> F:
+        if getattr(fn, "__module__", None) not in _RULE_MODULES:
+            _ensure_loaded()  # a user's rule lands after the built-in ones
+        if severity is not None and title is not None:
+            define(rule_id, severity, title, description, spec=spec, breaks=breaks, kind=kind)
+        return attach(fn)
+
+    return deco
 
 
 def unregister(rule_id: str) -> None:
