@@ -140,6 +140,8 @@ class _Tables:
         self.sse_anomaly = self.hooks["@sse-anomaly"]
         self.sse_fast = all(c.fast_safe for c in self.hooks["@sse"])
         self.rules = {r.id: r for r in registry.all_rules()}
+        # Rules whose findings --select/--ignore drop (their checks still run).
+        self.dropped = frozenset(r for r in self.rules if not registry.enabled(r))
 
     def for_type(self, etype: str) -> tuple[Check, ...]:
         got = self._cache.get(etype)
@@ -623,6 +625,8 @@ class StreamChecker:
         return out
 
     def _finding(self, rule_id: str, hit: str | Hit, ctx: CheckContext) -> Finding | None:
+        if rule_id in self._t.dropped:
+            return None
         if isinstance(hit, str):
             hit = Hit(hit)
         prof = self.profile

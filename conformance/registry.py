@@ -53,9 +53,12 @@ __all__ = [
     "all_rules",
     "check",
     "define",
+    "enabled",
     "get_rule",
+    "load_rules_module",
     "make_finding",
     "rule",
+    "select_rules",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -342,3 +345,87 @@ def make_finding(
 def model_behind(message: str) -> str:
     """A model-behaviour finding's message against a proxy, which relays a model it cannot see."""
     return f"the model behind this server: {message} (a proxy relays it; the suite cannot see the upstream)"
+
+
+# -- selection (--select / --ignore) and user rule modules (--rules-module) -------------------
+# Process-wide, like the registry itself: the CLI and the pytest plugin set it once per run.
+# Tokens are rule ids, families or kinds; a finding is kept when its rule matches a --select
+# token (or there is none) and no --ignore token. Checks of unselected rules still run (their
+# bookkeeping may feed other rules); only their findings are dropped.
+_select: tuple[str, ...] = ()
+_ignore: tuple[str, ...] = ()
+_user_modules: list[str] = []
+
+
+def split_tokens(values: str | Iterable[str] | None) -> list[str]:
+    """`["framing,item.id-stable", "model"]` -> `["framing", "item.id-stable", "model"]`."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def _check_token(token: str, option: str) -> None:
+    families = set(FAMILIES) | {r.family for r in _RULES.values()}
+    if token in _RULES or token in families or token in KINDS:
+        return
+    raise ValueError(
+        f"{option} {token!r}: not a rule id, family ({', '.join(sorted(families))}) or kind "
+        f"({', '.join(KINDS)}); `conformance rules` lists the ids"
+    )
+
+
+def select_rules(select: str | Iterable[str] | None = (), ignore: str | Iterable[str] | None = ()) -> None:
+    """Report only the findings of rules matching `select` (all when empty) and not `ignore`.
+
+    ValueError (one line) names an unknown id, family or kind. `select_rules()` resets.
+    """
+    global _select, _ignore
+    _ensure_loaded()
+    sel, ign = split_tokens(select), split_tokens(ignore)
+    for t in sel:
+        _check_token(t, "--select")
+    for t in ign:
+        _check_token(t, "--ignore")
+    _select, _ignore = tuple(sel), tuple(ign)
+    _bump()
+
+
+def _matches(rule_id: str, tokens: tuple[str, ...]) -> bool:
+    r = _RULES.get(rule_id)
+    family, kind = (r.family, r.kind) if r else (rule_id.partition(".")[0], None)
+    return any(t in (rule_id, family, kind) for t in tokens)
+
+
+def enabled(rule_id: str) -> bool:
+    """Whether findings of `rule_id` are reported under the current selection."""
+    if _select and not _matches(rule_id, _select):
+        return False
+    return not (_ignore and _matches(rule_id, _ignore))
+
+
+def selection() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The current (select, ignore) tokens."""
+    return _select, _ignore
+
+
+def load_rules_module(name: str) -> None:
+    """Import a user's module that registers rules with `@rule` (ValueError, one line, if it fails)."""
+    _ensure_loaded()
+    name = name.strip()
+    if not name:
+        raise ValueError("--rules-module: empty module name")
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        raise ValueError(f"--rules-module {name}: cannot import it ({exc})") from None
+    except Exception as exc:  # a user's module: report its failure in one line, not a traceback
+        raise ValueError(f"--rules-module {name}: importing it raised {type(exc).__name__}: {exc}") from None
+    if name not in _user_modules:
+        _user_modules.append(name)
+
+
+def user_modules() -> tuple[str, ...]:
+    """The modules `load_rules_module` imported (worker processes import them again)."""
+    return tuple(_user_modules)

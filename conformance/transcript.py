@@ -237,6 +237,8 @@ class TranscriptChecker:
     def _run(self, checks: Iterable[registry.Check], record: Record | None, ctx: WSContext) -> None:
         for c in checks:
             for hit in c.fn(self.state, record, ctx) or ():
+                if not registry.enabled(c.rule_id):
+                    continue
                 message = hit if isinstance(hit, str) else hit.message
                 self._findings.append(registry.make_finding(c.rule_id, message, profile=self.profile,
                                                             event_index=ctx.index))

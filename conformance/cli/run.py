@@ -122,9 +122,10 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> Any:
         help="report these scenarios as skipped (e.g. tag:vision for a text-only model; repeatable)",
     )
     s.add_argument("--profile", choices=_profile_names(), default="openai")
-    from conformance.cli.check import add_verdict_arguments
+    from conformance.cli.check import add_rule_arguments, add_verdict_arguments
 
     add_verdict_arguments(s, target_kind=True)
+    add_rule_arguments(s)
     s.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="deadline per request for the first byte and the whole stream (default 120)")
     s.add_argument("--concurrency", type=int, default=4, metavar="N", help="scenarios run at once (default 4)")
     s.add_argument("--retries", type=int, default=1, metavar="N", help="retries on transport errors only (default 1)")
@@ -176,10 +177,11 @@ def parse_outputs(values: list[str] | None, formats: list[str]) -> list[tuple[st
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from conformance.cli.check import resolve_profile
+    from conformance.cli.check import apply_rule_arguments, resolve_profile
     from conformance.runner import RunOptions
 
     args.profile = resolve_profile(args)
+    apply_rule_arguments(args)
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     if args.concurrency < 1:
