@@ -58,6 +58,9 @@ def register(subparsers: Any) -> None:
 
     add_run_arguments(p)
     s = add_scenario_arguments(p)
+    from conformance.cli.check import add_rule_arguments
+
+    add_rule_arguments(p)
     s.add_argument(
         "--client",
         action="append",
@@ -122,10 +125,9 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> Any:
         help="report these scenarios as skipped (e.g. tag:vision for a text-only model; repeatable)",
     )
     s.add_argument("--profile", choices=_profile_names(), default="openai")
-    from conformance.cli.check import add_rule_arguments, add_verdict_arguments
+    from conformance.cli.check import add_verdict_arguments
 
     add_verdict_arguments(s, target_kind=True)
-    add_rule_arguments(s)
     s.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="deadline per request for the first byte and the whole stream (default 120)")
     s.add_argument("--concurrency", type=int, default=4, metavar="N", help="scenarios run at once (default 4)")
     s.add_argument("--retries", type=int, default=1, metavar="N", help="retries on transport errors only (default 1)")
