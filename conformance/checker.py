@@ -19,9 +19,8 @@ Theory of operation
   and whose `event:` equals their `type` skip the framing checks.
 * Parser anomalies (`conformance.sse.SSEAnomaly`: a BOM, a block openai-python dispatches with
   no data, bytes that are not UTF-8) are typed events of the parser (`SSEParser.anomalies`
-  after each read); `feed_messages(msgs, anomalies)` hands each, in stream order, to the "@sse"
-  checks marked `sse_anomaly` (conformance/rules/framing.py), which never see ordinary
-  messages. `conformance.sse_checker.SSEStreamChecker` (bytes in) does this for every caller.
+  after each read); `feed_messages(msgs, anomalies)` hands each, in stream order, to the "@sse-anomaly"
+  checks (conformance/rules/framing.py), which never see ordinary messages. `conformance.sse_checker.SSEStreamChecker` (bytes in) does this for every caller.
 * Each rule reports at most `max_per_rule` findings per stream; `finish()` adds one finding
   counting the rest (as severe as the worst of them, never more), so memory stays bounded
   however broken a long stream is. `finish()` then folds cascades (`conformance.cascades`):
@@ -42,6 +41,7 @@ import orjson
 
 from conformance import registry
 from conformance.cascades import fold
+from conformance.check_context import CheckContext
 from conformance.findings import Finding, at_least
 from conformance.profiles import Profile, cap, get_profile
 from conformance.registry import Check, Hit
@@ -113,102 +113,6 @@ class CheckResult:
         return {f.rule for f in self.findings}
 
 
-class _Ctx:
-    """What a check may know about the current event besides the stream state."""
-
-    __slots__ = (
-        "_body_issues",
-        "_issues",
-        "anomaly",
-        "content_type",
-        "decode_error",
-        "decoded",
-        "etype",
-        "ev_output_index",
-        "hook",
-        "index",
-        "is_body",
-        "item",
-        "key",
-        "message",
-        "output_items",
-        "part",
-        "profile",
-        "request",
-        "response",
-        "saw_sse",
-        "seq",
-        "sub",
-    )
-
-    def __init__(self, checker: StreamChecker, index: int | None, hook: str | None = None) -> None:
-        self.index = index
-        self.hook = hook
-        self.profile = checker.profile
-        self.request = checker.request
-        self.saw_sse = checker._saw_sse
-        self.etype = ""
-        self.seq: int | None = None
-        self.sub: SubEvent | None = None
-        self.item: ItemState | None = None
-        self.part: PartState | None = None
-        self.key: tuple[str, int] | None = None
-        self.ev_output_index: Any = None
-        self.message: Any = None
-        self.decoded: Any = None
-        self.decode_error: str | None = None
-        self.content_type: str | None = None
-        self.anomaly: Any = None  # the SSEAnomaly an "sse_anomaly" check is called for
-        self.response: Any = None
-        self.output_items: list[tuple[int, Any]] = []
-        self.is_body = False
-        self._issues: list[Any] | None = None
-        self._body_issues: list[Any] | None = None
-
-    def schema_issues(self) -> list[Any]:
-        """contracts.validate_event() of the current event, computed once."""
-        if self._issues is None:
-            from conformance import contracts
-
-            self._issues = (
-                _guarded(contracts.validate_event, self.decoded)
-                + _guarded(contracts.unknown_field_issues, self.decoded)
-                if isinstance(self.decoded, dict)
-                else []
-            )
-        return self._issues
-
-    def body_issues(self) -> list[Any]:
-        if self._body_issues is None:
-            from conformance import contracts
-
-            self._body_issues = _guarded(contracts.validate_response, self.response) + (
-                _guarded(lambda body: contracts.unknown_field_issues(body, "response"), self.response)
-                if isinstance(self.response, dict)
-                else []
-            )
-        return self._body_issues
-
-
-@dataclass(frozen=True)
-class _InternalIssue:
-    """Stands in for a SchemaIssue when the validator itself failed (a bug, never the input's
-    fault): the checker reports it and goes on instead of raising on the user's stream."""
-
-    message: str
-    kind: str = "invalid"
-    pointer: str = ""
-    validator: str | None = None
-    tolerance: str | None = None
-
-
-def _guarded(fn: Any, obj: Any) -> list[Any]:
-    try:
-        return list(fn(obj))
-    except Exception as e:  # the checker must not raise on any input; report the bug instead
-        return [_InternalIssue(f"internal error in the schema validator ({type(e).__name__}: {e}); please report it")]
-
-
 class _Tables:
     """Dispatch tables built from the registry (rebuilt when the registry changes)."""
 
@@ -234,11 +138,11 @@ class _Tables:
             for etype, spec in _FAST_SPECS.items():
                 if all(c.fast_safe for c in self.by_type.get(etype, ())):
                     self.fast[etype] = spec
-        # "@sse" checks marked `sse_anomaly` judge parser anomalies, not messages.
-        self.sse_anomaly = [c for c in self.hooks["@sse"] if getattr(c.fn, "sse_anomaly", False)]
-        self.hooks["@sse"] = [c for c in self.hooks["@sse"] if c not in self.sse_anomaly]
+        self.sse_anomaly = self.hooks["@sse-anomaly"]
         self.sse_fast = all(c.fast_safe for c in self.hooks["@sse"])
         self.rules = {r.id: r for r in registry.all_rules()}
+        # Rules whose findings --select/--ignore drop (their checks still run).
+        self.dropped = frozenset(r for r in self.rules if not registry.enabled(r))
 
     def for_type(self, etype: str) -> tuple[Check, ...]:
         got = self._cache.get(etype)
@@ -338,6 +242,9 @@ class StreamChecker:
         self._saw_sse = False
         self._result: CheckResult | None = None
 
+    def _ctx(self, index: int | None, hook: str | None = None) -> CheckContext:
+        return CheckContext(index, hook, profile=self.profile, request=self.request, saw_sse=self._saw_sse)
+
     @property
     def state(self) -> StreamState:
         return self._st
@@ -345,7 +252,7 @@ class StreamChecker:
     # -- input ----------------------------------------------------------------------------
     def feed_content_type(self, value: str | None) -> list[Finding]:
         """The streaming response's Content-Type header (None when absent)."""
-        ctx = _Ctx(self, None, "@content-type")
+        ctx = self._ctx(None, "@content-type")
         ctx.content_type = value
         return self._run(self._t.hooks["@content-type"], None, ctx)
 
@@ -414,7 +321,7 @@ class StreamChecker:
     def _anomaly(self, anomaly: Any) -> list[Finding]:
         """One parser anomaly; its findings sit at the message it is in or precedes."""
         self._saw_sse = True
-        ctx = _Ctx(self, self._index, "@sse")
+        ctx = self._ctx(self._index, "@sse-anomaly")
         ctx.anomaly = anomaly
         return self._run(self._t.sse_anomaly, anomaly, ctx)
 
@@ -474,12 +381,12 @@ class StreamChecker:
         self._n_done += 1
         self._st.saw_done_sentinel = True
         self._st.cont = None
-        ctx = _Ctx(self, idx, "@sse")
+        ctx = self._ctx(idx, "@sse")
         ctx.message = msg
         return self._run(self._t.hooks["@sse"], msg, ctx)
 
     def _framing(self, msg: Any, idx: int, decoded: Any, err: str | None) -> list[Finding]:
-        ctx = _Ctx(self, idx, "@sse")
+        ctx = self._ctx(idx, "@sse")
         ctx.message = msg
         ctx.decoded = decoded
         ctx.decode_error = err
@@ -506,7 +413,7 @@ class StreamChecker:
             if type(etype) is str:
                 return self._feed_event(ev, etype, idx)
         self._st.cont = None
-        ctx = _Ctx(self, idx, "@value")
+        ctx = self._ctx(idx, "@value")
         ctx.decoded = ev
         apply_lost(self._st)
         return self._run(self._t.hooks["@value"], ev, ctx)
@@ -593,7 +500,7 @@ class StreamChecker:
 
     def _slow(self, ev: dict[str, Any], etype: str, idx: int) -> list[Finding]:
         st = self._st
-        ctx = _Ctx(self, idx)
+        ctx = self._ctx(idx)
         ctx.etype = etype
         ctx.decoded = ev
         seq = ev.get("sequence_number")
@@ -635,11 +542,11 @@ class StreamChecker:
         st = self._st
         hooks = self._t.hooks
         if not st.output_checked:
-            ctx = _Ctx(self, None, "@output")
+            ctx = self._ctx(None, "@output")
             ctx.output_items = st.done_items()
             self._run(hooks["@output"], None, ctx)
             st.output_checked = True
-        ctx = _Ctx(self, None, "@finish")
+        ctx = self._ctx(None, "@finish")
         self._run(hooks["@finish"], None, ctx)
         for rule_id, n in self._counts.items():
             if n > self.max_per_rule:
@@ -674,7 +581,7 @@ class StreamChecker:
     def check_body(self, body: Any) -> CheckResult:
         """Judge a non-stream Response body (schema, usage, lifecycle fields, calls, request)."""
         hooks = self._t.hooks
-        ctx = _Ctx(self, None, "@response")
+        ctx = self._ctx(None, "@response")
         ctx.is_body = True
         ctx.response = body
         if not isinstance(body, dict):
@@ -702,7 +609,7 @@ class StreamChecker:
         return self._result
 
     # -- internals ------------------------------------------------------------------------
-    def _run(self, checks: Iterable[Check], subject: Any, ctx: _Ctx) -> list[Finding]:
+    def _run(self, checks: Iterable[Check], subject: Any, ctx: CheckContext) -> list[Finding]:
         out: list[Finding] = []
         st = self._st
         for c in checks:
@@ -717,7 +624,9 @@ class StreamChecker:
             self._findings.extend(out)
         return out
 
-    def _finding(self, rule_id: str, hit: str | Hit, ctx: _Ctx) -> Finding | None:
+    def _finding(self, rule_id: str, hit: str | Hit, ctx: CheckContext) -> Finding | None:
+        if rule_id in self._t.dropped:
+            return None
         if isinstance(hit, str):
             hit = Hit(hit)
         prof = self.profile
@@ -769,7 +678,7 @@ class StreamChecker:
         )
 
     @staticmethod
-    def _excerpt(ctx: _Ctx) -> str | None:
+    def _excerpt(ctx: CheckContext) -> str | None:
         if ctx.decoded is not None:
             try:
                 raw = orjson.dumps(ctx.decoded, default=repr).decode()

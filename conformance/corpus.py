@@ -184,9 +184,22 @@ def _check_one(record: dict[str, Any], profile: str, fail_on: str) -> dict[str, 
     return check_record(record, profile=profile, fail_on=fail_on)
 
 
-def _ignore_sigint() -> None:
+def _ignore_sigint(rules: tuple[Any, ...] = ((), (), ())) -> None:
     # Ctrl-C is the parent's to handle: it cancels the queue and shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A spawned worker starts with a fresh registry: give it the parent's user rules and selection.
+    from conformance import registry
+
+    modules, select, ignore = rules
+    for name in modules:
+        registry.load_rules_module(name)
+    registry.select_rules(select, ignore)
+
+
+def _rules_state() -> tuple[Any, ...]:
+    from conformance import registry
+
+    return (registry.user_modules(), *registry.selection())
 
 
 def _batches(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -221,6 +234,7 @@ def check_records(
     # spawn, not fork: forking a process that runs threads (the executor's own) can hand a
     # worker a half-copied lock; a spawned worker starts clean (and works on every platform).
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint,
+                               initargs=(_rules_state(),),
                                mp_context=multiprocessing.get_context("spawn"))
     pending: set[Future[list[dict[str, Any]]]] = set()
     finished = False

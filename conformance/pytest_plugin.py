@@ -42,6 +42,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--responses-skip", action="append", metavar="ID[,ID...]", help="skip these scenarios / tag:NAME")
     g.addoption("--responses-timeout", type=float, default=120.0, metavar="SECONDS")
     g.addoption("--responses-fail-on", choices=("error", "warning"), default="error")
+    g.addoption("--responses-select", action="append", metavar="RULES",
+                help="report only these rules: ids, families or kinds, comma-separated (ini: responses_select)")
+    g.addoption("--responses-ignore", action="append", metavar="RULES",
+                help="drop these rules' findings: ids, families or kinds (ini: responses_ignore)")
+    g.addoption("--responses-rules-module", action="append", metavar="MODULE",
+                help="import MODULE, which registers rules with conformance.registry.rule (ini: responses_rules_module)")
+    parser.addini("responses_select", "rule ids, families or kinds to report (others are dropped)", type="args", default=[])
+    parser.addini("responses_ignore", "rule ids, families or kinds whose findings are dropped", type="args", default=[])
+    parser.addini("responses_rules_module", "modules that register rules with conformance.registry.rule", type="args", default=[])
+
+
+def _rules(config: pytest.Config) -> None:
+    """--responses-rules-module / -select / -ignore (command line first, else the ini values)."""
+    modules = config.getoption("--responses-rules-module") or config.getini("responses_rules_module")
+    select = config.getoption("--responses-select") or config.getini("responses_select")
+    ignore = config.getoption("--responses-ignore") or config.getini("responses_ignore")
+    if not (modules or select or ignore):
+        return  # leave the registry unloaded: the plugin is active in every pytest run
+    from conformance import registry
+
+    try:
+        for name in modules:
+            registry.load_rules_module(name)
+        registry.select_rules(select, ignore)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _active(config: pytest.Config) -> bool:
@@ -54,6 +80,7 @@ def _active(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     _profile(config)  # a bad --responses-tolerate is a usage error (one line), not a test error
+    _rules(config)
     if _active(config):
         config.addinivalue_line("markers", "responses_conformance: a Responses API conformance scenario")
         config.pluginmanager.register(_LiveRun(config), PLUGIN_NAME)

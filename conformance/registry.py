@@ -8,6 +8,8 @@ Subscriptions (`on=`) are exact event types or one of these hooks:
   "*"             every decoded event object (a dict with a string `type`)
   "@value"        every decoded JSON value, before its shape is known (framing.not-an-event)
   "@sse"          every SSE message (framing rules; ctx.message / ctx.decoded / ctx.decode_error)
+  "@sse-anomaly"  every parser anomaly (`conformance.sse.SSEAnomaly`: a BOM, a block openai-python
+                  dispatches without data, bytes that are not UTF-8), in stream order
   "@content-type" the stream's Content-Type header (ctx.content_type)
   "@lifecycle"    response.created/queued/in_progress and the terminal events
   "@terminal"     response.completed / response.incomplete / response.failed
@@ -19,8 +21,12 @@ Subscriptions (`on=`) are exact event types or one of these hooks:
   "@ws"           every record of a WebSocket transcript (conformance.transcript; ws.* rules)
   "@ws-finish"    end of a WebSocket transcript
 
-A check function is `fn(state, event, ctx) -> Iterable[str | Hit] | None`: it reads the stream
-state *before* the event is applied (h11 style: judge the transition, then take it) and yields
+A rule is declared with one decorator, `@rule(id, severity, title, description, on=..., ...)`,
+on its check function; a second function of the same rule repeats only `@rule(id, on=...)`.
+Rules whose logic lives outside the checker (client.*) are declared with `define()`.
+
+A check function is `fn(state: StreamState, event, ctx: CheckContext) -> Iterable[str | Hit] |
+None`: it reads the stream state *before* the event is applied (h11 style: judge the transition, then take it) and yields
 one message (or `Hit` with location overrides) per violation. `fast_safe=True` promises that the
 checker's delta fast path (see `conformance.checker`) never skips a violation of this check;
 a check without that promise switches the fast path off for the types it subscribes to.
@@ -31,7 +37,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from conformance.check_context import CheckContext
 
 if TYPE_CHECKING:
     from conformance.findings import Finding
@@ -39,14 +47,18 @@ if TYPE_CHECKING:
 __all__ = [
     "HOOKS",
     "Check",
+    "CheckContext",
     "Hit",
     "Rule",
     "all_rules",
     "check",
     "define",
+    "enabled",
     "get_rule",
+    "load_rules_module",
     "make_finding",
     "rule",
+    "select_rules",
 ]
 
 SEVERITIES = ("error", "warning", "info")
@@ -56,7 +68,7 @@ SEVERITIES = ("error", "warning", "info")
 # reasoning present when asked). Against a proxy the suite cannot see the upstream model.
 KINDS = ("protocol", "model")
 HOOKS = frozenset(
-    {"*", "@value", "@sse", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish",
+    {"*", "@value", "@sse", "@sse-anomaly", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish",
      "@ws", "@ws-finish"}
 )
 FAMILIES = (
@@ -81,7 +93,8 @@ _RULE_MODULES = tuple(f"conformance.rules.{name}" for name in FAMILIES)
 # Rules of one feature across families (their ids still use the families above).
 _RULE_MODULES += ("conformance.rules.web_search",)
 
-CheckFn = Callable[[Any, Any, Any], "Iterable[str | Hit] | None"]
+CheckFn = Callable[..., "Iterable[str | Hit] | None"]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,18 +208,16 @@ def define(
     return new
 
 
-def check(
-    rule_id: str, *, on: Iterable[str], fast_safe: bool = False
-) -> Callable[[CheckFn], CheckFn]:
-    """Decorator: attach a check function to an already defined rule."""
-    on_t = tuple(on)
+def check(rule_id: str, *, on: str | Iterable[str], fast_safe: bool = False) -> Callable[[F], F]:
+    """Decorator: attach a check function to an already defined rule (see `rule`)."""
+    on_t = (on,) if isinstance(on, str) else tuple(on)
     if not on_t:
         raise ValueError(f"check for {rule_id!r}: `on` names no event type or hook")
     for sub in on_t:
         if sub.startswith("@") and sub not in HOOKS:
             raise ValueError(f"check for {rule_id!r}: unknown hook {sub!r} (known: {sorted(HOOKS)})")
 
-    def deco(fn: CheckFn) -> CheckFn:
+    def deco(fn: F) -> F:
         try:
             r = _RULES[rule_id]
         except KeyError:
@@ -223,19 +234,33 @@ def check(
 
 def rule(
     rule_id: str,
-    *,
-    severity: str,
-    title: str,
-    on: Iterable[str],
+    severity: str | None = None,
+    title: str | None = None,
     description: str = "",
+    *,
+    on: str | Iterable[str],
+    fast_safe: bool = False,
     spec: str = "",
     breaks: Iterable[str] = (),
     kind: str = "protocol",
-) -> Callable[[CheckFn], CheckFn]:
-    """Decorator for user rules: define metadata and attach the function in one step."""
-    _ensure_loaded()
-    define(rule_id, severity, title, description, spec=spec, breaks=breaks, kind=kind)
-    return check(rule_id, on=on)
+) -> Callable[[F], F]:
+    """The rule decorator: declare a rule (id, severity, title, ...) and its check in one place.
+
+    `on`: the event types or hooks the check subscribes to. With no severity/title the function
+    is one more check of a rule already declared (by an earlier `@rule` or `define`).
+    """
+    if (severity is None) != (title is None):
+        raise ValueError(f"rule {rule_id!r}: give both severity and title, or neither")
+    attach = check(rule_id, on=on, fast_safe=fast_safe)
+
+    def deco(fn: F) -> F:
+        if getattr(fn, "__module__", None) not in _RULE_MODULES:
+            _ensure_loaded()  # a user's rule lands after the built-in ones
+        if severity is not None and title is not None:
+            define(rule_id, severity, title, description, spec=spec, breaks=breaks, kind=kind)
+        return attach(fn)
+
+    return deco
 
 
 def unregister(rule_id: str) -> None:
@@ -320,3 +345,87 @@ def make_finding(
 def model_behind(message: str) -> str:
     """A model-behaviour finding's message against a proxy, which relays a model it cannot see."""
     return f"the model behind this server: {message} (a proxy relays it; the suite cannot see the upstream)"
+
+
+# -- selection (--select / --ignore) and user rule modules (--rules-module) -------------------
+# Process-wide, like the registry itself: the CLI and the pytest plugin set it once per run.
+# Tokens are rule ids, families or kinds; a finding is kept when its rule matches a --select
+# token (or there is none) and no --ignore token. Checks of unselected rules still run (their
+# bookkeeping may feed other rules); only their findings are dropped.
+_select: tuple[str, ...] = ()
+_ignore: tuple[str, ...] = ()
+_user_modules: list[str] = []
+
+
+def split_tokens(values: str | Iterable[str] | None) -> list[str]:
+    """`["framing,item.id-stable", "model"]` -> `["framing", "item.id-stable", "model"]`."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+def _check_token(token: str, option: str) -> None:
+    families = set(FAMILIES) | {r.family for r in _RULES.values()}
+    if token in _RULES or token in families or token in KINDS:
+        return
+    raise ValueError(
+        f"{option} {token!r}: not a rule id, family ({', '.join(sorted(families))}) or kind "
+        f"({', '.join(KINDS)}); `conformance rules` lists the ids"
+    )
+
+
+def select_rules(select: str | Iterable[str] | None = (), ignore: str | Iterable[str] | None = ()) -> None:
+    """Report only the findings of rules matching `select` (all when empty) and not `ignore`.
+
+    ValueError (one line) names an unknown id, family or kind. `select_rules()` resets.
+    """
+    global _select, _ignore
+    _ensure_loaded()
+    sel, ign = split_tokens(select), split_tokens(ignore)
+    for t in sel:
+        _check_token(t, "--select")
+    for t in ign:
+        _check_token(t, "--ignore")
+    _select, _ignore = tuple(sel), tuple(ign)
+    _bump()
+
+
+def _matches(rule_id: str, tokens: tuple[str, ...]) -> bool:
+    r = _RULES.get(rule_id)
+    family, kind = (r.family, r.kind) if r else (rule_id.partition(".")[0], None)
+    return any(t in (rule_id, family, kind) for t in tokens)
+
+
+def enabled(rule_id: str) -> bool:
+    """Whether findings of `rule_id` are reported under the current selection."""
+    if _select and not _matches(rule_id, _select):
+        return False
+    return not (_ignore and _matches(rule_id, _ignore))
+
+
+def selection() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The current (select, ignore) tokens."""
+    return _select, _ignore
+
+
+def load_rules_module(name: str) -> None:
+    """Import a user's module that registers rules with `@rule` (ValueError, one line, if it fails)."""
+    _ensure_loaded()
+    name = name.strip()
+    if not name:
+        raise ValueError("--rules-module: empty module name")
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        raise ValueError(f"--rules-module {name}: cannot import it ({exc})") from None
+    except Exception as exc:  # a user's module: report its failure in one line, not a traceback
+        raise ValueError(f"--rules-module {name}: importing it raised {type(exc).__name__}: {exc}") from None
+    if name not in _user_modules:
+        _user_modules.append(name)
+
+
+def user_modules() -> tuple[str, ...]:
+    """The modules `load_rules_module` imported (worker processes import them again)."""
+    return tuple(_user_modules)

@@ -69,7 +69,7 @@ class Record:
         return kind if isinstance(kind, str) else None
 
 
-class _Ctx:
+class WSContext:
     """What a ws.* check may know besides the state."""
 
     __slots__ = ("hook", "index", "profile")
@@ -127,7 +127,7 @@ class TranscriptChecker:
         record = parse_record(raw, self._index)
         self._index += 1
         before = len(self._findings)
-        self._run(self._checks["@ws"], record, _Ctx(record.index, "@ws", self.profile))
+        self._run(self._checks["@ws"], record, WSContext(record.index, "@ws", self.profile))
         self._apply(record)
         return self._findings[before:]
 
@@ -146,7 +146,7 @@ class TranscriptChecker:
         for rid in list(self._streams):
             # A response the client walked away from is not judged on how it (never) ended.
             self._end_stream(rid, judge_end=self.state.closed_by != "client")
-        self._run(self._checks["@ws-finish"], None, _Ctx(None, "@ws-finish", self.profile))
+        self._run(self._checks["@ws-finish"], None, WSContext(None, "@ws-finish", self.profile))
         counts: dict[str, int] = {}
         summary = {"error": 0, "warning": 0, "info": 0}
         for f in self._findings:
@@ -234,9 +234,11 @@ class TranscriptChecker:
             self._findings.append(dataclasses.replace(f, event_index=first))
         self.responses.append(result)
 
-    def _run(self, checks: Iterable[registry.Check], record: Record | None, ctx: _Ctx) -> None:
+    def _run(self, checks: Iterable[registry.Check], record: Record | None, ctx: WSContext) -> None:
         for c in checks:
             for hit in c.fn(self.state, record, ctx) or ():
+                if not registry.enabled(c.rule_id):
+                    continue
                 message = hit if isinstance(hit, str) else hit.message
                 self._findings.append(registry.make_finding(c.rule_id, message, profile=self.profile,
                                                             event_index=ctx.index))

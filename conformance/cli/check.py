@@ -52,6 +52,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--profile", choices=_profile_names(), default="openai")
     add_verdict_arguments(p)
+    add_rule_arguments(p)
     p.add_argument(
         "--request",
         metavar="REQUEST.json",
@@ -92,6 +93,31 @@ def register(subparsers: Any) -> None:
         "openai-python (rule client.openai-python)",
     )
     p.set_defaults(func=main)
+
+
+def add_rule_arguments(p: Any) -> None:
+    """--select / --ignore / --rules-module (conformance check and run)."""
+    g = p.add_argument_group("rules")
+    g.add_argument("--select", action="append", metavar="RULES",
+                   help="report only these rules: ids, families or kinds, comma-separated "
+                        "(e.g. framing,item.id-stable); repeatable")
+    g.add_argument("--ignore", action="append", metavar="RULES",
+                   help="drop these rules' findings: ids, families or kinds (e.g. model); repeatable")
+    g.add_argument("--rules-module", action="append", metavar="MODULE",
+                   help="import MODULE (e.g. mypkg.rules), which registers rules with "
+                        "conformance.registry.rule; repeatable")
+
+
+def apply_rule_arguments(args: argparse.Namespace) -> None:
+    """Load --rules-module modules, then set --select/--ignore (UsageError, one line, if bad)."""
+    from conformance import registry
+
+    try:
+        for name in getattr(args, "rules_module", None) or ():
+            registry.load_rules_module(name)
+        registry.select_rules(getattr(args, "select", None), getattr(args, "ignore", None))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_verdict_arguments(p: Any, *, target_kind: bool = False) -> None:
@@ -384,6 +410,7 @@ def main(args: argparse.Namespace) -> int:
     if args.fail_on not in SEVERITY_ORDER:  # argparse choices guard this; kept for API callers
         raise UsageError(f"--fail-on {args.fail_on!r}: choose error, warning or info")
     args.profile = resolve_profile(args)
+    apply_rule_arguments(args)
     from conformance.cli.corpus import is_corpus, run_corpus
 
     if is_corpus(args):

@@ -58,6 +58,9 @@ def register(subparsers: Any) -> None:
 
     add_run_arguments(p)
     s = add_scenario_arguments(p)
+    from conformance.cli.check import add_rule_arguments
+
+    add_rule_arguments(p)
     s.add_argument(
         "--client",
         action="append",
@@ -176,10 +179,11 @@ def parse_outputs(values: list[str] | None, formats: list[str]) -> list[tuple[st
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from conformance.cli.check import resolve_profile
+    from conformance.cli.check import apply_rule_arguments, resolve_profile
     from conformance.runner import RunOptions
 
     args.profile = resolve_profile(args)
+    apply_rule_arguments(args)
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     if args.concurrency < 1:

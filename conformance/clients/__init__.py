@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from conformance import registry
 from conformance.findings import at_least
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def add_note(report: Report, note: str) -> None:
 
 
 def _restatus(case: CaseResult, fail_on: str) -> None:
+    case.findings = [f for f in case.findings if registry.enabled(f.rule)]  # --select / --ignore
     if case.status == "passed" and any(at_least(f.severity, fail_on) for f in case.findings):
         case.status = "failed"
 

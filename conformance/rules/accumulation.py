@@ -7,24 +7,18 @@ reasoning summaries, function arguments, custom tool input, code, MCP arguments,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import describe_divergence, short
 from conformance.state import PART_VALUE_KEY, SUB_EVENTS, event_for
+
+if TYPE_CHECKING:
+    from conformance.state import StreamState
 
 SPEC = "PROTOCOL.md Order; openai-python accumulator"
 DONE_ITEM = "response.output_item.done"
 
-define("accumulation.delta-vs-done", "error", "deltas do not add up to .done",
-       "The concatenated deltas differ from the `.done` event's full value.", spec=SPEC)
-define("accumulation.done-vs-part", "error", ".done differs from part.done",
-       "The `.done` value differs from `content_part.done.part` (or "
-       "`reasoning_summary_part.done.part`).", spec=SPEC)
-define("accumulation.part-vs-item", "error", "part differs from the done item",
-       "The part differs from the same part in `output_item.done.item`.", spec=SPEC)
-define("accumulation.done-missing", "error", "deltas never closed by .done",
-       "Deltas were streamed but no `.done` event closed them.", spec=SPEC)
 
 _DONE_EVENTS = tuple(t for t, s in SUB_EVENTS.items() if s.kind is not None and s.role == "done")
 _PART_DONE_EVENTS = tuple(t for t, s in SUB_EVENTS.items() if s.kind is not None and s.role == "part_done")
@@ -39,8 +33,10 @@ def _usable_part(ctx: Any) -> Any:
     return p
 
 
-@check("accumulation.delta-vs-done", on=_DONE_EVENTS)
-def deltas_add_up(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("accumulation.delta-vs-done", "error", "deltas do not add up to .done",
+      "The concatenated deltas differ from the `.done` event's full value.", spec=SPEC,
+      on=_DONE_EVENTS)
+def deltas_add_up(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     p = _usable_part(ctx)
     if p is None or p.phase != "open" or p.tainted or p.n_deltas == 0:
         return
@@ -52,8 +48,11 @@ def deltas_add_up(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         yield describe_divergence("the concatenated deltas", text, f"{ctx.etype}.{ctx.sub.value_field}", value)
 
 
-@check("accumulation.done-vs-part", on=_PART_DONE_EVENTS)
-def done_matches_part(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("accumulation.done-vs-part", "error", ".done differs from part.done",
+      "The `.done` value differs from `content_part.done.part` (or "
+      "`reasoning_summary_part.done.part`).", spec=SPEC,
+      on=_PART_DONE_EVENTS)
+def done_matches_part(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     p = _usable_part(ctx)
     if p is None or p.phase != "text_done" or not isinstance(p.done_value, str):
         return
@@ -93,8 +92,10 @@ def _candidates(p: Any) -> list[str]:
     return out
 
 
-@check("accumulation.part-vs-item", on=(DONE_ITEM,))
-def parts_match_item(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("accumulation.part-vs-item", "error", "part differs from the done item",
+      "The part differs from the same part in `output_item.done.item`.", spec=SPEC,
+      on=(DONE_ITEM,))
+def parts_match_item(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     it = ctx.item
     item = ev.get("item")
     if it is None or it.phase != "open" or not isinstance(item, dict) or item.get("type") != it.type:
@@ -111,8 +112,10 @@ def parts_match_item(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
             yield Hit(describe_divergence("the streamed value", want[0], where, got), content_index=ci)
 
 
-@check("accumulation.done-missing", on=(*_PART_DONE_EVENTS, DONE_ITEM, "@terminal"))
-def deltas_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("accumulation.done-missing", "error", "deltas never closed by .done",
+      "Deltas were streamed but no `.done` event closed them.", spec=SPEC,
+      on=(*_PART_DONE_EVENTS, DONE_ITEM, "@terminal"))
+def deltas_closed(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     if ctx.hook == "@terminal":
         items = [it for it in st.items.values() if it.phase == "open"]
     elif ctx.etype == DONE_ITEM:
@@ -145,8 +148,8 @@ def _value(p: Any) -> str:
     return f"{label} {p.index}" if label else f"the {p.kind}"
 
 
-@check("accumulation.delta-vs-done", on=("@terminal",))
-def orphan_deltas_match_snapshot(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("accumulation.delta-vs-done", on=("@terminal",))
+def orphan_deltas_match_snapshot(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     """Content deltas for an item never announced (item.unknown-index) still spell something:
     the terminal snapshot must say the same, or a client that read the deltas and one that
     reads the snapshot see two different answers."""

@@ -4,39 +4,19 @@ respect the request's tools, tool_choice and parallel_tool_calls."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 from conformance.state import CALL_ID_REQUIRED, CALL_ITEM_TYPES
 
+if TYPE_CHECKING:
+    from conformance.state import StreamState
+
 SPEC = "Responses API: function calling"
 _CALLS = ("function_call", "custom_tool_call")
-
-define("call.arguments-not-json", "warning", "arguments not JSON",
-       "A function call's final `arguments` is not valid JSON (error when the request's tool is "
-       "`strict`: openai-python parses strict tools' arguments at response.completed and raises).",
-       spec=SPEC, kind="model")
-define("call.truncated-arguments", "warning", "a cut-short call's arguments are not JSON",
-       "A `function_call` item marked `incomplete` in an `incomplete` or `failed` response has "
-       "arguments that are not JSON: the generation was cut mid-call, which the item says; a "
-       "client must not run it.", spec=SPEC)
-define("call.call-id", "error", "call_id missing or shared",
-       "A call item has no `call_id`, or two calls share one (openai-python ≥3.54 identifies "
-       "call items by call_id and raises 'conflicting output identities').",
-       spec=SPEC, breaks=("openai-python>=3.54 (shared call_id)",))
-define("call.unknown-tool", "error", "call to a tool not in the request",
-       "(request known) The called name is not among the request's tools.", spec=SPEC, kind="model")
-define("call.tool-choice", "error", "tool_choice not honoured",
-       "(request known) `required`/forced without a call, `none` with a call, forced name differs.",
-       spec=SPEC, kind="model")
-define("call.parallel", "error", "parallel calls although disabled",
-       "(request known) Several calls although `parallel_tool_calls` is false.", spec=SPEC, kind="model")
-define("call.arguments-schema", "warning", "arguments do not fit the tool's parameters",
-       "(request known) Arguments do not validate against the tool's `parameters` (error when "
-       "the tool is `strict`).", spec=SPEC, kind="model")
 
 
 def _calls(ctx: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -100,8 +80,12 @@ def _unparsable(ctx: Any) -> Iterator[tuple[int, dict[str, Any], str, str]]:
             yield i, it, args, str(e)
 
 
-@check("call.arguments-not-json", on=("@output",))
-def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.arguments-not-json", "warning", "arguments not JSON",
+      "A function call's final `arguments` is not valid JSON (error when the request's tool is "
+      "`strict`: openai-python parses strict tools' arguments at response.completed and raises).",
+      spec=SPEC, kind="model",
+      on=("@output",))
+def arguments_are_json(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     tools = request_tools(ctx.request) if ctx.request is not None else {}
     for i, it, args, err in _unparsable(ctx):
         if cut_short(it, ctx):
@@ -119,8 +103,12 @@ def arguments_are_json(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
         )
 
 
-@check("call.truncated-arguments", on=("@output",))
-def truncated_arguments(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.truncated-arguments", "warning", "a cut-short call's arguments are not JSON",
+      "A `function_call` item marked `incomplete` in an `incomplete` or `failed` response has "
+      "arguments that are not JSON: the generation was cut mid-call, which the item says; a "
+      "client must not run it.", spec=SPEC,
+      on=("@output",))
+def truncated_arguments(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     for i, it, args, err in _unparsable(ctx):
         if cut_short(it, ctx):
             status = ctx.response.get("status") if isinstance(ctx.response, dict) else "unfinished"
@@ -132,8 +120,12 @@ def truncated_arguments(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
             )
 
 
-@check("call.call-id", on=("@output",))
-def call_ids(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.call-id", "error", "call_id missing or shared",
+      "A call item has no `call_id`, or two calls share one (openai-python ≥3.54 identifies "
+      "call items by call_id and raises 'conflicting output identities').",
+      spec=SPEC, breaks=("openai-python>=3.54 (shared call_id)",),
+      on=("@output",))
+def call_ids(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     seen: dict[str, int] = {}
     for i, it in ctx.output_items:
         # str(): a non-string (unhashable) type is the schema's to report, never a crash here.
@@ -150,8 +142,10 @@ def call_ids(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
             seen[cid] = i
 
 
-@check("call.unknown-tool", on=("@output",))
-def called_tool_exists(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.unknown-tool", "error", "call to a tool not in the request",
+      "(request known) The called name is not among the request's tools.", spec=SPEC, kind="model",
+      on=("@output",))
+def called_tool_exists(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     if ctx.request is None:
         return
     tools = request_tools(ctx.request)
@@ -170,8 +164,11 @@ def _forced_name(choice: Any) -> str | None:
     return None
 
 
-@check("call.tool-choice", on=("@output",))
-def tool_choice_honoured(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
+@rule("call.tool-choice", "error", "tool_choice not honoured",
+      "(request known) `required`/forced without a call, `none` with a call, forced name differs.",
+      spec=SPEC, kind="model",
+      on=("@output",))
+def tool_choice_honoured(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[str]:
     req = ctx.request
     if req is None or "tool_choice" not in req:
         return
@@ -200,8 +197,10 @@ def tool_choice_honoured(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
             yield "tool_choice allowed_tools mode 'required' but the response makes no call"
 
 
-@check("call.parallel", on=("@output",))
-def no_parallel_calls(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
+@rule("call.parallel", "error", "parallel calls although disabled",
+      "(request known) Several calls although `parallel_tool_calls` is false.", spec=SPEC, kind="model",
+      on=("@output",))
+def no_parallel_calls(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[str]:
     req = ctx.request
     if req is None or req.get("parallel_tool_calls") is not False:
         return
@@ -210,8 +209,11 @@ def no_parallel_calls(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
         yield f"parallel_tool_calls is false but the response makes {len(calls)} calls: {[c.get('name') for _, c in calls]}"
 
 
-@check("call.arguments-schema", on=("@output",))
-def arguments_fit_parameters(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.arguments-schema", "warning", "arguments do not fit the tool's parameters",
+      "(request known) Arguments do not validate against the tool's `parameters` (error when "
+      "the tool is `strict`).", spec=SPEC, kind="model",
+      on=("@output",))
+def arguments_fit_parameters(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     if ctx.request is None:
         return
     tools = request_tools(ctx.request)

@@ -2,69 +2,33 @@
 
 These checks see the raw `SSEMessage` (hook "@sse"), the decoded value ("@value") or the
 Content-Type header ("@content-type"); `feed()` of an already decoded event skips "@sse".
-Checks marked `sse_anomaly` (`@on_anomaly`) get the parser's `SSEAnomaly` records instead of
-messages: valid (or repairable) SSE that openai-python 3.54's own decoder reads differently.
+Checks on "@sse-anomaly" get the parser's `SSEAnomaly` records instead of messages: valid (or
+repairable) SSE that openai-python 3.54's own decoder reads differently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 
-SSE_SPEC = "WHATWG HTML §9.2 server-sent events"
+if TYPE_CHECKING:
+    from conformance.sse import SSEAnomaly, SSEMessage
+    from conformance.state import StreamState
 
-define("framing.content-type", "error", "Content-Type is not text/event-stream",
-       "The streaming response's Content-Type header is not `text/event-stream`.", spec=SSE_SPEC)
-define("framing.invalid-json", "error", "event data is not valid JSON",
-       "An event's `data:` payload does not parse as JSON (openai-python raises JSONDecodeError "
-       "and stops reading).", spec="PROTOCOL.md Catalogue",
-       breaks=("openai-python (JSONDecodeError)",))
-define("framing.not-an-event", "error", "data is not an event object",
-       "The data JSON is not an object with a string `type` (openai-python raises AttributeError "
-       "on data that is not an object; it skips an object without `type`).", spec="PROTOCOL.md Catalogue")
-define("framing.event-name-mismatch", "error", "SSE event: differs from type",
-       "The SSE `event:` field differs from the data's `type`.", spec="Open Responses: event MUST equal type")
-define("framing.unterminated", "warning", "last event not terminated",
-       "The stream's last event is not terminated by a blank line (clients discard it: openai-python "
-       "drops it, so a last `response.completed` is lost and get_final_response() raises).",
-       spec=SSE_SPEC, breaks=("openai-python (drops the event)",))
-define("framing.id-field", "info", "id: field used",
-       "An SSE `id:` field is used (Open Responses: SHOULD NOT).", spec="Open Responses")
-# An error although the stream is valid SSE: RULES.md makes "something a real client crashes on"
-# an error, and openai-python always raises here.
-define("framing.empty-event", "error", "openai-python dispatches a block without data",
-       "A blank line on which openai-python 3.54 dispatches an event with empty data while WHATWG "
-       "dispatches nothing (valid SSE): a block without `data:` that has a non-empty `event:` (a "
-       "`event: ping` keep-alive) or a `retry:` field, or, once a non-empty `id:` was seen, any "
-       "blank line: an extra one, a comment-only block (openai-python never resets the last event "
-       "id). `json.loads('')` then raises JSONDecodeError and the rest of the stream is lost.",
-       spec=SSE_SPEC, breaks=("openai-python (JSONDecodeError on the empty data)",))
-define("framing.bom", "warning", "leading byte order mark",
-       "The stream starts with a UTF-8 BOM. WHATWG clients strip it; openai-python 3.54 does not, "
-       "so the first line's field name starts with U+FEFF and the line is ignored: a first `data:` "
-       "line (response.created) is lost and openai-python raises; a first `event:` or comment line "
-       "costs nothing.", spec=SSE_SPEC,
-       breaks=("openai-python (ignores the first line: a leading data: line is lost)",))
-define("framing.invalid-utf8", "error", "bytes that are not UTF-8",
-       "The stream holds bytes that are not valid UTF-8. `text/event-stream` MUST be UTF-8; WHATWG "
-       "clients decode them as U+FFFD (the data silently changes), openai-python 3.54 decodes each "
-       "line strictly and raises UnicodeDecodeError. Reported once per block.",
-       spec=SSE_SPEC + ": event streams must always be encoded as UTF-8",
-       breaks=("openai-python (UnicodeDecodeError)",))
-define("framing.done-sentinel", "info", "[DONE] sentinel",
-       "A `data: [DONE]` sentinel is present (the official API sends none); under profile "
-       "`openresponses` its absence is an error.", spec="Open Responses: terminal [DONE]")
+SSE_SPEC = "WHATWG HTML §9.2 server-sent events"
 
 
 def media_type(value: str) -> str:
     return value.split(";", 1)[0].strip().lower()
 
 
-@check("framing.content-type", on=("@content-type",))
-def content_type_is_event_stream(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.content-type", "error", "Content-Type is not text/event-stream",
+      "The streaming response's Content-Type header is not `text/event-stream`.", spec=SSE_SPEC,
+      on=("@content-type",))
+def content_type_is_event_stream(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[str]:
     value = ctx.content_type
     if value is None:
         yield "the streaming response has no Content-Type header; expected text/event-stream"
@@ -72,14 +36,21 @@ def content_type_is_event_stream(st: Any, _ev: Any, ctx: Any) -> Iterator[str]:
         yield f"Content-Type is {value!r}; expected text/event-stream"
 
 
-@check("framing.invalid-json", on=("@sse",), fast_safe=True)
-def data_is_json(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.invalid-json", "error", "event data is not valid JSON",
+      "An event's `data:` payload does not parse as JSON (openai-python raises JSONDecodeError "
+      "and stops reading).", spec="PROTOCOL.md Catalogue",
+      breaks=("openai-python (JSONDecodeError)",),
+      on=("@sse",), fast_safe=True)
+def data_is_json(st: StreamState, msg: SSEMessage, ctx: CheckContext) -> Iterator[str]:
     if ctx.decode_error is not None and not msg.is_done:
         yield f"data is not valid JSON ({ctx.decode_error}): {short(msg.data, 80)}"
 
 
-@check("framing.not-an-event", on=("@value",))
-def value_is_event(st: Any, value: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.not-an-event", "error", "data is not an event object",
+      "The data JSON is not an object with a string `type` (openai-python raises AttributeError "
+      "on data that is not an object; it skips an object without `type`).", spec="PROTOCOL.md Catalogue",
+      on=("@value",))
+def value_is_event(st: StreamState, value: Any, ctx: CheckContext) -> Iterator[str]:
     if not isinstance(value, dict):
         yield f"data is a JSON {type(value).__name__} {short(value)}, not an event object"
     elif "type" not in value:
@@ -88,8 +59,10 @@ def value_is_event(st: Any, value: Any, ctx: Any) -> Iterator[str]:
         yield f"`type` is {short(value['type'])}, not a string"
 
 
-@check("framing.event-name-mismatch", on=("@sse",), fast_safe=True)
-def event_field_matches_type(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.event-name-mismatch", "error", "SSE event: differs from type",
+      "The SSE `event:` field differs from the data's `type`.", spec="Open Responses: event MUST equal type",
+      on=("@sse",), fast_safe=True)
+def event_field_matches_type(st: StreamState, msg: SSEMessage, ctx: CheckContext) -> Iterator[str]:
     decoded = ctx.decoded
     if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
         return
@@ -100,21 +73,30 @@ def event_field_matches_type(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
         yield f"`event: {msg.event}` but the data's type is {decoded['type']!r}"
 
 
-@check("framing.unterminated", on=("@sse",), fast_safe=True)
-def message_terminated(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.unterminated", "warning", "last event not terminated",
+      "The stream's last event is not terminated by a blank line (clients discard it: openai-python "
+      "drops it, so a last `response.completed` is lost and get_final_response() raises).",
+      spec=SSE_SPEC, breaks=("openai-python (drops the event)",),
+      on=("@sse",), fast_safe=True)
+def message_terminated(st: StreamState, msg: SSEMessage, ctx: CheckContext) -> Iterator[str]:
     if not msg.terminated:
         yield "the stream ended inside this event: no blank line after its last field (clients drop it)"
 
 
-@check("framing.id-field", on=("@sse",), fast_safe=True)
-def no_id_field(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.id-field", "info", "id: field used",
+      "An SSE `id:` field is used (Open Responses: SHOULD NOT).", spec="Open Responses",
+      on=("@sse",), fast_safe=True)
+def no_id_field(st: StreamState, msg: SSEMessage, ctx: CheckContext) -> Iterator[str]:
     if msg.id is not None and not st.id_field_reported:
         st.id_field_reported = True
         yield f"an `id:` field is used (id: {short(msg.id)}); reported once per stream"
 
 
-@check("framing.done-sentinel", on=("@sse", "@finish"), fast_safe=True)
-def done_sentinel(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
+@rule("framing.done-sentinel", "info", "[DONE] sentinel",
+      "A `data: [DONE]` sentinel is present (the official API sends none); under profile "
+      "`openresponses` its absence is an error.", spec="Open Responses: terminal [DONE]",
+      on=("@sse", "@finish"), fast_safe=True)
+def done_sentinel(st: StreamState, msg: Any, ctx: CheckContext) -> Iterator[str]:
     required = ctx.profile.require_done_sentinel
     if msg is None:  # end of stream
         if required and not st.saw_done_sentinel and ctx.saw_sse:
@@ -126,24 +108,23 @@ def done_sentinel(st: Any, msg: Any, ctx: Any) -> Iterator[str]:
 
 
 # -- parser anomalies (conformance.sse.SSEAnomaly) -----------------------------------------------
-def on_anomaly(rule_id: str) -> Callable[[Any], Any]:
-    """Subscribe a check to the parser's anomalies (see the checker's `_anomaly`)."""
-
-    def deco(fn: Any) -> Any:
-        fn.sse_anomaly = True
-        return check(rule_id, on=("@sse",), fast_safe=True)(fn)
-
-    return deco
-
-
-def _where(a: Any) -> str:
+def _where(a: SSEAnomaly) -> str:
     if a.in_message:
         return f"in event {a.index}"
     return "before the first event" if a.index == 0 else f"after event {a.index - 1}"
 
 
-@on_anomaly("framing.empty-event")
-def no_dataless_dispatch(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
+# An error although the stream is valid SSE: RULES.md makes "something a real client crashes on"
+# an error, and openai-python always raises here.
+@rule("framing.empty-event", "error", "openai-python dispatches a block without data",
+      "A blank line on which openai-python 3.54 dispatches an event with empty data while WHATWG "
+      "dispatches nothing (valid SSE): a block without `data:` that has a non-empty `event:` (a "
+      "`event: ping` keep-alive) or a `retry:` field, or, once a non-empty `id:` was seen, any "
+      "blank line: an extra one, a comment-only block (openai-python never resets the last event "
+      "id). `json.loads('')` then raises JSONDecodeError and the rest of the stream is lost.",
+      spec=SSE_SPEC, breaks=("openai-python (JSONDecodeError on the empty data)",),
+      on="@sse-anomaly", fast_safe=True)
+def no_dataless_dispatch(st: StreamState, a: SSEAnomaly, ctx: CheckContext) -> Iterator[Hit]:
     if a.kind != "empty-event":
         return
     last_id = a.detail[3:] if a.detail.startswith("id:") else None
@@ -178,8 +159,14 @@ _BOM_LOSS = {
 }
 
 
-@on_anomaly("framing.bom")
-def no_bom(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
+@rule("framing.bom", "warning", "leading byte order mark",
+      "The stream starts with a UTF-8 BOM. WHATWG clients strip it; openai-python 3.54 does not, "
+      "so the first line's field name starts with U+FEFF and the line is ignored: a first `data:` "
+      "line (response.created) is lost and openai-python raises; a first `event:` or comment line "
+      "costs nothing.", spec=SSE_SPEC,
+      breaks=("openai-python (ignores the first line: a leading data: line is lost)",),
+      on="@sse-anomaly", fast_safe=True)
+def no_bom(st: StreamState, a: SSEAnomaly, ctx: CheckContext) -> Iterator[Hit]:
     if a.kind != "bom":
         return
     head = "the stream starts with a UTF-8 byte order mark (bytes 0-2): WHATWG clients strip it, openai-python 3.54 does not"
@@ -195,8 +182,14 @@ def no_bom(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
               excerpt=a.text)
 
 
-@on_anomaly("framing.invalid-utf8")
-def utf8_only(st: Any, a: Any, ctx: Any) -> Iterator[Hit]:
+@rule("framing.invalid-utf8", "error", "bytes that are not UTF-8",
+      "The stream holds bytes that are not valid UTF-8. `text/event-stream` MUST be UTF-8; WHATWG "
+      "clients decode them as U+FFFD (the data silently changes), openai-python 3.54 decodes each "
+      "line strictly and raises UnicodeDecodeError. Reported once per block.",
+      spec=SSE_SPEC + ": event streams must always be encoded as UTF-8",
+      breaks=("openai-python (UnicodeDecodeError)",),
+      on="@sse-anomaly", fast_safe=True)
+def utf8_only(st: StreamState, a: SSEAnomaly, ctx: CheckContext) -> Iterator[Hit]:
     if a.kind != "invalid-utf8":
         return
     yield Hit(

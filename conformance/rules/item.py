@@ -8,9 +8,9 @@ allow) and which sub-events each item type accepts (SUB_EVENTS) are tables in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 from conformance.state import (
     ADDED,
@@ -28,46 +28,11 @@ from conformance.state import (
     move,
 )
 
+if TYPE_CHECKING:
+    from conformance.state import StreamState
+
 SPEC = "PROTOCOL.md Order: item(i)"
 SDK = "openai-python"
-
-define("item.index-not-contiguous", "error", "output_index not 0, 1, 2, …",
-       "`output_item.added.output_index` is not the count of items added before it.",
-       spec=SPEC, breaks=("openai-python<=3.3",))
-define("item.duplicate-index", "error", "output_index announced twice",
-       "An `output_index` is announced twice.", spec=SPEC, breaks=("openai-python>=3.54",))
-define("item.unknown-index", "error", "sub-event for an unannounced output_index",
-       "A sub-event names an `output_index` never announced by output_item.added.",
-       spec=SPEC, breaks=(SDK,))
-define("item.after-done", "error", "sub-event after output_item.done",
-       "A sub-event for an item already closed by `output_item.done`.", spec=SPEC)
-define("item.not-closed", "error", "item never closed",
-       "An announced item has no `output_item.done` before the terminal event.",
-       spec=SPEC, breaks=("openai-python>=3.54",))
-define("item.done-without-added", "error", "output_item.done without added",
-       "`output_item.done` for an index never announced.", spec=SPEC)
-define("item.identity-changed", "error", "done item identity changed",
-       "The done item's `id`, `type` (or `call_id` for call items) differs from the added item's.",
-       spec=SPEC, breaks=("openai-python>=3.54",))
-define("item.id-mismatch", "error", "item_id does not match",
-       "A sub-event's `item_id` is not the id of the item at its `output_index`.", spec=SPEC)
-define("item.wrong-event-for-type", "error", "sub-event not allowed for the item type",
-       "E.g. `output_text.delta` for a non-message item, `function_call_arguments.delta` for a "
-       "non-call item (openai-python raises AssertionError).", spec=SPEC, breaks=(SDK,))
-define("item.status", "error", "item status wrong",
-       "Added item status not `in_progress` (where the type has a status); done status not "
-       "`completed`/`incomplete`. Tool-result items (`*_output`) may be announced `completed`.",
-       spec="RULES.md item.status")
-define("item.incomplete-not-last", "error", "incomplete item not last",
-       "An `incomplete` item is not the last item, or the response is not `incomplete` "
-       "(a `failed` or `cancelled` response may also end with the item it cut short).",
-       spec="Open Responses: an incomplete item MUST be the last")
-define("item.truncated-completed", "error", "the item a max_output_tokens cut ended is completed",
-       "In a response `incomplete` with reason `max_output_tokens`, the last message or call item "
-       "is marked `completed`: a client would take the truncated answer (or call) as whole.",
-       spec="Open Responses: an incomplete item MUST be the last")
-define("item.interleaved", "warning", "sub-events of two items interleave",
-       "Sub-events of two open items interleave.", spec=SPEC)
 
 
 def _sub_event(ctx: Any) -> bool:
@@ -90,8 +55,11 @@ _ANNOUNCE = expected(ITEM_GRAMMAR, "absent")
 _CLOSE = " or ".join(sym for sym, nxt in ITEM_GRAMMAR["open"].items() if nxt != "open")
 
 
-@check("item.index-not-contiguous", on=(ADDED,))
-def added_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.index-not-contiguous", "error", "output_index not 0, 1, 2, …",
+      "`output_item.added.output_index` is not the count of items added before it.",
+      spec=SPEC, breaks=("openai-python<=3.3",),
+      on=(ADDED,))
+def added_index_contiguous(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     oi = ev.get("output_index")
     if type(oi) is int and oi not in st.items and oi != st.n_added:
         yield f"output_item.added with output_index {oi}; expected {st.n_added} (items added so far: {st.n_added})"
@@ -109,8 +77,10 @@ def client_identity(item: Any) -> tuple[Any, ...]:
     return (t, item.get("id"), call_id)
 
 
-@check("item.duplicate-index", on=("response.created", "response.queued", "response.in_progress"))
-def snapshot_items_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.duplicate-index", "error", "output_index announced twice",
+      "An `output_index` is announced twice.", spec=SPEC, breaks=("openai-python>=3.54",),
+      on=("response.created", "response.queued", "response.in_progress"))
+def snapshot_items_unique(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     # The official API's early snapshots list no items. openai-python takes the items of the
     # first response.created as announced at their indexes (noted here, judged at
     # output_item.added) and refuses an early snapshot that lists one item twice.
@@ -137,8 +107,8 @@ def snapshot_items_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
             return
 
 
-@check("item.duplicate-index", on=(ADDED,))
-def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.duplicate-index", on=(ADDED,))
+def added_index_unique(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = ctx.item
     if _illegal(ctx) == "item.duplicate-index":
         yield (
@@ -173,8 +143,11 @@ def added_index_unique(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         )
 
 
-@check("item.unknown-index", on=("*",), fast_safe=True)
-def sub_event_index_known(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.unknown-index", "error", "sub-event for an unannounced output_index",
+      "A sub-event names an `output_index` never announced by output_item.added.",
+      spec=SPEC, breaks=(SDK,),
+      on=("*",), fast_safe=True)
+def sub_event_index_known(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     if not _sub_event(ctx) or _illegal(ctx) != "item.unknown-index":
         return  # no integer output_index: schema.event reports it
     it = ctx.item
@@ -191,8 +164,10 @@ def sub_event_index_known(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
         )
 
 
-@check("item.after-done", on=("*",), fast_safe=True)
-def sub_event_before_done(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.after-done", "error", "sub-event after output_item.done",
+      "A sub-event for an item already closed by `output_item.done`.", spec=SPEC,
+      on=("*",), fast_safe=True)
+def sub_event_before_done(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = ctx.item
     if _illegal(ctx) != "item.after-done" or (ctx.etype != DONE and not _sub_event(ctx)):
         return
@@ -205,8 +180,11 @@ def sub_event_before_done(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
         )
 
 
-@check("item.not-closed", on=("@terminal",))
-def items_closed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("item.not-closed", "error", "item never closed",
+      "An announced item has no `output_item.done` before the terminal event.",
+      spec=SPEC, breaks=("openai-python>=3.54",),
+      on=("@terminal",))
+def items_closed(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     for it in st.items.values():
         if it.phase == "open":
             yield Hit(
@@ -216,15 +194,20 @@ def items_closed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
             )
 
 
-@check("item.done-without-added", on=(DONE,))
-def done_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.done-without-added", "error", "output_item.done without added",
+      "`output_item.done` for an index never announced.", spec=SPEC,
+      on=(DONE,))
+def done_was_added(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     oi = ev.get("output_index")
     if type(oi) is int and ctx.item is None and _illegal(ctx) == "item.done-without-added":
         yield f"output_item.done for output_index {oi}, which no output_item.added announced"
 
 
-@check("item.identity-changed", on=(DONE,))
-def done_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.identity-changed", "error", "done item identity changed",
+      "The done item's `id`, `type` (or `call_id` for call items) differs from the added item's.",
+      spec=SPEC, breaks=("openai-python>=3.54",),
+      on=(DONE,))
+def done_identity(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = ctx.item
     item = ev.get("item")
     # A repeated output_item.done too (item.after-done says it is repeated): openai-python
@@ -246,8 +229,8 @@ def done_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
 _CALL_IDENTITY = frozenset({"function_call", "custom_tool_call", "shell_call", "shell_call_output"})
 
 
-@check("item.identity-changed", on=("@lifecycle",))
-def snapshot_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("item.identity-changed", on=("@lifecycle",))
+def snapshot_identity(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     """A call item keeps its id in every later snapshot: openai-python ≥3.54 matches snapshot
     items to done ones by (type, call_id) and raises when the id differs ('Completed response
     output identity changed' at the terminal event, 'conflicting output identities' before)."""
@@ -280,8 +263,10 @@ def snapshot_identity(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
             )
 
 
-@check("item.id-mismatch", on=("*",), fast_safe=True)
-def item_id_matches(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.id-mismatch", "error", "item_id does not match",
+      "A sub-event's `item_id` is not the id of the item at its `output_index`.", spec=SPEC,
+      on=("*",), fast_safe=True)
+def item_id_matches(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = ctx.item
     if it is None or not _sub_event(ctx) or "item_id" not in ev:
         return
@@ -289,8 +274,11 @@ def item_id_matches(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         yield f"{ctx.etype} has item_id {short(ev['item_id'])}; the item at output_index {it.index} is {short(it.id)}"
 
 
-@check("item.wrong-event-for-type", on=tuple(SUB_EVENTS), fast_safe=True)
-def event_fits_item_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.wrong-event-for-type", "error", "sub-event not allowed for the item type",
+      "E.g. `output_text.delta` for a non-message item, `function_call_arguments.delta` for a "
+      "non-call item (openai-python raises AssertionError).", spec=SPEC, breaks=(SDK,),
+      on=tuple(SUB_EVENTS), fast_safe=True)
+def event_fits_item_type(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = ctx.item
     sub = ctx.sub
     # A closed item too: openai-python asserts the item type whenever it sees the event.
@@ -305,8 +293,12 @@ def event_fits_item_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]
         )
 
 
-@check("item.status", on=(ADDED, DONE))
-def item_status(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.status", "error", "item status wrong",
+      "Added item status not `in_progress` (where the type has a status); done status not "
+      "`completed`/`incomplete`. Tool-result items (`*_output`) may be announced `completed`.",
+      spec="RULES.md item.status",
+      on=(ADDED, DONE))
+def item_status(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     item = ev.get("item")
     if not isinstance(item, dict) or not isinstance(item.get("status"), str):
         return  # no status (or not a string: the schema says so)
@@ -335,8 +327,12 @@ def _program_caller(item: dict[str, Any]) -> bool:
 _ANSWER_TYPES = frozenset({"message", "function_call", "custom_tool_call"})
 
 
-@check("item.truncated-completed", on=("@output",))
-def cut_item_incomplete(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("item.truncated-completed", "error", "the item a max_output_tokens cut ended is completed",
+      "In a response `incomplete` with reason `max_output_tokens`, the last message or call item "
+      "is marked `completed`: a client would take the truncated answer (or call) as whole.",
+      spec="Open Responses: an incomplete item MUST be the last",
+      on=("@output",))
+def cut_item_incomplete(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     resp = ctx.response
     if not isinstance(resp, dict) or resp.get("status") != "incomplete" or not ctx.output_items:
         return
@@ -355,8 +351,12 @@ def cut_item_incomplete(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
         )
 
 
-@check("item.incomplete-not-last", on=("@output",))
-def incomplete_item_last(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("item.incomplete-not-last", "error", "incomplete item not last",
+      "An `incomplete` item is not the last item, or the response is not `incomplete` "
+      "(a `failed` or `cancelled` response may also end with the item it cut short).",
+      spec="Open Responses: an incomplete item MUST be the last",
+      on=("@output",))
+def incomplete_item_last(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     items = ctx.output_items
     if not items:
         return
@@ -374,8 +374,10 @@ def incomplete_item_last(st: Any, _ev: Any, ctx: Any) -> Iterator[Hit]:
                 yield Hit(f"item {i} is incomplete but the response status is {short(rstatus)}", output_index=i)
 
 
-@check("item.interleaved", on=("*",), fast_safe=True)
-def not_interleaved(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("item.interleaved", "warning", "sub-events of two items interleave",
+      "Sub-events of two open items interleave.", spec=SPEC,
+      on=("*",), fast_safe=True)
+def not_interleaved(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = ctx.item
     if it is None or it.phase != "open" or not _sub_event(ctx):
         return

@@ -4,9 +4,9 @@ identity (id, created_at, model) and status along the way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 from conformance.state import (
     RESPONSE_GRAMMAR,
@@ -16,56 +16,22 @@ from conformance.state import (
     response_symbol,
 )
 
+if TYPE_CHECKING:
+    from conformance.sse import SSEMessage
+    from conformance.state import StreamState
+
 SPEC = "PROTOCOL.md Order"
 SDK = "openai-python"
 
-define("lifecycle.created-first", "error", "first event is not response.created",
-       "The first event is not `response.created` (openai-python raises RuntimeError).",
-       spec=SPEC, breaks=(SDK,))
-define("lifecycle.in-progress-missing", "warning", "no response.in_progress",
-       "No `response.in_progress` after `response.created` (`response.queued` may sit between).",
-       spec=SPEC)
-define("lifecycle.no-terminal", "error", "no terminal event",
-       "The stream ends without `response.completed` / `response.incomplete` / `response.failed`.",
-       spec=SPEC, breaks=("codex", "openai-agents", "openai-python get_final_response()"))
-define("lifecycle.after-terminal", "error", "event after the terminal event",
-       "Any event after the terminal event (a second terminal event included).", spec=SPEC)
-define("lifecycle.status-mismatch", "error", "status disagrees with the event",
-       "The terminal event type disagrees with `response.status`; created/in_progress snapshots "
-       "are not `in_progress`/`queued`.", spec=SPEC)
-define("lifecycle.response-id-changed", "error", "response.id changed",
-       "`response.id` differs between lifecycle events (openai-python ≥3.54 raises).",
-       spec=SPEC, breaks=("openai-python>=3.54",))
-define("lifecycle.created-at-changed", "warning", "created_at changed",
-       "`created_at` differs between lifecycle events.", spec=SPEC)
-define("lifecycle.model-changed", "warning", "model changed",
-       "`model` differs between lifecycle events.", spec=SPEC)
-define("lifecycle.incomplete-details", "error", "incomplete_details wrong",
-       "`incomplete` without `incomplete_details.reason`, or `completed` with non-null "
-       "`incomplete_details`.", spec="PROTOCOL.md Catalogue")
-define("lifecycle.failed-error", "error", "failed without error",
-       "`response.failed` whose `response.error` is null.", spec="PROTOCOL.md Catalogue")
-define("lifecycle.out-of-order", "warning", "lifecycle event out of order",
-       "A lifecycle event the response grammar does not allow where it arrives (a second "
-       "`response.created`, `response.queued` after `response.in_progress`, …); the first-event, "
-       "missing in_progress and after-terminal cases have their own rules.", spec=SPEC)
-define("lifecycle.error-without-failed", "warning", "error not followed by response.failed",
-       "An `error` event not followed by `response.failed` (error under `openresponses`). When "
-       "the error is nested under `error`, openai-python raises APIError on it, so the rest of "
-       "the stream never reaches the application.",
-       spec="Open Responses: an error while streaming MUST be followed by response.failed",
-       breaks=("openai-python (nested error: APIError)",))
-
-define("lifecycle.completed-at", "error", "completed_at wrong for the status",
-       "`completed_at` (when present) is a timestamp not before `created_at` exactly when "
-       "`status` is `completed`, and null otherwise (the live API).",
-       spec="PROTOCOL.md Live Response shape, 2026")
 
 _PRE_STATUSES = frozenset({"in_progress", "queued"})
 
 
-@check("lifecycle.created-first", on=("*", "@value"), fast_safe=True)
-def created_first(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+@rule("lifecycle.created-first", "error", "first event is not response.created",
+      "The first event is not `response.created` (openai-python raises RuntimeError).",
+      spec=SPEC, breaks=(SDK,),
+      on=("*", "@value"), fast_safe=True)
+def created_first(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[str]:
     if st.n_events or st.first_value_judged:
         return
     st.first_value_judged = True  # judged once: the first value decides
@@ -77,8 +43,11 @@ def created_first(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
         yield f"the first event is {ctx.etype!r}; expected response.created"
 
 
-@check("lifecycle.in-progress-missing", on=("*", "@finish"), fast_safe=True)
-def in_progress_announced(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+@rule("lifecycle.in-progress-missing", "warning", "no response.in_progress",
+      "No `response.in_progress` after `response.created` (`response.queued` may sit between).",
+      spec=SPEC,
+      on=("*", "@finish"), fast_safe=True)
+def in_progress_announced(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[str]:
     if st.in_progress_missing_reported or st.saw_in_progress:
         return
     if ev is None:
@@ -91,16 +60,19 @@ def in_progress_announced(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
         yield f"{ctx.etype} arrived in state {st.phase!r} without response.in_progress first"
 
 
-@check("lifecycle.no-terminal", on=("@sse",), fast_safe=True)
-def note_done_sentinel(st: Any, msg: Any, ctx: Any) -> None:
+@rule("lifecycle.no-terminal", "error", "no terminal event",
+      "The stream ends without `response.completed` / `response.incomplete` / `response.failed`.",
+      spec=SPEC, breaks=("codex", "openai-agents", "openai-python get_final_response()"),
+      on=("@sse",), fast_safe=True)
+def note_done_sentinel(st: StreamState, msg: SSEMessage, ctx: CheckContext) -> None:
     # Bookkeeping only: where the first `data: [DONE]` came, and whether the terminal event
     # had arrived by then (clients stop reading at [DONE]; judged at the end).
     if msg.is_done and st.done_sentinel_at is None:
         st.done_sentinel_at = (ctx.index, st.terminal_type is not None)
 
 
-@check("lifecycle.no-terminal", on=("@finish",))
-def has_terminal(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("lifecycle.no-terminal", on=("@finish",))
+def has_terminal(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     if st.terminal_type is None:
         yield Hit(
             f"the stream ended after {st.n_events} events without response.completed, "
@@ -117,8 +89,10 @@ def has_terminal(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
         )
 
 
-@check("lifecycle.after-terminal", on=("*",), fast_safe=True)
-def nothing_after_terminal(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.after-terminal", "error", "event after the terminal event",
+      "Any event after the terminal event (a second terminal event included).", spec=SPEC,
+      on=("*",), fast_safe=True)
+def nothing_after_terminal(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     if st.phase == "terminal":
         again = " (a second terminal event)" if ctx.etype in TERMINAL_TYPES else ""
         yield (
@@ -127,8 +101,11 @@ def nothing_after_terminal(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[st
         )
 
 
-@check("lifecycle.status-mismatch", on=("@lifecycle",))
-def status_matches(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.status-mismatch", "error", "status disagrees with the event",
+      "The terminal event type disagrees with `response.status`; created/in_progress snapshots "
+      "are not `in_progress`/`queued`.", spec=SPEC,
+      on=("@lifecycle",))
+def status_matches(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     resp = ev.get("response")
     if not isinstance(resp, dict) or "status" not in resp:
         return  # the schema reports a missing response/status
@@ -154,8 +131,11 @@ def _changed(st: Any, ev: dict[str, Any], field: str, attr: str) -> Iterator[str
         yield f"response.{field} is {short(new)} here but was {short(old)} in the first lifecycle event"
 
 
-@check("lifecycle.response-id-changed", on=("@lifecycle",))
-def response_id_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.response-id-changed", "error", "response.id changed",
+      "`response.id` differs between lifecycle events (openai-python ≥3.54 raises).",
+      spec=SPEC, breaks=("openai-python>=3.54",),
+      on=("@lifecycle",))
+def response_id_stable(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     # openai-python compares every lifecycle snapshot's id with the first one's, absent ids
     # included (None != "resp_…" raises): so a snapshot that lost its id counts as a change.
     resp = ev.get("response")
@@ -180,18 +160,25 @@ def response_id_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     yield f"response.id is {short(new)} here but was {short(old)} in the first lifecycle event"
 
 
-@check("lifecycle.created-at-changed", on=("@lifecycle",))
-def created_at_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.created-at-changed", "warning", "created_at changed",
+      "`created_at` differs between lifecycle events.", spec=SPEC,
+      on=("@lifecycle",))
+def created_at_stable(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     yield from _changed(st, ev, "created_at", "created_at")
 
 
-@check("lifecycle.model-changed", on=("@lifecycle",))
-def model_stable(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.model-changed", "warning", "model changed",
+      "`model` differs between lifecycle events.", spec=SPEC,
+      on=("@lifecycle",))
+def model_stable(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     yield from _changed(st, ev, "model", "model")
 
 
-@check("lifecycle.incomplete-details", on=("@response",))
-def incomplete_details(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.incomplete-details", "error", "incomplete_details wrong",
+      "`incomplete` without `incomplete_details.reason`, or `completed` with non-null "
+      "`incomplete_details`.", spec="PROTOCOL.md Catalogue",
+      on=("@response",))
+def incomplete_details(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     status = resp.get("status")
     details = resp.get("incomplete_details")
     if status == "incomplete" or ctx.etype == "response.incomplete":
@@ -202,22 +189,30 @@ def incomplete_details(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]
         yield f"status 'completed' with incomplete_details {short(details)}; expected null"
 
 
-@check("lifecycle.failed-error", on=("@response",))
-def failed_has_error(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.failed-error", "error", "failed without error",
+      "`response.failed` whose `response.error` is null.", spec="PROTOCOL.md Catalogue",
+      on=("@response",))
+def failed_has_error(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     if (resp.get("status") == "failed" or ctx.etype == "response.failed") and resp.get("error") is None:
         yield "a failed response with error null; expected {code, message}"
 
 
-@check("lifecycle.error-without-failed", on=("error",))
-def note_error_form(st: Any, ev: dict[str, Any], ctx: Any) -> None:
+@rule("lifecycle.error-without-failed", "warning", "error not followed by response.failed",
+      "An `error` event not followed by `response.failed` (error under `openresponses`). When "
+      "the error is nested under `error`, openai-python raises APIError on it, so the rest of "
+      "the stream never reaches the application.",
+      spec="Open Responses: an error while streaming MUST be followed by response.failed",
+      breaks=("openai-python (nested error: APIError)",),
+      on=("error",))
+def note_error_form(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> None:
     # Bookkeeping only: an `error` event whose data has a truthy top-level `error` (the nested
     # form) makes openai-python raise APIError on the spot.
     if ev.get("error"):
         st.raising_errors.add(ctx.index)
 
 
-@check("lifecycle.error-without-failed", on=("@terminal", "@finish"))
-def error_then_failed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("lifecycle.error-without-failed", on=("@terminal", "@finish"))
+def error_then_failed(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     at = st.pending_error_at
     if at is None or (ev is not None and ctx.etype == "response.failed"):
         return
@@ -235,8 +230,12 @@ def error_then_failed(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     yield Hit(f"an error event (event {at}) was not followed by response.failed: {then}", event_index=at)
 
 
-@check("lifecycle.out-of-order", on=("response.created", "response.queued", "response.in_progress"))
-def lifecycle_in_order(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("lifecycle.out-of-order", "warning", "lifecycle event out of order",
+      "A lifecycle event the response grammar does not allow where it arrives (a second "
+      "`response.created`, `response.queued` after `response.in_progress`, …); the first-event, "
+      "missing in_progress and after-terminal cases have their own rules.", spec=SPEC,
+      on=("response.created", "response.queued", "response.in_progress"))
+def lifecycle_in_order(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     phase = st.phase
     if phase in ("start", "terminal") or ctx.etype in RESPONSE_GRAMMAR[phase]:
         return  # created-first / after-terminal judge those
@@ -253,8 +252,12 @@ _SYMBOL_WORDS = {
 }
 
 
-@check("lifecycle.completed-at", on=("@lifecycle", "@response"))
-def completed_at_matches_status(st: Any, ev: Any, ctx: Any) -> Iterator[str]:
+@rule("lifecycle.completed-at", "error", "completed_at wrong for the status",
+      "`completed_at` (when present) is a timestamp not before `created_at` exactly when "
+      "`status` is `completed`, and null otherwise (the live API).",
+      spec="PROTOCOL.md Live Response shape, 2026",
+      on=("@lifecycle", "@response"))
+def completed_at_matches_status(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[str]:
     # Older recordings carry no completed_at at all: only a present field is judged (the
     # openresponses profile requires it through schema.response). A lifecycle event is judged
     # by the status it announces (a wrong `status` field is lifecycle.status-mismatch's).

@@ -7,20 +7,16 @@ terminal snapshot (tolerance "reissued-opaque-fields"): those are not compared.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
+
+if TYPE_CHECKING:
+    from conformance.state import StreamState
 
 SPEC = "PROTOCOL.md Order: the terminal snapshot's output equals the output_item.done items"
 
-define("output.mismatch", "error", "terminal output differs from the done items",
-       "Terminal `response.output` differs from the sequence of `output_item.done` items "
-       "(compared by index; the first difference is reported). Re-issued `encrypted_content` / "
-       "`fingerprint` are ignored.", spec=SPEC)
-define("output.null", "warning", "terminal output is null",
-       "Terminal `response.output` is null (openai-python ≤3.3 raises TypeError).",
-       spec=SPEC, breaks=("openai-python<=3.3",))
 
 OPAQUE_FIELDS = frozenset({"encrypted_content", "fingerprint"})
 
@@ -63,15 +59,22 @@ def _unknown_keys(item: Any) -> frozenset[str]:
     )
 
 
-@check("output.null", on=("@terminal",))
-def output_not_null(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("output.null", "warning", "terminal output is null",
+      "Terminal `response.output` is null (openai-python ≤3.3 raises TypeError).",
+      spec=SPEC, breaks=("openai-python<=3.3",),
+      on=("@terminal",))
+def output_not_null(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     resp = ev.get("response")
     if isinstance(resp, dict) and "output" in resp and resp["output"] is None:
         yield f"{ctx.etype} has response.output null; expected the list of output items"
 
 
-@check("output.mismatch", on=("@terminal",))
-def output_matches_done_items(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("output.mismatch", "error", "terminal output differs from the done items",
+      "Terminal `response.output` differs from the sequence of `output_item.done` items "
+      "(compared by index; the first difference is reported). Re-issued `encrypted_content` / "
+      "`fingerprint` are ignored.", spec=SPEC,
+      on=("@terminal",))
+def output_matches_done_items(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     resp = ev.get("response")
     if not isinstance(resp, dict) or not isinstance(resp.get("output"), list):
         return

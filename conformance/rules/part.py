@@ -7,9 +7,9 @@ table there (`part_move`); the "expected …" text is what the table accepts nex
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 from conformance.state import (
     ITEM_PART_TYPES,
@@ -21,22 +21,12 @@ from conformance.state import (
     part_next,
 )
 
+if TYPE_CHECKING:
+    from conformance.state import StreamState
+
 SPEC = "PROTOCOL.md Order: message / reasoning"
 SDK = "openai-python"
 _PART_EVENTS = tuple(t for t, s in SUB_EVENTS.items() if s.kind is not None)
-
-define("part.not-added", "error", "part used before *part.added",
-       "A delta/done names a `content_index` (or `summary_index`) with no `*part.added` "
-       "(openai-python raises IndexError).", spec=SPEC, breaks=("openai-python (IndexError)",))
-define("part.index-not-contiguous", "error", "part indexes not 0, 1, 2, …",
-       "Part indexes within an item are not 0, 1, 2, …", spec=SPEC)
-define("part.not-closed", "error", "part still open at output_item.done",
-       "A part is still open at its item's `output_item.done`.", spec=SPEC)
-define("part.after-done", "error", "delta or done after the part ended",
-       "A delta or done after the part's `content_part.done` (or after its value's `.done`).",
-       spec=SPEC)
-define("part.type-mismatch", "error", "event does not fit the part type",
-       "E.g. `output_text.delta` into a `refusal` part.", spec=SPEC, breaks=(SDK,))
 
 
 def _label(kind: str) -> str:
@@ -52,8 +42,11 @@ def _open_item(ctx: Any) -> Any:
     return it
 
 
-@check("part.not-added", on=_PART_EVENTS, fast_safe=True)
-def part_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("part.not-added", "error", "part used before *part.added",
+      "A delta/done names a `content_index` (or `summary_index`) with no `*part.added` "
+      "(openai-python raises IndexError).", spec=SPEC, breaks=("openai-python (IndexError)",),
+      on=_PART_EVENTS, fast_safe=True)
+def part_was_added(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = _open_item(ctx)
     sub = ctx.sub
     if it is None or ctx.key is None or part_move(sub, ctx.part)[1] != "part.not-added":
@@ -68,8 +61,10 @@ def part_was_added(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     )
 
 
-@check("part.index-not-contiguous", on=tuple(t for t, s in SUB_EVENTS.items() if s.role == "part_added"))
-def part_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("part.index-not-contiguous", "error", "part indexes not 0, 1, 2, …",
+      "Part indexes within an item are not 0, 1, 2, …", spec=SPEC,
+      on=tuple(t for t, s in SUB_EVENTS.items() if s.role == "part_added"))
+def part_index_contiguous(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = _open_item(ctx)
     if it is None or ctx.key is None:
         return
@@ -81,8 +76,10 @@ def part_index_contiguous(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str
         yield f"{ctx.etype} with {ctx.sub.index_field} {idx}; expected {n}"
 
 
-@check("part.not-closed", on=("response.output_item.done",))
-def parts_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("part.not-closed", "error", "part still open at output_item.done",
+      "A part is still open at its item's `output_item.done`.", spec=SPEC,
+      on=("response.output_item.done",))
+def parts_closed(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     it = ctx.item
     if it is None or it.phase != "open":
         return
@@ -102,8 +99,11 @@ def parts_closed(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
         yield Hit(f"{msg}; expected {want} first", content_index=p.index)
 
 
-@check("part.after-done", on=_PART_EVENTS, fast_safe=True)
-def part_still_open(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("part.after-done", "error", "delta or done after the part ended",
+      "A delta or done after the part's `content_part.done` (or after its value's `.done`).",
+      spec=SPEC,
+      on=_PART_EVENTS, fast_safe=True)
+def part_still_open(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = _open_item(ctx)
     p = ctx.part
     sub = ctx.sub
@@ -122,8 +122,10 @@ def part_still_open(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
         yield f"{ctx.etype} for {what} of item {it.index} after its {done} (event {p.ended_at}); expected {then}"
 
 
-@check("part.type-mismatch", on=_PART_EVENTS, fast_safe=True)
-def part_type_fits(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("part.type-mismatch", "error", "event does not fit the part type",
+      "E.g. `output_text.delta` into a `refusal` part.", spec=SPEC, breaks=(SDK,),
+      on=_PART_EVENTS, fast_safe=True)
+def part_type_fits(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it = _open_item(ctx)
     sub = ctx.sub
     if it is None:

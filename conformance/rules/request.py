@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import check, define
+from conformance.registry import CheckContext, rule
 from conformance.rules._util import short
 from conformance.rules.output import first_difference
 
+if TYPE_CHECKING:
+    from conformance.state import StreamState
+
 SPEC = "Responses API: create response"
 
-define("request.echo", "warning", "request field not echoed",
-       "A request field is not echoed in the response (`model` may be resolved to a snapshot "
-       "name; instructions, tools, tool_choice, temperature, top_p, max_output_tokens, metadata, "
-       "previous_response_id, store, parallel_tool_calls, text, reasoning).", spec=SPEC)
-define("request.max-output-tokens", "error", "max_output_tokens hit but not incomplete",
-       "Generation hit `max_output_tokens` but the response is not `incomplete` with reason "
-       "`max_output_tokens`.", spec=SPEC)
 
 ECHOED = (
     "instructions",
@@ -58,8 +54,12 @@ def subset_difference(req: Any, resp: Any, path: str = "") -> tuple[str, Any, An
     return first_difference(req, resp, path)
 
 
-@check("request.echo", on=("@response",))
-def echoes_request(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("request.echo", "warning", "request field not echoed",
+      "A request field is not echoed in the response (`model` may be resolved to a snapshot "
+      "name; instructions, tools, tool_choice, temperature, top_p, max_output_tokens, metadata, "
+      "previous_response_id, store, parallel_tool_calls, text, reasoning).", spec=SPEC,
+      on=("@response",))
+def echoes_request(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     req = ctx.request
     if req is None:
         return
@@ -80,8 +80,11 @@ def echoes_request(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
             yield f"request.{field}{ptr} is {short(a)} but the response echoes {short(b)}"
 
 
-@check("request.max-output-tokens", on=("@response",))
-def max_output_tokens_incomplete(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("request.max-output-tokens", "error", "max_output_tokens hit but not incomplete",
+      "Generation hit `max_output_tokens` but the response is not `incomplete` with reason "
+      "`max_output_tokens`.", spec=SPEC,
+      on=("@response",))
+def max_output_tokens_incomplete(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     req = ctx.request
     if req is None or type(req.get("max_output_tokens")) is not int:
         return

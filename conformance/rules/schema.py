@@ -11,23 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 from conformance.state import LIFECYCLE_TYPES, SUB_EVENTS, TERMINAL_TYPES
 
+if TYPE_CHECKING:
+    from conformance.state import StreamState
+
 SPEC = "schemas/ (openai-python 3.54 types; OpenAPI required lists)"
 
-define("schema.event", "error", "event fails its schema",
-       "An event does not validate against the schema of its `type` (the JSON pointer says where).",
-       spec=SPEC)
-define("schema.unknown-event", "warning", "unknown event type",
-       "`type` is not in the catalogue (info when vendor-prefixed, e.g. `acme.x`).", spec=SPEC)
-define("schema.response", "error", "Response object fails its schema",
-       "A Response object (lifecycle snapshot, non-stream body, GET body) fails its schema.", spec=SPEC)
-define("schema.item", "error", "output item fails its schema",
-       "An output item (in output_item.added/done) fails its schema.", spec=SPEC)
 
 _ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
 # Events that may carry a top-level `error` (the error event itself; a failed response that
@@ -119,8 +113,11 @@ def _issues_for(rule_id: str, ctx: Any) -> Iterator[tuple[Any, str]]:
             yield issue, c[1]
 
 
-@check("schema.event", on=("*",), fast_safe=True)
-def event_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("schema.event", "error", "event fails its schema",
+      "An event does not validate against the schema of its `type` (the JSON pointer says where).",
+      spec=SPEC,
+      on=("*",), fast_safe=True)
+def event_schema(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     for issue, pointer in _issues_for("schema.event", ctx):
         if pointer == "/error" and issue.validator == "x-unknown-field":
             continue  # a top-level `error` is judged below (clients take it for an error event)
@@ -138,8 +135,10 @@ def event_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
         )
 
 
-@check("schema.unknown-event", on=("*",), fast_safe=True)
-def known_event_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("schema.unknown-event", "warning", "unknown event type",
+      "`type` is not in the catalogue (info when vendor-prefixed, e.g. `acme.x`).", spec=SPEC,
+      on=("*",), fast_safe=True)
+def known_event_type(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     etype = ctx.etype
     if not any(i.kind == "unknown-event" for i in ctx.schema_issues()):
         return
@@ -165,8 +164,10 @@ def known_event_type(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
     )
 
 
-@check("schema.response", on=("@lifecycle", "@response"))
-def response_schema(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("schema.response", "error", "Response object fails its schema",
+      "A Response object (lifecycle snapshot, non-stream body, GET body) fails its schema.", spec=SPEC,
+      on=("@lifecycle", "@response"))
+def response_schema(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     if ctx.hook == "@response":
         if not ctx.is_body:
             return  # a terminal snapshot: its issues came with the event (hook @lifecycle)
@@ -212,8 +213,10 @@ def _profile_required(st: Any, resp: Any, ctx: Any, prefix: str) -> Iterator[Hit
         )
 
 
-@check("schema.item", on=tuple(_ITEM_EVENTS))
-def item_schema(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("schema.item", "error", "output item fails its schema",
+      "An output item (in output_item.added/done) fails its schema.", spec=SPEC,
+      on=tuple(_ITEM_EVENTS))
+def item_schema(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     oi = ev.get("output_index")
     for issue, pointer in _issues_for("schema.item", ctx):
         if _late_field(ctx, issue, pointer, ev):

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
+
+if TYPE_CHECKING:
+    from conformance.state import StreamState
 
 SPEC = "PROTOCOL.md Order (sequence_number 0,1,2,…)"
 
-define("sequence.missing", "error", "no integer sequence_number",
-       "An event has no integer `sequence_number`.", spec=SPEC)
-define("sequence.not-increasing", "error", "sequence_number not increasing",
-       "`sequence_number` is not strictly greater than the previous event's.", spec=SPEC)
-define("sequence.gap", "warning", "sequence_number gap",
-       "The step between consecutive `sequence_number`s is not exactly 1.", spec=SPEC)
-define("sequence.start", "warning", "sequence_number does not start at 0",
-       "The first event's `sequence_number` is not 0.", spec=SPEC)
 
-
-@check("sequence.missing", on=("*", "@finish"), fast_safe=True)
-def has_sequence_number(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("sequence.missing", "error", "no integer sequence_number",
+      "An event has no integer `sequence_number`.", spec=SPEC,
+      on=("*", "@finish"), fast_safe=True)
+def has_sequence_number(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     # A stream with no sequence numbers at all: one finding at the end. Every current server
     # must send them (openai-python's types require them, so does Open Responses): an error,
     # unless the user opted in to tolerance "sequence-number-absent" for recordings made before
@@ -65,23 +61,29 @@ def has_sequence_number(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
     yield Hit(f"sequence_number {what} (previous: {st.last_seq})")
 
 
-@check("sequence.not-increasing", on=("*",), fast_safe=True)
-def increasing(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("sequence.not-increasing", "error", "sequence_number not increasing",
+      "`sequence_number` is not strictly greater than the previous event's.", spec=SPEC,
+      on=("*",), fast_safe=True)
+def increasing(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     seq = ev.get("sequence_number")
     if type(seq) is int and st.last_seq is not None and seq <= st.last_seq:
         yield f"sequence_number {seq} after {st.last_seq}; expected {st.last_seq + 1}"
 
 
-@check("sequence.gap", on=("*",), fast_safe=True)
-def no_gap(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("sequence.gap", "warning", "sequence_number gap",
+      "The step between consecutive `sequence_number`s is not exactly 1.", spec=SPEC,
+      on=("*",), fast_safe=True)
+def no_gap(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     seq = ev.get("sequence_number")
     # Undecodable messages in between (framing.*) may have held the missing numbers.
     if type(seq) is int and st.last_seq is not None and seq > st.last_seq + 1 + st.lost:
         yield f"sequence_number jumps from {st.last_seq} to {seq}; expected {st.last_seq + 1}"
 
 
-@check("sequence.start", on=("*",), fast_safe=True)
-def starts_at_zero(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("sequence.start", "warning", "sequence_number does not start at 0",
+      "The first event's `sequence_number` is not 0.", spec=SPEC,
+      on=("*",), fast_safe=True)
+def starts_at_zero(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     seq = ev.get("sequence_number")
     if st.n_events == 0 and type(seq) is int and seq != 0:
         yield f"the first event's sequence_number is {seq}; expected 0"

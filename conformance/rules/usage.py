@@ -4,28 +4,16 @@ adding up, with their details; and none on the created/in_progress snapshots."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import check, define
+from conformance.registry import CheckContext, rule
 from conformance.rules._util import short
+
+if TYPE_CHECKING:
+    from conformance.state import StreamState
 
 SPEC = "PROTOCOL.md Catalogue: usage"
 
-define("usage.missing", "error", "no usage",
-       "`completed`/`incomplete` without `usage` (Codex needs it).", spec=SPEC, breaks=("codex",))
-define("usage.total", "error", "total_tokens does not add up",
-       "`total_tokens != input_tokens + output_tokens`.", spec=SPEC)
-define("usage.invalid", "error", "a token count is invalid",
-       "A count missing, negative or not an integer.", spec=SPEC, breaks=("codex",))
-define("usage.details-missing", "warning", "usage details missing",
-       "`input_tokens_details.cached_tokens` or `output_tokens_details.reasoning_tokens` absent.",
-       spec=SPEC)
-define("usage.details-exceed", "error", "details exceed their totals",
-       "`reasoning_tokens > output_tokens` or `cached_tokens > input_tokens`.", spec=SPEC)
-define("usage.early", "info", "usage on an early snapshot",
-       "Non-null usage on `created` / `in_progress`.", spec="PROTOCOL.md Order")
-define("usage.max-output-tokens", "error", "more output tokens than allowed",
-       "(request known) `output_tokens` above the request's `max_output_tokens`.", spec=SPEC)
 
 _COUNTS = ("input_tokens", "output_tokens", "total_tokens")
 _DETAILS = (("input_tokens_details", "cached_tokens"), ("output_tokens_details", "reasoning_tokens"))
@@ -40,15 +28,19 @@ def _usage(resp: dict[str, Any]) -> dict[str, Any] | None:
     return u if isinstance(u, dict) else None
 
 
-@check("usage.missing", on=("@response",))
-def usage_present(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.missing", "error", "no usage",
+      "`completed`/`incomplete` without `usage` (Codex needs it).", spec=SPEC, breaks=("codex",),
+      on=("@response",))
+def usage_present(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     status = resp.get("status")
     if status in ("completed", "incomplete") and resp.get("usage") is None:
         yield f"a {status} response without usage; expected input_tokens, output_tokens, total_tokens"
 
 
-@check("usage.invalid", on=("@response",))
-def usage_counts_valid(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.invalid", "error", "a token count is invalid",
+      "A count missing, negative or not an integer.", spec=SPEC, breaks=("codex",),
+      on=("@response",))
+def usage_counts_valid(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     if "usage" in resp and resp["usage"] is not None and not isinstance(resp["usage"], dict):
         yield f"usage is {short(resp['usage'])}, not an object"
         return
@@ -64,8 +56,10 @@ def usage_counts_valid(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]
         yield f"usage counts must be non-negative integers: {', '.join(bad)}"
 
 
-@check("usage.total", on=("@response",))
-def usage_total(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.total", "error", "total_tokens does not add up",
+      "`total_tokens != input_tokens + output_tokens`.", spec=SPEC,
+      on=("@response",))
+def usage_total(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     u = _usage(resp)
     if u is None or not all(_count(u.get(k)) for k in _COUNTS):
         return
@@ -76,8 +70,11 @@ def usage_total(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
         )
 
 
-@check("usage.details-missing", on=("@response",))
-def usage_details(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.details-missing", "warning", "usage details missing",
+      "`input_tokens_details.cached_tokens` or `output_tokens_details.reasoning_tokens` absent.",
+      spec=SPEC,
+      on=("@response",))
+def usage_details(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     u = _usage(resp)
     if u is None:
         return
@@ -86,8 +83,10 @@ def usage_details(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
         yield f"usage lacks {', '.join(missing)}"
 
 
-@check("usage.details-exceed", on=("@response",))
-def usage_details_within(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.details-exceed", "error", "details exceed their totals",
+      "`reasoning_tokens > output_tokens` or `cached_tokens > input_tokens`.", spec=SPEC,
+      on=("@response",))
+def usage_details_within(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     u = _usage(resp)
     if u is None:
         return
@@ -98,15 +97,19 @@ def usage_details_within(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[st
             yield f"{group}.{key} {part} exceeds {total} {u[total]}"
 
 
-@check("usage.early", on=("response.created", "response.queued", "response.in_progress"))
-def no_early_usage(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.early", "info", "usage on an early snapshot",
+      "Non-null usage on `created` / `in_progress`.", spec="PROTOCOL.md Order",
+      on=("response.created", "response.queued", "response.in_progress"))
+def no_early_usage(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     resp = ev.get("response")
     if isinstance(resp, dict) and resp.get("usage") is not None:
         yield f"{ctx.etype} already carries usage {short(resp['usage'])}; the official API sends null until the end"
 
 
-@check("usage.max-output-tokens", on=("@response",))
-def within_max_output_tokens(st: Any, resp: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("usage.max-output-tokens", "error", "more output tokens than allowed",
+      "(request known) `output_tokens` above the request's `max_output_tokens`.", spec=SPEC,
+      on=("@response",))
+def within_max_output_tokens(st: StreamState, resp: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     req = ctx.request
     if req is None:
         return

@@ -8,41 +8,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import Hit, check, define
+from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
+
+if TYPE_CHECKING:
+    from conformance.state import StreamState
 
 SPEC = "PROTOCOL.md Order: web_search_call; url_citation annotations"
 _PROGRESS = ("response.web_search_call.in_progress", "response.web_search_call.searching",
              "response.web_search_call.completed")
 _STEP = {t: i for i, t in enumerate(_PROGRESS)}
 _ANNOTATION = "response.output_text.annotation.added"
-
-define("call.web-search-lifecycle", "error", "web_search_call progress out of order",
-       "A `web_search_call` streams `response.web_search_call.in_progress`, `.searching`, "
-       "`.completed`, each once and in that order, between its `output_item.added` and "
-       "`output_item.done`; a `completed` item has seen all three, a `failed` one never `.completed`.",
-       spec=SPEC)
-define("call.web-search-action-missing", "error", "web_search_call done without action",
-       "A finished `web_search_call` item carries its `action` (`search`, `open_page` or "
-       "`find_in_page`); only the `added` item may lack it.", spec=SPEC)
-define("part.annotation-out-of-range", "error", "url_citation offsets outside the part's text",
-       "A `url_citation`'s `start_index` and `end_index` are integers with "
-       "0 ≤ start_index ≤ end_index ≤ the length of its content part's final text.", spec=SPEC)
-define("part.annotation-out-of-order", "warning", "url_citations not in text order",
-       "A part's `url_citation` annotations come in the order of their `start_index`.", spec=SPEC)
-define("part.annotation-url-empty", "error", "url_citation without url",
-       "Every `url_citation` has a non-empty `url` (a client renders it as a link).", spec=SPEC)
-define("part.annotation-index", "error", "annotation_index not 0, 1, 2, … per part",
-       "`response.output_text.annotation.added` events number their `annotation_index` from 0 "
-       "without gaps within each content part.", spec=SPEC)
-define("part.annotation-before-text", "warning", "annotation before the text it points into",
-       "An `annotation.added` event comes after the deltas that hold the text it cites "
-       "(its `end_index` is within the text streamed so far).", spec=SPEC)
-define("accumulation.annotations-mismatch", "error", "final annotations differ from streamed",
-       "The annotations of a content part in the done item and in the terminal snapshot equal "
-       "the ones streamed as `annotation.added` events, in order.", spec=SPEC)
 
 
 def _streamed(st: Any, oi: int) -> dict[int, list[Any]]:
@@ -52,8 +30,13 @@ def _streamed(st: Any, oi: int) -> dict[int, list[Any]]:
 
 # -- web_search_call -----------------------------------------------------------------------------
 
-@check("call.web-search-lifecycle", on=_PROGRESS)
-def web_search_progress(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("call.web-search-lifecycle", "error", "web_search_call progress out of order",
+      "A `web_search_call` streams `response.web_search_call.in_progress`, `.searching`, "
+      "`.completed`, each once and in that order, between its `output_item.added` and "
+      "`output_item.done`; a `completed` item has seen all three, a `failed` one never `.completed`.",
+      spec=SPEC,
+      on=_PROGRESS)
+def web_search_progress(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     oi = ev.get("output_index")
     if type(oi) is not int:
         return
@@ -75,8 +58,8 @@ def web_search_progress(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     seen.append(ctx.etype)
 
 
-@check("call.web-search-lifecycle", on=("@output",))
-def web_search_finished(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.web-search-lifecycle", on=("@output",))
+def web_search_finished(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     if ctx.is_body:
         return  # a non-stream body has no events to judge
     for oi, item in ctx.output_items:
@@ -92,8 +75,11 @@ def web_search_finished(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
             yield Hit(f"web_search_call {oi} finished as failed after {_PROGRESS[-1]}", output_index=oi)
 
 
-@check("call.web-search-action-missing", on=("@output",))
-def web_search_action(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("call.web-search-action-missing", "error", "web_search_call done without action",
+      "A finished `web_search_call` item carries its `action` (`search`, `open_page` or "
+      "`find_in_page`); only the `added` item may lack it.", spec=SPEC,
+      on=("@output",))
+def web_search_action(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     for oi, item in ctx.output_items:
         if not isinstance(item, dict) or item.get("type") != "web_search_call":
             continue
@@ -127,8 +113,11 @@ def _offset_problem(a: dict[str, Any], length: int) -> str | None:
     return None
 
 
-@check("part.annotation-out-of-range", on=("@output",))
-def citations_in_range(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("part.annotation-out-of-range", "error", "url_citation offsets outside the part's text",
+      "A `url_citation`'s `start_index` and `end_index` are integers with "
+      "0 ≤ start_index ≤ end_index ≤ the length of its content part's final text.", spec=SPEC,
+      on=("@output",))
+def citations_in_range(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     for oi, item in ctx.output_items:
         for ci, text, anns in _message_parts(item):
             for ai, a in _citations(anns):
@@ -138,8 +127,10 @@ def citations_in_range(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
                               output_index=oi, content_index=ci, excerpt=short(a, 160))
 
 
-@check("part.annotation-out-of-order", on=("@output",))
-def citations_in_order(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("part.annotation-out-of-order", "warning", "url_citations not in text order",
+      "A part's `url_citation` annotations come in the order of their `start_index`.", spec=SPEC,
+      on=("@output",))
+def citations_in_order(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     for oi, item in ctx.output_items:
         for ci, _text, anns in _message_parts(item):
             starts: list[tuple[int, int]] = [(ai, a["start_index"]) for ai, a in _citations(anns)
@@ -151,8 +142,10 @@ def citations_in_order(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
                     break
 
 
-@check("part.annotation-url-empty", on=("@output",))
-def citations_have_urls(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("part.annotation-url-empty", "error", "url_citation without url",
+      "Every `url_citation` has a non-empty `url` (a client renders it as a link).", spec=SPEC,
+      on=("@output",))
+def citations_have_urls(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     for oi, item in ctx.output_items:
         for ci, _text, anns in _message_parts(item):
             for ai, a in _citations(anns):
@@ -161,8 +154,11 @@ def citations_have_urls(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
                               output_index=oi, content_index=ci)
 
 
-@check("part.annotation-index", on=(_ANNOTATION,))
-def annotation_index(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("part.annotation-index", "error", "annotation_index not 0, 1, 2, … per part",
+      "`response.output_text.annotation.added` events number their `annotation_index` from 0 "
+      "without gaps within each content part.", spec=SPEC,
+      on=(_ANNOTATION,))
+def annotation_index(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     it, ci = ctx.item, ev.get("content_index")
     if it is None or it.phase != "open" or type(ci) is not int:
         return
@@ -174,8 +170,11 @@ def annotation_index(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
     got.append(ev.get("annotation"))
 
 
-@check("part.annotation-before-text", on=(_ANNOTATION,))
-def annotation_after_text(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[str]:
+@rule("part.annotation-before-text", "warning", "annotation before the text it points into",
+      "An `annotation.added` event comes after the deltas that hold the text it cites "
+      "(its `end_index` is within the text streamed so far).", spec=SPEC,
+      on=(_ANNOTATION,))
+def annotation_after_text(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[str]:
     part, a = ctx.part, ev.get("annotation")
     if part is None or part.phase == "closed" or part.tainted or not isinstance(a, dict):
         return
@@ -198,16 +197,19 @@ def _mismatch(where: str, oi: int, streamed: dict[int, list[Any]], item: Any) ->
                       output_index=oi, content_index=ci)
 
 
-@check("accumulation.annotations-mismatch", on=("response.output_item.done",))
-def done_item_annotations(st: Any, ev: dict[str, Any], ctx: Any) -> Iterator[Hit]:
+@rule("accumulation.annotations-mismatch", "error", "final annotations differ from streamed",
+      "The annotations of a content part in the done item and in the terminal snapshot equal "
+      "the ones streamed as `annotation.added` events, in order.", spec=SPEC,
+      on=("response.output_item.done",))
+def done_item_annotations(st: StreamState, ev: dict[str, Any], ctx: CheckContext) -> Iterator[Hit]:
     it = ctx.item
     if it is None or it.phase != "open":
         return
     yield from _mismatch("output_item.done", it.index, _streamed(st, it.index), ev.get("item"))
 
 
-@check("accumulation.annotations-mismatch", on=("@response",))
-def snapshot_annotations(st: Any, ev: Any, ctx: Any) -> Iterator[Hit]:
+@rule("accumulation.annotations-mismatch", on=("@response",))
+def snapshot_annotations(st: StreamState, ev: Any, ctx: CheckContext) -> Iterator[Hit]:
     output = ctx.response.get("output") if isinstance(ctx.response, dict) else None
     if ctx.is_body or not isinstance(output, list):
         return

@@ -9,61 +9,53 @@ Checks subscribe to "@ws" (every transcript record, before it applies; `event` i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.registry import check, define
+from conformance.registry import rule
+
+if TYPE_CHECKING:
+    from conformance.transcript import Record, TranscriptState, WSContext
 
 SPEC = "openai-python 3.54 responses.connect(); Open Responses WebSocket transport"
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
-define("ws.record", "error", "unreadable transcript record",
-       "A transcript line is not a record (`dir` client/server/close with `text` or `data`), or its "
-       "message is not a JSON object with a string `type`.", spec="docs/websocket.md")
-define("ws.one-at-a-time", "error", "two responses at once on one socket",
-       "A `response.created` arrives while another response on the same socket has not ended: a "
-       "socket runs one response at a time.", spec=SPEC)
-define("ws.create-answered", "error", "response.create not answered exactly once",
-       "Every `response.create` is answered by exactly one response (created … terminal event) or "
-       "one `error`; a response nobody asked for (no create, no accepted steering) is an error too.",
-       spec=SPEC)
-define("ws.steer-answered", "error", "response.steer not answered exactly once",
-       "Every `response.steer` is answered by one `response.steer.accepted` or `.failed`; accepted "
-       "input ends as the successor's `response.created`, a `.pending`, or one `.failed` with its id.",
-       spec=SPEC)
-define("ws.steer-while-running", "error", "steering accepted for a response that is not running",
-       "`response.steer.accepted` names a response that has already ended (or never started) on "
-       "this socket.", spec=SPEC)
-define("ws.after-close", "error", "message after close",
-       "A message is recorded after the socket's close.", spec="RFC 6455 §5.5.1")
-define("ws.sequence", "error", "sequence numbers are not per response",
-       "Each response's events (its steering notices included) are numbered 0, 1, 2, … in the "
-       "order they are sent, independently of other responses on the socket.", spec=SPEC)
 
-
-@check("ws.record", on=["@ws"])
-def record_readable(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.record", "error", "unreadable transcript record",
+      "A transcript line is not a record (`dir` client/server/close with `text` or `data`), or its "
+      "message is not a JSON object with a string `type`.", spec="docs/websocket.md",
+      on=["@ws"])
+def record_readable(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if rec.error is not None:
         yield rec.error
     elif rec.dir != "close" and rec.type is None:
         yield "the message is not a JSON object with a string 'type'"
 
 
-@check("ws.after-close", on=["@ws"])
-def nothing_after_close(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.after-close", "error", "message after close",
+      "A message is recorded after the socket's close.", spec="RFC 6455 §5.5.1",
+      on=["@ws"])
+def nothing_after_close(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if state.closed:
         yield f"a {rec.dir} record after the socket closed"
 
 
-@check("ws.one-at-a-time", on=["@ws"])
-def one_response_at_a_time(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.one-at-a-time", "error", "two responses at once on one socket",
+      "A `response.created` arrives while another response on the same socket has not ended: a "
+      "socket runs one response at a time.", spec=SPEC,
+      on=["@ws"])
+def one_response_at_a_time(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if state.closed:
         return  # after the close only ws.after-close speaks
     if rec.dir == "server" and rec.type == "response.created" and state.running is not None:
         yield f"response.created while response {state.running} is still running"
 
 
-@check("ws.create-answered", on=["@ws"])
-def created_was_asked_for(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.create-answered", "error", "response.create not answered exactly once",
+      "Every `response.create` is answered by exactly one response (created … terminal event) or "
+      "one `error`; a response nobody asked for (no create, no accepted steering) is an error too.",
+      spec=SPEC,
+      on=["@ws"])
+def created_was_asked_for(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if state.closed:
         return  # after the close only ws.after-close speaks
     # (An `error` outside a response with no create waiting answers a bad message: fine.)
@@ -75,8 +67,8 @@ def created_was_asked_for(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
         yield "response.created without a response.create (or accepted steering) waiting for it"
 
 
-@check("ws.create-answered", on=["@ws-finish"])
-def every_create_answered(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.create-answered", on=["@ws-finish"])
+def every_create_answered(state: TranscriptState, rec: Any, ctx: WSContext) -> Iterator[str]:
     left = state.closed_by == "client"  # what the client had not received yet is not owed any more
     if state.running is not None and not left:
         yield f"response {state.running} never reached a terminal event"
@@ -85,8 +77,11 @@ def every_create_answered(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
         yield f"{missing} response.create message(s) got neither a response nor an error"
 
 
-@check("ws.steer-while-running", on=["@ws"])
-def steer_only_while_running(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.steer-while-running", "error", "steering accepted for a response that is not running",
+      "`response.steer.accepted` names a response that has already ended (or never started) on "
+      "this socket.", spec=SPEC,
+      on=["@ws"])
+def steer_only_while_running(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if state.closed:
         return  # after the close only ws.after-close speaks
     if rec.dir == "server" and rec.type == "response.steer.accepted":
@@ -96,8 +91,12 @@ def steer_only_while_running(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
             yield f"steering accepted for {target!r}, which is not the running response"
 
 
-@check("ws.steer-answered", on=["@ws"])
-def steer_answer_has_a_steer(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.steer-answered", "error", "response.steer not answered exactly once",
+      "Every `response.steer` is answered by one `response.steer.accepted` or `.failed`; accepted "
+      "input ends as the successor's `response.created`, a `.pending`, or one `.failed` with its id.",
+      spec=SPEC,
+      on=["@ws"])
+def steer_answer_has_a_steer(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if state.closed:
         return  # after the close only ws.after-close speaks
     if rec.dir != "server" or rec.type not in ("response.steer.accepted", "response.steer.failed",
@@ -115,8 +114,8 @@ def steer_answer_has_a_steer(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
         yield f"{rec.type} without a response.steer waiting for an answer"
 
 
-@check("ws.steer-answered", on=["@ws-finish"])
-def every_steer_answered(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.steer-answered", on=["@ws-finish"])
+def every_steer_answered(state: TranscriptState, rec: Any, ctx: WSContext) -> Iterator[str]:
     left = state.closed_by == "client"
     missing = state.steers - state.steer_answers - (state.in_flight if left else 0)
     if missing > 0:
@@ -127,8 +126,11 @@ def every_steer_answered(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
         yield f"accepted steering {sid} for {target} was never committed, pending or failed"
 
 
-@check("ws.sequence", on=["@ws"])
-def numbered_per_response(state: Any, rec: Any, ctx: Any) -> Iterator[str]:
+@rule("ws.sequence", "error", "sequence numbers are not per response",
+      "Each response's events (its steering notices included) are numbered 0, 1, 2, … in the "
+      "order they are sent, independently of other responses on the socket.", spec=SPEC,
+      on=["@ws"])
+def numbered_per_response(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
     if state.closed:
         return  # after the close only ws.after-close speaks
     if rec.dir != "server" or not isinstance(rec.message, dict):

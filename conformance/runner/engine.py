@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from conformance import registry
 from conformance.findings import at_least
 from conformance.recording import SKIPPED_HEADER, ExchangeObserver, ExchangeRecord
 from conformance.redaction import REDACTED as REDACTED  # re-exported: the marker reports show
@@ -218,7 +219,7 @@ class RunSession:
             case.status, case.error = "skipped", None
             case.skip_reason = f"skipped when recorded: {skipped_when_recorded.reason}"
             return redact_case(case, self.redactor)
-        case.findings = ctx.findings
+        case.findings = [f for f in ctx.findings if registry.enabled(f.rule)]  # --select / --ignore
         case.event_count = ctx.event_count
         case.events = ctx.events or None
         details: dict[str, Any] = {"model": self.model, "requests": ctx.exchanges}

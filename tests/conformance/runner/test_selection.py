@@ -72,3 +72,21 @@ def test_docs_list_every_scenario() -> None:
     doc = (Path(__file__).resolve().parents[3] / "docs" / "runner.md").read_text()
     missing = [s.id for s in catalogue() if f"| `{s.id}` |" not in doc]
     assert not missing, f"docs/runner.md lacks {missing}"
+
+
+def test_run_select_and_ignore_rules(run_cli) -> None:
+    from conformance import registry
+
+    app, sc = f"{FAKES}:no_content_part_app", "streaming-response"
+    try:
+        base = run_cli("--app", app, "--scenario", sc)
+        rules = {f.rule for f in base.case(sc).findings}
+        assert base.code == 1 and "part.not-added" in rules, rules
+        ignored = run_cli("--app", app, "--scenario", sc, "--ignore", "part")
+        assert not any(f.rule.startswith("part.") for f in ignored.case(sc).findings)
+        picked = run_cli("--app", app, "--scenario", sc, "--select", "part.not-added")
+        assert {f.rule for f in picked.case(sc).findings} == {"part.not-added"}
+        bad = run_cli("--app", app, "--scenario", sc, "--ignore", "parts")
+        assert bad.code == 2 and "--ignore 'parts'" in bad.err and len(bad.err.strip().splitlines()) == 1
+    finally:
+        registry.select_rules()
