@@ -50,7 +50,6 @@ from conformance.state import (
     SUB_EVENTS,
     TERMINAL_TYPES,
     Continuation,
-    ItemState,
     PartState,
     StreamState,
     SubEvent,

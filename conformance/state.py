@@ -642,17 +642,17 @@ class StreamState:
     first_value_judged: bool = False  # lifecycle.created-first: the first value decides
     in_progress_missing_reported: bool = False  # lifecycle.in-progress-missing: once
     # lifecycle.no-terminal: the first `data: [DONE]` (message index, terminal event seen by then).
-    done_sentinel_at: tuple[int, bool] | None = None
+    done_sentinel_at: tuple[int | None, bool] | None = None
     first_response_id: Any = None  # lifecycle.response-id-changed: the first lifecycle event's id
     first_id_absent_reported: bool = False
-    raising_errors: set[int] = field(default_factory=set)  # `error` events openai-python raises at
+    raising_errors: set[int | None] = field(default_factory=set)  # `error` events openai-python raises at
     id_field_reported: bool = False  # framing.id-field: once per stream
     done_sentinel_reported: bool = False  # framing.done-sentinel: once per stream
     seq_first_missing: int | None = None  # sequence.missing: the first event without a number
     seq_n_missing: int = 0
     # item.duplicate-index: the first response.created's items (its index, {output_index: id}).
-    created_output: tuple[int, dict[int, Any]] | None = None
-    item_ids: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (output_index, event)
+    created_output: tuple[int | None, dict[int, Any]] | None = None
+    item_ids: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # id -> (output_index, event)
     # item.identity-changed: terminal output positions whose call changed id (output.* skips it).
     changed_identity_output: set[int] = field(default_factory=set)
     interleaved: set[tuple[int, int]] = field(default_factory=set)  # item.interleaved: pairs reported

@@ -70,7 +70,7 @@ def part_index_contiguous(st: StreamState, ev: dict[str, Any], ctx: CheckContext
         return
     kind, idx = ctx.key
     n = it.n_parts.get(kind, 0)
-    if part_move(ctx.sub, ctx.part)[1] == "part.index-not-contiguous":
+    if ctx.part is not None and part_move(ctx.sub, ctx.part)[1] == "part.index-not-contiguous":
         yield f"{_label(kind)} {idx} of item {it.index} added again (first at event {ctx.part.added_at})"
     elif idx != n:
         yield f"{ctx.etype} with {ctx.sub.index_field} {idx}; expected {n}"
