@@ -11,12 +11,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Protocol
+
+from conformance.findings import cap
 
 __all__ = [
     "OPT_IN_TOLERANCES",
     "PROFILE_NAMES",
     "TARGET_KINDS",
     "Profile",
+    "RuleMeta",
     "Tolerance",
     "cap",
     "get_profile",
@@ -26,12 +30,18 @@ __all__ = [
 
 TARGET_KINDS = ("server", "proxy")
 
-_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
-def cap(severity: str, ceiling: str) -> str:
-    """The lower of two severities."""
-    return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
+class RuleMeta(Protocol):
+    """What a profile reads of a rule (`registry.Rule` has it): the profile decides a rule's
+    severity without importing the registry, which builds findings with profiles."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def breaks(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -215,16 +225,14 @@ class Profile:
             raise ValueError(f"unknown target kind {kind!r}; choose one of: {', '.join(TARGET_KINDS)}")
         return replace(self, tolerances=MappingProxyType(table), tolerated=tuple(names), target_kind=kind)
 
-    def severity_for(self, rule_id: str, base: str | None = None) -> str:
-        """The severity of `rule_id` under this profile (`base`: a check's own severity for
-        this occurrence, e.g. call.arguments-schema is an error for a strict tool)."""
-        if rule_id in self.overrides:
-            return self.overrides[rule_id]
-        from conformance.registry import get_rule
-
-        r = get_rule(rule_id)
-        sev = base or r.severity
-        if self.demote_errors and sev == "error" and not r.breaks and rule_id not in self.keep_errors:
+    def severity_for(self, rule: RuleMeta, base: str | None = None) -> str:
+        """The severity of `rule` (e.g. `registry.get_rule(id)`) under this profile (`base`: a
+        check's own severity for this occurrence, e.g. call.arguments-schema is an error for a
+        strict tool)."""
+        if rule.id in self.overrides:
+            return self.overrides[rule.id]
+        sev = base or rule.severity
+        if self.demote_errors and sev == "error" and not rule.breaks and rule.id not in self.keep_errors:
             return "warning"
         return sev
 
