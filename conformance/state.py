@@ -31,6 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.protocol import TERMINAL_TYPES
+
 __all__ = [
     "ITEM_GRAMMAR",
     "ITEM_TYPE_EVENTS",
@@ -49,7 +51,6 @@ __all__ = [
     "response_symbol",
 ]
 
-TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 PRE_TYPES = frozenset({"response.created", "response.queued", "response.in_progress"})
 LIFECYCLE_TYPES = PRE_TYPES | TERMINAL_TYPES
 TERMINAL_STATUS = {

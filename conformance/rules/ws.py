@@ -14,7 +14,6 @@ from typing import Any
 from conformance.registry import check, define
 
 SPEC = "openai-python 3.54 responses.connect(); Open Responses WebSocket transport"
-TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 define("ws.record", "error", "unreadable transcript record",
        "A transcript line is not a record (`dir` client/server/close with `text` or `data`), or its "

@@ -16,11 +16,11 @@ from typing import Any, NoReturn
 import orjson
 
 from conformance.findings import Finding
+from conformance.protocol import TERMINAL_TYPES
 from conformance.recording import SCENARIO_HEADER, ExchangeObserver, ExchangeRecord, auth_class
 from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
 from conformance.sse import SSEMessage, SSEParser
 
-TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 EXCERPT = 200
 
 
