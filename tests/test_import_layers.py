@@ -185,7 +185,7 @@ def test_the_checker_core_never_imports_the_layers_that_use_it() -> None:
 
 def test_the_sse_parser_and_the_vocabulary_are_leaves() -> None:
     graph = import_graph("conformance")
-    for leaf in ("conformance.sse", "conformance.findings", "conformance.protocol",
+    for leaf in ("conformance.sse", "conformance.findings", "conformance.protocol", "conformance.excerpts",
                  "conformance.tolerances"):
         assert graph[leaf] == set(), (leaf, graph[leaf])
 

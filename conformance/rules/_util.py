@@ -6,8 +6,6 @@ from typing import Any
 
 import orjson
 
-EXCERPT_LEN = 160
-
 
 def short(value: Any, limit: int = 60) -> str:
     """A one-line rendering of a value for a finding message."""
@@ -19,10 +17,6 @@ def short(value: Any, limit: int = 60) -> str:
     except (TypeError, orjson.JSONEncodeError):
         s = repr(value)
     return s if len(s) <= limit else s[:limit] + "…"
-
-
-def excerpt(value: Any, limit: int = EXCERPT_LEN) -> str:
-    return short(value, limit) if not isinstance(value, str) else (value if len(value) <= limit else value[:limit] + "…")
 
 
 def divergence(a: str, b: str, around: int = 20) -> tuple[int, str, str]:
