@@ -629,10 +629,10 @@ class StreamChecker:
         if isinstance(hit, str):
             hit = Hit(hit)
         prof = self.profile
-        sev = prof.severity_for(rule_id, hit.severity)
+        r = self._t.rules.get(rule_id) or registry.get_rule(rule_id)
+        sev = prof.severity_for(r, hit.severity)
         if hit.max_severity is not None:
             sev = cap(sev, hit.max_severity)
-        r = self._t.rules.get(rule_id)
         kind = r.kind if r else None
         message = hit.message
         if kind == "model" and prof.target_kind == "proxy":

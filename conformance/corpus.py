@@ -65,7 +65,7 @@ def check_record(record: dict[str, Any], *, profile: str = "openai", fail_on: st
     stream or a Response body; `error` says why). Never raises on bad input: a corpus of millions
     must not stop at one broken record. `record["path"]` (a file to read) may stand in for `body`.
     """
-    from conformance.cli.check import NotAStream, check_input
+    from conformance.inputs import NotAStream, check_input
 
     name = str(record.get("id") or record.get("path") or "<record>")
     try:

@@ -17,6 +17,11 @@ def at_least(severity: str, threshold: str) -> bool:
     return SEVERITY_ORDER[severity] >= SEVERITY_ORDER[threshold]
 
 
+def cap(severity: str, ceiling: str) -> str:
+    """The lower of two severities."""
+    return severity if SEVERITY_ORDER[severity] <= SEVERITY_ORDER[ceiling] else ceiling
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: str

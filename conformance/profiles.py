@@ -11,12 +11,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Protocol
+
+from conformance.findings import cap
+from conformance.tolerances import TOLERANCES, Tolerance
 
 __all__ = [
     "OPT_IN_TOLERANCES",
     "PROFILE_NAMES",
     "TARGET_KINDS",
     "Profile",
+    "RuleMeta",
     "Tolerance",
     "cap",
     "get_profile",
@@ -26,107 +31,30 @@ __all__ = [
 
 TARGET_KINDS = ("server", "proxy")
 
-_RANK = {"info": 0, "warning": 1, "error": 2}
+
+class RuleMeta(Protocol):
+    """What a profile reads of a rule (`registry.Rule` has it): the profile decides a rule's
+    severity without importing the registry, which builds findings with profiles."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def breaks(self) -> tuple[str, ...]: ...
 
 
-def cap(severity: str, ceiling: str) -> str:
-    """The lower of two severities."""
-    return severity if _RANK[severity] <= _RANK[ceiling] else ceiling
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """A documented deviation of the official API from its own schema or from RULES.md.
-
-    `severity`: what a matching issue becomes (at most); None drops it (a dedicated rule
-    reports the same defect, or the behaviour is simply what the API does).
-    `evidence`: the capture(s) that show the behaviour.
-    """
-
-    name: str
-    description: str
-    evidence: str
-    severity: str | None = "warning"
-
-
-# Deviations the checker itself knows about (rules consult `Profile.tolerates(name)`).
-# Schema-level tolerances are matched by `conformance.contracts` (SchemaIssue.tolerance names
-# the entry of conformance/contracts_tolerances.py, which holds the selectors and evidence); a
-# tolerance name a profile does not list is treated as `default_tolerance_severity`.
-_OFFICIAL_API_TOLERANCES = (
-    Tolerance(
-        "reissued-opaque-fields",
-        "encrypted_content (reasoning, compaction items) and fingerprint (program items) are "
-        "re-issued between output_item.done and the terminal snapshot: output.mismatch ignores them",
-        "fixtures-seed/openai-api/pydantic-phase-gpt-5.5-step1.sse, "
-        "vercel-reasoning-encrypted-fc-gpt-5.1-codex-max-step1.sse",
-        None,
-    ),
-    Tolerance(
-        "tool-output-announced-completed",
-        "items carrying a server-side tool's result (shell_call_output, program_output, other "
-        "*_output types) are announced already `completed`: not an item.status violation",
-        "fixtures-seed/README.md (hosted shell and program captures); RULES.md item.status",
-        None,
-    ),
-    Tolerance(
-        "sdk-unknown-event-types",
-        "event types appear on the wire before the SDK knows them (e.g. "
-        "response.apply_patch_call_operation_diff.delta): schema.unknown-event stays a warning and "
-        "the item they name is still tracked",
-        "PROTOCOL.md 'Reality vs. the spec'",
-        "warning",
-    ),
-    Tolerance(
-        "error-event-nested",
-        "the live `error` event nests code/message/param under `error` (the documented shape is flat)",
-        "fixtures-seed/openai-api/vercel-error-failed-gpt-5-nano.sse",
-        "warning",
-    ),
-    Tolerance(
-        "response-error-code-undocumented",
-        "response.failed carries error codes outside the documented enum (e.g. insufficient_quota)",
-        "fixtures-seed/openai-api/vercel-error-failed-gpt-5-nano.sse",
-        "warning",
-    ),
-    Tolerance(
-        "usage-cache-write-tokens-absent",
-        "usage.input_tokens_details.cache_write_tokens (required in the newest spec) is absent",
-        "every seed capture up to 2026-06 (see conformance/contracts_tolerances.py)",
-        "warning",
-    ),
-    Tolerance(
-        "output-text-logprobs-absent",
-        "older (gpt-4-era, 2025) streams send output_text deltas/done/parts without logprobs",
-        "see conformance/contracts_tolerances.py",
-        "warning",
-    ),
-    Tolerance(
-        "function-call-arguments-done-name-absent",
-        "function_call_arguments.done without `name` (required by the OpenAPI document only)",
-        "dotnet-functioncallstreamingworks.sse, fantasy-parallel-tools-gpt-5.sse and others",
-        "warning",
-    ),
-)
-
+# The tolerances every profile applies (severities from conformance/tolerances.py, the one
+# catalogue: schema-level ones are matched by `conformance.contracts`, checker-level ones are
+# consulted by rules through `Profile.tolerates(name)`); a tolerance name a profile does not list
+# is treated as `default_tolerance_severity`.
+_OFFICIAL_API_TOLERANCES = tuple(t for t in TOLERANCES.values() if not t.opt_in)
 
 # Tolerances no profile applies by default: the user opts in (`--tolerate NAME`, the pytest
 # plugin's --responses-tolerate, a fixture sidecar's "tolerate"), because they describe
 # recordings of an older API, not what a current server may send.
 OPT_IN_TOLERANCES: Mapping[str, Tolerance] = MappingProxyType(
-    {
-        t.name: t
-        for t in (
-            Tolerance(
-                "sequence-number-absent",
-                "streams recorded before about April 2025 carry no sequence_number at all: with "
-                "this opt-in a stream without any is one sequence.missing warning instead of an "
-                "error (schema.event never repeats what sequence.* reports)",
-                "PROTOCOL.md 'Reality vs. the spec'",
-                "warning",
-            ),
-        )
-    }
+    {t.name: t for t in TOLERANCES.values() if t.opt_in}
 )
 
 
@@ -215,16 +143,14 @@ class Profile:
             raise ValueError(f"unknown target kind {kind!r}; choose one of: {', '.join(TARGET_KINDS)}")
         return replace(self, tolerances=MappingProxyType(table), tolerated=tuple(names), target_kind=kind)
 
-    def severity_for(self, rule_id: str, base: str | None = None) -> str:
-        """The severity of `rule_id` under this profile (`base`: a check's own severity for
-        this occurrence, e.g. call.arguments-schema is an error for a strict tool)."""
-        if rule_id in self.overrides:
-            return self.overrides[rule_id]
-        from conformance.registry import get_rule
-
-        r = get_rule(rule_id)
-        sev = base or r.severity
-        if self.demote_errors and sev == "error" and not r.breaks and rule_id not in self.keep_errors:
+    def severity_for(self, rule: RuleMeta, base: str | None = None) -> str:
+        """The severity of `rule` (e.g. `registry.get_rule(id)`) under this profile (`base`: a
+        check's own severity for this occurrence, e.g. call.arguments-schema is an error for a
+        strict tool)."""
+        if rule.id in self.overrides:
+            return self.overrides[rule.id]
+        sev = base or rule.severity
+        if self.demote_errors and sev == "error" and not rule.breaks and rule.id not in self.keep_errors:
             return "warning"
         return sev
 

@@ -322,7 +322,7 @@ def make_finding(
 
     r = get_rule(rule_id)
     prof = get_profile(profile)
-    sev = prof.severity_for(rule_id)
+    sev = prof.severity_for(r)
     if severity is not None:
         sev = cap(sev, severity)
     if r.kind == "model" and prof.target_kind == "proxy":

@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.protocol import TERMINAL_TYPES
+
 __all__ = [
     "ADDED",
     "DONE",
@@ -63,7 +65,6 @@ __all__ = [
     "response_symbol",
 ]
 
-TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 PRE_TYPES = frozenset({"response.created", "response.queued", "response.in_progress"})
 LIFECYCLE_TYPES = PRE_TYPES | TERMINAL_TYPES
 TERMINAL_STATUS = {

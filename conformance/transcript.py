@@ -27,11 +27,11 @@ from conformance import registry
 from conformance.checker import CheckResult, StreamChecker
 from conformance.findings import Finding
 from conformance.profiles import get_profile
+from conformance.protocol import TERMINAL_TYPES
 
 __all__ = ["TranscriptChecker", "TranscriptState", "check_transcript", "looks_like_transcript", "parse_record"]
 
 DIRECTIONS = ("client", "server", "close")
-TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 STEER_ANSWERS = frozenset({"response.steer.accepted", "response.steer.failed"})
 STEER_EVENTS = STEER_ANSWERS | {"response.steer.pending"}
 # WebSocket-only envelope fields, not part of the event the per-response rules judge.
@@ -214,7 +214,7 @@ class TranscriptChecker:
             entry[2] += len(found)
             for f in found:
                 self._findings.append(dataclasses.replace(f, event_index=record.index))
-            if kind in TERMINAL:
+            if kind in TERMINAL_TYPES:
                 st.ended.add(rid)
                 if st.running == rid:
                     st.running = None

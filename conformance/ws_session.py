@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+from conformance.protocol import TERMINAL_TYPES
 
 
 class UpgradeRefused(Exception):
@@ -91,7 +91,7 @@ class RecordingSocket:
             out.append(event)
             kind = event.get("type")
             started = started or kind == "response.created"
-            if kind in TERMINAL or (kind == "error" and not started):
+            if kind in TERMINAL_TYPES or (kind == "error" and not started):
                 return out
 
     def _record_close(self, code: int, reason: str, by: str) -> None:

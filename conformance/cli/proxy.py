@@ -16,6 +16,7 @@ from typing import Any
 
 from conformance.cli import UsageError
 from conformance.cli.check import add_verdict_arguments, resolve_profile
+from conformance.excerpts import clip
 
 __all__ = ["exchange_line", "main", "register"]
 
@@ -62,13 +63,13 @@ def exchange_line(case: Any) -> tuple[str, str]:
         note = d.get("note") or "not judged"
         line = f"· {head}  {note if 'note' in d else 'relayed (not a Response answer)'}"
         if d.get("upstream_error"):
-            line += f"  {_clip(d['upstream_error'])}"
+            line += f"  {clip(d['upstream_error'], 160)}"
         return line, "dim"
     if judged == "websocket":
         what = f"{plural(d.get('messages', 0), 'message')}, {plural(d.get('responses', 0), 'response')}"
         what += f", closed by {d['close']}" if d.get("close") else ""
         if d.get("error_events"):
-            what += f", {plural(len(d['error_events']), 'error event')}: {_clip(', '.join(d['error_events']), 80)}"
+            what += f", {plural(len(d['error_events']), 'error event')}: {clip(', '.join(d['error_events']), 80)}"
     else:
         what = f"{case.event_count} events" if judged == "sse" else "json body"
     if d.get("dropped"):
@@ -87,10 +88,6 @@ def exchange_line(case: Any) -> tuple[str, str]:
     if d.get("recorder_error"):
         line += f"  [recorder failed: {d['recorder_error']}]"
     return line, style
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _emitter() -> Any:

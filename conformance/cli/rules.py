@@ -41,7 +41,7 @@ def rule_rows(profile: str = "openai", family: str | None = None) -> list[dict[s
             continue
         row = rule.to_dict()
         row["default_severity"] = rule.severity
-        row["severity"] = prof.severity_for(rule.id)
+        row["severity"] = prof.severity_for(rule)
         rows.append(row)
     return rows
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -36,28 +35,19 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=main)
 
 
-def bind(host: str, port: int) -> socket.socket:
-    if not 0 <= port <= 65535:
-        raise UsageError(f"--port {port}: not a port number")
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
-    return sock
-
-
 def main(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from conformance.runner.errors import TargetError
+    from conformance.runner.upstream import bind
     from conformance.upstream.app import create_upstream_app, quiet_server_logs
 
     quiet_server_logs()
 
-    sock = bind(args.host, args.port)
+    try:
+        sock = bind(args.host, args.port)
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
     host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{host}:{sock.getsockname()[1]}/v1"
     print(f"conformance upstream ({args.kind}) at {url}  (log: GET {url[:-3]}/_conformance/exchanges; Ctrl-C stops)",
@@ -164,7 +154,7 @@ def _check_running(url: str) -> None:
 @contextlib.contextmanager
 def run_upstream(args: argparse.Namespace) -> Iterator[UpstreamRun | None]:
     """Start (or find) the upstream and the launched proxy for `conformance run`; None without --upstream."""
-    from conformance.runner.targets import TargetError
+    from conformance.runner.errors import TargetError
     from conformance.runner.upstream import launch, serve_upstream
 
     given = [f"--{n.replace('_', '-')}" for n in ("upstream_url", "upstream_port", "launch", "upstream_env")

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 RULE_ID = "client.openai-python"
 CLIENT = "openai-python"
 _PROBE_BASE_URL = "http://openai-python-probe.invalid/v1"
-TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
 
 
 @dataclass
@@ -128,26 +127,6 @@ def _http_module() -> Any:
     return httpx2
 
 
-def _stream_facts(body: bytes) -> tuple[dict[str, Any] | None, bool]:
-    """(terminal snapshot, last event unterminated) as our own SSE parser reads the bytes."""
-    from conformance.sse import SSEParser
-
-    parser = SSEParser()
-    terminal = None
-    unterminated = False
-    for message in parser.feed(body) + parser.close():
-        unterminated = not message.terminated
-        if terminal is not None:
-            continue
-        try:
-            event = json.loads(message.data)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and event.get("type") in TERMINAL_TYPES and isinstance(event.get("response"), dict):
-            terminal = event["response"]
-    return terminal, unterminated
-
-
 def probe_stream(
     data: bytes | Iterable[bytes],
     *,
@@ -166,7 +145,9 @@ def probe_stream(
     import openai
 
     body = data if isinstance(data, bytes) else b"".join(data)
-    terminal, unterminated = _stream_facts(body)
+    from conformance.snapshot import read_body
+
+    terminal, unterminated = read_body(body)
     terminal = terminal_response if terminal_response is not None else terminal
     sent = False
 

@@ -17,10 +17,9 @@ from typing import Any
 import orjson
 
 from conformance.findings import at_least
+from conformance.inputs import JSON_BODY_LIMIT  # a JSON body beyond it is relayed, not judged
 from conformance.report import CaseResult
 
-# A JSON body beyond this is relayed but not judged (a Response body is far smaller).
-JSON_BODY_LIMIT = 64 * 1024 * 1024
 ERROR_BODY_LIMIT = 1024 * 1024  # an error body is read for its code only
 # Requests whose JSON answer is a Response object: POST /responses, GET /responses/{id} and
 # POST /responses/{id}/cancel (DELETE answers a deletion object, input_items a list).

@@ -24,13 +24,13 @@ from conformance.replay.matching import (
     load_recordings,
     load_session,
 )
+from conformance.snapshot import terminal_snapshot
 
 # Never replayed: they describe the original connection, not the answer.
 _NOT_REPLAYED = frozenset(
     {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive",
      "date", "server", "content-type"}
 )
-TERMINAL_TYPES = ("response.completed", "response.incomplete", "response.failed")
 
 
 @dataclass(frozen=True)
@@ -70,23 +70,6 @@ class PlannedAnswer:
 def error_answer(status: int, message: str, code: str, type_: str = "invalid_request_error") -> PlannedAnswer:
     body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return PlannedAnswer(status, "application/json", [json.dumps(body).encode()], stream=False)
-
-
-def terminal_snapshot(sse_body: bytes) -> dict[str, Any] | None:
-    """The Response carried by the last terminal event of an SSE body, if any."""
-    from conformance.sse import SSEParser
-
-    parser = SSEParser()
-    snapshot = None
-    for message in parser.feed(sse_body) + parser.close():
-        try:
-            event = json.loads(message.data)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and event.get("type") in TERMINAL_TYPES:
-            response = event.get("response")
-            snapshot = response if isinstance(response, dict) else snapshot
-    return snapshot
 
 
 def _carries_data(block: bytes) -> bool:

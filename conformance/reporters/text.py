@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 
 from conformance.cascades import fold, groups, summarize, weight
+from conformance.excerpts import clip
 from conformance.findings import SEVERITY_ORDER, Finding
 from conformance.report import CaseResult, Report
 
@@ -60,7 +61,7 @@ def excerpt_text(excerpt: str, limit: int = EXCERPT_CHARS) -> str:
     flat = _safe(
         excerpt.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", " ")
     )
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return clip(flat, limit)
 
 
 def format_location(f: Finding) -> str:

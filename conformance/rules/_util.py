@@ -1,12 +1,10 @@
-"""Small helpers shared by the rule modules: excerpts, text divergence, safe accessors."""
+"""Small helpers shared by the rule modules: short renderings of values, text divergence."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-
-EXCERPT_LEN = 160
 
 
 def short(value: Any, limit: int = 60) -> str:
@@ -19,10 +17,6 @@ def short(value: Any, limit: int = 60) -> str:
     except (TypeError, orjson.JSONEncodeError):
         s = repr(value)
     return s if len(s) <= limit else s[:limit] + "…"
-
-
-def excerpt(value: Any, limit: int = EXCERPT_LEN) -> str:
-    return short(value, limit) if not isinstance(value, str) else (value if len(value) <= limit else value[:limit] + "…")
 
 
 def divergence(a: str, b: str, around: int = 20) -> tuple[int, str, str]:
@@ -47,15 +41,3 @@ def describe_divergence(label_a: str, a: Any, label_b: str, b: Any) -> str:
             f"(lengths {len(a)} vs {len(b)}): {label_a} …{ea!r}… vs {label_b} …{eb!r}…"
         )
     return f"{label_a} {short(a)} differs from {label_b} {short(b)}"
-
-
-def is_int(v: Any) -> bool:
-    return type(v) is int
-
-
-def type_name(v: Any) -> str:
-    if v is None:
-        return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(v), type(v).__name__
-    )

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from conformance.transcript import Record, TranscriptState, WSContext
 
 SPEC = "openai-python 3.54 responses.connect(); Open Responses WebSocket transport"
-TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
 @rule("ws.record", "error", "unreadable transcript record",

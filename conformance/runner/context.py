@@ -15,12 +15,13 @@ from typing import Any, NoReturn
 
 import orjson
 
+from conformance.excerpts import one_line
 from conformance.findings import Finding
+from conformance.protocol import TERMINAL_TYPES
 from conformance.recording import SCENARIO_HEADER, ExchangeObserver, ExchangeRecord, auth_class
 from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
 from conformance.sse import SSEMessage
 
-TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 EXCERPT = 200
 
 
@@ -34,18 +35,7 @@ class ScenarioAborted(Exception):
 
 def excerpt(value: Any, limit: int = EXCERPT) -> str:
     """A short one-line rendering of a body or value for a finding."""
-    if isinstance(value, bytes):
-        text = value.decode("utf-8", "replace")
-    elif isinstance(value, str):
-        text = value
-    elif value is NOT_JSON:
-        text = "<not JSON>"
-    else:
-        try:
-            text = orjson.dumps(value).decode()
-        except TypeError:
-            text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line("<not JSON>" if value is NOT_JSON else value, limit)
 
 
 @dataclass

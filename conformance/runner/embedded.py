@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any
 
-from conformance.runner.targets import TargetError
+from conformance.runner.errors import TargetError
 
 
 def _default_backend() -> str:

@@ -18,14 +18,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from conformance.runner.errors import TargetError
 from conformance.runner.lifespan import Lifespan, LifespanError
 
 # Base URL used for in-process apps when none is given: OpenAI-style paths under /v1.
 DEFAULT_APP_BASE_URL = "http://asgi-app/v1"
-
-
-class TargetError(Exception):
-    """The target cannot be used (bad URL, unimportable app, unreachable): one-line reason."""
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
+import socket
 import subprocess
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 
 from conformance.recording import ExchangeRecord
-from conformance.runner.targets import TargetError
+from conformance.runner.errors import TargetError
 from conformance.upstream.judge import Judge
 from conformance.upstream.model import read_request
 
@@ -153,12 +154,26 @@ class UpstreamCheck:
                        "but the upstream received no request for it", label)
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port (0: a free port); TargetError in one line when it cannot be."""
+    if not 0 <= port <= 65535:
+        raise TargetError(f"--port {port}: not a port number")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise TargetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(2048)
+    return sock
+
+
 @contextlib.contextmanager
 def serve_upstream(kind: str, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
     """A `conformance upstream` of `kind` in a thread; yields its base URL (…/v1)."""
     import uvicorn
 
-    from conformance.cli.upstream import bind
     from conformance.upstream.app import create_upstream_app, quiet_server_logs
 
     quiet_server_logs()

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.excerpts import one_line
 from conformance.upstream.app import fingerprint
 from conformance.upstream.model import View, read_request
 
@@ -42,11 +43,6 @@ def _turns(view: View) -> tuple[list[str], list[tuple[str, str]]]:
         else:
             rest.append((role, text))
     return system, rest
-
-
-def _short(value: Any, n: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _client_output(response: dict[str, Any]) -> tuple[str, str, list[dict[str, Any]]]:
@@ -94,11 +90,11 @@ class Judge:
         lost_sys = [s for s in c_sys if s not in u_sys_text and ("user", s) not in u_rest]
         tail = u_rest[len(u_rest) - len(c_rest):] if c_rest else []
         if lost_sys or tail != c_rest:
-            got = [f"{r}: {_short(t, 40)}" for r, t in u_rest[-max(len(c_rest), 1) - 2:]]
-            want = [f"{r}: {_short(t, 40)}" for r, t in c_rest]
+            got = [f"{r}: {one_line(t, 40)}" for r, t in u_rest[-max(len(c_rest), 1) - 2:]]
+            want = [f"{r}: {one_line(t, 40)}" for r, t in c_rest]
             out.append(("upstream.request-messages",
                         f"the upstream got {len(u_rest)} non-system messages ending {got}; expected the "
-                        f"request's input as {want}" + (f"; instructions/system lost: {_short(lost_sys)}" if lost_sys else "")))
+                        f"request's input as {want}" + (f"; instructions/system lost: {one_line(lost_sys, 80)}" if lost_sys else "")))
         prev = body.get("previous_response_id")
         forwarded = isinstance(upstream.get("body"), dict) and upstream["body"].get("previous_response_id")
         if isinstance(prev, str) and prev in self.history and tail == c_rest and not forwarded:
@@ -107,7 +103,7 @@ class Judge:
             if missing:
                 out.append(("upstream.request-history",
                             f"previous_response_id {prev}: the upstream request lacks the earlier turn's "
-                            f"{[f'{r}: {_short(t, 40)}' for r, t in missing]}"))
+                            f"{[f'{r}: {one_line(t, 40)}' for r, t in missing]}"))
         want_tools = {n: s for n, s in cv.tools.items() if cv.allowed is None or n in cv.allowed}
         if cv.tool_choice == "none" and not uv.tools:
             want_tools = {}
@@ -119,7 +115,7 @@ class Judge:
             expected = cv.tool_choice
             if expected != (uv.tool_choice or "auto"):
                 out.append(("upstream.request-tool-choice",
-                            f"tool_choice {_short(body.get('tool_choice'))} reached the upstream as "
+                            f"tool_choice {one_line(body.get('tool_choice'), 80)} reached the upstream as "
                             f"{uv.tool_choice or 'nothing'}"))
         if cv.parallel is False and uv.tools and uv.parallel is not False:
             out.append(("upstream.request-parallel-calls",
@@ -175,26 +171,26 @@ class Judge:
             want_text = "".join(c["arguments"] for c in synthetic)
             up_calls = [c for c in up_calls if c["name"] in cv.tools]
         if ans.get("text", "") is not None and text != want_text and _canon_args(text) != _canon_args(want_text):
-            out.append(("upstream.text-changed", f"client text {_short(text)!r} != upstream text {_short(want_text)!r}"))
+            out.append(("upstream.text-changed", f"client text {one_line(text, 80)!r} != upstream text {one_line(want_text, 80)!r}"))
         if (ans.get("refusal") or "") != refusal:
-            out.append(("upstream.text-changed", f"client refusal {_short(refusal)!r} != upstream refusal "
-                                                 f"{_short(ans.get('refusal') or '')!r}"))
+            out.append(("upstream.text-changed", f"client refusal {one_line(refusal, 80)!r} != upstream refusal "
+                                                 f"{one_line(ans.get('refusal') or '', 80)!r}"))
         if ans.get("reasoning") and reasoning != ans["reasoning"]:
-            what = "no reasoning" if not reasoning else f"reasoning {_short(reasoning)!r}"
-            out.append(("upstream.reasoning-dropped", f"the upstream reasoned {_short(ans['reasoning'])!r}; the client got {what}"))
+            what = "no reasoning" if not reasoning else f"reasoning {one_line(reasoning, 80)!r}"
+            out.append(("upstream.reasoning-dropped", f"the upstream reasoned {one_line(ans['reasoning'], 80)!r}; the client got {what}"))
         by_id = {c.get("call_id"): c for c in calls}
         for i, up in enumerate(up_calls):
             got = by_id.get(up["id"])
             if got is None:
                 if len(calls) < len(up_calls):
-                    out.append(("upstream.call-lost", f"upstream call {i} {up['name']}({_short(up['arguments'], 40)}) "
+                    out.append(("upstream.call-lost", f"upstream call {i} {up['name']}({one_line(up['arguments'], 40)}) "
                                                       f"is missing ({len(calls)} of {len(up_calls)} calls arrived)"))
                     break
                 out.append(("upstream.call-changed", f"upstream call id {up['id']} is not among the client's call ids"))
                 continue
             if got.get("name") != up["name"] or _canon_args(str(got.get("arguments"))) != _canon_args(up["arguments"]):
-                out.append(("upstream.call-changed", f"call {up['id']}: client got {got.get('name')}({_short(str(got.get('arguments')), 40)}), "
-                                                     f"upstream sent {up['name']}({_short(up['arguments'], 40)})"))
+                out.append(("upstream.call-changed", f"call {up['id']}: client got {got.get('name')}({one_line(str(got.get('arguments')), 40)}), "
+                                                     f"upstream sent {up['name']}({one_line(up['arguments'], 40)})"))
         finish = ans.get("finish")
         reason = (response.get("incomplete_details") or {}).get("reason")
         expected = {"length": ("incomplete", "max_output_tokens"),

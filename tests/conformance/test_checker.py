@@ -157,17 +157,17 @@ def test_profiles() -> None:
     with pytest.raises(ValueError, match="choose one of"):
         get_profile("strict")
     openai, oresp, lenient = (get_profile(n) for n in ("openai", "openresponses", "lenient"))
-    assert openai.severity_for("framing.done-sentinel") == "info"
-    assert oresp.severity_for("framing.done-sentinel") == "error"
-    assert oresp.severity_for("lifecycle.error-without-failed") == "error"
+    assert openai.severity_for(registry.get_rule("framing.done-sentinel")) == "info"
+    assert oresp.severity_for(registry.get_rule("framing.done-sentinel")) == "error"
+    assert oresp.severity_for(registry.get_rule("lifecycle.error-without-failed")) == "error"
     # lenient: client-breaking and data-losing errors stay errors, the rest become warnings
-    assert lenient.severity_for("lifecycle.created-first") == "error"
-    assert lenient.severity_for("accumulation.delta-vs-done") == "error"
-    assert lenient.severity_for("sequence.not-increasing") == "warning"
-    assert lenient.severity_for("lifecycle.status-mismatch") == "warning"
-    assert lenient.severity_for("sequence.gap") == "warning"
+    assert lenient.severity_for(registry.get_rule("lifecycle.created-first")) == "error"
+    assert lenient.severity_for(registry.get_rule("accumulation.delta-vs-done")) == "error"
+    assert lenient.severity_for(registry.get_rule("sequence.not-increasing")) == "warning"
+    assert lenient.severity_for(registry.get_rule("lifecycle.status-mismatch")) == "warning"
+    assert lenient.severity_for(registry.get_rule("sequence.gap")) == "warning"
     for rid in CATALOGUE:
-        assert lenient.severity_for(rid) in ("error", "warning", "info")
+        assert lenient.severity_for(registry.get_rule(rid)) in ("error", "warning", "info")
 
 
 def test_lenient_changes_findings() -> None:

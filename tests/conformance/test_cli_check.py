@@ -14,7 +14,6 @@ import orjson
 import pytest
 
 from benchmarks.checker_bench import long_sse
-from conformance.cli import check as check_cli
 from conformance.cli import main
 from conformance.report import Report
 from conformance.reporters import available_formats
@@ -241,8 +240,10 @@ def test_large_input_is_read_in_chunks(
             reads.append(len(data))
             return data
 
-    monkeypatch.setattr(check_cli, "CHUNK_SIZE", 100)
-    case = check_cli.check_input("spy", Spy(GOOD))
+    from conformance import inputs
+
+    monkeypatch.setattr(inputs, "CHUNK_SIZE", 100)
+    case = inputs.check_input("spy", Spy(GOOD))
     assert case.status == "passed" and case.event_count == 60
     assert max(reads) <= 100 and len(reads) > len(GOOD) // 100
 
