@@ -56,6 +56,30 @@ class APIError(Exception):
         return error_body(self.message, type=self.type, param=self.param, code=self.code)
 
 
+def json_type(value: Any) -> str:
+    """The official wording of a JSON value's type in 400 messages ("an integer", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def invalid_type(param: str, expected: str, value: Any) -> APIError:
+    return APIError(400, f"Invalid type for '{param}': expected {expected}, but got {json_type(value)} instead.",
+                    param=param, code="invalid_type")
+
+
 def bad_request(message: str, *, param: str | None = None, code: str | None = "invalid_value") -> APIError:
     return APIError(400, message, param=param, code=code)
 

@@ -24,12 +24,8 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from reference_server.adapters.anthropic import (
-    json_tool_name,
-    message_to_events,
-    responses_to_anthropic_request,
-)
-from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
+from reference_server.adapters.anthropic import json_tool_name, responses_to_anthropic_request
+from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream, message_to_events
 from reference_server.adapters.cc_stream import CCToResponsesStream
 from reference_server.adapters.chat_completions import (
     cc_to_responses_request,
