@@ -13,12 +13,10 @@ import time
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Request
 
 from .errors import APIError
 from .events import make_usage, new_id
 from .inputs import resolve_inputs
-from .json_body import decode_json_body
 from .request import parse_input
 from .service import ResponseService
 from .vocab import count_item_tokens
@@ -27,13 +25,6 @@ COMPACT_PARAMS = frozenset({
     "model", "input", "instructions", "previous_response_id", "prompt_cache_key", "prompt_cache_options",
     "prompt_cache_retention", "service_tier", "image",
 })
-
-
-def install_compact(app: FastAPI, service: ResponseService) -> None:
-    @app.post("/v1/responses/compact")
-    async def compact_response(request: Request) -> dict[str, Any]:
-        body = decode_json_body(await request.body())
-        return await compact(service, body)
 
 
 def _str_param(body: dict[str, Any], name: str) -> str | None:

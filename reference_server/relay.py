@@ -30,7 +30,8 @@ from reference_server.adapters.upstream_client import (
     decode_payload,
     with_idle_timeout,
 )
-from reference_server.errors import APIError, install_error_handlers
+from reference_server.error_handlers import install_error_handlers
+from reference_server.errors import APIError
 from reference_server.events import RESPONSE_DEFAULTS
 from reference_server.json_body import decode_json_body
 from reference_server.middleware import GuardMiddleware
