@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: a small bundled corpus of protocol documentation)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn log level (default info)")
-    from .proxy import add_proxy_arguments
+    from .proxy_cli import add_proxy_arguments
 
     add_proxy_arguments(p)
     return p
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--port must be between 0 and 65535, got {args.port}")
     if args.max_body_bytes <= 0:
         parser.error("--max-body-bytes must be positive")
-    from .proxy import proxy_args_error
+    from .proxy_cli import proxy_args_error
 
     if (problem := proxy_args_error(args)) is not None:
         parser.error(problem)
@@ -232,7 +232,7 @@ def _encryption_key(args: argparse.Namespace) -> str | None:
 
 def _run_proxy(args: argparse.Namespace) -> int:
     """Proxy mode: the same HTTP layer (storage, auth, limits, SSE options) over an upstream."""
-    from .proxy import run_from_args
+    from .proxy_cli import run_from_args
     from .settings import Settings
     from .store import ResponseStore
 

@@ -17,8 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .backends.base import TokenBackend
-from .compact import install_compact
-from .errors import APIError, install_error_handlers, openai_error
+from .compact import compact
+from .error_handlers import install_error_handlers, openai_error
+from .errors import APIError
 from .events import Event
 from .json_body import decode_json_body
 from .middleware import AllowHeaderMiddleware, GuardMiddleware
@@ -187,7 +188,10 @@ def create_app(
         return JSONResponse(final)
 
     install_websocket(app, service, settings)
-    install_compact(app, service)
+
+    @app.post("/v1/responses/compact")
+    async def compact_response(request: Request) -> dict[str, Any]:
+        return await compact(service, decode_json_body(await request.body()))
 
     @app.get("/v1/responses/{response_id}", response_model=None)
     async def get_response(response_id: str, request: Request) -> Response:

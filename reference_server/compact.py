@@ -9,31 +9,22 @@ place, so the model sees the conversation as it was; a tampered or foreign item 
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Request
 
 from .errors import APIError
 from .events import make_usage, new_id
 from .inputs import resolve_inputs
-from .json_body import decode_json_body
 from .request import parse_input
 from .service import ResponseService
+from .vocab import count_item_tokens
 
 COMPACT_PARAMS = frozenset({
     "model", "input", "instructions", "previous_response_id", "prompt_cache_key", "prompt_cache_options",
     "prompt_cache_retention", "service_tier", "image",
 })
-
-
-def install_compact(app: FastAPI, service: ResponseService) -> None:
-    @app.post("/v1/responses/compact")
-    async def compact_response(request: Request) -> dict[str, Any]:
-        body = decode_json_body(await request.body())
-        return await compact(service, body)
 
 
 def _str_param(body: dict[str, Any], name: str) -> str | None:
@@ -76,12 +67,5 @@ async def compact(service: ResponseService, body: Any) -> dict[str, Any]:
         "object": "response.compaction",
         "created_at": int(time.time()),
         "output": [*users, compaction],
-        "usage": make_usage(await anyio.to_thread.run_sync(count_tokens, window), 0),
+        "usage": make_usage(await anyio.to_thread.run_sync(count_item_tokens, window), 0),
     }
-
-
-def count_tokens(items: list[dict[str, Any]]) -> int:
-    """o200k tokens of the items' JSON: a size measure for windows no prompt was rendered for."""
-    from .vocab import o200k_tiktoken
-
-    return len(o200k_tiktoken().encode_ordinary(json.dumps(items, ensure_ascii=False)))

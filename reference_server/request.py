@@ -15,6 +15,8 @@ import jsonschema
 
 from . import request_options as options
 from .errors import APIError
+from .errors import invalid_type as _type_error
+from .errors import json_type as _json_type
 from .events import new_id
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -247,29 +249,6 @@ def _missing(param: str) -> APIError:
 
 def _invalid(param: str, message: str, code: str = "invalid_value") -> APIError:
     return APIError(400, message, param=param, code=code)
-
-
-def _type_error(param: str, expected: str, value: Any) -> APIError:
-    return APIError(400, f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
-                    param=param, code="invalid_type")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a decimal number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _str(body: dict[str, Any], key: str, param: str, *, required: bool = False,

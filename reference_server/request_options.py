@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import APIError
+from .errors import invalid_type as _type_error
 
 PENALTY_RANGE = (-2.0, 2.0)
 
@@ -25,13 +26,6 @@ UNSUPPORTED_PARAMS: dict[str, str] = {
 def unsupported(key: str) -> APIError:
     return APIError(400, f"The '{key}' parameter is not supported by this server: {UNSUPPORTED_PARAMS[key]}.",
                     param=key, code="unsupported_parameter")
-
-
-def _type_error(param: str, expected: str, value: Any) -> APIError:
-    from .request import _json_type  # the one wording of JSON types
-
-    return APIError(400, f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
-                    param=param, code="invalid_type")
 
 
 def _object(value: Any, param: str, allowed: set[str]) -> dict[str, Any]:

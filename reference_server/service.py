@@ -165,9 +165,9 @@ class ResponseService:
         if prompt is not None:
             size = len(prompt)
         else:
-            from .compact import count_tokens  # compact.py builds on this module
+            from .vocab import count_item_tokens  # tiktoken loads on first use
 
-            size = await anyio.to_thread.run_sync(count_tokens, window)
+            size = await anyio.to_thread.run_sync(count_item_tokens, window)
         if size < threshold or not window:
             return None
         return self.sealer.seal_window(window)

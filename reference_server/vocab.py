@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -92,3 +93,8 @@ def o200k_tiktoken() -> Any:
                                  {**constructor.__globals__, "load_tiktoken_bpe": lambda *_a, **_k: ranks})
     pattern = str(offline()["pat_str"])
     return tiktoken.Encoding(name="o200k_base_offline", pat_str=pattern, mergeable_ranks=ranks, special_tokens={})
+
+
+def count_item_tokens(items: list[dict[str, Any]]) -> int:
+    """o200k tokens of the items' JSON: a size measure for windows no prompt was rendered for."""
+    return len(o200k_tiktoken().encode_ordinary(json.dumps(items, ensure_ascii=False)))

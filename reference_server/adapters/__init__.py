@@ -3,16 +3,16 @@ Messages): pure request/response functions and sans-IO stream converters, used b
 
 - `chat_completions`: Responses <-> CC requests and non-stream responses
 - `cc_stream`: CC chunks -> Responses events; `responses_to_cc_stream`: the reverse
-- `anthropic`: Responses -> Messages requests, Message -> Response; `anthropic_stream`: events
+- `anthropic`: Responses -> Messages requests; `anthropic_stream`: Messages events (or a whole
+  Message) -> Responses
 - `upstream_client`: the proxy's IO edge (httpx); everything else here is pure
 """
 
-from reference_server.adapters.anthropic import (
-    json_tool_name,
+from reference_server.adapters.anthropic import json_tool_name, responses_to_anthropic_request
+from reference_server.adapters.anthropic_stream import (
+    AnthropicToResponsesStream,
     message_to_response,
-    responses_to_anthropic_request,
 )
-from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
 from reference_server.adapters.cc_stream import CCToResponsesStream, UpstreamProtocolError
 from reference_server.adapters.chat_completions import (
     cc_to_responses_request,

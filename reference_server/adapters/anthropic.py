@@ -1,7 +1,6 @@
-"""Responses <-> Anthropic Messages translation of whole requests and non-stream responses.
-
-Pure functions over JSON-shaped dicts. The non-stream direction replays the Message through
-`anthropic_stream` (as the equivalent event sequence) so both paths give the same Response.
+"""Responses -> Anthropic Messages translation of whole requests (pure functions over JSON-shaped
+dicts). The way back, streamed or not, is `anthropic_stream`: it needs this module's name of the
+synthetic structured-output tool, so this module never imports it.
 """
 
 from __future__ import annotations
@@ -230,55 +229,3 @@ def _tool_choice_to_anthropic(choice: Any, has_tools: bool, parallel: Any) -> di
         out["disable_parallel_tool_use"] = True
     return out
 
-
-# ---------------------------------------------------------------------------------------------
-# Response (non-stream): Anthropic Message -> Responses
-# ---------------------------------------------------------------------------------------------
-
-
-def message_to_events(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """The stream events an Anthropic upstream would have sent for this Message."""
-    if not isinstance(message, dict) or not isinstance(message.get("content"), list):
-        raise ConversionError("The upstream message has no 'content' array.")
-    start = {k: v for k, v in message.items() if k not in ("content", "stop_reason", "stop_sequence")}
-    events: list[dict[str, Any]] = [{"type": "message_start", "message": {**start, "content": []}}]
-    for i, block in enumerate(message["content"]):
-        kind = block.get("type")
-        if kind == "text":
-            start_block = {"type": "text", "text": "", "citations": block.get("citations") or []}
-            events += [{"type": "content_block_start", "index": i, "content_block": start_block},
-                       {"type": "content_block_delta", "index": i,
-                        "delta": {"type": "text_delta", "text": block.get("text", "")}}]
-        elif kind == "thinking":
-            events += [{"type": "content_block_start", "index": i,
-                        "content_block": {"type": "thinking", "thinking": "",
-                                          "signature": block.get("signature") or ""}},
-                       {"type": "content_block_delta", "index": i,
-                        "delta": {"type": "thinking_delta", "thinking": block.get("thinking", "")}}]
-        elif kind == "tool_use":
-            events += [{"type": "content_block_start", "index": i,
-                        "content_block": {"type": "tool_use", "id": block.get("id"), "name": block.get("name"),
-                                          "input": {}}},
-                       {"type": "content_block_delta", "index": i,
-                        "delta": {"type": "input_json_delta",
-                                  "partial_json": json.dumps(block.get("input") or {}, separators=(",", ":"))}}]
-        else:
-            events.append({"type": "content_block_start", "index": i, "content_block": block})
-        events.append({"type": "content_block_stop", "index": i})
-    events.append({"type": "message_delta", "delta": {"stop_reason": message.get("stop_reason") or "end_turn"},
-                   "usage": message.get("usage") or {}})
-    events.append({"type": "message_stop"})
-    return events
-
-
-def message_to_response(message: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
-    """A non-stream Response object for an Anthropic Message (same as the streamed snapshot)."""
-    from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
-
-    conv = AnthropicToResponsesStream(request)
-    for event in message_to_events(message):
-        conv.feed(event)
-    conv.finish()
-    response = conv.final_response()
-    assert response is not None
-    return response

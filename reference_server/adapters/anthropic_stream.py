@@ -15,6 +15,9 @@ annotations over the cited text block; server-side web search / web fetch (`serv
 `web_search_tool_result` / `web_fetch_tool_result`) -> a `web_search_call` item with its query and
 sources; any other block (code execution results, MCP tool use and results, compaction, future
 types) -> its content rendered as a message text part, and a log line naming the block type.
+
+A non-stream Message is replayed as the equivalent event sequence (`message_to_response`), so both
+paths give the same Response.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import logging
 from typing import Any, Unpack
 
 from reference_server.adapters.anthropic import json_tool_name
-from reference_server.adapters.common import as_int, responses_usage
+from reference_server.adapters.common import ConversionError, as_int, responses_usage
 from reference_server.adapters.output import (
     ConverterOptions,
     StreamConverter,
@@ -256,3 +259,54 @@ class AnthropicToResponsesStream(StreamConverter):
         if reason is not None:
             return self.out.incomplete(reason, self._usage_obj())
         return self.out.complete(self._usage_obj())
+
+
+# ---------------------------------------------------------------------------------------------
+# Response (non-stream): Anthropic Message -> Responses
+# ---------------------------------------------------------------------------------------------
+
+
+def message_to_events(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stream events an Anthropic upstream would have sent for this Message."""
+    if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+        raise ConversionError("The upstream message has no 'content' array.")
+    start = {k: v for k, v in message.items() if k not in ("content", "stop_reason", "stop_sequence")}
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {**start, "content": []}}]
+    for i, block in enumerate(message["content"]):
+        kind = block.get("type")
+        if kind == "text":
+            start_block = {"type": "text", "text": "", "citations": block.get("citations") or []}
+            events += [{"type": "content_block_start", "index": i, "content_block": start_block},
+                       {"type": "content_block_delta", "index": i,
+                        "delta": {"type": "text_delta", "text": block.get("text", "")}}]
+        elif kind == "thinking":
+            events += [{"type": "content_block_start", "index": i,
+                        "content_block": {"type": "thinking", "thinking": "",
+                                          "signature": block.get("signature") or ""}},
+                       {"type": "content_block_delta", "index": i,
+                        "delta": {"type": "thinking_delta", "thinking": block.get("thinking", "")}}]
+        elif kind == "tool_use":
+            events += [{"type": "content_block_start", "index": i,
+                        "content_block": {"type": "tool_use", "id": block.get("id"), "name": block.get("name"),
+                                          "input": {}}},
+                       {"type": "content_block_delta", "index": i,
+                        "delta": {"type": "input_json_delta",
+                                  "partial_json": json.dumps(block.get("input") or {}, separators=(",", ":"))}}]
+        else:
+            events.append({"type": "content_block_start", "index": i, "content_block": block})
+        events.append({"type": "content_block_stop", "index": i})
+    events.append({"type": "message_delta", "delta": {"stop_reason": message.get("stop_reason") or "end_turn"},
+                   "usage": message.get("usage") or {}})
+    events.append({"type": "message_stop"})
+    return events
+
+
+def message_to_response(message: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """A non-stream Response object for an Anthropic Message (same as the streamed snapshot)."""
+    conv = AnthropicToResponsesStream(request)
+    for event in message_to_events(message):
+        conv.feed(event)
+    conv.finish()
+    response = conv.final_response()
+    assert response is not None
+    return response

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reference_server.adapters.cc_stream import CCToResponsesStream
 from reference_server.adapters.common import (
     ConversionError,
     as_int,
@@ -380,8 +381,6 @@ def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
 def completion_to_response(completion: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
     """A non-stream Response object for a chat completion, identical (ids aside) to the terminal
     snapshot the stream converter builds for the same content."""
-    from reference_server.adapters.cc_stream import CCToResponsesStream
-
     conv = CCToResponsesStream(request)
     conv.start()
     for chunk in completion_to_chunks(completion):

@@ -351,7 +351,7 @@ def test_codex_shaped_turn_with_every_tool_kind(client: TestClient) -> None:
 
 
 def test_proxy_does_not_forward_tools_it_never_calls() -> None:
-    from reference_server.proxy import upstream_request
+    from reference_server.upstream_source import upstream_request
     from reference_server.request import parse_create_request
 
     req = parse_create_request({"model": MODEL, "input": "x", "tools": [*CODEX_EXTRAS, CODE]})

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from reference_server.adapters.anthropic import message_to_response, responses_to_anthropic_request
+from reference_server.adapters.anthropic import responses_to_anthropic_request
+from reference_server.adapters.anthropic_stream import message_to_response
 from reference_server.adapters.common import ConversionError
 
 TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}

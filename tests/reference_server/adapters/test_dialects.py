@@ -15,7 +15,7 @@ import pytest
 import respx
 from hypothesis import HealthCheck, given, settings
 
-from reference_server.adapters.anthropic import message_to_response
+from reference_server.adapters.anthropic_stream import message_to_response
 from reference_server.adapters.cc_stream import CCToResponsesStream
 from reference_server.adapters.chat_completions import completion_to_response
 from reference_server.adapters.dialects import DELTA_FIELDS, USAGE_CONVENTIONS, usage_counts

@@ -15,7 +15,8 @@ import openai
 import pytest
 import respx
 
-from reference_server.proxy import create_proxy_app, parse_model_map
+from reference_server.proxy import create_proxy_app
+from reference_server.proxy_cli import parse_model_map
 from tests.reference_server.adapters.helpers import SEED, load_fixture, sse_payloads, strip_ids
 from tests.reference_server.adapters.upstream_readers import cc_content
 
@@ -329,7 +330,7 @@ async def test_responses_upstream_stream_error_is_an_http_error(upstream_client:
 def test_command_line_flags_build_the_app() -> None:
     import argparse
 
-    from reference_server.proxy import add_proxy_arguments, app_from_args
+    from reference_server.proxy_cli import add_proxy_arguments, app_from_args
 
     parser = argparse.ArgumentParser()
     add_proxy_arguments(parser)
