@@ -33,10 +33,10 @@ def bench_cache(context: int, tokens: int) -> dict[str, float]:
     reference way), (a') full recompute computing only the last position's logits, (b) cached."""
     import torch
 
-    from reference_server.backends.torch import engine
-    from reference_server.backends.torch.cache import SlotKVCache
-    from reference_server.backends.torch.config import preset
-    from reference_server.backends.torch.model import GptOss, init_random
+    from reference_server.sources.backends.torch import engine
+    from reference_server.sources.backends.torch.cache import SlotKVCache
+    from reference_server.sources.backends.torch.config import preset
+    from reference_server.sources.backends.torch.model import GptOss, init_random
 
     model = init_random(GptOss(preset("tiny")), seed=0)
     gen = torch.Generator().manual_seed(0)
@@ -80,12 +80,12 @@ def bench_sampling(rows: Sequence[int], repeats: int) -> dict[str, dict[int, flo
     import numpy as np
     import torch
 
-    from reference_server.backends.base import OutputSpec
-    from reference_server.backends.torch.config import preset
-    from reference_server.backends.torch.constraint import compile_matcher
-    from reference_server.backends.torch.model import GptOss, init_random
-    from reference_server.backends.torch.sampling import ModelHeads, Sampler, pack_allowed
-    from reference_server.backends.torch.tokenizer import harmony_tokenizer
+    from reference_server.protocol.token_backend import OutputSpec
+    from reference_server.sources.backends.torch.config import preset
+    from reference_server.sources.backends.torch.constraint import compile_matcher
+    from reference_server.sources.backends.torch.model import GptOss, init_random
+    from reference_server.sources.backends.torch.sampling import ModelHeads, Sampler, pack_allowed
+    from reference_server.sources.backends.torch.tokenizer import harmony_tokenizer
 
     model = init_random(GptOss(preset("tiny")), seed=0)
     vocab = model.cfg.vocab_size
@@ -149,9 +149,9 @@ async def bench_streams(concurrency: Sequence[int], new_tokens: int, *, readable
     """Aggregate tokens/s of N concurrent constrained streams (free text that runs to
     max_new_tokens) through the backend interface. `sampling`: extra GenerationRequest fields
     (penalties, logprobs: the per-row exact path)."""
-    from reference_server.backends.base import GenerationRequest
-    from reference_server.backends.torch import create_backend
-    from reference_server.vocab import harmony_encoding
+    from reference_server.protocol.token_backend import GenerationRequest
+    from reference_server.protocol.vocab import harmony_encoding
+    from reference_server.sources.backends.torch import create_backend
 
     enc = harmony_encoding()
     backend = create_backend(max_batch=max(concurrency), message_token_budget=100_000, prefix_cache_entries=0,
@@ -249,7 +249,7 @@ async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, d
         import httpx  # noqa: F401
 
         from reference_server import create_app
-        from reference_server.backends.torch import create_backend
+        from reference_server.sources.backends.torch import create_backend
         from tests.reference_server.helpers import serve
     except ImportError as exc:
         print(f"  (HTTP benchmark skipped: {exc})")
@@ -264,7 +264,7 @@ async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, d
 
 
 def bench_tokenizer() -> dict[str, float]:
-    from reference_server.backends.torch.tokenizer import harmony_tokenizer
+    from reference_server.sources.backends.torch.tokenizer import harmony_tokenizer
 
     return {"tokenizer_build_s": harmony_tokenizer().build_seconds}
 

@@ -14,7 +14,7 @@ __all__ = ["create_app"]
 
 
 def create_app(backend: Any = None, encoding: Any = None, store: Any = None, settings: Any = None) -> FastAPI:
-    """See `reference_server.app.create_app` (imported lazily: `import reference_server` stays cheap)."""
-    from .app import create_app as _create_app
+    """See `reference_server.web.app.create_app` (imported lazily: `import reference_server` stays cheap)."""
+    from .web.app import create_app as _create_app
 
     return _create_app(backend=backend, encoding=encoding, store=store, settings=settings)

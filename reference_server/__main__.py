@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: socket.socket) -> int:
     if args.backend is None:
-        from .backends import default_backend_name
+        from .sources.backends import default_backend_name
 
         args.backend = default_backend_name()
         if args.backend == "torch" and _missing(TORCH_MODULES) is not None:
@@ -161,11 +161,11 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: sock
 
     import uvicorn
 
-    from .app import create_app
-    from .backends import get_backend
-    from .settings import Settings
-    from .store import ResponseStore
-    from .vocab import harmony_encoding
+    from .core.settings import Settings
+    from .core.store import ResponseStore
+    from .protocol.vocab import harmony_encoding
+    from .sources.backends import get_backend
+    from .web.app import create_app
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     options: dict[str, object] = {}
@@ -225,16 +225,16 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser, sock: sock
 
 
 def _encryption_key(args: argparse.Namespace) -> str | None:
-    from .sealing import ENCRYPTION_KEY_ENV
+    from .core.sealing import ENCRYPTION_KEY_ENV
 
     return args.encryption_key or os.environ.get(ENCRYPTION_KEY_ENV) or None
 
 
 def _run_proxy(args: argparse.Namespace) -> int:
     """Proxy mode: the same HTTP layer (storage, auth, limits, SSE options) over an upstream."""
+    from .core.settings import Settings
+    from .core.store import ResponseStore
     from .proxy_cli import run_from_args
-    from .settings import Settings
-    from .store import ResponseStore
 
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     try:

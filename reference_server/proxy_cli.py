@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
-from reference_server.proxy import DEFAULT_TIMEOUT, UPSTREAMS, create_proxy_app
-from reference_server.settings import Settings
-from reference_server.store import ResponseStore
+from reference_server.core.settings import Settings
+from reference_server.core.store import ResponseStore
+from reference_server.web.proxy import DEFAULT_TIMEOUT, UPSTREAMS, create_proxy_app
 
 
 def parse_model_map(pairs: list[str] | None) -> dict[str, str]:

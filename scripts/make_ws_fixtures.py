@@ -20,8 +20,8 @@ import uvicorn
 
 from conformance.ws_session import RecordingSocket
 from reference_server import create_app
-from reference_server.backends import get_backend
-from reference_server.vocab import harmony_encoding
+from reference_server.protocol.vocab import harmony_encoding
+from reference_server.sources.backends import get_backend
 
 OUT = Path(__file__).resolve().parent.parent / "fixtures" / "websocket"
 Records = list[dict[str, Any]]

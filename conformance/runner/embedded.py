@@ -17,7 +17,7 @@ from conformance.runner.errors import TargetError
 
 def _default_backend() -> str:
     try:
-        from reference_server.backends import default_backend_name
+        from reference_server.sources.backends import default_backend_name
     except ImportError:
         return "scripted"
     return default_backend_name()
@@ -48,7 +48,7 @@ class EmbeddedServer:
     def _make_app(self) -> Any:
         try:
             from reference_server import create_app
-            from reference_server.settings import Settings
+            from reference_server.core.settings import Settings
         except ImportError as exc:
             from conformance.extras import missing_extra
 
@@ -56,7 +56,7 @@ class EmbeddedServer:
             raise TargetError(f"the embedded reference server {why}; or run against a server "
                               "with --base-url URL") from None
         try:
-            from reference_server.backends import get_backend
+            from reference_server.sources.backends import get_backend
 
             backend = get_backend(self.backend_name)
             return create_app(backend=backend, settings=Settings(api_key=self.api_key))

@@ -9,7 +9,7 @@ Rules (documented in docs/converters.md, "Fake upstreams"):
 2. tool calls when the tool mode allows: a forced tool -> that one; "auto" -> the offered tools
    named in the last user text, unless the conversation ends with tool results; "required" ->
    the named tools, or every offered tool when none is named; only the first when parallel
-   calls are off. Arguments: an instance of the tool's schema (reference_server.schema_instance);
+   calls are off. Arguments: an instance of the tool's schema (reference_server.sources.backends.schema_instance);
 3. otherwise text: after tool results "The tool returned: …"; else it echoes the last user text
    (and the first earlier one), notes an image, and writes N words when asked for an "N-word"
    text (300 for an essay). A JSON Schema to follow -> a JSON instance of it instead;
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reference_server.schema_instance import SchemaInstanceError, instance
+from reference_server.sources.backends.schema_instance import SchemaInstanceError, instance
 
 ToolMode = Literal["auto", "none", "required"]
 PieceKind = Literal["reasoning", "text", "call"]

@@ -12,11 +12,11 @@ from typing import Any, Literal
 import httpx
 from fastapi import FastAPI
 
-from reference_server.proxy import create_proxy_app
 from reference_server.testing.fake_upstreams import (
     create_anthropic_app,
     create_chat_completions_app,
 )
+from reference_server.web.proxy import create_proxy_app
 
 # The key these demo proxies require (testing only; auth scenarios need one to run).
 DEMO_API_KEY = "sk-proxy-demo"

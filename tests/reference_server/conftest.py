@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reference_server import create_app
-from reference_server.vocab import harmony_encoding
+from reference_server.protocol.vocab import harmony_encoding
 
 
 @pytest.fixture(scope="session")

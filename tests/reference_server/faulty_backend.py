@@ -8,8 +8,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from reference_server.backends.base import BackendError, GenerationRequest
-from reference_server.backends.scripted import ScriptedBackend
+from reference_server.protocol.token_backend import BackendError, GenerationRequest
+from reference_server.sources.backends.scripted import ScriptedBackend
 
 
 class FaultyBackend:

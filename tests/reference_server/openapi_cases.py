@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference_server.request import grammar_problem
+from reference_server.protocol.request import grammar_problem
 
 GOOD_GRAMMARS = {"lark": 'start: "yes" | "no"', "regex": "[a-z]{1,8}"}
 CALLABLE = ("function", "custom")

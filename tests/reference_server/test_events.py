@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from reference_server.events import ResponseEventWriter, make_usage, new_id
-from reference_server.sse import encode_event, encode_stream
+from reference_server.protocol.events import ResponseEventWriter, make_usage, new_id
+from reference_server.protocol.sse import encode_event, encode_stream
 
 USAGE = make_usage(10, 5, reasoning_tokens=2, cached_tokens=3)
 

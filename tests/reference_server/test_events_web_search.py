@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reference_server.events import ResponseEventWriter, make_usage
+from reference_server.protocol.events import ResponseEventWriter, make_usage
 
 USAGE = make_usage(10, 5)
 

@@ -7,7 +7,11 @@ import re
 import llguidance
 import pytest
 
-from reference_server.backends.grammar_text import GrammarTextError, _byte_tokenizer, grammar_text
+from reference_server.sources.backends.grammar_text import (
+    GrammarTextError,
+    _byte_tokenizer,
+    grammar_text,
+)
 
 # A patch language in the style of coding agents' freeform edit tools: context lines start with
 # a space, which once made the generator loop on context lines for ever.

@@ -11,11 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_server.backends.base import GenerationRequest, OutputSpec, ScriptHint, ToolSpec
-from reference_server.backends.scripted import ScriptedBackend, choose_calls
-from reference_server.emitter import CallTarget, HarmonyToEvents, classify
-from reference_server.events import ResponseEventWriter
-from reference_server.harmony import (
+from reference_server.protocol.emitter import CallTarget, HarmonyToEvents, classify
+from reference_server.protocol.events import ResponseEventWriter
+from reference_server.protocol.harmony import (
     CompletionDecoder,
     HarmonyOutputError,
     PromptError,
@@ -23,8 +21,15 @@ from reference_server.harmony import (
     render_prompt,
     script_hint,
 )
-from reference_server.request import parse_create_request
-from reference_server.schema_instance import SchemaInstanceError, instance
+from reference_server.protocol.request import parse_create_request
+from reference_server.protocol.token_backend import (
+    GenerationRequest,
+    OutputSpec,
+    ScriptHint,
+    ToolSpec,
+)
+from reference_server.sources.backends.schema_instance import SchemaInstanceError, instance
+from reference_server.sources.backends.scripted import ScriptedBackend, choose_calls
 
 
 def decode(encoding: Any, text: str) -> tuple[list[dict[str, Any]], CompletionDecoder]:
@@ -65,7 +70,7 @@ def test_decoder_skipping_state_reads_inside_content_changes_nothing(
 ) -> None:
     """Content tokens skip the parser's (JSON, per-call O(message)) state read; the events must be
     exactly those of a decoder that reads the state after every token."""
-    import reference_server.harmony as harmony_module
+    import reference_server.protocol.harmony as harmony_module
 
     text = (
         "<|channel|>analysis<|message|>" + "think " * 300 + "<|end|>"
@@ -169,7 +174,7 @@ def test_scripted_stream_honours_budget_and_fails_on_demand(encoding: Any) -> No
     full = asyncio.run(collect(ScriptedBackend(encoding=encoding), 10_000))
     assert full[-1] == encoding.encode("<|return|>", allowed_special="all")[0]
     assert len(asyncio.run(collect(ScriptedBackend(encoding=encoding), 5))) == 5
-    from reference_server.backends.base import BackendError
+    from reference_server.protocol.token_backend import BackendError
 
     with pytest.raises(BackendError):
         asyncio.run(collect(ScriptedBackend(encoding=encoding, fail_after_tokens=3), 10_000))

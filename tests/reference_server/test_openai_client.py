@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from reference_server import create_app
-from reference_server.settings import Settings
+from reference_server.core.settings import Settings
 
 from .helpers import ServerThread, serve
 

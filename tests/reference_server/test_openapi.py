@@ -16,13 +16,13 @@ from openai.types.responses.response_input_item_param import ResponseInputItemPa
 from openai.types.responses.tool_param import ToolParam
 
 from reference_server import create_app
-from reference_server import request as rq
-from reference_server import request_options as ro
-from reference_server.errors import APIError
-from reference_server.openapi import ERROR_STATUSES
-from reference_server.openapi_request import UNDESCRIBED
-from reference_server.schema_instance import instance
-from reference_server.settings import Settings
+from reference_server.core.settings import Settings
+from reference_server.protocol import request as rq
+from reference_server.protocol import request_options as ro
+from reference_server.protocol.errors import APIError
+from reference_server.sources.backends.schema_instance import instance
+from reference_server.web.openapi import ERROR_STATUSES
+from reference_server.web.openapi_request import UNDESCRIBED
 
 from .openapi_cases import Consistency
 from .test_request_surface import EVERYTHING
@@ -44,7 +44,7 @@ def test_every_parameter_the_validator_accepts_is_described(document: dict[str, 
     properties = _create_schema(document)["properties"]
     assert set(properties) == rq.SUPPORTED_PARAMS | set(ro.UNSUPPORTED_PARAMS)
     undescribed = sorted(name for name, schema in properties.items() if schema == UNDESCRIBED)
-    assert not undescribed, f"describe these in reference_server/openapi_request.py: {undescribed}"
+    assert not undescribed, f"describe these in reference_server/web/openapi_request.py: {undescribed}"
     for name in ro.UNSUPPORTED_PARAMS:
         assert properties[name]["type"] == "null"
 

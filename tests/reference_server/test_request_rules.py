@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from reference_server.request import SUPPORTED_PARAMS
+from reference_server.protocol.request import SUPPORTED_PARAMS
 
 from .test_requests import assert_error_shape
 

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from openai.resources.responses import Responses
 
 from reference_server import create_app
-from reference_server.events import OBFUSCATION_TARGET
-from reference_server.request import SUPPORTED_PARAMS
-from reference_server.request_options import UNSUPPORTED_PARAMS
+from reference_server.protocol.events import OBFUSCATION_TARGET
+from reference_server.protocol.request import SUPPORTED_PARAMS
+from reference_server.protocol.request_options import UNSUPPORTED_PARAMS
 
 from .helpers import ServerThread, assert_conformant, serve, sse_events
 from .test_requests import assert_error_shape

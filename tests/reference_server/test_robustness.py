@@ -18,9 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reference_server import create_app
-from reference_server.backends.scripted import ScriptedBackend
-from reference_server.settings import Settings
-from reference_server.store import ResponseStore
+from reference_server.core.settings import Settings
+from reference_server.core.store import ResponseStore
+from reference_server.sources.backends.scripted import ScriptedBackend
 
 from .faulty_backend import FaultyBackend
 from .helpers import assert_conformant, serve, sse_events
@@ -253,8 +253,8 @@ def test_an_input_far_over_the_window_is_refused_without_blocking(
     """The refusal is decided off the event loop and without harmony's renderer (which holds the
     GIL for seconds on such a prompt): while the prompt step is held open, /health is answered.
     The slowest /health answer during the request is printed, not asserted (it depends on load)."""
-    from reference_server import backend_source
-    from reference_server.backend_source import BackendSource
+    from reference_server.sources import backend_source
+    from reference_server.sources.backend_source import BackendSource
 
     in_prompt, health_answered = threading.Event(), threading.Event()
     rendered: list[int] = []
@@ -297,9 +297,13 @@ def test_an_input_far_over_the_window_is_refused_without_blocking(
 
 
 def test_a_long_input_within_the_window_is_counted_exactly(client: TestClient, encoding: Any) -> None:
-    from reference_server.harmony import build_conversation, estimate_prompt_tokens, render_prompt
-    from reference_server.request import parse_create_request
-    from reference_server.vocab import o200k_tiktoken
+    from reference_server.protocol.harmony import (
+        build_conversation,
+        estimate_prompt_tokens,
+        render_prompt,
+    )
+    from reference_server.protocol.request import parse_create_request
+    from reference_server.protocol.vocab import o200k_tiktoken
 
     body = {"model": "m", "input": "Ünïcødé 😀 words and more words. " * 9000, "instructions": "be brief " * 500}
     r = client.post("/v1/responses", json=body)

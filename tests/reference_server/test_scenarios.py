@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reference_server import create_app
-from reference_server.backends.scripted import ScriptedBackend
-from reference_server.harmony import build_conversation, render_prompt
-from reference_server.request import parse_create_request
+from reference_server.protocol.harmony import build_conversation, render_prompt
+from reference_server.protocol.request import parse_create_request
+from reference_server.sources.backends.scripted import ScriptedBackend
 
 from .helpers import assert_conformant, sse_events
 
@@ -276,7 +276,7 @@ def test_backend_failure_mid_stream(encoding: Any) -> None:
 
 
 def test_nested_error_style(encoding: Any) -> None:
-    from reference_server.settings import Settings
+    from reference_server.core.settings import Settings
 
     app = create_app(backend=ScriptedBackend(fail_after_tokens=0, encoding=encoding), encoding=encoding,
                      settings=Settings(error_style="nested"))
@@ -400,7 +400,7 @@ def test_models_and_health(client: TestClient) -> None:
 
 
 def test_strict_model_names(encoding: Any) -> None:
-    from reference_server.settings import Settings
+    from reference_server.core.settings import Settings
 
     app = create_app(encoding=encoding, settings=Settings(accept_any_model=False))
     with TestClient(app) as client:

@@ -12,9 +12,9 @@ import pytest
 
 from reference_server import create_app
 from reference_server.__main__ import main
-from reference_server.backends.scripted import ScriptedBackend
-from reference_server.settings import Settings
-from reference_server.store import ResponseStore
+from reference_server.core.settings import Settings
+from reference_server.core.store import ResponseStore
+from reference_server.sources.backends.scripted import ScriptedBackend
 
 from .helpers import assert_conformant, serve
 

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reference_server import create_app
-from reference_server.backends.base import GenerationRequest
-from reference_server.backends.scripted import ScriptedBackend
-from reference_server.settings import Settings
-from reference_server.store import ResponseStore
+from reference_server.core.settings import Settings
+from reference_server.core.store import ResponseStore
+from reference_server.protocol.token_backend import GenerationRequest
+from reference_server.sources.backends.scripted import ScriptedBackend
 
 from .helpers import ServerThread, assert_conformant, serve, sse_events
 from .test_requests import assert_error_shape
@@ -306,7 +306,7 @@ def test_json_object_sees_referenced_text(client: TestClient) -> None:
 
 def test_the_key_flag_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from reference_server.__main__ import _encryption_key, build_parser
-    from reference_server.sealing import ENCRYPTION_KEY_ENV
+    from reference_server.core.sealing import ENCRYPTION_KEY_ENV
 
     monkeypatch.delenv(ENCRYPTION_KEY_ENV, raising=False)
     assert _encryption_key(build_parser().parse_args([])) is None

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reference_server import create_app
-from reference_server.emitter import HarmonyToEvents, summary_end
-from reference_server.events import ResponseEventWriter, make_usage
-from reference_server.settings import Settings
+from reference_server.core.settings import Settings
+from reference_server.protocol.emitter import HarmonyToEvents, summary_end
+from reference_server.protocol.events import ResponseEventWriter, make_usage
 
 from .helpers import ServerThread, assert_conformant, serve, sse_events
 
@@ -79,9 +79,9 @@ def test_namespace_round_trip_with_previous_response(client: TestClient) -> None
 
 
 def test_namespace_call_echoed_as_input_renders_its_recipient(client: TestClient) -> None:
-    from reference_server.harmony import build_conversation, render_prompt
-    from reference_server.request import parse_create_request
-    from reference_server.vocab import harmony_encoding
+    from reference_server.protocol.harmony import build_conversation, render_prompt
+    from reference_server.protocol.request import parse_create_request
+    from reference_server.protocol.vocab import harmony_encoding
 
     req = parse_create_request({"model": MODEL, "tools": [CRM], "input": [
         {"role": "user", "content": "hi"},
@@ -351,8 +351,8 @@ def test_codex_shaped_turn_with_every_tool_kind(client: TestClient) -> None:
 
 
 def test_proxy_does_not_forward_tools_it_never_calls() -> None:
-    from reference_server.upstream_source import upstream_request
-    from reference_server.request import parse_create_request
+    from reference_server.protocol.request import parse_create_request
+    from reference_server.sources.upstream_source import upstream_request
 
     req = parse_create_request({"model": MODEL, "input": "x", "tools": [*CODEX_EXTRAS, CODE]})
     assert [t["type"] for t in upstream_request(req, [])["tools"]] == ["custom"]

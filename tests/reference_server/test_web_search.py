@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from reference_server import create_app
-from reference_server.settings import Settings
+from reference_server.core.settings import Settings
 
 from .helpers import assert_conformant, serve, sse_events
 

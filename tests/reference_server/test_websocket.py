@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
 from reference_server import create_app
-from reference_server.settings import Settings
+from reference_server.core.settings import Settings
 
 from .helpers import ServerThread, serve
 
@@ -157,7 +157,7 @@ def test_connection_limit_closes_cleanly(encoding: Any) -> None:
 
 @pytest.fixture(scope="module")
 def slow_server(encoding: Any) -> Iterator[ServerThread]:
-    from reference_server.backends import get_backend
+    from reference_server.sources.backends import get_backend
 
     backend = get_backend("scripted", encoding=encoding, delay=0.01)  # a response runs long enough to steer
     with serve(create_app(backend=backend, encoding=encoding)) as s:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reference_server.events import (
+from reference_server.protocol.events import (
     OBFUSCATION_TARGET,
     ResponseEventWriter,
     make_usage,

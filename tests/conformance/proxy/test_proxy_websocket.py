@@ -19,7 +19,7 @@ import reference_server
 from conformance.cli.proxy import exchange_line
 from conformance.replay.websocket import transcript_app
 from conformance.transcript import check_transcript, parse_record
-from reference_server.settings import Settings
+from reference_server.core.settings import Settings
 from tests.conformance.proxy.helpers import proxied
 
 KEY = "sk-proxy-ws-secret-4242"

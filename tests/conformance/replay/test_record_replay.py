@@ -72,7 +72,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The whole catalogue recorded over a socket from the reference server (its default,
     scripted backend), started with KEY."""
     from reference_server import create_app
-    from reference_server.settings import Settings
+    from reference_server.core.settings import Settings
 
     out = tmp_path_factory.mktemp("recorded") / "reference"
     with ServedApp(create_app(settings=Settings(api_key=KEY))) as served:

@@ -34,7 +34,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 @pytest.fixture(scope="module")
 def passing_report() -> Report:
     from reference_server import create_app
-    from reference_server.settings import Settings
+    from reference_server.core.settings import Settings
 
     app = create_app(settings=Settings(api_key="sk-html-report"))
     target = app_target(app, api_key="sk-html-report", label="reference server (scripted backend)")

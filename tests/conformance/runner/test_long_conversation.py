@@ -8,9 +8,9 @@ from typing import Any
 from conformance.runner import RunOptions, app_target, run_scenarios
 from conformance.scenarios import get
 from reference_server import create_app
-from reference_server.backends.base import BackendError, GenerationRequest
-from reference_server.backends.scripted import ScriptedBackend
-from reference_server.vocab import harmony_encoding
+from reference_server.protocol.token_backend import BackendError, GenerationRequest
+from reference_server.protocol.vocab import harmony_encoding
+from reference_server.sources.backends.scripted import ScriptedBackend
 
 
 class _GivesUpWhenLong:

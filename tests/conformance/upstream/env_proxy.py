@@ -9,6 +9,6 @@ ENV = "CONFORMANCE_TEST_UPSTREAM_URL"
 
 
 def create_app() -> Any:
-    from reference_server.proxy import create_proxy_app
+    from reference_server.web.proxy import create_proxy_app
 
     return create_proxy_app("anthropic", os.environ[ENV], api_key="sk-proxy-client-key-123")

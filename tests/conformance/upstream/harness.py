@@ -38,7 +38,7 @@ def run_proxy(kind: str, make_proxy: Callable[[str, httpx.AsyncBaseTransport], A
 
 
 def reference_proxy(kind: str) -> Callable[[str, httpx.AsyncBaseTransport], Any]:
-    from reference_server.proxy import create_proxy_app
+    from reference_server.web.proxy import create_proxy_app
 
     def make(url: str, transport: httpx.AsyncBaseTransport) -> Any:
         return create_proxy_app(kind, url, upstream_api_key="sk-upstream-key-456", api_key=PROXY_KEY,

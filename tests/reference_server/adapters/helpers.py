@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reference_server.adapters.sse_decode import SSEDecoder
+from reference_server.sources.adapters.sse_decode import SSEDecoder
 
 ROOT = Path(__file__).resolve().parents[3]
 UPSTREAM = ROOT / "fixtures" / "upstream"

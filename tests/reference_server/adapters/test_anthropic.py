@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from reference_server.adapters.anthropic import responses_to_anthropic_request
-from reference_server.adapters.anthropic_stream import message_to_response
-from reference_server.adapters.common import ConversionError
+from reference_server.sources.adapters.anthropic import responses_to_anthropic_request
+from reference_server.sources.adapters.anthropic_stream import message_to_response
+from reference_server.sources.adapters.common import ConversionError
 
 TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_server.adapters.chat_completions import (
+from reference_server.sources.adapters.chat_completions import (
     cc_to_responses_request,
     completion_to_response,
     response_to_completion,
     responses_to_cc_request,
 )
-from reference_server.adapters.common import ConversionError
+from reference_server.sources.adapters.common import ConversionError
 from tests.reference_server.adapters.helpers import SEED, sse_payloads
 
 TOOL = {"type": "function", "name": "get_weather", "description": "Weather for a city",

@@ -15,10 +15,10 @@ import pytest
 import respx
 from hypothesis import HealthCheck, given, settings
 
-from reference_server.adapters.anthropic_stream import message_to_response
-from reference_server.adapters.cc_stream import CCToResponsesStream
-from reference_server.adapters.chat_completions import completion_to_response
-from reference_server.adapters.dialects import DELTA_FIELDS, USAGE_CONVENTIONS, usage_counts
+from reference_server.sources.adapters.anthropic_stream import message_to_response
+from reference_server.sources.adapters.cc_stream import CCToResponsesStream
+from reference_server.sources.adapters.chat_completions import completion_to_response
+from reference_server.sources.adapters.dialects import DELTA_FIELDS, USAGE_CONVENTIONS, usage_counts
 from tests.reference_server.adapters.dialect_strategies import (
     anthropic_dialect_streams,
     dialect_streams,
@@ -282,7 +282,7 @@ def test_unknown_content_part_stays_visible(caplog: Any) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(anthropic_dialect_streams())
 def test_no_anthropic_block_is_dropped(case: dict[str, Any]) -> None:
-    from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
+    from reference_server.sources.adapters.anthropic_stream import AnthropicToResponsesStream
     from tests.reference_server.adapters.helpers import assert_conformant, terminal
     from tests.reference_server.adapters.strategies import TOOLS_REQUEST
     from tests.reference_server.adapters.test_upstream_fixtures import without_fallback_parts

@@ -15,8 +15,8 @@ import openai
 import pytest
 import respx
 
-from reference_server.proxy import create_proxy_app
 from reference_server.proxy_cli import parse_model_map
+from reference_server.web.proxy import create_proxy_app
 from tests.reference_server.adapters.helpers import SEED, load_fixture, sse_payloads, strip_ids
 from tests.reference_server.adapters.upstream_readers import cc_content
 

@@ -19,9 +19,9 @@ from conformance import check_sse
 from conformance.runner.lifespan import Lifespan
 from reference_server import create_app
 from reference_server.__main__ import main
-from reference_server.proxy import create_proxy_app
 from reference_server.testing.fake_upstreams import create_chat_completions_app
 from reference_server.testing.proxy_targets import FAKE_UPSTREAM_KEY, proxy_over_fake
+from reference_server.web.proxy import create_proxy_app
 from tests.reference_server.helpers import serve
 
 KINDS = ["chat-completions", "anthropic"]

@@ -15,8 +15,8 @@ import openai
 import pytest
 import respx
 
-from reference_server.adapters.responses_relay import ResponsesRelayState
-from reference_server.proxy import create_proxy_app
+from reference_server.sources.adapters.responses_relay import ResponsesRelayState
+from reference_server.web.proxy import create_proxy_app
 from tests.reference_server.adapters.helpers import SEED, sse_payloads
 
 UP = "http://upstream.test/v1"

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference_server.adapters.chat_completions import response_to_completion
-from reference_server.adapters.common import responses_usage
-from reference_server.adapters.responses_to_cc_stream import ResponsesToCCStream
-from reference_server.events import ResponseEventWriter
+from reference_server.protocol.events import ResponseEventWriter
+from reference_server.sources.adapters.chat_completions import response_to_completion
+from reference_server.sources.adapters.common import responses_usage
+from reference_server.sources.adapters.responses_to_cc_stream import ResponsesToCCStream
 from tests.reference_server.adapters.helpers import SEED, sse_payloads
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from reference_server.adapters.anthropic_stream import AnthropicToResponsesStream
-from reference_server.adapters.cc_stream import CCToResponsesStream
+from reference_server.sources.adapters.anthropic_stream import AnthropicToResponsesStream
+from reference_server.sources.adapters.cc_stream import CCToResponsesStream
 from tests.reference_server.adapters.helpers import (
     UPSTREAM,
     assert_conformant,

@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from reference_server.backends.base import GenerationRequest, OutputSpec  # noqa: E402
-from reference_server.backends.torch.backend import TorchBackend  # noqa: E402
-from reference_server.backends.torch.config import preset  # noqa: E402
-from reference_server.backends.torch.model import GptOss, init_random  # noqa: E402
-from reference_server.vocab import harmony_encoding  # noqa: E402
+from reference_server.protocol.token_backend import GenerationRequest, OutputSpec  # noqa: E402
+from reference_server.protocol.vocab import harmony_encoding  # noqa: E402
+from reference_server.sources.backends.torch.backend import TorchBackend  # noqa: E402
+from reference_server.sources.backends.torch.config import preset  # noqa: E402
+from reference_server.sources.backends.torch.model import GptOss, init_random  # noqa: E402
 
 STOP = frozenset({200002, 200012})  # <|return|>, <|call|>
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from reference_server.backends.base import BackendError
-from reference_server.backends.torch import create_backend
-from reference_server.backends.torch.checkpoint import CheckpointError, load_checkpoint
-from reference_server.backends.torch.config import ConfigError
-from reference_server.backends.torch.model import GptOss
-from reference_server.backends.torch.mxfp4 import dequantize
+from reference_server.protocol.token_backend import BackendError
+from reference_server.sources.backends.torch import create_backend
+from reference_server.sources.backends.torch.checkpoint import CheckpointError, load_checkpoint
+from reference_server.sources.backends.torch.config import ConfigError
+from reference_server.sources.backends.torch.model import GptOss
+from reference_server.sources.backends.torch.mxfp4 import dequantize
 
 from .ckpt_writer import quantize_mxfp4, snap_to_disk_precision, write_checkpoint
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reference_server.backends.base import BackendError, OutputSpec, TokenBackend, ToolSpec
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.grammar import bound_schema
+from reference_server.protocol.token_backend import BackendError, OutputSpec, TokenBackend, ToolSpec
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.grammar import bound_schema
 
 from .conftest import collect, parse, prompt_tokens, request
 
@@ -233,7 +233,7 @@ def test_bounded_schema_only_narrows() -> None:
 async def test_cooperative_auto_calls_first_then_answers_tool_results(tiny_model: Any, encoding: Any) -> None:
     """The random presets resolve "auto" like a cooperative model: a call while no tool result
     is in, an answer once results are — every time, whatever the sampling seed."""
-    from reference_server.backends.base import ScriptHint
+    from reference_server.protocol.token_backend import ScriptHint
 
     from .conftest import make_backend
 

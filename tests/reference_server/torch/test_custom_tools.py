@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reference_server.backends.base import OutputSpec, ToolSpec
-from reference_server.backends.grammar_text import _byte_tokenizer
-from reference_server.backends.torch.backend import TorchBackend
+from reference_server.protocol.token_backend import OutputSpec, ToolSpec
+from reference_server.sources.backends.grammar_text import _byte_tokenizer
+from reference_server.sources.backends.torch.backend import TorchBackend
 
 from .conftest import collect, parse, prompt_tokens, request
 

@@ -10,8 +10,8 @@ import httpx
 import jsonschema
 import pytest
 
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.model import GptOss
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.model import GptOss
 
 from ..helpers import assert_conformant, serve, sse_events
 from .conftest import make_backend

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from reference_server.backends.torch import engine
-from reference_server.backends.torch.cache import PrefixCache, SlotKVCache, ring_positions
-from reference_server.backends.torch.config import preset
-from reference_server.backends.torch.model import GptOss, Rotary, init_random, swiglu
+from reference_server.sources.backends.torch import engine
+from reference_server.sources.backends.torch.cache import PrefixCache, SlotKVCache, ring_positions
+from reference_server.sources.backends.torch.config import preset
+from reference_server.sources.backends.torch.model import GptOss, Rotary, init_random, swiglu
 
 ATOL = 1e-4
 

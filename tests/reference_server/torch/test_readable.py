@@ -11,11 +11,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reference_server.backends.base import OutputSpec, ToolSpec
-from reference_server.backends.torch import create_backend
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.model import GptOss
-from reference_server.backends.torch.tokenizer import FIRST_SPECIAL, harmony_tokenizer
+from reference_server.protocol.token_backend import OutputSpec, ToolSpec
+from reference_server.sources.backends.torch import create_backend
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.model import GptOss
+from reference_server.sources.backends.torch.tokenizer import FIRST_SPECIAL, harmony_tokenizer
 
 from .conftest import collect, make_backend, parse, prompt_tokens, request
 

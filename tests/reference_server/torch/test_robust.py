@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from reference_server import create_app
-from reference_server.backends.base import BackendError
-from reference_server.backends.torch import engine
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.model import GptOss
+from reference_server.protocol.token_backend import BackendError
+from reference_server.sources.backends.torch import engine
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.model import GptOss
 
 from ..helpers import assert_conformant, serve, sse_events
 from .conftest import collect, make_backend, prompt_tokens, request

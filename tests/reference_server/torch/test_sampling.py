@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from reference_server.backends.torch.sampling import LogitsTable, ModelHeads, Sampler, pack_allowed
+from reference_server.sources.backends.torch.sampling import (
+    LogitsTable,
+    ModelHeads,
+    Sampler,
+    pack_allowed,
+)
 
 N = 4000
 PATHS = {"dense": 0, "sparse": 1 << 30}  # sparse_limit: 0 = always the whole vocabulary

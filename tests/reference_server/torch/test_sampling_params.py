@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from reference_server.backends.base import OutputSpec
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.sampling import LogitsTable, pack_allowed, sample_exact
-from reference_server.backends.torch.tokenizer import FIRST_SPECIAL
+from reference_server.protocol.token_backend import OutputSpec
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.sampling import LogitsTable, pack_allowed, sample_exact
+from reference_server.sources.backends.torch.tokenizer import FIRST_SPECIAL
 
 from .conftest import make_backend, parse, prompt_tokens, request
 
@@ -102,9 +102,9 @@ async def test_logprobs_come_with_every_token_when_asked(torch_backend: TorchBac
 
 
 async def test_backend_source_passes_the_parameters(encoding: Any) -> None:
-    from reference_server.backend_source import BackendSource
-    from reference_server.request import parse_create_request
-    from reference_server.settings import Settings
+    from reference_server.core.settings import Settings
+    from reference_server.protocol.request import parse_create_request
+    from reference_server.sources.backend_source import BackendSource
 
     source = BackendSource(_NoBackend(), encoding, Settings())
     body = {"model": "m", "input": "hi", "include": ["message.output_text.logprobs"], "top_logprobs": 4,

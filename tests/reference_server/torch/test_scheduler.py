@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from reference_server.backends.base import OutputSpec
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.model import GptOss
+from reference_server.protocol.token_backend import OutputSpec
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.model import GptOss
 
 from .conftest import collect, make_backend, prompt_tokens, request
 
@@ -137,7 +137,7 @@ async def test_generation_does_not_block_the_event_loop(backend: TorchBackend, e
 
 
 async def test_closing_the_backend_fails_waiting_streams(tiny_model: GptOss, encoding: Any) -> None:
-    from reference_server.backends.base import BackendError
+    from reference_server.protocol.token_backend import BackendError
 
     b = make_backend(tiny_model, message_token_budget=100_000)
     stream = b.generate(request(prompt_tokens(encoding), max_new_tokens=100_000))
@@ -151,7 +151,7 @@ async def test_closing_the_backend_fails_waiting_streams(tiny_model: GptOss, enc
 
 
 async def test_a_step_wakes_each_event_loop_once() -> None:
-    from reference_server.backends.torch.scheduler import Outbox, asyncio_deliverer
+    from reference_server.sources.backends.torch.scheduler import Outbox, asyncio_deliverer
 
     loop = asyncio.get_running_loop()
     queues: list[asyncio.Queue[tuple[str, Any]]] = [asyncio.Queue() for _ in range(3)]

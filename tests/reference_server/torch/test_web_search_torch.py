@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reference_server.backends.base import OutputSpec
-from reference_server.backends.torch.backend import TorchBackend
-from reference_server.backends.torch.grammar import harmony_grammar
-from reference_server.backends.torch.model import GptOss
+from reference_server.protocol.token_backend import OutputSpec
+from reference_server.sources.backends.torch.backend import TorchBackend
+from reference_server.sources.backends.torch.grammar import harmony_grammar
+from reference_server.sources.backends.torch.model import GptOss
 
 from ..helpers import assert_conformant, serve, sse_events
 from .conftest import collect, make_backend, parse, prompt_tokens, request

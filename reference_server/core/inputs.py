@@ -1,0 +1,44 @@
+"""Input items that stand for something the server keeps: `item_reference`s (resolved to the
+stored item with that id), `compaction` items (opened: the window they seal replaces every item before them) and reasoning items carrying `encrypted_content` (opened, so their
+reasoning reaches the prompt as it would from the store).
+
+Runs in a worker thread (store reads); raises APIError(400) naming the offending input.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..protocol.errors import APIError
+from .sealing import ReasoningSealer
+from .store import ResponseStore
+
+
+def resolve_inputs(items: list[dict[str, Any]], store: ResponseStore,
+                   sealer: ReasoningSealer) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        kind = item.get("type")
+        if kind == "compaction":
+            # The item stands for the whole window before it (so what came before it, e.g. the
+            # user messages /responses/compact returned beside it, or the earlier turns a client
+            # chaining input arrays still sends, is in the window already): it replaces them.
+            window = sealer.open_window(item["encrypted_content"], f"input[{i}].encrypted_content")
+            out = copy.deepcopy(window)
+            continue
+        if kind == "item_reference":
+            stored = store.get_item(item["id"])
+            if stored is None:
+                # Items exist only in stored responses: one created with `store: false` (or
+                # deleted) leaves nothing to refer to.
+                raise APIError(400, f"Item with id '{item['id']}' not found.", param=f"input[{i}].id",
+                               code="item_not_found")
+            out.append(copy.deepcopy(stored))  # the stored item has its reasoning in the clear
+            continue
+        if kind == "reasoning" and item.get("encrypted_content"):
+            sealed = sealer.open(item["encrypted_content"], item.get("id"), f"input[{i}].encrypted_content")
+            if not item.get("content") and not item.get("summary"):
+                item = {**item, "content": sealed["content"], "summary": sealed["summary"]}
+        out.append(item)
+    return out

@@ -1,0 +1,231 @@
+"""Responses -> Anthropic Messages translation of whole requests (pure functions over JSON-shaped
+dicts). The way back, streamed or not, is `anthropic_stream`: it needs this module's name of the
+synthetic structured-output tool, so this module never imports it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reference_server.sources.adapters.common import (
+    ConversionError,
+    drop_none,
+    narrowed_tools,
+    stateless_request,
+    text_of_parts,
+)
+
+# Thinking budgets for Responses' reasoning.effort (Anthropic wants a token budget).
+THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+# Anthropic requires max_tokens; used when the request has no max_output_tokens.
+DEFAULT_MAX_TOKENS = 4096
+
+
+def responses_to_anthropic_request(
+    req: dict[str, Any], *, model: str | None = None, default_max_tokens: int = DEFAULT_MAX_TOKENS
+) -> dict[str, Any]:
+    """Translate a create-response body into a Messages API body (always streaming-capable:
+    `stream` follows the request). Raises `ConversionError` for what Messages cannot express.
+
+    `text.format` (json_schema / json_object) has no Messages equivalent; it becomes a forced
+    call of a synthetic tool whose input schema is the format's (`json_tool_name(req)` names
+    it, and the stream converter turns that call back into message text), or, when a forced
+    call is impossible (thinking enabled, the client's own tools callable, a non-object
+    schema), an instruction in `system` to answer with JSON valid for the schema."""
+    req = stateless_request(req)
+    system: list[str] = []
+    if isinstance(req.get("instructions"), str) and req["instructions"]:
+        system.append(req["instructions"])
+    messages = _input_to_messages(req.get("input", []), system)
+    if not messages:
+        raise ConversionError("'input' must contain at least one user or assistant message.", param="input")
+
+    out: dict[str, Any] = {"model": model or req.get("model"), "messages": messages}
+    max_tokens = req.get("max_output_tokens", default_max_tokens)
+    out["max_tokens"] = max_tokens
+    for key in ("temperature", "top_p"):
+        if key in req:
+            out[key] = req[key]
+    if isinstance(req.get("metadata"), dict) and req["metadata"].get("user_id"):
+        out["metadata"] = {"user_id": str(req["metadata"]["user_id"])}
+    tools, tool_choice = narrowed_tools(req)
+    if tools:
+        out["tools"] = [_tool_to_anthropic(t, i) for i, t in enumerate(tools)]
+    choice = _tool_choice_to_anthropic(tool_choice, bool(tools), req.get("parallel_tool_calls"))
+    forced = choice is not None and choice["type"] in ("any", "tool")
+    effort = (req.get("reasoning") or {}).get("effort")
+    budget = min(THINKING_BUDGETS.get(str(effort), 0), max_tokens - 1)
+    # Anthropic refuses thinking with a forced tool call: the tool_choice contract wins.
+    if budget >= 1024 and not forced:  # the smallest budget Anthropic accepts
+        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        out.pop("temperature", None)  # thinking forbids a temperature other than 1
+        out.pop("top_p", None)
+    json_tool = json_tool_name(req)
+    fmt_schema = _format_schema(req)
+    if json_tool is not None:
+        out.setdefault("tools", []).append({"name": json_tool, "description": JSON_TOOL_DESCRIPTION,
+                                            "input_schema": fmt_schema})
+        choice = {"type": "tool", "name": json_tool}
+    elif fmt_schema is not None:
+        system.append(JSON_INSTRUCTION + json.dumps(fmt_schema, separators=(",", ":")))
+    if choice is not None:
+        out["tool_choice"] = choice
+    if system:
+        out["system"] = "\n\n".join(system)
+    if req.get("stream"):
+        out["stream"] = True
+    return out
+
+
+# The synthetic tool that carries a structured answer, and the fallback instruction.
+JSON_TOOL_DESCRIPTION = ("Give your final answer by calling this tool: its input is the whole answer, "
+                         "as JSON valid for the input schema.")
+JSON_INSTRUCTION = ("Answer with a single JSON value only (no prose, no code fences), valid against "
+                    "this JSON Schema: ")
+
+
+def _format_schema(req: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON Schema `text.format` asks for (json_object: any object), or None for text."""
+    fmt = (req.get("text") or {}).get("format") or {}
+    if fmt.get("type") == "json_schema":
+        schema = fmt.get("schema")
+        return schema if isinstance(schema, dict) else {}
+    if fmt.get("type") == "json_object":
+        return {"type": "object"}
+    return None
+
+
+def json_tool_name(req: dict[str, Any]) -> str | None:
+    """The synthetic tool a structured-output request is answered through, or None when the
+    request asks for text or the format must be prompt-instructed instead (see above)."""
+    if not isinstance(req, dict):
+        return None
+    req = drop_none(req)
+    schema = _format_schema(req)
+    if schema is None or schema.get("type", "object") != "object":
+        return None  # Anthropic's input_schema must describe an object
+    tools, choice = narrowed_tools(req)
+    if tools and choice != "none":
+        return None  # the client's tools stay callable: a forced call would forbid them
+    if req.get("reasoning", {}).get("effort") in THINKING_BUDGETS:
+        max_tokens = req.get("max_output_tokens", DEFAULT_MAX_TOKENS)
+        if min(THINKING_BUDGETS[req["reasoning"]["effort"]], max_tokens - 1) >= 1024:
+            return None  # thinking is on: Anthropic refuses forced tool calls with it
+    fmt = req["text"]["format"]
+    base = str(fmt.get("name") or "json_answer") if fmt.get("type") == "json_schema" else "json_answer"
+    taken = {t.get("name") for t in req.get("tools") or [] if isinstance(t, dict)}
+    name = base
+    while name in taken:
+        name += "_json"
+    return name[:64]
+
+
+def _input_to_messages(items: Any, system: list[str]) -> list[dict[str, Any]]:
+    if isinstance(items, str):
+        return [{"role": "user", "content": [{"type": "text", "text": items}]}]
+    if not isinstance(items, list):
+        raise ConversionError("'input' must be a string or an array of items.", param="input")
+    messages: list[dict[str, Any]] = []
+
+    def append(role: str, blocks: list[dict[str, Any]]) -> None:
+        # Messages alternates user/assistant: consecutive same-role content merges.
+        if not blocks:
+            return
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+
+    for n, item in enumerate(items):
+        where = f"input[{n}]"
+        if not isinstance(item, dict):
+            raise ConversionError(f"{where} must be an object.", param=where)
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item.get("role")
+            content = item.get("content", "")
+            if role in ("system", "developer"):
+                system.append(text_of_parts(content))
+            elif role in ("user", "assistant"):
+                append(role, _content_blocks(content, where))
+            else:
+                raise ConversionError(f"{where}.role must be user, assistant, system or developer.",
+                                      param=f"{where}.role")
+        elif kind == "function_call":
+            try:
+                args = json.loads(item.get("arguments") or "{}")
+            except ValueError:
+                raise ConversionError(f"{where}.arguments is not valid JSON.", param=f"{where}.arguments") from None
+            append("assistant", [{"type": "tool_use", "id": item.get("call_id", ""), "name": item.get("name", ""),
+                                  "input": args if isinstance(args, dict) else {"value": args}}])
+        elif kind == "function_call_output":
+            output = item.get("output", "")
+            append("user", [{"type": "tool_result", "tool_use_id": item.get("call_id", ""),
+                             "content": output if isinstance(output, str) else text_of_parts(output)}])
+        elif kind == "reasoning":
+            # Anthropic only accepts thinking it signed; unsigned reasoning cannot be replayed.
+            continue
+        else:
+            raise ConversionError(
+                f"{where}: input items of type '{kind}' cannot be sent to an Anthropic upstream.", param=where
+            )
+    return messages
+
+
+def _content_blocks(content: Any, where: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if not isinstance(content, list):
+        raise ConversionError(f"{where}.content must be a string or an array.", param=f"{where}.content")
+    blocks: list[dict[str, Any]] = []
+    for i, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("input_text", "output_text", "text"):
+            if part.get("text"):
+                blocks.append({"type": "text", "text": part["text"]})
+        elif kind == "refusal":
+            blocks.append({"type": "text", "text": part.get("refusal", "")})
+        elif kind == "input_image" and isinstance(part.get("image_url"), str):
+            blocks.append({"type": "image", "source": _image_source(part["image_url"])})
+        else:
+            raise ConversionError(f"{where}.content[{i}]: parts of type '{kind}' are not supported with an "
+                                  "Anthropic upstream.", param=f"{where}.content[{i}]")
+    return blocks
+
+
+def _image_source(url: str) -> dict[str, Any]:
+    if url.startswith("data:") and ";base64," in url:
+        media_type, data = url[5:].split(";base64,", 1)
+        return {"type": "base64", "media_type": media_type, "data": data}
+    return {"type": "url", "url": url}
+
+
+def _tool_to_anthropic(tool: Any, n: int) -> dict[str, Any]:
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        raise ConversionError(f"tools[{n}]: only function tools can be forwarded to an Anthropic upstream.",
+                              param=f"tools[{n}]")
+    return drop_none({
+        "name": tool.get("name"),
+        "description": tool.get("description"),
+        "input_schema": tool.get("parameters") or {"type": "object", "properties": {}},
+    })
+
+
+def _tool_choice_to_anthropic(choice: Any, has_tools: bool, parallel: Any) -> dict[str, Any] | None:
+    if not has_tools:
+        return None
+    if choice is None or choice == "auto":
+        out: dict[str, Any] = {"type": "auto"}
+    elif choice == "required":
+        out = {"type": "any"}
+    elif choice == "none":
+        return {"type": "none"}
+    elif isinstance(choice, dict) and choice.get("type") == "function":
+        out = {"type": "tool", "name": choice.get("name")}
+    else:
+        raise ConversionError("tool_choice must be auto, none, required or a function.", param="tool_choice")
+    if parallel is False:
+        out["disable_parallel_tool_use"] = True
+    return out
+

@@ -1,0 +1,137 @@
+"""`TokenBackend` over the torch gpt-oss model: streams are thin asyncio views of sequences that
+the scheduler thread decodes in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any, Literal
+
+from reference_server.protocol.token_backend import BackendError, GenerationRequest, ToolMode
+
+from .model import GptOss
+from .scheduler import Scheduler, Sequence, asyncio_deliverer
+
+AutoToolChoice = Literal["model", "cooperative"]
+# A stream waiting for its next token checks this often that the model thread still runs (it
+# fails its streams itself when it stops; this covers a thread that vanished without doing so).
+WATCHDOG_SECONDS = 2.0
+AUTO_TOOL_CHOICES = ("model", "cooperative")
+
+
+def cooperative_output(request: GenerationRequest) -> GenerationRequest:
+    """`tool_choice: "auto"` as a cooperative model would use it: call an offered tool first,
+    answer once the tool results are in.
+
+    A random-weight model has no judgement, so under "auto" it would pick a call or an answer by
+    chance and make tool scenarios flaky; the random presets therefore resolve "auto" with this
+    policy (still decoded token by token by the model, under the grammar). A checkpoint decides
+    for itself ("model")."""
+    spec = request.output
+    if spec.tool_mode != "auto" or not spec.tools:
+        return request
+    mode: ToolMode = "none" if request.hint.tool_outputs else "required"
+    return dataclasses.replace(request, output=dataclasses.replace(spec, tool_mode=mode))
+
+
+class TorchTokenStream:
+    """Async iterator of completion token ids; nothing is submitted until the first `__anext__`."""
+
+    def __init__(self, scheduler: Scheduler, request: GenerationRequest) -> None:
+        self.cached_tokens = 0
+        # (logprob, ((token, logprob), ...)) of the token just yielded, when the request asked
+        # for logprobs (GenerationRequest.logprobs); None otherwise.
+        self.last_logprob: Any = None
+        self._scheduler = scheduler
+        self._request = request
+        self._seq: Sequence | None = None
+        self._queue: asyncio.Queue[tuple[str, Any]] | None = None
+        self._finished = False
+
+    def __aiter__(self) -> TorchTokenStream:
+        return self
+
+    async def __anext__(self) -> int:
+        if self._finished:
+            raise StopAsyncIteration
+        if self._seq is None:
+            loop = asyncio.get_running_loop()
+            self._queue = asyncio.Queue()
+            self._seq = Sequence(request=self._request, deliver=asyncio_deliverer(loop, self._queue))
+            self._scheduler.submit(self._seq)
+        assert self._queue is not None
+        while True:
+            kind, value = await self._next_item(self._queue)
+            if kind == "meta":
+                self.cached_tokens = int(value)
+            elif kind == "token":
+                if isinstance(value, tuple):
+                    value, self.last_logprob = value
+                return int(value)
+            elif kind == "end":
+                self._finished = True
+                raise StopAsyncIteration
+            else:
+                self._finished = True
+                raise BackendError(str(value))
+
+    async def _next_item(self, q: asyncio.Queue[tuple[str, Any]]) -> tuple[str, Any]:
+        if not q.empty():
+            return q.get_nowait()
+        while True:
+            try:
+                return await asyncio.wait_for(q.get(), WATCHDOG_SECONDS)
+            except TimeoutError:
+                reason = self._scheduler.unavailable
+                if reason is not None and q.empty():
+                    return "error", reason
+
+    async def aclose(self) -> None:
+        if not self._finished:
+            self._finished = True
+            if self._seq is not None:
+                self._scheduler.cancel(self._seq)
+
+    def __del__(self) -> None:
+        # An abandoned stream must not keep decoding in the model thread.
+        if not self._finished and self._seq is not None:
+            self._scheduler.cancel(self._seq)
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(
+        self, model: GptOss, model_id: str, *, auto_tool_choice: AutoToolChoice = "model", **scheduler_options: Any
+    ) -> None:
+        if auto_tool_choice not in AUTO_TOOL_CHOICES:
+            raise BackendError(
+                f"auto_tool_choice must be one of {', '.join(AUTO_TOOL_CHOICES)}, got {auto_tool_choice!r}"
+            )
+        self.model = model
+        self.model_id = model_id
+        self.auto_tool_choice = auto_tool_choice
+        self.scheduler = Scheduler(model, **scheduler_options)
+        self._closed = False
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why this backend can serve no request (its model thread stopped), or None."""
+        return self.scheduler.unavailable
+
+    def generate(self, request: GenerationRequest) -> TorchTokenStream:
+        if self._closed:
+            raise BackendError("the torch backend is closed")
+        if self.auto_tool_choice == "cooperative":
+            request = cooperative_output(request)
+        return TorchTokenStream(self.scheduler, request)
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await asyncio.to_thread(self.scheduler.stop)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the harmony tokenizer is built (the first request would wait for it)."""
+        return self.scheduler.ready.wait(timeout)
