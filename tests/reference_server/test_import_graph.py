@@ -1,5 +1,6 @@
 """The reference server's import graph has no cycle, counting imports inside functions too (a
-lazy import that only dodges a cycle still ties the two modules together)."""
+lazy import that only dodges a cycle still ties the two modules together), and its subpackages
+are layers: each imports only from its own layer and the ones below it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import reference_server
 
 ROOT = Path(reference_server.__file__).parent
 PACKAGE = "reference_server"
+# Bottom to top. Modules outside these (the package itself, __main__, proxy_cli, testing/) sit on
+# top: they wire the layers together.
+LAYERS = ("search", "protocol", "core", "sources", "web")
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -85,9 +89,29 @@ def test_no_import_cycle() -> None:
     assert cycle is None, " -> ".join(cycle or [])
 
 
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else len(LAYERS)
+
+
+def test_layers_import_only_downwards() -> None:
+    graph = import_graph()
+    upward = sorted(f"{m} -> {dep}" for m, deps in graph.items() for dep in deps if layer_of(dep) > layer_of(m))
+    assert not upward, upward
+
+
+def test_every_module_is_in_a_layer_or_wires_them() -> None:
+    top = {m for m in import_graph() if layer_of(m) == len(LAYERS)}
+    assert top == {PACKAGE, f"{PACKAGE}.__main__", f"{PACKAGE}.proxy_cli"} | {
+        m for m in top if m.startswith(f"{PACKAGE}.testing")}
+
+
 def test_the_scan_sees_cycles_and_lazy_imports() -> None:
     graph = import_graph()
     # a function-level import is an edge (create_app is imported lazily by the package)
     assert any(m.endswith(".app") for m in graph[PACKAGE])
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+    # the web layer builds on the service (an edge the layer test would flag the other way round)
+    assert f"{PACKAGE}.core.service" in graph[f"{PACKAGE}.web.app"]
+    assert layer_of(f"{PACKAGE}.web.app") > layer_of(f"{PACKAGE}.core.service") > layer_of(f"{PACKAGE}.protocol.events")
