@@ -25,17 +25,29 @@ def _calls(ctx: Any) -> list[tuple[int, dict[str, Any]]]:
 
 def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """(tool type, name) -> tool, for the request's function and custom tools; the members of a
-    `namespace` tool are named `NAMESPACE.NAME` (see `qualified_name`)."""
+    `namespace` tool are named `NAMESPACE.NAME` (see `qualified_name`). Tools declared by an
+    `additional_tools` input item (Codex CLI 0.171 declares all of its tools that way) count as
+    well; a member of its namespace `functions` is known by its plain name too, since that is
+    harmony's namespace of top-level tools and a server may call it without a namespace."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     tools = request.get("tools")
-    if not isinstance(tools, list):
-        return out
+    _add_tools(out, tools if isinstance(tools, list) else [], plain_namespace=None)
+    items = request.get("input")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and item.get("type") == "additional_tools" and isinstance(item.get("tools"), list):
+            _add_tools(out, item["tools"], plain_namespace="functions")
+    return out
+
+
+def _add_tools(out: dict[tuple[str, str], dict[str, Any]], tools: list[Any], plain_namespace: str | None) -> None:
     for t in tools:
         if isinstance(t, dict) and t.get("type") == "namespace" and isinstance(t.get("name"), str):
             members = t.get("tools")
             for m in members if isinstance(members, list) else []:
                 if isinstance(m, dict) and m.get("type") in ("function", "custom") and isinstance(m.get("name"), str):
                     out[(m["type"], f"{t['name']}.{m['name']}")] = m
+                    if t["name"] == plain_namespace:
+                        out.setdefault((m["type"], m["name"]), m)
             continue
         if not isinstance(t, dict):
             continue
@@ -45,7 +57,6 @@ def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, An
             name = t["function"].get("name")  # Chat Completions spelling, tolerated here
         if ttype in ("function", "custom") and isinstance(name, str):
             out[(ttype, name)] = t
-    return out
 
 
 def qualified_name(item: dict[str, Any]) -> str:

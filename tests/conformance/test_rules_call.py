@@ -102,3 +102,24 @@ def test_shared_call_id_names_the_client() -> None:
     evs = build_stream(function_call(), function_call("f2", item_id="fc_2"))
     (f,) = assert_only(check_events(evs), "call.call-id")
     assert f.output_index == 1 and any(b.startswith("openai-python") for b in f.breaks)
+
+
+def test_tools_declared_by_an_additional_tools_input_item_are_known() -> None:
+    # Codex CLI 0.171 declares every tool in an `additional_tools` input item, `tools` empty;
+    # its namespace `functions` holds top-level tools, called with or without that namespace.
+    codex_tools = [
+        {"type": "namespace", "name": "functions", "tools": [
+            {"type": "custom", "name": "exec", "description": "run a script"}]},
+        {"type": "namespace", "name": "clock", "tools": [
+            {"type": "function", "name": "sleep", "parameters": {"type": "object"}}]},
+    ]
+    req = {"model": "gpt-test", "tools": [],
+           "input": [{"type": "additional_tools", "role": "developer", "tools": codex_tools},
+                     {"role": "user", "content": "list the files"}]}
+    assert_only(check_events(build_stream(custom_tool_call(name="exec")), request=req))
+    evs = build_stream(custom_tool_call(name="apply_patch"))
+    (f,) = assert_only(check_events(evs, request=req), "call.unknown-tool")
+    assert "apply_patch" in f.message
+    # a member of any other namespace is known only under its namespace
+    evs = build_stream(function_call("sleep", "{}"))
+    assert_only(check_events(evs, request=req), "call.unknown-tool")
