@@ -14,12 +14,17 @@ body inline:
 `body` holds the SSE stream as text (or a JSON object: a non-stream Response body); every other
 field is optional and means what it means in a sidecar (fixtures/sidecar.schema.json). A body
 that is not valid UTF-8 (a JSON string cannot hold it) goes in `body_base64` instead.
+
+A record with the `recording` object of `conformance record` (status, headers, what the request
+expected) is an HTTP exchange: the http.* "@exchange" rules judge it too, and only an answer
+of 200 is checked as a stream or Response body (an error body is judged by its shape alone).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import io
 import multiprocessing
 import os
@@ -27,14 +32,21 @@ import signal
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from conformance.report import CaseResult
+
+if TYPE_CHECKING:
+    from conformance.exchange import HttpExchange
 
 __all__ = ["check_record", "check_records", "iter_dir", "iter_jsonl", "iter_parquet", "summarise"]
 
 # Suffixes of the bodies `conformance record` writes that the checker judges.
 BODY_SUFFIXES = (".sse", ".body.json")
+# The body of a recorded exchange that is neither (conformance.replay.matching.RAW_SUFFIX).
+RAW_BODY_SUFFIX = ".body"
 
 
 def _profile(record: dict[str, Any], default: str) -> str:
@@ -77,14 +89,27 @@ def check_record(record: dict[str, Any], *, profile: str = "openai", fail_on: st
             data = Path(record["path"]).read_bytes()
         else:
             raise ValueError("the record has no `body` (nor `body_base64`)")
-        case = check_input(
-            name,
-            io.BytesIO(data),
-            profile=_profile(record, profile),
-            request=record.get("request") if isinstance(record.get("request"), dict) else None,
-            content_type=record.get("content_type"),
-            fail_on=fail_on,
-        )
+        spec = _profile(record, profile)
+        exchange = exchange_of(record, data)
+        if exchange is not None and exchange.status != 200:
+            case = CaseResult(id=name, status="passed", details={"input": "exchange"})
+        else:
+            try:
+                case = check_input(
+                    name,
+                    io.BytesIO(data),
+                    profile=spec,
+                    request=record.get("request") if isinstance(record.get("request"), dict) else None,
+                    content_type=record.get("content_type"),
+                    fail_on=fail_on,
+                )
+            except NotAStream:
+                if exchange is None or exchange.stream:
+                    raise
+                # A 200 answer that is no Response body: http.content-type says so below.
+                case = CaseResult(id=name, status="passed", details={"input": "exchange"})
+        if exchange is not None:
+            case = _judge_exchange(case, exchange, spec, fail_on)
     except (NotAStream, ValueError, OSError, binascii.Error) as exc:
         return {"path": name, "verdict": "error", "events": 0, "counts": {}, "findings": [], "error": str(exc)}
     except Exception as exc:  # a checker bug is one error line in the report, not a lost corpus
@@ -107,17 +132,70 @@ def check_record(record: dict[str, Any], *, profile: str = "openai", fail_on: st
     return out
 
 
+def exchange_of(record: dict[str, Any], body: bytes) -> HttpExchange | None:
+    """The HTTP exchange a record of `conformance record` holds (its `recording` object), or None
+    when it holds none, or when its scenario did not judge the answer (`expect` null).
+
+    A recording made before expectations were recorded has no `expect` key: its exchange is
+    judged without one (a 5xx, an error body's shape, a non-JSON 200 body, a timeout).
+    """
+    from conformance.exchange import Expectation, HttpExchange, Timeout
+
+    meta = record.get("recording")
+    if not isinstance(meta, dict) or "status" not in meta:
+        return None
+    if "expect" in meta and meta["expect"] is None:
+        return None
+    status = meta["status"]
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
+        return None
+    headers = tuple(
+        (h[0], h[1]) for h in meta.get("headers") or ()
+        if isinstance(h, list) and len(h) == 2 and all(isinstance(v, str) for v in h)
+    )
+    method, path, label = meta.get("method"), meta.get("path"), meta.get("label")
+    method = method if isinstance(method, str) else "POST"
+    path = path.lstrip("/") if isinstance(path, str) else "responses"
+    return HttpExchange(
+        label if isinstance(label, str) else f"{method} /{path}", method, path, status, headers, body,
+        stream=meta.get("stream") is True, expect=Expectation.from_dict(meta.get("expect")),
+        timeout=Timeout.from_dict(meta.get("timeout")),
+        error=meta["error"] if isinstance(meta.get("error"), str) else None,
+        dropped=meta.get("dropped") is True, request=record.get("request"),
+    )
+
+
+def _judge_exchange(case: CaseResult, exchange: HttpExchange, profile: str, fail_on: str) -> CaseResult:
+    """The case with the http.* findings of its exchange added (as --select / --ignore allow)."""
+    from conformance import registry
+    from conformance.exchange import check_exchange
+    from conformance.findings import at_least
+
+    found = [f for f in check_exchange(exchange, profile) if registry.enabled(f.rule)]
+    if not found:
+        return case
+    findings = [*case.findings, *found]
+    status = case.status
+    if status != "error":
+        status = "failed" if any(at_least(f.severity, fail_on) for f in findings) else "passed"
+    return dataclasses.replace(case, findings=findings, status=status)
+
+
 # -- sources: each yields records; a file-backed record carries `path`, not its bytes ----------
 
 
 def iter_dir(root: str | Path) -> Iterator[dict[str, Any]]:
-    """Every `.sse` / `.body.json` under `root` (recursive, sorted), with its sidecar's fields."""
+    """Every `.sse` / `.body.json` under `root` (recursive, sorted), with its sidecar's fields;
+    and every recorded exchange's other body (`.body`: an HTML error page, say), whose sidecar
+    says how it was answered."""
     for path in sorted(Path(root).rglob("*")):
-        if not path.name.endswith(BODY_SUFFIXES) or not path.is_file():
+        raw = path.name.endswith(RAW_BODY_SUFFIX)
+        if not (raw or path.name.endswith(BODY_SUFFIXES)) or not path.is_file():
             continue
         record: dict[str, Any] = {"path": str(path)}
-        stem = path.name.removesuffix(".body.json").removesuffix(".sse")
+        stem = path.name.removesuffix(".body.json").removesuffix(".sse").removesuffix(RAW_BODY_SUFFIX)
         sidecar = path.with_name(stem + ".json")
+        meta = None
         if sidecar.is_file():
             try:
                 meta = orjson.loads(sidecar.read_bytes())
@@ -125,7 +203,9 @@ def iter_dir(root: str | Path) -> Iterator[dict[str, Any]]:
                 meta = None  # an unreadable sidecar: check the body under the defaults
             if isinstance(meta, dict):
                 record.update({k: meta[k] for k in ("request", "profile", "tolerate", "target_kind",
-                                                     "content_type") if k in meta})
+                                                     "content_type", "recording") if k in meta})
+        if raw and not (isinstance(meta, dict) and isinstance(meta.get("recording"), dict)):
+            continue  # a `.body` file that is no recorded exchange's: nothing says what it is
         yield record
 
 

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from conformance.exchange import Expectation, HttpExchange, Timeout
+
 if TYPE_CHECKING:
     from conformance.findings import Finding
 
@@ -42,6 +44,18 @@ class ExchangeRecord:
     error: str | None = None  # transport failure or timeout that ended the body early
     terminal: dict[str, Any] | None = None  # the checker's terminal snapshot (streams)
     profile: str = "openai"
+    # What the scenario expected of the answer (None: the scenario judged it by hand or not at
+    # all); with it a recording alone is judged by the http.* rules as the runner judged it.
+    expect: Expectation | None = None
+    timeout: Timeout | None = None  # the deadline that ended the exchange, if one did
+
+    def exchange(self, label: str | None = None) -> HttpExchange:
+        """The exchange as the http.* rules see it (`label`: the name findings give it)."""
+        return HttpExchange(
+            label or self.label, self.method, self.path, self.status, tuple(self.headers), self.body,
+            stream=self.stream, expect=self.expect, timeout=self.timeout, error=self.error,
+            dropped=self.dropped, request=self.request_json,
+        )
 
     @property
     def content_type(self) -> str | None:

@@ -20,6 +20,9 @@ Subscriptions (`on=`) are exact event types or one of these hooks:
   "@finish"       end of stream (`StreamChecker.finish()`)
   "@ws"           every record of a WebSocket transcript (conformance.transcript; ws.* rules)
   "@ws-finish"    end of a WebSocket transcript
+  "@exchange"     one HTTP exchange: request, status, headers, body, expectation
+                  (`conformance.exchange.HttpExchange`; http.* rules), in the live runner, in
+                  `conformance check` of recorded exchanges and in replayed runs
 
 A rule is declared with one decorator, `@rule(id, severity, title, description, on=..., ...)`,
 on its check function; a second function of the same rule repeats only `@rule(id, on=...)`.
@@ -30,11 +33,14 @@ None`: it reads the stream state *before* the event is applied (h11 style: judge
 one message (or `Hit` with location overrides) per violation. `fast_safe=True` promises that the
 checker's delta fast path (see `conformance.checker`) never skips a violation of this check;
 a check without that promise switches the fast path off for the types it subscribes to.
+An "@exchange" check is `fn(exchange: HttpExchange) -> Iterable[str | Hit] | None` (no stream
+state); exchange checks run in the order they were declared, across rules.
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -55,6 +61,7 @@ __all__ = [
     "define",
     "enabled",
     "get_rule",
+    "hook_checks",
     "load_rules_module",
     "make_finding",
     "rule",
@@ -69,7 +76,7 @@ SEVERITIES = ("error", "warning", "info")
 KINDS = ("protocol", "model")
 HOOKS = frozenset(
     {"*", "@value", "@sse", "@sse-anomaly", "@content-type", "@lifecycle", "@terminal", "@response", "@output", "@finish",
-     "@ws", "@ws-finish"}
+     "@ws", "@ws-finish", "@exchange"}
 )
 FAMILIES = (
     "framing",
@@ -118,6 +125,8 @@ class Check:
     fn: CheckFn
     on: tuple[str, ...]
     fast_safe: bool = False
+    # Declaration order across rules ("@exchange" checks run in it; see `hook_checks`).
+    seq: int = field(default=0, compare=False)
 
     @property
     def name(self) -> str:
@@ -157,6 +166,7 @@ class Rule:
 
 
 _RULES: dict[str, Rule] = {}
+_check_seq = itertools.count(1)
 _loaded = False
 # Bumped on every registration so the checker can rebuild its dispatch tables.
 _generation = 0
@@ -224,7 +234,7 @@ def check(rule_id: str, *, on: str | Iterable[str], fast_safe: bool = False) -> 
             raise KeyError(f"define({rule_id!r}, ...) before attaching checks to it") from None
         _RULES[rule_id] = Rule(
             **{k: getattr(r, k) for k in ("id", "family", "severity", "title", "description", "spec", "breaks", "external", "kind")},
-            checks=(*r.checks, Check(rule_id, fn, on_t, fast_safe)),
+            checks=(*r.checks, Check(rule_id, fn, on_t, fast_safe, next(_check_seq))),
         )
         _bump()
         return fn
@@ -301,6 +311,11 @@ def rule_ids() -> frozenset[str]:
 def all_checks() -> list[Check]:
     _ensure_loaded()
     return [c for r in all_rules() for c in r.checks]
+
+
+def hook_checks(hook: str) -> list[Check]:
+    """The checks subscribed to `hook`, in the order they were declared."""
+    return sorted((c for c in all_checks() if hook in c.on), key=lambda c: c.seq)
 
 
 def make_finding(

@@ -34,6 +34,7 @@ CORE = (
     "conformance.contracts_unknown",
     "conformance.cascades",
     "conformance.registry",
+    "conformance.exchange",
     "conformance.profiles",
     "conformance.rules",
     "conformance.checker",

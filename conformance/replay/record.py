@@ -217,6 +217,9 @@ class Recorder:
             "date": self.date,
             "tool_version": _tool_version(),
             "verdict": verdict,
+            # What the scenario expected of the answer: `conformance check` judges the http.*
+            # rules on the recording with it (null: the scenario did not judge the status).
+            "expect": record.expect.to_dict() if record.expect else None,
         }
         if record.request_raw is not None:
             raw, _ = self.redactor.bytes(record.request_raw)
@@ -225,6 +228,8 @@ class Recorder:
             meta["dropped"] = True
         if record.error:
             meta["error"] = self.redactor.text(record.error)
+        if record.timeout:
+            meta["timeout"] = record.timeout.to_dict()
         if redacted:
             meta["redacted"] = True  # the body held a (long) secret: those bytes now read ***
         if kind == "raw":

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import orjson
 
+from conformance.exchange import NOT_JSON  # the one sentinel, shared with the http.* rules
 from conformance.runner.targets import Target
 
-_NOT_JSON = object()
+_NOT_JSON = NOT_JSON
 
 
 class TransportFailure(Exception):
@@ -63,7 +64,6 @@ class HttpResult:
             return _NOT_JSON
 
 
-NOT_JSON = _NOT_JSON
 
 
 class HttpClient:

@@ -1,36 +1,30 @@
 """What a scenario works with: send requests, get them checked, record findings.
 
-Every answer is judged here: the http.* rules (status, error shape, content type, timeouts),
-streams through `SSEStreamChecker` fed chunk by chunk as bytes arrive, bodies via `check_response`.
+This is the IO half: sending, timing, streaming (every byte through `SSEStreamChecker` as it
+arrives), recording each exchange for the observers. The verdicts on status, error shape,
+content type and timeouts are the registry's http.* rules, applied by runner/judging.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import orjson
 
 from conformance.excerpts import one_line
-from conformance.findings import Finding
-from conformance.protocol import TERMINAL_TYPES
+from conformance.exchange import VALID, VALID_JSON, Expectation, HttpExchange, Timeout, invalid
 from conformance.recording import SCENARIO_HEADER, ExchangeObserver, ExchangeRecord, auth_class
 from conformance.runner.client import NOT_JSON, HttpClient, TimedOut, TransportFailure
+from conformance.runner.judging import ScenarioAborted, ScenarioJudge, ScenarioSkipped
 from conformance.sse import SSEMessage
 
+__all__ = ["Exchange", "ScenarioAborted", "ScenarioContext", "ScenarioSkipped", "StreamExchange", "excerpt"]
+
 EXCERPT = 200
-
-
-class ScenarioSkipped(Exception):
-    """The scenario does not apply to this target (reported as skipped, with the reason)."""
-
-
-class ScenarioAborted(Exception):
-    """A step failed so that the rest is meaningless; its findings are already recorded."""
 
 
 def excerpt(value: Any, limit: int = EXCERPT) -> str:
@@ -50,6 +44,7 @@ class Exchange:
     content_type: str | None
     body: Any  # decoded JSON, or NOT_JSON
     elapsed_s: float
+    record: ExchangeRecord | None = None  # what the observers saw and the http.* rules judge
 
     @property
     def ok(self) -> bool:
@@ -73,6 +68,7 @@ class StreamExchange:
     timed_out: bool = False
     body: Any = None  # the error body when status != 200
     raw_chunks: list[bytes] = field(default_factory=list)  # body bytes exactly as received
+    record: ExchangeRecord | None = None
 
     @property
     def raw(self) -> bytes:
@@ -101,7 +97,7 @@ def _decode(msg: SSEMessage) -> Any:
     return value if isinstance(value, dict) else {"_raw": msg.data[:2000]}
 
 
-class ScenarioContext:
+class ScenarioContext(ScenarioJudge):
     """Handed to each scenario function. Holds the findings and the event timeline of the case."""
 
     def __init__(
@@ -115,41 +111,21 @@ class ScenarioContext:
         scenario_id: str | None = None,
         observers: Sequence[ExchangeObserver] = (),
     ) -> None:
+        super().__init__(profile)
         self.client = client
         self.scenario_id = scenario_id
         # Observers (recorder, real-client probes) see every exchange; see conformance.recording.
         self.observers = tuple(observers)
         self._exchange_index = 0
         self.model = model
-        self.profile = profile
         self.keep_events = keep_events
         self.has_api_key = has_api_key
-        self.findings: list[Finding] = []
         self.events: list[dict[str, Any]] = []
         self.event_count = 0  # events, not counting `[DONE]` sentinels
         self.message_count = 0  # SSE messages: the checker's event_index counts these
         self.streams: list[dict[str, Any]] = []
         self.exchanges: list[dict[str, Any]] = []
         self.notes: dict[str, Any] = {}
-
-    # -- findings --------------------------------------------------------------------------
-
-    def finding(self, rule: str, message: str, **where: Any) -> Finding:
-        from conformance.registry import make_finding
-
-        f = make_finding(rule, message, profile=self.profile, **where)
-        self.findings.append(f)
-        return f
-
-    def _adopt(self, findings: Iterable[Finding], label: str | None, offset: int = 0) -> None:
-        """Add checker findings; stream event indexes become indexes into the case timeline."""
-        for f in findings:
-            changes: dict[str, Any] = {}
-            if label:
-                changes["message"] = f"{label}: {f.message}"
-            if offset and f.event_index is not None:
-                changes["event_index"] = f.event_index + offset
-            self.findings.append(dataclasses.replace(f, **changes) if changes else f)
 
     def _headers(self) -> dict[str, str]:
         # Names the scenario on every request: harmless for real servers, lets a replay answer
@@ -192,60 +168,6 @@ class ScenarioContext:
             {"label": label, "method": method, "path": path, "status": status, "elapsed_s": round(elapsed, 4), **extra}
         )
 
-    # -- http.* rules ----------------------------------------------------------------------
-
-    def _timeout(self, label: str, what: str, exc: TimedOut) -> NoReturn:
-        self.finding("http.timeout", f"{label}: {what} within {exc.seconds:g}s (--timeout)")
-        raise ScenarioAborted()
-
-    def check_error_shape(self, ex: Exchange | StreamExchange, label: str) -> bool:
-        """http.error-shape: `{"error": {"message", "type", "param", "code"}}`."""
-        body = ex.body
-        problem = None
-        if not isinstance(body, dict):
-            problem = "the error body is not a JSON object"
-        elif not isinstance(body.get("error"), dict):
-            problem = "no `error` object" + (" (FastAPI's `detail` shape)" if "detail" in body else "")
-        else:
-            err = body["error"]
-            missing = [k for k in ("message", "type", "param", "code") if k not in err]
-            if missing:
-                problem = f"`error` lacks {', '.join(missing)}"
-            elif not isinstance(err["message"], str) or not err["message"]:
-                problem = "`error.message` is not a non-empty string"
-            elif not isinstance(err["type"], str):
-                problem = "`error.type` is not a string"
-            elif err["param"] is not None and not isinstance(err["param"], str):
-                problem = "`error.param` is neither a string nor null"
-            elif err["code"] is not None and not isinstance(err["code"], str):
-                problem = "`error.code` is neither a string nor null"
-        if problem:
-            self.finding("http.error-shape", f"{label}: {problem}", excerpt=excerpt(body))
-            return False
-        return True
-
-    def judge_valid(self, ex: Exchange | StreamExchange, label: str | None = None, require: bool = True) -> None:
-        """A valid request: anything but 200 is http.status (and http.server-error when 5xx)."""
-        label = label or ex.label
-        if ex.status == 200:
-            return
-        if ex.status >= 500:
-            self.finding("http.server-error", f"{label}: answered {ex.status} to a valid request", excerpt=excerpt(ex.body))
-        self.finding("http.status", f"{label}: answered {ex.status} to a valid request (expected 200)", excerpt=excerpt(ex.body))
-        if ex.status >= 400:
-            self.check_error_shape(ex, label)
-        if require:
-            raise ScenarioAborted()
-
-    def _judge_json(self, ex: Exchange, label: str, require: bool) -> None:
-        ctype = (ex.content_type or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            self.finding("http.content-type", f"{label}: Content-Type is {ex.content_type!r}, expected application/json")
-        if ex.body is NOT_JSON:
-            self.finding("http.content-type", f"{label}: the body is not JSON", excerpt=excerpt(ex.body))
-            if require:
-                raise ScenarioAborted()
-
     # -- requests --------------------------------------------------------------------------
 
     async def send(
@@ -257,23 +179,27 @@ class ScenarioContext:
         label: str | None = None,
         raw: bytes | None = None,
         auth: bool | str = True,
+        expect: Expectation | None = None,
     ) -> Exchange:
-        """A request without any judgement except timeouts (callers judge)."""
+        """A request without any judgement except timeouts (callers judge). `expect`: what the
+        caller will judge the answer against, recorded with the exchange for offline checks."""
         label = label or f"{method} /{path}"
         try:
             res = await self.client.request(
                 method, path, json_body=body, content=raw, auth=auth, headers=self._headers()
             )
         except TimedOut as exc:
-            self._timeout(label, "no response" if exc.phase == "first-byte" else "no complete response", exc)
+            self.timed_out(HttpExchange(label, method, path, None, expect=expect, request=body,
+                                        timeout=Timeout(exc.phase, exc.seconds)))
         self._log(label, method, path, res.status, res.elapsed_s)
+        record = self._record(
+            label, method, path, auth, request_json=body if raw is None else None, request_raw=raw,
+            status=res.status, headers=list(res.headers.multi_items()), body=res.body,
+            chunks=[(round(res.elapsed_s * 1000, 3), len(res.body))], expect=expect,
+        )
         if self.observers:
-            self._observe(self._record(
-                label, method, path, auth, request_json=body if raw is None else None, request_raw=raw,
-                status=res.status, headers=list(res.headers.multi_items()), body=res.body,
-                chunks=[(round(res.elapsed_s * 1000, 3), len(res.body))],
-            ))
-        return Exchange(label, method, path, body, res.status, res.content_type, res.json(), res.elapsed_s)
+            self._observe(record)
+        return Exchange(label, method, path, body, res.status, res.content_type, res.json(), res.elapsed_s, record)
 
     async def create(self, body: dict[str, Any], *, label: str | None = None, require: bool = True) -> Exchange:
         """POST /responses (not streamed): status, content type, then `check_response`."""
@@ -281,11 +207,10 @@ class ScenarioContext:
 
         req = self._with_model(body)
         label = label or "POST /responses"
-        ex = await self.send("POST", "responses", req, label=label)
-        self.judge_valid(ex, label, require)
+        ex = await self.send("POST", "responses", req, label=label, expect=VALID_JSON)
+        self._judge_json(ex, label, require)
         if ex.status != 200:
             return ex
-        self._judge_json(ex, label, require)
         if ex.body is not NOT_JSON:
             # Any JSON body (null and lists included): the checker reports what is wrong with it.
             result = check_response(ex.body, profile=self.profile, request=req)
@@ -301,13 +226,17 @@ class ScenarioContext:
         from conformance import check_response
 
         label = label or f"GET /{path}"
-        ex = await self.send("GET", path, label=label)
-        self.judge_valid(ex, label, require)
-        if ex.status == 200:
-            self._judge_json(ex, label, require)
-            if check and isinstance(ex.body, dict):
-                self._adopt(check_response(ex.body, profile=self.profile).findings, label)
+        ex = await self.send("GET", path, label=label, expect=VALID_JSON)
+        self._judge_json(ex, label, require)
+        if ex.status == 200 and check and isinstance(ex.body, dict):
+            self._adopt(check_response(ex.body, profile=self.profile).findings, label)
         return ex
+
+    def _judge_json(self, ex: Exchange, label: str, require: bool) -> None:
+        """A valid request answered 200 with a JSON body; `require`: else the scenario stops."""
+        self.judge(ex, VALID_JSON, label)
+        if require and (ex.status != 200 or ex.body is NOT_JSON):
+            raise ScenarioAborted()
 
     async def expect_error(
         self,
@@ -322,22 +251,9 @@ class ScenarioContext:
     ) -> Exchange:
         """An invalid request: must get one of `statuses` with the OpenAI error shape, never 5xx."""
         label = label or f"{method} /{path}"
-        ex = await self.send(method, path, body, label=label, raw=raw, auth=auth)
+        ex = await self.send(method, path, body, label=label, raw=raw, auth=auth, expect=invalid(statuses))
         self.judge_error(ex, statuses)
         return ex
-
-    def judge_error(self, ex: Exchange, statuses: tuple[int, ...] = (400,)) -> None:
-        """http.server-error / http.bad-request / http.error-shape for an answer to a bad request."""
-        label = ex.label
-        want = " or ".join(str(s) for s in statuses)
-        if ex.status >= 500:
-            self.finding("http.server-error", f"{label}: answered {ex.status} (expected {want})", excerpt=excerpt(ex.body))
-        elif 200 <= ex.status < 300:
-            self.finding("http.bad-request", f"{label}: accepted with {ex.status} (expected {want})", excerpt=excerpt(ex.body))
-            return
-        elif ex.status not in statuses:
-            self.finding("http.bad-request", f"{label}: answered {ex.status} (expected {want})", excerpt=excerpt(ex.body))
-        self.check_error_shape(ex, label)
 
     async def stream(
         self,
@@ -360,22 +276,22 @@ class ScenarioContext:
         checker = SSEStreamChecker(self.profile, request=req)
         offset = self.message_count
         sx = StreamExchange(label, req, 0, None)
-        saw_terminal = False
         timeout: TimedOut | None = None
         transport_error: str | None = None
         started = time.perf_counter()
         chunk_times: list[tuple[float, int]] = []
         headers: list[tuple[str, str]] = []
 
-        def observe(**fields: Any) -> None:
+        def observe(**fields: Any) -> ExchangeRecord:
+            sx.record = self._record(
+                label, "POST", "responses", True, request_json=req, status=sx.status, stream=True,
+                headers=headers, body=sx.raw, chunks=chunk_times, expect=VALID, **fields,
+            )
             if self.observers:
-                self._observe(self._record(
-                    label, "POST", "responses", True, request_json=req, status=sx.status, stream=True,
-                    headers=headers, body=sx.raw, chunks=chunk_times, **fields,
-                ))
+                self._observe(sx.record)
+            return sx.record
 
         def take(messages: list[SSEMessage]) -> None:
-            nonlocal saw_terminal
             for msg in messages:
                 event = _decode(msg)
                 sx.events.append(event)
@@ -384,8 +300,6 @@ class ScenarioContext:
                 self.message_count += 1
                 if not msg.is_done:
                     self.event_count += 1
-                if event.get("type") in TERMINAL_TYPES:
-                    saw_terminal = True
 
         try:
             async with self.client.stream("POST", "responses", json_body=req, headers=self._headers()) as handle:
@@ -417,7 +331,8 @@ class ScenarioContext:
                         transport_error = str(exc)
         except TimedOut as exc:
             self._log(label, "POST", "responses", None, time.perf_counter() - started, stream=True)
-            self._timeout(label, "no response headers", exc)
+            self.timed_out(HttpExchange(label, "POST", "responses", None, stream=True, expect=VALID, request=req,
+                                        timeout=Timeout(exc.phase, exc.seconds)))
         elapsed = time.perf_counter() - started
         self._log(label, "POST", "responses", sx.status, elapsed, stream=True, events=len(sx.events))
         if sx.status != 200:
@@ -431,18 +346,13 @@ class ScenarioContext:
         take(checker.messages)
         sx.result = checker.finish()
         self._adopt(sx.result.findings, prefix, offset)
-        observe(terminal=sx.terminal, error=str(timeout) if timeout else transport_error)
+        record = observe(terminal=sx.terminal, error=str(timeout) if timeout else transport_error,
+                         timeout=Timeout(timeout.phase, timeout.seconds) if timeout else None)
         self.streams.append({"label": label, "first_event": offset, "events": len(sx.events), "content_type": sx.content_type})
         if transport_error:
             self.streams[-1]["transport_error"] = transport_error
         if timeout is not None:
-            if saw_terminal:
-                what = "the terminal event arrived but the connection was not closed"
-            elif sx.events:
-                what = f"{len(sx.events)} events received but no terminal event"
-            else:
-                what = "response headers received but no event"
-            self._timeout(label, what, timeout)
+            self.timed_out(record.exchange())
         if require and sx.terminal is None:
             raise ScenarioAborted()
         return sx

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.exchange import VALID
 from conformance.runner.context import ScenarioContext, excerpt
 from conformance.scenarios.base import expect_text, first_difference, message_text, scenario
 
@@ -70,7 +71,7 @@ async def get_response_unknown(ctx: ScenarioContext) -> None:
 async def delete_response(ctx: ScenarioContext) -> None:
     ex = await ctx.create({"input": HELLO, "store": True})
     rid = ex.response.get("id")
-    deleted = await ctx.send("DELETE", f"responses/{rid}")
+    deleted = await ctx.send("DELETE", f"responses/{rid}", expect=VALID)
     if deleted.status != 200:
         ctx.judge_valid(deleted, require=True)
     body = deleted.body if isinstance(deleted.body, dict) else {}

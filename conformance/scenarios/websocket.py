@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from conformance.exchange import Expectation, invalid
 from conformance.runner.context import ScenarioContext
 from conformance.scenarios.base import message_text, scenario
 
@@ -19,6 +20,8 @@ ESSAY = "Write a detailed 500-word essay about the history of lighthouses."
 # The upgrade (or /responses/compact) of a server without the feature: no route (404), a route
 # for other methods only (405), or a framework that refuses unrouted upgrades (403, 501).
 MISSING = (403, 404, 405, 501)
+# What a compaction request expects (recorded with it): 200, unless the target has no endpoint.
+COMPACT = Expectation("valid", unless=MISSING)
 TOOL = {"type": "function", "name": "get_weather", "description": "Current weather for a city.",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
                        "additionalProperties": False}, "strict": True}
@@ -215,7 +218,8 @@ async def websocket_failed_continuation(ctx: ScenarioContext) -> None:
 async def websocket_compact_new_chain(ctx: ScenarioContext) -> None:
     window = [{"role": "user", "content": "My favourite colour is teal."},
               {"role": "assistant", "content": "Noted: teal."}]
-    ex = await ctx.send("POST", "responses/compact", {"model": ctx.model, "input": window}, label="compact")
+    ex = await ctx.send("POST", "responses/compact", {"model": ctx.model, "input": window}, label="compact",
+                        expect=COMPACT)
     if ex.status in MISSING:
         ctx.skip(f"the target has no /responses/compact (answered {ex.status})")
     ctx.judge_valid(ex, "compact")
@@ -236,7 +240,8 @@ async def websocket_compact_new_chain(ctx: ScenarioContext) -> None:
 async def compact_response(ctx: ScenarioContext) -> None:
     window = [{"role": "user", "content": "Summarise our plan: buy apples, then bake a pie."},
               {"role": "assistant", "content": "Plan: apples, then pie."}]
-    ex = await ctx.send("POST", "responses/compact", {"model": ctx.model, "input": window}, label="compact")
+    ex = await ctx.send("POST", "responses/compact", {"model": ctx.model, "input": window}, label="compact",
+                        expect=COMPACT)
     if ex.status in MISSING:
         ctx.skip(f"the target has no /responses/compact (answered {ex.status})")
     ctx.judge_valid(ex, "compact")
@@ -256,7 +261,8 @@ async def compact_response(ctx: ScenarioContext) -> None:
 
 @scenario("compact-missing-model", "POST /responses/compact without model is a 400", "compact", "errors", "open-responses")
 async def compact_missing_model(ctx: ScenarioContext) -> None:
-    ex = await ctx.send("POST", "responses/compact", {"input": "hello"}, label="compact without model")
+    ex = await ctx.send("POST", "responses/compact", {"input": "hello"}, label="compact without model",
+                        expect=invalid(unless=MISSING))
     if ex.status in MISSING and not (isinstance(ex.body, dict) and (ex.body.get("error") or {}).get("param")):
         ctx.skip(f"the target has no /responses/compact (answered {ex.status})")
     ctx.judge_error(ex)
