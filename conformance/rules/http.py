@@ -13,8 +13,9 @@ report them (through `ScenarioContext.finding`, i.e. `registry.make_finding`):
   same request streamed and not; a stream and the GET of what it stored);
 - http.previous-response: whether a continuation names the response the scenario chained it to;
 - http.output-missing / http.structured-output: what the scenario asked the model to produce;
-- http.object-shape: DELETE, input-items, models and compaction bodies, judged together with the
-  ids and inputs of the scenario's earlier requests.
+- http.object-shape of the input-items list (it must hold the input the scenario sent), the
+  models list and the compaction body (whose scenarios also judge what the output holds). The
+  deleted-response object needs nothing but its exchange: it is an "@exchange" check below.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ define("http.previous-response", "error", "previous_response_id is not honoured"
        "previous_response_id.", external=RUNNER)
 define("http.object-shape", "error", "a non-Response body lacks required fields",
        "The deleted-response object, the input-items list, or the models list has the wrong shape.",
-       external=RUNNER)
+       external=RUNNER + " (the deleted-response object: any exchange)")
+# The API reference shows object "response"; other OpenAI documents say "response.deleted".
+DELETED_OBJECTS = ("response.deleted", "response")
 
 
 def excerpt(value: Any) -> str:
@@ -175,3 +178,15 @@ def answered_in_time(ex: HttpExchange) -> Iterator[str]:
         else:
             what = "response headers received but no event"
     yield f"{ex.label}: {what} within {ex.timeout.seconds:g}s (--timeout)"
+
+
+@rule("http.object-shape", on="@exchange")
+def deleted_object(ex: HttpExchange) -> Iterator[str]:
+    """`DELETE /responses/{id}` answers `{"id": id, "object": "response.deleted", "deleted": true}`."""
+    head, _, rid = ex.path.partition("/")
+    if not _judged(ex) or ex.method != "DELETE" or ex.status != 200 or head != "responses" or not rid or "/" in rid:
+        return
+    body = ex.decoded if isinstance(ex.decoded, dict) else {}
+    if body.get("deleted") is not True or body.get("id") != rid or body.get("object") not in DELETED_OBJECTS:
+        shown = one_line("<not JSON>" if ex.decoded is NOT_JSON else ex.decoded, 120)
+        yield f'DELETE answered {shown}, expected {{"id": {rid!r}, "object": "response.deleted", "deleted": true}}'

@@ -13,7 +13,6 @@ from conformance.scenarios.base import expect_text, first_difference, message_te
 
 HELLO = "Say hello in one short sentence."
 UNKNOWN_ID = "resp_conformance0000000000000000000000unknown"
-DELETED_OBJECTS = ("response.deleted", "response")
 
 
 @scenario("previous-response-id", "A second turn continues a stored response via previous_response_id", "state", "stream")
@@ -72,15 +71,7 @@ async def delete_response(ctx: ScenarioContext) -> None:
     ex = await ctx.create({"input": HELLO, "store": True})
     rid = ex.response.get("id")
     deleted = await ctx.send("DELETE", f"responses/{rid}", expect=VALID)
-    if deleted.status != 200:
-        ctx.judge_valid(deleted, require=True)
-    body = deleted.body if isinstance(deleted.body, dict) else {}
-    # The API reference shows object "response"; other OpenAI documents say "response.deleted".
-    if body.get("deleted") is not True or body.get("id") != rid or body.get("object") not in DELETED_OBJECTS:
-        ctx.finding(
-            "http.object-shape",
-            f'DELETE answered {excerpt(deleted.body, 120)}, expected {{"id": {rid!r}, "object": "response.deleted", "deleted": true}}',
-        )
+    ctx.judge_valid(deleted, require=True)  # the status, and the deleted object (http.object-shape)
     await ctx.expect_error(method="GET", path=f"responses/{rid}", statuses=(404,), label="GET after DELETE")
 
 

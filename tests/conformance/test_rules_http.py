@@ -138,6 +138,18 @@ def test_an_old_recording_without_an_expectation_is_judged_where_the_answer_suff
     assert rules(check_record(record(200, "x", ctype="text/plain"))) == ["http.content-type", "http.content-type"]
 
 
+def test_a_delete_answered_with_something_else_than_the_deleted_object() -> None:
+    rec = record(200, {"id": "resp_2", "object": "response", "deleted": True}, expect=VALID, path="/responses/resp_1",
+                 label="DELETE /responses/resp_1")
+    rec["recording"]["method"] = "DELETE"
+    result = check_record(rec)
+    assert messages(result, "http.object-shape") == [
+        'DELETE answered {"id":"resp_2","object":"response","deleted":true}, expected '
+        '{"id": \'resp_1\', "object": "response.deleted", "deleted": true}']
+    rec["body"] = '{"id": "resp_1", "object": "response.deleted", "deleted": true}'
+    assert "http.object-shape" not in rules(check_record(rec))
+
+
 def test_an_exchange_its_scenario_did_not_judge_is_not_judged() -> None:
     assert rules(check_record(record(500, "oops", expect=None))) == []
 

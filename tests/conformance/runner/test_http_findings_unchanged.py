@@ -111,12 +111,26 @@ def _hanging_headers_app() -> Starlette:
     return Starlette(routes=[Route("/v1/responses", create, methods=["POST"])])
 
 
+def _bad_delete_app() -> Starlette:
+    """The correct fake, except that DELETE answers 200 with an object that is no deletion."""
+    good = fakes.make_app()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "DELETE":
+            await JSONResponse({"id": "resp_other", "object": "response", "deleted": "yes"})(scope, receive, send)
+            return
+        await good(scope, receive, send)
+
+    return app  # type: ignore[return-value]
+
+
 BAD_REQUESTS = ",".join(s.id for s in catalogue() if "errors" in s.tags)
 CASES: dict[str, tuple[Any, str, float]] = {
     "server-error": (fakes.server_error_app, f"basic-response,{BAD_REQUESTS}", 30.0),
     "fastapi-422": (fakes.fastapi_422_app, f"basic-response,{BAD_REQUESTS}", 30.0),
     "text": (_text_app(), f"basic-response,streaming-response,get-stored-response,delete-response,{BAD_REQUESTS}", 30.0),
     "accept-all": (_accept_all_app(), BAD_REQUESTS, 30.0),
+    "bad-delete": (_bad_delete_app(), "delete-response", 30.0),
     "hanging-stream": (fakes.hanging_app, "streaming-response", 0.5),
     "hanging-headers": (_hanging_headers_app(), "streaming-response,basic-response", 0.5),
 }
@@ -148,7 +162,7 @@ def test_the_golden_file_covers_every_single_exchange_rule() -> None:
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     seen = {row[1] for rows in golden.values() for row in rows}
     assert {"http.status", "http.server-error", "http.error-shape", "http.bad-request", "http.content-type",
-            "http.timeout"} <= seen
+            "http.timeout", "http.object-shape"} <= seen
 
 
 if __name__ == "__main__":
