@@ -42,6 +42,7 @@ import orjson
 from conformance import registry
 from conformance.cascades import fold
 from conformance.check_context import CheckContext
+from conformance.excerpts import clip, render
 from conformance.findings import Finding, at_least
 from conformance.profiles import Profile, cap, get_profile
 from conformance.registry import Check, Hit
@@ -679,14 +680,11 @@ class StreamChecker:
     @staticmethod
     def _excerpt(ctx: CheckContext) -> str | None:
         if ctx.decoded is not None:
-            try:
-                raw = orjson.dumps(ctx.decoded, default=repr).decode()
-            except (TypeError, orjson.JSONEncodeError):
-                raw = repr(ctx.decoded)
+            raw = render(ctx.decoded, quote=True)
         elif ctx.message is not None:
             raw = ctx.message.data
         elif ctx.hook == "@response" and ctx.response is not None:
             return None
         else:
             return None
-        return raw if len(raw) <= EXCERPT_LEN else raw[:EXCERPT_LEN] + "…"
+        return clip(raw, EXCERPT_LEN, beyond=True)

@@ -45,6 +45,7 @@ from conformance.contracts_tolerances import (
     match_tolerance,
 )
 from conformance.contracts_unknown import unknown_fields
+from conformance.excerpts import short
 from conformance.resources import schemas_dir
 
 __all__ = [
@@ -556,11 +557,7 @@ def _json_type(x: Any) -> str:
 
 
 def _short(x: Any, limit: int = 80) -> str:
-    try:
-        text = json.dumps(x, ensure_ascii=False, default=repr)
-    except (TypeError, ValueError):
-        text = repr(x)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short(x, limit)
 
 
 def _one_line(text: str) -> str:

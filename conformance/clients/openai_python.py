@@ -8,13 +8,13 @@ terminal snapshot. The openai version used is part of every result.
 from __future__ import annotations
 
 import inspect
-import json
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from conformance.excerpts import short
 from conformance.findings import Finding
 
 if TYPE_CHECKING:
@@ -240,8 +240,7 @@ def compare_final_response(final: dict[str, Any], terminal: dict[str, Any]) -> l
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short(value, limit, sort_keys=True)
 
 
 class OpenAIPythonProbe:

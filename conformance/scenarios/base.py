@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from conformance.excerpts import clip
+
 if TYPE_CHECKING:
     from conformance.runner.context import ScenarioContext
 
@@ -155,5 +157,4 @@ def shape_difference(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str 
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(repr(value), limit)

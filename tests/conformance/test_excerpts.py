@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.excerpts import clip, one_line, render
+from conformance.excerpts import clip, one_line, render, short
 
 
 def test_clip_keeps_the_limit_with_the_ellipsis() -> None:
@@ -17,3 +17,17 @@ def test_render() -> None:
     assert render({1: 2}) == "{1: 2}"  # not JSON: repr
     assert render(object).startswith("\"<class")  # JSON via repr()
     assert one_line({"k": "v" * 100}, 12) == '{"k":"vvvvv…'
+
+
+def test_clip_beyond_puts_the_ellipsis_after_the_limit() -> None:
+    assert clip("abcdef", 6, beyond=True) == "abcdef"
+    assert clip("abcdefg", 6, beyond=True) == "abcdef…"
+    assert clip("abcdefg", 6) == "abcde…"
+
+
+def test_short_quotes_a_value_as_readable_json() -> None:
+    assert short({"b": 1, "a": "é"}) == '{"b": 1, "a": "é"}'
+    assert short({"b": 1, "a": 2}, sort_keys=True) == '{"a": 2, "b": 1}'
+    assert short("x" * 100, 10) == '"xxxxxxxx…'
+    assert short({1: "a", "b": 2}, sort_keys=True) == repr({1: "a", "b": 2})  # keys that cannot be sorted
+    assert short({"v": {1, 2}}) == '{"v": "{1, 2}"}'  # repr() for what JSON cannot hold
