@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import orjson
 
 from conformance.cli import UsageError
-from conformance.corpus import BODY_SUFFIXES
+from conformance.corpus import iter_dir
 
 CORPUS_SUFFIXES = (".jsonl", ".parquet")
 
@@ -70,8 +70,9 @@ def _validate(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: no such file or directory")
         if not os.access(p, os.R_OK):
             raise UsageError(f"{path}: permission denied")
-        if p.is_dir() and not any(q.name.endswith(BODY_SUFFIXES) for q in p.rglob("*")):
-            raise UsageError(f"{path}: is a directory without a .sse or .body.json file: nothing to check")
+        if p.is_dir() and next(iter_dir(p), None) is None:
+            raise UsageError(f"{path}: is a directory without a .sse or .body.json file (nor a recorded "
+                             "exchange): nothing to check")
         if path.endswith(".parquet"):
             _validate_parquet(path, args.column)
 

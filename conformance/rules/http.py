@@ -60,7 +60,7 @@ define("http.previous-response", "error", "previous_response_id is not honoured"
        "previous_response_id.", external=RUNNER)
 define("http.object-shape", "error", "a non-Response body lacks required fields",
        "The deleted-response object, the input-items list, or the models list has the wrong shape.",
-       external=RUNNER + " (the deleted-response object: any exchange)")
+       external=RUNNER + "; a DELETE answer: any exchange")
 # The API reference shows object "response"; other OpenAI documents say "response.deleted".
 DELETED_OBJECTS = ("response.deleted", "response")
 

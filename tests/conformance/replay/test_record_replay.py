@@ -249,3 +249,26 @@ def test_scenarios_skipped_when_recorded_replay_as_skipped(tmp_path: Path) -> No
         skipped = {c.id: c.skip_reason for c in again.cases if c.status == "skipped"}
         assert set(skipped) == {"error-missing-api-key", "error-wrong-api-key"}
         assert all(r and r.startswith("skipped when recorded: no API key") for r in skipped.values()), skipped
+
+
+def test_http_findings_of_a_recording_are_the_same_live_replayed_and_checked(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A target answering bad requests with a text 500: the http.* exchange rules give the same
+    findings in the run that recorded it, in a run against its replay, and in `conformance check`."""
+    chosen = [catalogue.get(s) for s in ("error-missing-model", "error-invalid-json")]
+    recorder = Recorder(tmp_path, target="fake", scenario_tags={s.id: s.tags for s in chosen})
+    original = run_scenarios(app_target(fakes.server_error_app), chosen,
+                             RunOptions(observers=(recorder,), model=fakes.MODEL))
+    recorder.write_session(original)
+    again = run_scenarios(app_target(create_replay_app(Replayer.from_folder(tmp_path))), chosen,
+                          RunOptions(model=fakes.MODEL))
+
+    def http(cases: Any) -> list[tuple[str, str, str]]:
+        return [(c.id, f.rule, f.message) for c in cases for f in c.findings if f.rule.startswith("http.")]
+
+    assert http(original.cases) == http(again.cases)
+    assert {rule for _, rule, _ in http(original.cases)} == {"http.server-error", "http.error-shape"}
+    assert cli_main(["check", str(tmp_path), "--format", "jsonl", "-j", "1"]) == 1
+    checked = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    offline = sorted((r["path"].split("/")[-2], f["rule"], f["message"]) for r in checked for f in r["findings"])
+    assert offline == sorted(http(original.cases))
