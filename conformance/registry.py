@@ -313,9 +313,18 @@ def all_checks() -> list[Check]:
     return [c for r in all_rules() for c in r.checks]
 
 
-def hook_checks(hook: str) -> list[Check]:
-    """The checks subscribed to `hook`, in the order they were declared."""
-    return sorted((c for c in all_checks() if hook in c.on), key=lambda c: c.seq)
+_hook_cache: dict[str, tuple[int, tuple[Check, ...]]] = {}
+
+
+def hook_checks(hook: str) -> tuple[Check, ...]:
+    """The checks subscribed to `hook`, in the order they were declared (kept until the next
+    registration: the exchange rules run once per exchange of a corpus)."""
+    _ensure_loaded()
+    cached = _hook_cache.get(hook)
+    if cached is None or cached[0] != _generation:
+        cached = (_generation, tuple(sorted((c for c in all_checks() if hook in c.on), key=lambda c: c.seq)))
+        _hook_cache[hook] = cached
+    return cached[1]
 
 
 def make_finding(
