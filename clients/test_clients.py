@@ -211,11 +211,12 @@ def test_client(client: str, case: str, target: Any) -> None:
 
 CODEX = JS / "node_modules" / ".bin" / "codex"
 CODEX_PROMPT = "List the files in this directory, then say what you found."
+CODEX_SEARCH_PROMPT = "Search the web: how are url_citation annotations streamed? Cite your sources."
 
 
-@pytest.mark.parametrize(("client", "case"), [("codex", "codex_exec")], ids=["codex-codex_exec"])
-def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None:
-    """`codex exec` with its default tools completes a turn; the only flags name the provider."""
+def run_codex(target: Any, tmp_path: Path, prompt: str, *, name_model: bool = False) -> subprocess.CompletedProcess[str]:
+    """`codex exec` with the reference server as a custom Responses provider, in a fresh git
+    repository and CODEX_HOME; it must exit 0. `name_model`: pass the server's model id (`-m`)."""
     if (why := _node_missing()) is not None:
         pytest.skip(why)
     assert CODEX.exists(), "clients/js/node_modules/.bin/codex is missing: run `npm ci` in clients/js"
@@ -229,9 +230,10 @@ def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None
     provider = ["-c", "model_providers.ref.name=reference-server",
                 "-c", f"model_providers.ref.base_url={target.base_url}",
                 "-c", "model_providers.ref.wire_api=responses", "-c", "model_provider=ref"]
+    flags = ["-m", target.model] if name_model else []  # known once the server runs (begin)
     env = {**os.environ, "CODEX_HOME": str(home), "NO_PROXY": "127.0.0.1,localhost"}
     try:
-        proc = subprocess.run([str(CODEX), "exec", *provider, CODEX_PROMPT], cwd=repo, env=env,
+        proc = subprocess.run([str(CODEX), "exec", *provider, *flags, prompt], cwd=repo, env=env,
                               capture_output=True, text=True, timeout=TIMEOUT[target.backend],
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
@@ -239,6 +241,13 @@ def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None
     errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
     assert proc.returncode == 0, (f"codex exec exit {proc.returncode}: "
                                   f"{errors[-1] if errors else proc.stderr.strip()[-300:]}; {_wire(target)}")
+    return proc
+
+
+@pytest.mark.parametrize(("client", "case"), [("codex", "codex_exec")], ids=["codex-codex_exec"])
+def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None:
+    """`codex exec` with its default tools completes a turn; the only flags name the provider."""
+    proc = run_codex(target, tmp_path, CODEX_PROMPT)
     posts = creates(target)
     # Codex declares its tools in `tools` or (0.171) in an `additional_tools` input item
     declared = posts[0].request.get("tools") or [t for item in input_items(posts[0].request)
@@ -249,3 +258,36 @@ def test_codex_exec(client: str, case: str, target: Any, tmp_path: Path) -> None
     if target.backend == "scripted":
         assert final, "the last response has no text"
     assert final in proc.stdout, "codex did not print the model's final answer"
+
+
+@pytest.mark.parametrize(("client", "case"), [("codex", "codex_web_search")], ids=["codex-codex_web_search"])
+def test_codex_web_search(client: str, case: str, target: Any, tmp_path: Path) -> None:
+    """Codex offers its `web_search` tool when the model is named (`-m`: a slug outside its
+    code-mode catalog models, here the server's own model id); the server searches and opens a
+    page, the answer cites it, and Codex shows the searches and prints the cited answer."""
+    proc = run_codex(target, tmp_path, CODEX_SEARCH_PROMPT, name_model=True)
+    posts = creates(target)
+    offered = [t for t in posts[0].request.get("tools") or [] if t.get("type") == "web_search"]
+    assert offered, f"codex offered no web_search tool: {[t.get('type') for t in posts[0].request.get('tools') or []]}"
+    response = posts[-1].response
+    calls = [i for i in response.get("output", []) if i.get("type") == "web_search_call"]
+    actions = [c.get("action") or {} for c in calls]
+    assert any(a.get("type") == "search" for a in actions), f"no search: {actions}"
+    opened = {a.get("url") for a in actions if a.get("type") == "open_page"}
+    assert all(c.get("status") == "completed" for c in calls), [c.get("status") for c in calls]
+    parts = [p for i in response["output"] if i.get("type") == "message" for p in i.get("content", [])]
+    annotations = [a for p in parts for a in p.get("annotations") or []]
+    assert annotations, "the answer cites nothing"
+    for part in parts:
+        for a in part.get("annotations") or []:
+            host = a["url"].split("/")[2]
+            assert part["text"][a["start_index"]:a["end_index"]] == f"([{host}]({a['url']}))", a
+            assert a["url"] in opened, f"{a['url']} cited, but the pages opened were {sorted(opened)}"
+    # Codex read the web_search_call items (it shows each search's query and each opened URL)
+    for a in actions:
+        shown = a.get("query") if a.get("type") == "search" else a.get("url")
+        assert f"web search: {shown}" in proc.stderr, f"codex did not show the call {a}"
+    # the last message is the answer (the scripted model's preamble is a message too)
+    answer = "".join(p.get("text", "") for p in [i for i in response["output"] if i.get("type") == "message"][-1]
+                     .get("content", []))
+    assert answer.strip() in proc.stdout, "codex did not print the model's cited answer"

@@ -29,6 +29,7 @@ from openai_harmony import (
     ToolNamespaceConfig,
 )
 
+from .browser_tools import BROWSER_SEARCH
 from .emitter import CallTarget, HarmonyToEvents
 from .events import Event
 from .request import CallableTool, CreateRequest, CustomTool, NamespaceTool
@@ -82,18 +83,13 @@ def call_targets(tools: Iterable[ToolSpec]) -> dict[str, CallTarget]:
                                     t.name, t.namespace) for t in tools}
 
 
-# A forced web search is a required call of harmony's `browser.search`: as a tool spec, a
-# constrained backend's grammar admits exactly that call (its arguments per this schema).
-BROWSER_SEARCH = ToolSpec("search", "Searches for information related to `query`.", {
-    "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"],
-    "additionalProperties": False}, strict=True, namespace="browser")
-
-
 def output_spec(req: CreateRequest) -> OutputSpec:
     tools, mode = req.allowed_tools()
     fmt = req.text["format"]
     specs = tuple(tool_spec(t) for t in tools)
     if req.browser_mode() == "required":
+        # A forced web search is a required call of `browser.search`: as a tool spec, a
+        # constrained backend's grammar admits exactly that call.
         specs, mode = (BROWSER_SEARCH,), "required"
     return OutputSpec(
         tools=specs,

@@ -575,7 +575,7 @@ def _check_strict(schema: Any, param: str, what: str) -> None:
 
 
 # Tool types that are not functions: web search, which the server runs itself through harmony's
-# browser tool (Codex sends `web_search` on every request, gpt-oss knows it as `browser_search`),
+# browser tool (Codex sends `web_search` when its model is named, gpt-oss knows it as `browser_search`),
 # and `tool_search`, which finds deferred tools (this server defers none: never called).
 PASSIVE_TOOL_TYPES = frozenset({
     "web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11",

@@ -60,6 +60,27 @@ class ToolSpec:
 
 
 @dataclass(frozen=True)
+class BrowserPage:
+    """A page the browser displayed (its cursor), as far as a constrained backend needs it."""
+
+    cursor: int
+    size: int  # lines the page has (L0 .. L{size-1})
+    # The lines the model was shown: range(first, end), what a citation may point at.
+    first: int
+    end: int
+    # Link ids on it that `browser.open` follows (search results, find matches).
+    links: tuple[int, ...] = ()
+    # A document's text (an opened page or matches found in one), not a search results list:
+    # `browser.open` scrolls it and `browser.find` searches it.
+    document: bool = False
+
+    @property
+    def citable(self) -> bool:
+        """A marker may cite its lines: a document, or search results with links to cite."""
+        return self.end > self.first and (self.document or bool(self.links))
+
+
+@dataclass(frozen=True)
 class OutputSpec:
     """What the request demands of the output. Backends must honour it: the scripted backend by
     construction, a real model by constrained decoding.
@@ -84,16 +105,17 @@ class OutputSpec:
     # harmony's browser tool (the request's web_search): "none", "auto" or "required" (a forced
     # search: browse before answering). Calls go to `browser.search` / `.open` / `.find`.
     browser: ToolMode = "none"
-    # Pages the browser displayed in this response that a citation may point at: (cursor, number
-    # of lines). A constrained backend ends a plain-text answer with one marker `【c†Ln】` of them.
-    citable: tuple[tuple[int, int], ...] = ()
+    # The pages the browser displayed in this response, oldest first: what a constrained backend
+    # lets `browser.open` / `browser.find` name and a citation marker `【c†La-Lb】` point at.
+    pages: tuple[BrowserPage, ...] = ()
 
 
 @dataclass(frozen=True)
 class ScriptHint:
     """Facts about the conversation that a deterministic (scripted) backend answers from; a real
-    model reads the prompt tokens instead (a random-weight model only uses `tool_outputs`, to
-    resolve `tool_choice: "auto"` cooperatively)."""
+    model reads the prompt tokens instead (a random-weight model only uses `tool_outputs` and
+    `browser_results`, to resolve `tool_choice: "auto"` cooperatively, and the words of
+    `last_user_text` as the words its search query may use)."""
 
     last_user_text: str = ""
     # Outputs of the function calls that answer the model's last turn (empty when the last input

@@ -88,6 +88,8 @@ class Browser:
                                                         CONTEXT_SIZES["medium"])
         self.view_lines = view_lines if view_lines is not None else size_view
         self.pages: list[Page] = []
+        # cursor -> the lines of it the model was shown, as range(first, end)
+        self.views: dict[int, tuple[int, int]] = {}
         self.searches = 0  # real searches run (usage: tool_usage.web_search.num_requests)
         self.last_result = ""  # what the model read back from the latest call
         self.calls = 0  # calls run, failed ones included
@@ -137,7 +139,7 @@ class Browser:
         sources = tuple(h.url for h in hits)
         action = {"type": "search", "query": query.strip(),
                   "sources": [{"type": "url", "url": u} for u in sources]}
-        return BrowserResult(self._render(page, 0, len(page.lines)), action, sources=sources,
+        return BrowserResult(self._show(page, 0, len(page.lines)), action, sources=sources,
                              is_search=True)
 
     def open(self, id: Any = None, cursor: Any = None, loc: Any = None,
@@ -166,7 +168,7 @@ class Browser:
             raise BrowserError(f"`loc` {start} is past the end of the page ({len(page.lines)} lines)")
         end = len(page.lines) if count <= 0 and self.view_lines <= 0 else \
             min(len(page.lines), start + (count if count > 0 else self.view_lines))
-        return BrowserResult(self._render(page, start, end), {"type": "open_page", "url": page.url})
+        return BrowserResult(self._show(page, start, end), {"type": "open_page", "url": page.url})
 
     def find(self, pattern: Any, cursor: Any = None) -> BrowserResult:
         if not isinstance(pattern, str) or not pattern.strip():
@@ -187,18 +189,20 @@ class Browser:
             lines.append(f"No matches for “{pattern}”.")
         page = self._add(base.url, f"Find results for “{pattern}” in {base.title}", lines, links)
         action = {"type": "find_in_page", "url": base.url, "pattern": pattern}
-        return BrowserResult(self._render(page, 0, len(page.lines)), action)
+        return BrowserResult(self._show(page, 0, len(page.lines)), action)
 
     # -- citations --------------------------------------------------------------------------
 
     def resolve_citation(self, cursor: int, start: int, end: int | None = None) -> Citation | None:
-        """The URL and title a `【cursor†Lstart-Lend】` marker cites, or None when the cursor or the
-        line range does not exist. On a search results page the cited lines' link is the source."""
+        """The URL and title a `【cursor†Lstart-Lend】` marker cites, or None when the cursor does
+        not exist or the line range is not one the model was shown. On a search results page the
+        cited lines' link is the source."""
         end = start if end is None else end
         if not 0 <= cursor < len(self.pages) or start < 0 or end < start:
             return None
         page = self.pages[cursor]
-        if end >= len(page.lines):
+        first, stop = self.views.get(cursor, (0, len(page.lines)))
+        if start < first or end >= min(stop, len(page.lines)):
             return None
         if page.url:
             return Citation(page.url, page.title)
@@ -230,6 +234,10 @@ class Browser:
         page = Page(len(self.pages), url, title, tuple(lines), dict(links))
         self.pages.append(page)
         return page
+
+    def _show(self, page: Page, start: int, end: int) -> str:
+        self.views[page.cursor] = (start, end)
+        return self._render(page, start, end)
 
     @staticmethod
     def _render(page: Page, start: int, end: int) -> str:

@@ -37,7 +37,7 @@ from ..protocol.harmony import (
 )
 from ..protocol.logprobs import LogprobAttacher
 from ..protocol.request import CreateRequest
-from ..protocol.token_backend import BackendError, GenerationRequest, TokenBackend
+from ..protocol.token_backend import BackendError, BrowserPage, GenerationRequest, TokenBackend
 from ..protocol.vocab import o200k_tiktoken
 from ..search import Browser, BrowserResult, load_index
 
@@ -52,6 +52,13 @@ MAX_BROWSER_CALLS = 12
 def _too_long(size: str, window: int) -> APIError:
     return APIError(400, f"Your input is {size}, which exceeds the context window of {window} tokens.",
                     param="input", code="context_length_exceeded")
+
+
+def browser_pages(browser: Browser) -> tuple[BrowserPage, ...]:
+    """What a constrained backend needs of the pages the browser displayed (OutputSpec.pages)."""
+    return tuple(BrowserPage(p.cursor, len(p.lines), *browser.views.get(p.cursor, (0, 0)),
+                             links=tuple(sorted(p.links)), document=bool(p.url))
+                 for p in browser.pages)
 
 
 class BackendSource:
@@ -312,7 +319,10 @@ class BackendSource:
         output = step.output
         if output.browser == "required":  # the forced search happened: browsing is free now
             output = dataclasses.replace(output, tools=(), tool_mode="none", browser="auto")
-        citable = tuple((p.cursor, len(p.lines)) for p in browser.pages if p.lines and (p.url or p.links))
-        output = dataclasses.replace(output, citable=citable)
+        elif output.tool_mode == "required":  # a browser call is a tool call: the demand is met
+            output = dataclasses.replace(output, tool_mode="auto")
+        if browser.calls >= MAX_BROWSER_CALLS:  # the browser refuses more: answer
+            output = dataclasses.replace(output, browser="none")
+        output = dataclasses.replace(output, pages=browser_pages(browser))
         return dataclasses.replace(step, prompt_tokens=tuple(prompt), max_new_tokens=budget, hint=hint,
                                    prefix_key=None, output=output)

@@ -116,6 +116,18 @@ def test_search_open_find_and_citations(tmp_path: Path) -> None:
     assert browser.resolve_citation(1, 5, 4) is None  # reversed range
 
 
+def test_citations_point_only_at_lines_the_model_was_shown(tmp_path: Path) -> None:
+    browser = Browser(SearchIndex(load_folder(_corpus(tmp_path))), view_lines=10)
+    browser.search("kiwi berry")
+    browser.open(0)  # [1]: L0–L9 shown
+    browser.open(cursor=1, loc=60, num_lines=3)  # [2]: the same page, L60–L62 shown
+    assert browser.views == {0: (0, len(browser.pages[0].lines)), 1: (0, 10), 2: (60, 63)}
+    assert browser.resolve_citation(1, 9) is not None
+    assert browser.resolve_citation(1, 8, 10) is None  # L10 exists but was not shown
+    assert browser.resolve_citation(2, 60, 62) is not None
+    assert browser.resolve_citation(2, 59, 60) is None and browser.resolve_citation(2, 63) is None
+
+
 def test_bad_calls_become_failed_results_the_model_can_read(tmp_path: Path) -> None:
     browser = Browser(SearchIndex(load_folder(_corpus(tmp_path))))
     assert browser.call("open", {"id": 0}).text == "Error: no page is open yet; search first"

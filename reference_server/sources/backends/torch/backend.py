@@ -8,7 +8,14 @@ import asyncio
 import dataclasses
 from typing import Any, Literal
 
-from reference_server.protocol.token_backend import BackendError, GenerationRequest, ToolMode
+from reference_server.protocol.browser_tools import browser_tools, query_words
+from reference_server.protocol.token_backend import (
+    BackendError,
+    GenerationRequest,
+    OutputSpec,
+    ScriptHint,
+    ToolMode,
+)
 
 from .model import GptOss
 from .scheduler import Scheduler, Sequence, asyncio_deliverer
@@ -27,12 +34,34 @@ def cooperative_output(request: GenerationRequest) -> GenerationRequest:
     A random-weight model has no judgement, so under "auto" it would pick a call or an answer by
     chance and make tool scenarios flaky; the random presets therefore resolve "auto" with this
     policy (still decoded token by token by the model, under the grammar). A checkpoint decides
-    for itself ("model")."""
+    for itself ("model"). With web search offered, the browser is the tool it uses (see
+    `cooperative_browsing`)."""
     spec = request.output
+    if spec.browser == "auto":
+        return dataclasses.replace(request, output=cooperative_browsing(spec, request.hint))
     if spec.tool_mode != "auto" or not spec.tools:
         return request
     mode: ToolMode = "none" if request.hint.tool_outputs else "required"
     return dataclasses.replace(request, output=dataclasses.replace(spec, tool_mode=mode))
+
+
+def cooperative_browsing(spec: OutputSpec, hint: ScriptHint) -> OutputSpec:
+    """Web search as a cooperative model uses it, one browser call per step: search for words of
+    the question, then open one of the results, then answer citing what it read (at once when
+    the conversation ends with function results: those are what it answers). Each call is one
+    the grammar narrows to the browsing state (`browser_tools`); which words, link and lines
+    are the model's."""
+    done = len(hint.browser_results)
+    answer = dataclasses.replace(spec, tools=(), tool_mode="none", browser="none")
+    if hint.tool_outputs:
+        return answer
+    if done == 0:
+        step = browser_tools(spec.pages, ("search",), query_words(hint.last_user_text))
+    elif done == 1 and any(p.links for p in spec.pages):
+        step = browser_tools(spec.pages, ("open",))
+    else:
+        return answer
+    return dataclasses.replace(spec, tools=step, tool_mode="required", browser="none")
 
 
 class TorchTokenStream:

@@ -5,13 +5,16 @@ ends with `<|start|>assistant`, so the completion starts at `<|channel|>`:
 
     start:    [analysis] (final | call_0 | call_1 ...)      -- per tool_mode / reasoning
     analysis: <|channel|>analysis<|message|> TEXT <|end|><|start|>assistant
-    final:    <|channel|>final<|message|> (TEXT [citation] | %json{format}) <|return|>
-    citation: "【" CURSOR "†L" LINE "】"   -- after browsing: a page it showed, a line it has
+    final:    <|channel|>final<|message|> (TEXT | PROSE [citation] | %json{format}) <|return|>
+    citation: "【" CURSOR "†L" START ["-L" END] "】"  -- after browsing: lines of a page it was shown
     call_i:   <|channel|>commentary to=functions.NAME <|constrain|>json<|message|> %json{params} <|call|>
     custom_i: <|channel|>commentary to=functions.NAME<|message|> (TEXT | @custom_i) <|call|>
 
 A namespace tool's members are called as `to=NAMESPACE.NAME`; a custom tool with a lark or regex
-grammar has it as the sub-grammar `@custom_i` (see `matcher_grammar`).
+grammar has it as the sub-grammar `@custom_i` (see `matcher_grammar`). When browsing is up to the
+model (`OutputSpec.browser` "auto"), the browser's functions are calls too (`to=browser.search`
+…), their arguments constrained to the browsing state (`protocol/browser_tools.py`); with web
+search on, the answer's text (PROSE) has no `【` of its own, so its one marker is the grammar's.
 
 Free text is capped at `budget` tokens by the grammar (`max_tokens`); JSON schemas are
 narrowed (`bound_schema`) so that any weights can finish them.
@@ -23,7 +26,8 @@ import copy
 import json
 from typing import Any
 
-from reference_server.protocol.token_backend import BackendError, OutputSpec
+from reference_server.protocol.browser_tools import browser_tools
+from reference_server.protocol.token_backend import BackendError, BrowserPage, OutputSpec, ToolSpec
 
 # JSON Schema keywords whose value is a schema, a list of schemas, or a name -> schema map.
 _SCHEMA_VALUED = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then",
@@ -34,6 +38,8 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "depe
 MAX_STRING = 48
 MAX_ITEMS = 6
 INT_BOUND = 1_000_000
+# A citation marker spans at most this many lines after its first.
+CITE_SPAN = 3
 _NUMBER_LIMITS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 
 
@@ -110,8 +116,7 @@ def custom_grammars(spec: OutputSpec) -> dict[str, str]:
     import llguidance
 
     out: dict[str, str] = {}
-    tools = spec.tools if spec.tool_mode != "none" else ()
-    for i, tool in enumerate(tools):
+    for i, tool in enumerate(callable_tools(spec)):
         fmt = tool.format or {}
         if tool.kind != "custom" or fmt.get("type") != "grammar":
             continue
@@ -136,6 +141,33 @@ def matcher_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
                                     *({"name": name, "lark_grammar": text} for name, text in subs.items())]})
 
 
+def callable_tools(spec: OutputSpec) -> tuple[ToolSpec, ...]:
+    """What the model may call now: the spec's tools (unless `tool_mode` is "none"), then the
+    browser's functions when browsing is up to the model (their arguments constrained to the
+    pages the browser showed)."""
+    tools = spec.tools if spec.tool_mode != "none" else ()
+    if spec.browser == "auto":
+        tools = (*tools, *browser_tools(spec.pages))
+    return tools
+
+
+def citable_pages(pages: tuple[BrowserPage, ...]) -> tuple[BrowserPage, ...]:
+    """The pages a citation may name: the documents the browser showed, or when it showed none,
+    search results with links (a marker on those cites the link above the cited lines)."""
+    documents = tuple(p for p in pages if p.citable and p.document)
+    return documents or tuple(p for p in pages if p.citable)
+
+
+def line_ranges(page: BrowserPage) -> str:
+    """Alternatives for `{start}` / `{start}-L{end}`, lines the model was shown, at most
+    CITE_SPAN lines after the start."""
+    out = []
+    for start in range(page.first, page.end):
+        out.append(_lit(str(start)))
+        out += [_lit(f"{start}-L{end}") for end in range(start + 1, min(start + CITE_SPAN, page.end - 1) + 1)]
+    return " | ".join(out)
+
+
 def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenient: bool = False) -> str:
     """The lark grammar for one request. `tight`: see `bound_schema`. `lenient` asks llguidance
     to skip JSON Schema keywords it does not implement (used as a second attempt)."""
@@ -150,7 +182,7 @@ def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
             bounded["x-guidance"]["lenient"] = True
         rules.append(f"{name}: {_json(bounded)}")
 
-    tools = spec.tools if spec.tool_mode != "none" else ()
+    tools = callable_tools(spec)
     if spec.tool_mode == "required" and not tools:
         raise BackendError("tool_choice requires a tool call but no tools are available")
     for i, tool in enumerate(tools):
@@ -167,7 +199,7 @@ def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
         rules.append(f"call_{i}: <|channel|> {header} <|constrain|> \"json\" <|message|> args_{i} <|call|>")
         params = tool.parameters if isinstance(tool.parameters, dict) and tool.parameters else NO_ARGUMENTS
         schema_rule(f"args_{i}", params)
-    if spec.tool_mode != "required" or not tools:
+    if spec.tool_mode != "required":
         fmt = spec.final_format or {}
         if fmt.get("type") == "json_schema":
             schema = fmt.get("schema")
@@ -176,13 +208,15 @@ def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
             schema_rule("answer", schema)
         elif fmt.get("type") == "json_object":
             schema_rule("answer", ANY_OBJECT)
-        elif spec.citable:
-            # One citation marker at the end, naming a page the browser showed and a line it has.
-            rules.append("answer: text citation")
-            rules.append('citation: "【" (' + " | ".join(f"cite_{c}" for c, _n in spec.citable) + ') "】"')
-            for cursor, lines in spec.citable:
-                numbers = " | ".join(_lit(str(n)) for n in range(max(lines, 1)))
-                rules.append(f"cite_{cursor}: {_lit(f'{cursor}†L')} ({numbers})")
+        elif cited := citable_pages(spec.pages):
+            # One citation marker at the end, naming a page the browser showed and lines of it
+            # the model was shown; the text before it has no marker of its own.
+            rules.append("answer: prose citation")
+            rules.append('citation: "【" (' + " | ".join(f"cite_{p.cursor}" for p in cited) + ') "】"')
+            for page in cited:
+                rules.append(f"cite_{page.cursor}: {_lit(f'{page.cursor}†L')} ({line_ranges(page)})")
+        elif spec.browser != "none" or spec.pages:
+            rules.append("answer: prose")  # no page to cite: no marker either
         else:
             rules.append("answer: text")
         rules.append('final: <|channel|> "final" <|message|> answer <|return|>')
@@ -195,4 +229,10 @@ def harmony_grammar(spec: OutputSpec, budget: int, *, tight: bool = True, lenien
         rules.insert(0, "start: body")
     rules.append(f"text[max_tokens={budget}]: TEXT")
     rules.append(r"TEXT: /(.|\n)+/")
+    if any(rule.startswith("answer: prose") for rule in rules):
+        rules.append(f"prose[max_tokens={budget}]: PROSE")
+        # No `【` (U+3010). The lexer cannot take back bytes it gave to a lexeme, so the class
+        # leaves out every character that shares 【's first UTF-8 byte (E3: U+3000..U+3FFF);
+        # `[^【]` would swallow E3 80 before the citation's 【 could begin.
+        rules.append(r"PROSE: /[^\u3000-\u3fff]+/")
     return "\n".join(rules) + "\n"
