@@ -225,6 +225,10 @@ def test_bounded_schema_only_narrows() -> None:
     bounded = bound_schema(schema)
     assert bounded["properties"]["n"]["type"] == "integer" and bounded["properties"]["s"]["maxLength"] == 48
     assert schema["properties"]["n"] == {"type": "number"}  # the caller's schema is untouched
+    # a random integer stays small enough for a client to act on (a sleep, a count, a size)
+    assert bounded["properties"]["n"]["minimum"] == -1_000 and bounded["properties"]["n"]["maximum"] == 1_000
+    above = bound_schema({"type": "integer", "minimum": 5000})
+    assert (above["minimum"], above["maximum"]) == (5000, 6000)
     for ok in ({"n": 3, "s": "abc"}, {}):
         jsonschema.validate(ok, bounded)
         jsonschema.validate(ok, schema)

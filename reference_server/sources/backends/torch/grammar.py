@@ -37,7 +37,9 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "depe
 
 MAX_STRING = 48
 MAX_ITEMS = 6
-INT_BOUND = 1_000_000
+# Unbounded integers of random weights stay small: a real client runs the call, and e.g. Codex's
+# `clock.sleep` with a random duration_ms of 311088 held a conversation for five minutes.
+INT_BOUND = 1_000
 # A citation marker spans at most this many lines after its first.
 CITE_SPAN = 3
 _NUMBER_LIMITS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
