@@ -58,8 +58,11 @@ TARGETS: list[tuple[str, list[str]]] = [
     ("reference_server/**/events.py", ["tests/reference_server/test_events.py",
                                        "tests/reference_server/test_events_web_search.py",
                                        "tests/reference_server/test_writer_mutation_kills.py"]),
+    # test_scenarios.py drives harmony.py through the server (scripted backend): prompts,
+    # output specs and hints of real requests, round trips and chained turns.
     ("reference_server/**/harmony.py", ["tests/reference_server/test_harmony.py",
-                                        "tests/reference_server/test_harmony_mutation_kills.py"]),
+                                        "tests/reference_server/test_harmony_prompt.py",
+                                        "tests/reference_server/test_scenarios.py"]),
     ("reference_server/**/cc_stream.py", CONVERTER_TESTS),
     ("reference_server/**/anthropic_stream.py", CONVERTER_TESTS),
     ("reference_server/**/responses_to_cc_stream.py",

@@ -85,6 +85,42 @@ def test_decoder_skipping_state_reads_inside_content_changes_nothing(
     assert fast_decoder.counts == slow_decoder.counts
 
 
+class _StateCountingParser:
+    """A harmony parser that counts reads of its (JSON-serialising) `state`."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.state_reads = 0
+
+    @property
+    def state(self) -> Any:
+        self.state_reads += 1
+        return self._inner.state
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_decoder_state_reads_do_not_grow_with_the_message(encoding: Any) -> None:
+    """Reading the parser's state costs O(message) each time, so a long message must not cost a
+    read per token: the reads are the same for a short and a 50 times longer message."""
+    reads = []
+    for words in (10, 500):
+        writer = ResponseEventWriter({"model": "m"})
+        writer.start()
+        decoder = CompletionDecoder(encoding, HarmonyToEvents(writer))
+        counting = _StateCountingParser(decoder._parser)
+        decoder._parser = counting
+        text = "<|channel|>final<|message|>" + "word " * words + "<|return|>"
+        deltas = []
+        for token in encoding.encode(text, allowed_special="all"):
+            deltas += [e["delta"] for e in decoder.feed(token) if e["type"] == "response.output_text.delta"]
+        assert "".join(deltas) == "word " * words and not decoder.in_message
+        reads.append(counting.state_reads)
+    print(f"state reads: {reads}")
+    assert reads[0] == reads[1]
+
+
 def test_decoder_rejects_malformed_harmony(encoding: Any) -> None:
     with pytest.raises(HarmonyOutputError):
         decode(encoding, "<|channel|>final<|message|>ok<|end|>stray text<|end|>")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -387,3 +388,42 @@ def test_sequence_numbers_count_every_event() -> None:
     snap = w.snapshot()
     snap["output"].append("x")
     assert w.snapshot()["output"] != snap["output"]  # a copy
+
+
+def test_only_message_and_reasoning_items_take_parts() -> None:
+    """A part on an item kind that has none is refused with the writer's own error, for every
+    kind (a web search call has no `content` list to look into)."""
+    w = started(allow_interleaving=True)
+    search, _ = w.add_web_search_call()
+    call, _ = w.add_function_call("f")
+    for add in (w.add_summary_part, w.add_output_text_part, w.add_reasoning_text_part):
+        for index in (search, call):
+            with pytest.raises(ValueError, match="cannot hold"):
+                add(index)
+    message, _ = w.add_message()
+    with pytest.raises(ValueError, match="a message item cannot hold a summary_text part"):
+        w.add_summary_part(message)
+
+
+def test_a_search_decoded_from_json_counts() -> None:
+    """The action may come from decoded JSON (a relayed or recorded browser step): a completed
+    search counts by its value, not by being the writer's own literal."""
+    w = started()
+    i, _ = w.add_web_search_call()
+    w.web_search_searching(i)
+    w.finish_web_search_call(i, json.loads('{"type": "search", "query": "tides"}'))
+    assert w.snapshot()["tool_usage"]["web_search"] == {"num_requests": 1}
+
+
+def test_a_search_adds_to_tool_usage_given_without_web_search() -> None:
+    """Base fields may carry a `tool_usage` of their own: its other counts are kept, and the
+    web search count starts from zero."""
+    image_gen = {"input_tokens": 3, "input_tokens_details": {"image_tokens": 1, "text_tokens": 2},
+                 "output_tokens": 4, "total_tokens": 7}
+    w = ResponseEventWriter({"model": "m", "tool_usage": {"image_gen": image_gen}})
+    w.start()
+    for _ in range(2):
+        i, _ = w.add_web_search_call()
+        w.web_search_searching(i)
+        w.finish_web_search_call(i, {"type": "search", "query": "q"})
+    assert w.snapshot()["tool_usage"] == {"image_gen": image_gen, "web_search": {"num_requests": 2}}
