@@ -129,7 +129,7 @@ class _Row:
     the subsets, -1 = whole vocabulary) and, once a dense pass needed them, the space's columns
     the mask blocks and how many mask words have a blocked bit."""
 
-    __slots__ = ("words", "space", "columns", "partial")
+    __slots__ = ("columns", "partial", "space", "words")
 
     def __init__(self, words: np.ndarray, space: int) -> None:
         self.words = words
