@@ -197,7 +197,6 @@ class Sampler:
         words = np.array(words[:, : self.words], dtype=np.int32)  # a copy: tail bits are cleared
         words[:, -1] &= self._last_word
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
-        fingerprints = words.sum(axis=1, dtype=np.int64)
         out = [0] * n
         rows: list[_Row | None] = [None] * n
         # Per space: rows of each kind (plain, nucleus, greedy).
@@ -212,7 +211,7 @@ class Sampler:
             if counts[i] <= self.sparse_limit:
                 out[i] = self._sparse(logits, i, words[i], temperatures[i], top_ps[i], uniforms[i])
                 continue
-            row = rows[i] = self._row(words[i], int(fingerprints[i]))
+            row = rows[i] = self._row(words[i])
             plain, nucleus, greedy = kinds.setdefault(row.space, ([], [], []))
             if _is_greedy(temperatures[i], top_ps[i]):
                 greedy.append(i)
@@ -229,7 +228,8 @@ class Sampler:
                 out[i] = space.token(column)
         return out
 
-    def _row(self, row_words: np.ndarray, fingerprint: int) -> _Row:
+    def _row(self, row_words: np.ndarray) -> _Row:
+        fingerprint = int(row_words.sum(dtype=np.int64))
         row = self._rows.get(fingerprint)
         if row is not None and np.array_equal(row.words, row_words):
             return row
