@@ -110,7 +110,7 @@ class _SpyHeads(ModelHeads):
 
     def dense(self, rows, out, ids=None):  # type: ignore[no-untyped-def]
         self.calls.append((len(rows), None if ids is None else int(ids.shape[0])))
-        super().dense(rows, out, ids)
+        return super().dense(rows, out, ids)
 
 
 def test_subsets_must_lie_in_the_vocabulary() -> None:

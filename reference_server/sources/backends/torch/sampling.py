@@ -29,6 +29,7 @@ CACHE_BYTES = 2 << 20  # rows of logits processed together (about a core's L2 ca
 SPARSE_LIMIT = 4096  # a row allowing at most this many tokens gets logits for them only
 DENSE_MASK_FRACTION = 4  # masks with a blocked bit in over 1/4 of their words are applied densely
 BLOCKED_OFFSET = 1e4  # what a dense mask subtracts from blocked logits
+ROW_CACHE_ENTRIES = 64  # distinct mask rows whose space and blocked columns are remembered
 # Nucleus buckets: the float32 bits of a weight in (0, 1] shifted right by 20 are its binary
 # exponent and 3 mantissa bits, i.e. 8 buckets per power of two (~0.09 nats wide), monotonic.
 _BUCKET_SHIFT = 20
@@ -36,13 +37,13 @@ _BUCKETS = (128 << (23 - _BUCKET_SHIFT)) + 1  # key of 1.0 is 127 << 3 = 1016; 1
 
 
 class Unembedding(Protocol):
-    """Where logits come from: `dense(rows, out)` writes the float32 logits of the first
-    `out.shape[1]` tokens for the given batch rows into `out`, or with `ids` (int64, ascending,
-    at most `out.shape[1]`) the logits of those tokens into the first `len(ids)` columns (the
-    other columns are overwritten with anything); `sparse(row, tokens)` returns the logits of
-    just `tokens` for one row."""
+    """Where logits come from: `dense(rows, out)` returns the float32 logits of the first
+    `out.shape[1]` tokens for the given batch rows in a tensor of out's shape (`out` itself,
+    written in place, or a new one), or with `ids` (int64, ascending, at most `out.shape[1]`)
+    the logits of those tokens in the first `len(ids)` columns (the other columns hold
+    anything); `sparse(row, tokens)` returns the logits of just `tokens` for one row."""
 
-    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> None: ...
+    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor: ...
 
     def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor: ...
 
@@ -54,12 +55,9 @@ class ModelHeads:
         self.model = model
         self.hidden = hidden
 
-    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> None:
+    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
         hidden = self.hidden if list(rows) == list(range(self.hidden.shape[0])) else self.hidden[list(rows)]
-        if ids is None:
-            self.model.logits_into(hidden, out)
-        else:
-            self.model.logits_into(hidden, out, columns=ids)
+        return self.model.logits_into(hidden, out, columns=ids)
 
     def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor:
         return self.model.logits_at(self.hidden[row], tokens)
@@ -71,11 +69,12 @@ class LogitsTable:
     def __init__(self, logits: torch.Tensor) -> None:
         self.logits = logits
 
-    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> None:
+    def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
         if ids is None:
             out.copy_(self.logits[list(rows), : out.shape[1]])
         else:
             out[:, : ids.shape[0]] = self.logits[list(rows)][:, ids.to(self.logits.device)]
+        return out
 
     def sparse(self, row: int, tokens: torch.Tensor) -> torch.Tensor:
         return self.logits[row, tokens].float()
@@ -125,6 +124,20 @@ class _Space:
         return column if self.ids is None else int(self.ids[column])
 
 
+class _Row:
+    """What the sampler derived from one distinct mask row: the space it samples in (index into
+    the subsets, -1 = whole vocabulary) and, once a dense pass needed them, the space's columns
+    the mask blocks and how many mask words have a blocked bit."""
+
+    __slots__ = ("columns", "partial", "space", "words")
+
+    def __init__(self, words: np.ndarray, space: int) -> None:
+        self.words = words
+        self.space = space
+        self.columns: np.ndarray | None = None
+        self.partial = 0
+
+
 class Sampler:
     """Reusable buffers for sampling up to `max_rows` rows over a `vocab_size`-token vocabulary.
 
@@ -145,6 +158,10 @@ class Sampler:
         self._cache_bytes = cache_bytes
         self._full = _Space(vocab_size, None, max_rows, self.device, cache_bytes)
         self._subsets: list[_Space] = []
+        # Masks repeat: every step of a prose body has the same grammar mask, and the rows of a
+        # batch often share one. What a row's mask implies (its space, its blocked columns) is
+        # kept by content, found by a cheap fingerprint and confirmed by comparing the words.
+        self._rows: dict[int, _Row] = {}
         for ids in subsets:
             self.add_subset(ids)
         tail = self.vocab - (self.words - 1) * 32  # live bits of the last word
@@ -160,6 +177,7 @@ class Sampler:
             raise ValueError("add_subset: token ids must be non-empty and inside the vocabulary")
         self._subsets.append(_Space(self.vocab, ids, self._max_rows, self.device, self._cache_bytes))
         self._subsets.sort(key=lambda space: space.size)
+        self._rows.clear()  # remembered rows name their space by its index
 
     def sample(
         self,
@@ -180,6 +198,7 @@ class Sampler:
         words[:, -1] &= self._last_word
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
         out = [0] * n
+        rows: list[_Row | None] = [None] * n
         # Per space: rows of each kind (plain, nucleus, greedy).
         kinds: dict[int, tuple[list[int], list[int], list[int]]] = {}
         for i in range(n):
@@ -192,8 +211,8 @@ class Sampler:
             if counts[i] <= self.sparse_limit:
                 out[i] = self._sparse(logits, i, words[i], temperatures[i], top_ps[i], uniforms[i])
                 continue
-            key = next((k for k, sub in enumerate(self._subsets) if sub.contains(words[i])), -1)
-            plain, nucleus, greedy = kinds.setdefault(key, ([], [], []))
+            row = rows[i] = self._row(words[i])
+            plain, nucleus, greedy = kinds.setdefault(row.space, ([], [], []))
             if _is_greedy(temperatures[i], top_ps[i]):
                 greedy.append(i)
             elif top_ps[i] < 1.0:
@@ -203,26 +222,39 @@ class Sampler:
         for key, (plain, nucleus, greedy) in kinds.items():
             space = self._full if key < 0 else self._subsets[key]
             order = plain + nucleus + greedy  # each kind is a contiguous slice of the buffer
-            picks = self._dense(logits, space, order, words, temperatures, top_ps, uniforms,
-                                len(plain), len(nucleus))
+            picks = self._dense(logits, space, order, words, [rows[i] for i in order],  # type: ignore[misc]
+                                temperatures, top_ps, uniforms, len(plain), len(nucleus))
             for i, column in zip(order, picks, strict=True):
                 out[i] = space.token(column)
         return out
 
+    def _row(self, row_words: np.ndarray) -> _Row:
+        fingerprint = int(row_words.sum(dtype=np.int64))
+        row = self._rows.get(fingerprint)
+        if row is not None and np.array_equal(row.words, row_words):
+            return row
+        space = next((k for k, sub in enumerate(self._subsets) if sub.contains(row_words)), -1)
+        if len(self._rows) >= ROW_CACHE_ENTRIES:  # a few distinct masks at a time; never unbounded
+            self._rows.clear()
+        row = self._rows[fingerprint] = _Row(row_words.copy(), space)
+        return row
+
     # -- rows with many allowed tokens: the whole vocabulary, or a registered subset ----------
     def _dense(self, logits: Unembedding, space: _Space, order: list[int], words: np.ndarray,
-               temperatures: Sequence[float], top_ps: Sequence[float], uniforms: Sequence[float],
+               rows: list[_Row], temperatures: Sequence[float], top_ps: Sequence[float], uniforms: Sequence[float],
                n_plain: int, n_nucleus: int) -> list[int]:
         """Columns (of `space`) picked for the rows `order`."""
         d = len(order)
         buf = space.buf[:d]
-        if space.ids_t is None:
-            logits.dense(order, buf[:, : self.vocab])
-        else:
-            logits.dense(order, buf, space.ids_t)
+        target = buf if space.ids_t is not None else buf[:, : self.vocab]
+        result = logits.dense(order, target, space.ids_t)
+        if result.shape == buf.shape:  # written in place, or a new tensor used as it is
+            buf = result
+        elif result is not target:
+            target.copy_(result)
         if space.size < space.width:  # padding columns: never picked
             buf[:, space.size :] = float("-inf")
-        keep = self._apply_masks(space, buf, words[order])
+        keep = self._apply_masks(space, buf, words[order], rows)
         picks: list[int] = []
         s = n_plain + n_nucleus
         if s:
@@ -257,31 +289,41 @@ class Sampler:
             picks += buf[s:].max(dim=-1).indices.tolist()
         return picks
 
-    def _apply_masks(self, space: _Space, buf: torch.Tensor, words: np.ndarray) -> torch.Tensor | None:
-        """-inf at every blocked column of buf [d, width] under words [d, V/32]: only the words
-        with a blocked bit are unpacked (free text blocks ~1400 tokens in ~280 of 6284 words),
-        then one index_fill_ for the batch. Word p of the flattened masks holds tokens 32p..32p+31
-        of the flattened buffer (whole vocabulary); in a subset, blocked means in the subset and
-        not allowed, mapped to the subset's columns.
+    def _apply_masks(self, space: _Space, buf: torch.Tensor, words: np.ndarray,
+                     rows: list[_Row]) -> torch.Tensor | None:
+        """-inf at every blocked column of buf [d, width] under words [d, V/32] (row r's mask
+        is rows[r]): one index_fill_ for the batch. A row's blocked columns are found once per
+        distinct mask: only the words with a blocked bit are unpacked (free text blocks ~1400
+        tokens in ~280 of 6284 words); in a subset, blocked means in the subset and not allowed,
+        mapped to the subset's columns.
 
         A mask blocking tokens all over the space (readable text without a subset) is applied
         densely instead: blocked logits are lowered by 10^4 (below any allowed one, for max) and
         the returned 0/1 float mask [d, width] zeroes their weights after exp (see `_dense`)."""
-        blocked = (~words if space.words is None else space.words & ~words).ravel()
-        partial = np.flatnonzero(blocked)
-        if partial.size == 0:
+        fresh = [r for r, row in enumerate(rows) if row.columns is None]
+        if fresh:
+            new = words[fresh]
+            blocked = ~new if space.words is None else space.words & ~new
+            partial = np.flatnonzero(blocked)
+            bits = np.flatnonzero(np.unpackbits(blocked.ravel()[partial].view(np.uint8), bitorder="little"))
+            which, token = np.divmod(partial[bits >> 5] * 32 + (bits & 31), self.words * 32)
+            column = token if space.position is None else space.position[token]
+            ends = np.searchsorted(which, np.arange(len(fresh) + 1))
+            per_row = np.bincount(partial // blocked.shape[1], minlength=len(fresh))
+            for k, r in enumerate(fresh):
+                rows[r].columns = column[ends[k] : ends[k + 1]]
+                rows[r].partial = int(per_row[k])
+        partial_words = sum(row.partial for row in rows)
+        if partial_words == 0:
             return None
-        if partial.size * DENSE_MASK_FRACTION > blocked.size:
+        if partial_words * DENSE_MASK_FRACTION > words.shape[0] * words.shape[1]:
             allowed = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")
             if space.ids is not None:
                 allowed = np.pad(allowed[:, space.ids], ((0, 0), (0, space.width - space.size)))
             keep = torch.from_numpy(np.ascontiguousarray(allowed)).to(device=self.device, dtype=buf.dtype)
             buf.add_(keep - 1.0, alpha=BLOCKED_OFFSET)  # kept logits exactly as they were
             return keep
-        bits = np.flatnonzero(np.unpackbits(blocked[partial].view(np.uint8), bitorder="little"))
-        row, token = np.divmod(partial[bits >> 5] * 32 + (bits & 31), self.words * 32)
-        column = token if space.position is None else space.position[token]
-        flat = row * space.width + column
+        flat = np.concatenate([row.columns + r * space.width for r, row in enumerate(rows)])  # type: ignore[operator]
         buf.view(-1).index_fill_(0, torch.from_numpy(flat).to(self.device), float("-inf"))
         return None
 
@@ -312,20 +354,23 @@ def _is_greedy(temperature: float, top_p: float) -> bool:
 def _blocked_inverse_cdf(weights: torch.Tensor, block_cdf: torch.Tensor, uniforms: list[float]) -> list[int]:
     """Inverse-CDF draws from weights [m, width] (width a multiple of BLOCK) without a
     full-vocabulary cumsum (slow on CPUs): the cumsum of block sums picks the block, a
-    32-long cumsum the token inside it."""
+    32-long cumsum the token inside it. The small per-row searches run in numpy on the whole
+    batch at once (counting the CDF entries <= the target is `searchsorted(right=True)` on a
+    non-decreasing CDF); a torch call per row costs several microseconds more."""
     m = weights.shape[0]
+    cdf = block_cdf.cpu().numpy()
+    targets = cdf[:, -1] * np.asarray(uniforms, dtype=np.float64)
+    chosen = np.minimum(np.count_nonzero(cdf <= targets[:, None], axis=1), cdf.shape[1] - 1)
+    before = np.where(chosen > 0, cdf[np.arange(m), np.maximum(chosen - 1, 0)], 0.0)
     blocks = weights.view(m, -1, BLOCK)
-    targets = block_cdf[:, -1:] * torch.tensor(uniforms, dtype=torch.float64, device=weights.device)[:, None]
-    chosen = torch.searchsorted(block_cdf, targets, right=True).clamp(max=block_cdf.shape[1] - 1)
-    before = torch.where(chosen > 0, block_cdf.gather(1, (chosen - 1).clamp(min=0)), 0.0)
-    inner = blocks[torch.arange(m, device=weights.device), chosen[:, 0]].double()  # [m, BLOCK]
-    inner_cdf = before + torch.cumsum(inner, dim=-1)
-    offsets = torch.searchsorted(inner_cdf, targets, right=True).clamp(max=BLOCK - 1)[:, 0].tolist()
-    picks = []
-    for r, (blk, off) in enumerate(zip(chosen[:, 0].tolist(), offsets, strict=True)):
-        if float(inner[r, off]) <= 0.0:  # rounding pushed past the block's last live token
-            off = int(torch.nonzero(inner[r]).max())
-        picks.append(blk * BLOCK + off)
+    index = torch.from_numpy(chosen).to(weights.device)
+    inner = blocks[torch.arange(m, device=weights.device), index].double().cpu().numpy()  # [m, BLOCK]
+    inner_cdf = before[:, None] + np.cumsum(inner, axis=1)
+    offsets = np.minimum(np.count_nonzero(inner_cdf <= targets[:, None], axis=1), BLOCK - 1)
+    picks = (chosen * BLOCK + offsets).tolist()
+    for r in np.flatnonzero(inner[np.arange(m), offsets] <= 0.0).tolist():
+        # rounding pushed past the block's last live token
+        picks[r] = int(chosen[r]) * BLOCK + int(np.flatnonzero(inner[r]).max())
     return picks
 
 
@@ -408,9 +453,7 @@ def sample_exact(
     Log-probabilities are those of the distribution the token is drawn from before temperature
     and top_p: the model's logits, penalised, renormalised over the tokens the grammar allows.
     One full-vocabulary pass per row: opt-in requests only (the batched path stays fast)."""
-    out = torch.empty((1, vocab), device=logits_device(logits))
-    logits.dense([row], out)
-    values = out[0]
+    values = logits.dense([row], torch.empty((1, vocab), device=logits_device(logits)))[0]
     if counts and (presence_penalty or frequency_penalty):
         ids = torch.tensor(list(counts), dtype=torch.int64, device=values.device)
         seen = torch.tensor(list(counts.values()), dtype=values.dtype, device=values.device)

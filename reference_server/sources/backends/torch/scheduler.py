@@ -457,8 +457,8 @@ class Scheduler:
                     words[i] = np.packbits(seq.constraint.allowed(bits), bitorder="little").view(np.int32)
                 except Exception as exc:
                     self._mark_failed(seq, "narrowing the grammar mask", exc)
-            if self._readable_words is not None and seq.constraint.body_tokens is not None:
-                self._keep_readable(words[i], seq.constraint)
+        if self._readable_words is not None:
+            self._keep_readable(words, [seq.constraint for seq in sampling])  # type: ignore[misc]
         counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
         chosen: dict[int, int] = {}
         need: list[int] = []
@@ -496,17 +496,18 @@ class Scheduler:
                 self._commit(seq, chosen[i])
         self.stats.sampled_tokens += len(chosen)
 
-    def _keep_readable(self, row: np.ndarray, constraint: Constraint) -> None:
-        """Narrow a prose body, or a JSON string's content, to readable tokens, and JSON structure
-        to ASCII (random presets)."""
-        if constraint.free_text:
-            readable = row & self._readable_words
-        elif constraint.in_string:
-            readable = row & self._readable_string_words
-        else:
-            readable = row & self._json_structure_words
-        if readable.any():  # any subset of what the grammar allows still leads to a valid end
-            row[:] = readable
+    def _keep_readable(self, words: np.ndarray, constraints: list[Constraint]) -> None:
+        """Narrow prose bodies, and JSON strings' contents, to readable tokens, and JSON
+        structure to ASCII (random presets): one AND per kind of body for all its rows."""
+        sets = (self._readable_words, self._readable_string_words, self._json_structure_words)
+        kinds: dict[int, list[int]] = {}
+        for i, constraint in enumerate(constraints):
+            if constraint.body_tokens is not None:
+                kinds.setdefault(0 if constraint.free_text else 1 if constraint.in_string else 2, []).append(i)
+        for kind, rows in kinds.items():
+            narrowed = words[rows] & sets[kind]
+            readable = narrowed.any(axis=1)  # any subset of what the grammar allows still leads to a valid end
+            words[np.asarray(rows)[readable]] = narrowed[readable]
 
     def _sample_exact(self, seq: Sequence, row_words: np.ndarray) -> int:
         req = seq.request
