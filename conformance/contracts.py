@@ -53,6 +53,7 @@ __all__ = [
     "Tolerance",
     "contract_version",
     "known_event_types",
+    "precompile",
     "schema_names",
     "unknown_field_issues",
     "validate",
@@ -206,6 +207,15 @@ def schema_names() -> list[str]:
     """Every name `validate()` accepts (file paths under schemas/ without `.json`)."""
     c = _contracts()
     return sorted(uri[len(c.base):].removesuffix(".json") for uri in c.documents)
+
+
+def precompile() -> None:
+    """Compile the schema of every event type and of the Response now, not on first use: a
+    process that forks workers pays once instead of once per worker."""
+    c = _contracts()
+    for uri in {*c.events.values(), c.error_nested_id, c.id_for("response")}:
+        if uri is not None:
+            c.compiled(uri)
 
 
 def validate_event(event: Any) -> list[SchemaIssue]:
