@@ -28,7 +28,9 @@ def first_difference(a: Any, b: Any, path: str = "", ignore: frozenset[str] = fr
     if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool)):
         return path, a, b
     if isinstance(a, dict):
-        for k in a.keys() | b.keys():
+        # a's keys in order, then b's others: a set union would make "the first" difference
+        # depend on the process's string hash seed.
+        for k in [*a, *(k for k in b if k not in a)]:
             if k in ignore:
                 continue
             if k not in b:

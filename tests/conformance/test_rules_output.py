@@ -85,3 +85,12 @@ def test_equal_items_in_another_key_order_match() -> None:
     snap = evs[-1]["response"]["output"]
     snap[1] = dict(reversed(list(snap[1].items())))
     assert_only(check_events(evs))
+
+
+def test_the_first_difference_is_the_first_in_key_order() -> None:
+    from conformance.rules.output import first_difference
+
+    a = {"id": "x", "call_id": "c", "name": "f"}
+    b = {"name": "g", "call_id": "d", "id": "y", "extra": 1}
+    assert first_difference(a, b) == ("/id", "x", "y")
+    assert first_difference({"id": "x"}, {"id": "x", "extra": 1}) == ("/extra", "<absent>", 1)
