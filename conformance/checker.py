@@ -59,7 +59,7 @@ from conformance.state import (
     part_key,
 )
 
-__all__ = ["CheckResult", "StreamChecker"]
+__all__ = ["CheckResult", "StreamChecker", "warm"]
 
 EXCERPT_LEN = 160
 _loads = orjson.loads
@@ -211,6 +211,11 @@ def _tables() -> _Tables:
     if _TABLES is None or _TABLES.generation != registry.generation():
         _TABLES = _Tables()
     return _TABLES
+
+
+def warm() -> None:
+    """Load the rules and build the dispatch tables now (a process about to fork workers)."""
+    _tables()
 
 
 class StreamChecker:

@@ -54,6 +54,7 @@ __all__ = [
     "Tolerance",
     "contract_version",
     "known_event_types",
+    "precompile",
     "schema_names",
     "unknown_field_issues",
     "validate",
@@ -209,6 +210,15 @@ def schema_names() -> list[str]:
     return sorted(uri[len(c.base):].removesuffix(".json") for uri in c.documents)
 
 
+def precompile() -> None:
+    """Compile the schema of every event type and of the Response now, not on first use: a
+    process that forks workers pays once instead of once per worker."""
+    c = _contracts()
+    for uri in {*c.events.values(), c.error_nested_id, c.id_for("response")}:
+        if uri is not None:
+            c.compiled(uri)
+
+
 def validate_event(event: Any) -> list[SchemaIssue]:
     """Validate one decoded streaming event against the schema of its `type`. Never raises."""
     if not isinstance(event, dict):
@@ -227,6 +237,9 @@ def validate_event(event: Any) -> list[SchemaIssue]:
     subject = "event:" + etype
     compiled = c.compiled(uri)
     try:
+        shortcut = _known_absence(compiled, event, subject)
+        if shortcut is not None:
+            return shortcut
         if compiled.fast is not None and compiled.fast(event):
             return []
         shortcut = _tolerated_absence(compiled, event, subject)
@@ -297,6 +310,9 @@ def validate(schema_name: str, obj: Any) -> list[SchemaIssue]:
     else:
         subject = compiled.name.removesuffix(".json")
     try:
+        shortcut = _known_absence(compiled, obj, subject)
+        if shortcut is not None:
+            return shortcut
         if compiled.fast is not None and compiled.fast(obj):
             return []
         shortcut = _tolerated_absence(compiled, obj, subject)
@@ -337,15 +353,7 @@ def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list
     follows the schema's keywords, not the values)."""
     if compiled.fast is None or not isinstance(instance, dict):
         return None
-    found: list[tuple[int, tuple[str, ...], str, Any]] = []
-    for n, (pattern, path, key, stand_in) in enumerate(ABSENCES):
-        if not _subject_matches(subject, pattern):
-            continue
-        obj: Any = instance
-        for part in path:
-            obj = obj.get(part) if isinstance(obj, dict) else None
-        if isinstance(obj, dict) and key not in obj:
-            found.append((n, path, key, stand_in))
+    found = _absences(instance, subject)
     if not found:
         return None
     patched: Any = instance
@@ -353,6 +361,61 @@ def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list
         patched = _with(patched, path, key, stand_in)
     if not compiled.fast(patched):
         return None
+    # The original failed (the caller asked) and the stand-ins alone mend it: learnt for
+    # _known_absence, which may then skip the predicate on the original.
+    learnt = (compiled.name, subject, tuple(n for n, *_ in found))
+    if learnt not in _ABSENCE_FAILS and len(_ABSENCE_FAILS) < _MAX_ORDERS:
+        _ABSENCE_FAILS.add(learnt)
+        _ABSENCE_SUBJECTS.add(subject)
+    return _absence_issues(found, instance, compiled, subject)
+
+
+def _known_absence(compiled: _Compiled, instance: Any, subject: str) -> list[SchemaIssue] | None:
+    """`_tolerated_absence` with one predicate call instead of two, once learnt.
+
+    A snapshot that lacks a tolerated field (most real `response.completed`: no
+    `cache_write_tokens`) used to be validated twice: the original, which fails, then the
+    instance with stand-ins. Whether the absence alone makes the original fail is a property of
+    the schema, not of the values: along every ABSENCES path, the schema that applies to each
+    object is fixed (the generated schemas' `if`s read only `type`, which the subject fixes for
+    an event and which the objects along those paths do not carry). So once an original of this
+    (schema, subject, absences) failed while its stand-ins passed (`_ABSENCE_FAILS`), the
+    stand-in instance's predicate alone decides. None: not known, or not only absences (the
+    caller then validates the original and explains, as before)."""
+    if subject not in _ABSENCE_SUBJECTS or compiled.fast is None or not isinstance(instance, dict):
+        return None
+    found = _absences(instance, subject)
+    if not found or (compiled.name, subject, tuple(n for n, *_ in found)) not in _ABSENCE_FAILS:
+        return None
+    patched: Any = instance
+    for _, path, key, stand_in in found:
+        patched = _with(patched, path, key, stand_in)
+    if not compiled.fast(patched):
+        return None
+    return _absence_issues(found, instance, compiled, subject)
+
+
+def _absences(instance: dict[str, Any], subject: str) -> list[tuple[int, tuple[str, ...], str, Any]]:
+    """The ABSENCES entries (index, path, key, stand-in) for `subject` whose key `instance` lacks."""
+    entries = _ABSENCES_FOR.get(subject)
+    if entries is None:
+        entries = tuple((n, path, key, stand_in) for n, (pattern, path, key, stand_in) in enumerate(ABSENCES)
+                        if fnmatchcase(subject, pattern))
+        if len(_ABSENCES_FOR) < _MAX_ORDERS:
+            _ABSENCES_FOR[subject] = entries
+    found = []
+    for entry in entries:
+        obj: Any = instance
+        for part in entry[1]:
+            obj = obj.get(part) if isinstance(obj, dict) else None
+        if isinstance(obj, dict) and entry[2] not in obj:
+            found.append(entry)
+    return found
+
+
+def _absence_issues(found: list[tuple[int, tuple[str, ...], str, Any]], instance: dict[str, Any],
+                    compiled: _Compiled, subject: str) -> list[SchemaIssue]:
+    """The `required` issues of the absences in `found`, in jsonschema's order."""
     issues = [
         _issue("".join("/" + _escape(p) for p in (*path, key)), f"missing required property {_short(key)}",
                "required", subject)
@@ -375,18 +438,12 @@ def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list
 
 # (schema name, subject, the ABSENCES entries absent) -> jsonschema's order of their pointers
 _ABSENCE_ORDER: dict[tuple[str, str, tuple[int, ...]], tuple[str, ...]] = {}
+# (schema name, subject, the ABSENCES entries absent) seen to fail the predicate by themselves
+_ABSENCE_FAILS: set[tuple[str, str, tuple[int, ...]]] = set()
+_ABSENCE_SUBJECTS: set[str] = set()  # the subjects in _ABSENCE_FAILS (one lookup for the rest)
 _MAX_ORDERS = 4096
-_SUBJECT_MATCH: dict[tuple[str, str], bool] = {}
-
-
-def _subject_matches(subject: str, pattern: str) -> bool:
-    key = (subject, pattern)
-    hit = _SUBJECT_MATCH.get(key)
-    if hit is None:
-        hit = fnmatchcase(subject, pattern)
-        if len(_SUBJECT_MATCH) < _MAX_ORDERS:
-            _SUBJECT_MATCH[key] = hit
-    return hit
+# subject -> the ABSENCES entries (index, path, key, stand-in) whose pattern matches it
+_ABSENCES_FOR: dict[str, tuple[tuple[int, tuple[str, ...], str, Any], ...]] = {}
 
 
 def _issue_key(issue: SchemaIssue) -> tuple[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from conformance.registry import CheckContext, Hit, rule
 from conformance.rules._util import short
 
@@ -26,8 +28,8 @@ def first_difference(a: Any, b: Any, path: str = "", ignore: frozenset[str] = fr
     if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool)):
         return path, a, b
     if isinstance(a, dict):
-        # a's keys in their order, then b's extra ones: the same pair always names the same field
-        # (a set union's order changes with the process's string hashing)
+        # a's keys in order, then b's others: a set union would make "the first" difference
+        # depend on the process's string hash seed.
         for k in [*a, *(k for k in b if k not in a)]:
             if k in ignore:
                 continue
@@ -48,6 +50,18 @@ def first_difference(a: Any, b: Any, path: str = "", ignore: frozenset[str] = fr
             return f"{path} (length)", len(a), len(b)
         return None
     return None if a == b else (path, a, b)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Whether two decoded items are the same JSON value (key order aside), so that
+    `first_difference` finds nothing whatever it ignores. Compared as serialised bytes: `==`
+    alone would equate `1`, `1.0` and `true`, which first_difference tells apart."""
+    if a != b:
+        return False
+    try:
+        return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return False  # not plain JSON (a caller's own objects): the full comparison decides
 
 
 def _unknown_keys(item: Any) -> frozenset[str]:
@@ -109,6 +123,8 @@ def output_matches_done_items(st: StreamState, ev: dict[str, Any], ctx: CheckCon
         if done is None:
             continue
         snap = output[pos]
+        if _same_json(done, snap):
+            continue  # the usual case: nothing differs, so neither walk nor comparison is needed
         # Fields the contracts do not know may be filled late (forward compatibility): compare
         # the known ones first; a difference in an unknown one alone is a warning.
         news = _unknown_keys(done) | _unknown_keys(snap) if isinstance(snap, dict) else frozenset()

@@ -136,3 +136,49 @@ def test_absences_with_another_fault_are_explained() -> None:
         issues = contracts.validate_event(mutated)
         assert issues == _explained(mutated)
     assert "/output_index" in {i.pointer for i in issues}
+
+
+def _completed_without_cache_write() -> dict[str, Any]:
+    for event in EVENTS:
+        if event["type"] == "response.completed":
+            mutated = _without(event, ("response", "usage", "input_tokens_details"), "cache_write_tokens")
+            if mutated is not None and contracts.validate_event(event) == []:
+                return mutated
+    raise AssertionError("no valid response.completed with cache_write_tokens among the fixtures")
+
+
+def test_a_learnt_absence_costs_one_predicate_call() -> None:
+    c = contracts._contracts()
+    compiled = c.compiled(c.events["response.completed"])
+    mutated = _completed_without_cache_write()
+    contracts.validate_event(mutated)  # learns that the absence alone fails the original
+    seen: list[Any] = []
+    predicate = compiled.fast
+    assert predicate is not None
+    compiled.fast = lambda instance: seen.append(instance) or predicate(instance)
+    try:
+        issues = contracts.validate_event(mutated)
+    finally:
+        compiled.fast = predicate
+    assert [i.tolerance for i in issues] == ["usage-cache-write-tokens-absent"]
+    assert issues == _explained(mutated)
+    assert len(seen) == 1 and seen[0] is not mutated  # the instance with the stand-in only
+
+
+@pytest.mark.parametrize(("where", "value"), [(("response", "status"), 5), (("sequence_number",), "7"),
+                                              (("response", "usage", "input_tokens_details", "cached_tokens"), None)])
+def test_a_learnt_absence_does_not_hide_another_fault(where: tuple[str, ...], value: Any) -> None:
+    """After the shortcut learnt this absence, a later snapshot with the same absence and one more
+    defect is still explained in full by jsonschema."""
+    mutated = _completed_without_cache_write()
+    contracts.validate_event(mutated)
+    contracts.validate_event(mutated)
+    broken = copy.deepcopy(mutated)
+    obj: Any = broken
+    for part in where[:-1]:
+        obj = obj[part]
+    obj[where[-1]] = value
+    issues = contracts.validate_event(broken)
+    assert issues == _explained(broken)
+    assert "/" + "/".join(where) in {i.pointer for i in issues}
+    assert "/response/usage/input_tokens_details/cache_write_tokens" in {i.pointer for i in issues}

@@ -263,3 +263,41 @@ def test_ctrl_c_exits_130_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 130
     assert err.decode().strip().splitlines()[-1] == "interrupted"
     assert b"Traceback" not in err
+
+
+HOUSE_RULES = '''
+from conformance.registry import rule
+
+@rule("house.no-hi", "warning", "no greeting", "The text says hi.", on="response.output_text.delta")
+def no_hi(st, ev, ctx):
+    if "hi" in ev["delta"]:
+        yield "the delta says hi"
+'''
+
+
+def test_workers_run_user_rules_and_the_selection(tmp_path: Path) -> None:
+    # Workers fork from a fork server that loaded only the built-in rules: the parent's
+    # --rules-module and --select/--ignore must reach them all the same.
+    from conformance.testing.streams import build_stream, message, to_sse
+
+    (tmp_path / "house_rules.py").write_text(HOUSE_RULES)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(24):
+        (corpus / f"{i:02d}.sse").write_bytes(to_sse(build_stream(message("hi there" if i % 2 else "hello"))))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+
+    def rules(*args: str) -> dict[str, set[str]]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "conformance", "check", str(corpus), "-j", "2", "--format", "jsonl", *args],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,  # a hang guard
+        )
+        assert proc.returncode in (0, 1) and "Traceback" not in proc.stderr, proc.stderr
+        return {Path(r["path"]).name: {f["rule"] for f in r["findings"]} for r in _jsonl(proc.stdout)}
+
+    found = rules("--rules-module", "house_rules")
+    assert len(found) == 24
+    assert {name for name, ids in found.items() if "house.no-hi" in ids} == {f"{i:02d}.sse" for i in range(1, 24, 2)}
+    assert not any("house.no-hi" in ids for ids in rules("--rules-module", "house_rules", "--ignore", "house").values())
+    selected = rules("--rules-module", "house_rules", "--select", "house.no-hi")
+    assert set().union(*selected.values()) == {"house.no-hi"}

@@ -57,3 +57,40 @@ def test_duplicate_index_is_not_also_a_mismatch() -> None:
     for i in range(index_of(evs, "response.output_item.added", output_index=1), len(evs) - 1):
         evs[i]["output_index"] = 0
     assert_only(check_events(evs), "item.duplicate-index")
+
+
+def _done_item(evs: list[dict[str, object]], output_index: int) -> dict[str, object]:
+    done = evs[index_of(evs, "response.output_item.done", output_index=output_index)]
+    return done["item"]  # type: ignore[return-value]
+
+
+def test_true_and_1_differ_although_python_equates_them() -> None:
+    # The comparison of equal items is skipped: `==` must not be what decides it (True == 1).
+    evs = build_stream(function_call())
+    _done_item(evs, 0)["extra"] = True
+    evs[-1]["response"]["output"][0] = dict(evs[-1]["response"]["output"][0], extra=1)
+    found = [f for f in check_events(evs).findings if f.rule == "output.mismatch"]
+    assert len(found) == 1 and "/extra" in found[0].message
+
+
+def test_1_and_1_point_0_are_the_same_number() -> None:
+    evs = build_stream(function_call())
+    _done_item(evs, 0)["extra"] = 1
+    evs[-1]["response"]["output"][0] = dict(evs[-1]["response"]["output"][0], extra=1.0)
+    assert "output.mismatch" not in check_events(evs).rule_ids()
+
+
+def test_equal_items_in_another_key_order_match() -> None:
+    evs = build_stream(message("a b"), function_call())
+    snap = evs[-1]["response"]["output"]
+    snap[1] = dict(reversed(list(snap[1].items())))
+    assert_only(check_events(evs))
+
+
+def test_the_first_difference_is_the_first_in_key_order() -> None:
+    from conformance.rules.output import first_difference
+
+    a = {"id": "x", "call_id": "c", "name": "f"}
+    b = {"name": "g", "call_id": "d", "id": "y", "extra": 1}
+    assert first_difference(a, b) == ("/id", "x", "y")
+    assert first_difference({"id": "x"}, {"id": "x", "extra": 1}) == ("/extra", "<absent>", 1)
