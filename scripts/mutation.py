@@ -61,7 +61,7 @@ TARGETS: list[tuple[str, list[str]]] = [
     ("reference_server/**/harmony.py", ["tests/reference_server/test_harmony.py",
                                         "tests/reference_server/test_harmony_mutation_kills.py"]),
     ("reference_server/**/cc_stream.py", CONVERTER_TESTS),
-    ("reference_server/**/anthropic_stream.py", CONVERTER_TESTS),
+    ("reference_server/**/anthropic_stream.py", [*CONVERTER_TESTS, "tests/reference_server/adapters/test_anthropic.py"]),
     ("reference_server/**/responses_to_cc_stream.py",
      ["tests/reference_server/adapters/test_responses_to_cc_stream.py",
       "tests/reference_server/adapters/test_converter_mutation_kills.py"]),
