@@ -40,15 +40,14 @@ def call(index: int | None = None, *, id: str | None = None, name: str | None = 
     return entry
 
 
-def run_cc(chunks: list[dict[str, Any]], *, done: bool = True) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
-    """Events per fed chunk (the first list also holds `start()`'s), and all events; `done`:
-    `[DONE]` follows the chunks."""
+def run_cc(chunks: list[dict[str, Any]]) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """The events of each step (the first chunk's step also holds `start()`'s, the last step is
+    `finish()` at `[DONE]`), and all of them."""
     conv = CCToResponsesStream(REQUEST)
     per_chunk = [conv.start()]
     per_chunk[0] += conv.feed(chunks[0])
     per_chunk += [conv.feed(c) for c in chunks[1:]]
-    if done:
-        per_chunk.append(conv.finish())
+    per_chunk.append(conv.finish())
     return per_chunk, [e for events in per_chunk for e in events]
 
 
