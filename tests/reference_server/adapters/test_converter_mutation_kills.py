@@ -430,3 +430,25 @@ def test_error_event_fields() -> None:
         chunks, conv = to_cc([CREATED, event])
         assert conv.error == want, event
         assert len(chunks) == 1  # only the role chunk: an error event carries no content
+
+
+def test_failed_response_gives_its_error() -> None:
+    failed = {"type": "response.failed", "response": {"status": "failed", "error": {
+        "message": "The model crashed.", "code": "server_error"}}}
+    chunks, conv = to_cc([CREATED, failed])
+    assert conv.done and len(chunks) == 1  # no finish_reason chunk: the caller sends the error
+    assert conv.error == {"message": "The model crashed.", "type": "server_error", "code": "server_error"}
+    _, conv = to_cc([CREATED, {"type": "response.failed", "response": {"status": "failed"}}])
+    assert conv.error == {"message": "The upstream response failed.", "type": "server_error", "code": None}
+
+
+def test_items_without_a_type_are_ignored() -> None:
+    chunks, conv = to_cc([
+        CREATED,
+        {"type": "response.output_item.added", "output_index": 0, "item": {"id": "x", "arguments": "{}"}},
+        {"type": "response.output_item.done", "output_index": 0, "item": {"id": "x", "arguments": "{}"}},
+        completed(),
+    ])
+    assert conv.error is None
+    assert cc_deltas(chunks) == [{"role": "assistant", "content": ""}, {}]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
