@@ -64,7 +64,7 @@ TARGETS: list[tuple[str, list[str]]] = [
                                         "tests/reference_server/test_harmony_prompt.py",
                                         "tests/reference_server/test_scenarios.py"]),
     ("reference_server/**/cc_stream.py", CONVERTER_TESTS),
-    ("reference_server/**/anthropic_stream.py", CONVERTER_TESTS),
+    ("reference_server/**/anthropic_stream.py", [*CONVERTER_TESTS, "tests/reference_server/adapters/test_anthropic.py"]),
     ("reference_server/**/responses_to_cc_stream.py",
      ["tests/reference_server/adapters/test_responses_to_cc_stream.py",
       "tests/reference_server/adapters/test_converter_mutation_kills.py"]),
