@@ -11,10 +11,13 @@ from conformance.testing import (
     build_stream,
     custom_tool_call,
     function_call,
+    index_of,
     message,
+    renumber,
     response_object,
     to_sse,
     usage,
+    web_search_call,
 )
 
 
@@ -144,3 +147,31 @@ def test_a_tool_schema_the_validator_chokes_on_is_one_finding_not_a_crash() -> N
         assert f.message.startswith(
             f"arguments of 'f' do not fit its parameters: the tool's parameters are not a valid JSON Schema ({complaint}"
         ), f.message
+
+
+# ---- schema -------------------------------------------------------------------------------------
+def test_a_lifecycle_events_own_field_is_the_events_not_the_responses() -> None:
+    evs = build_stream(message("Hello"))
+    evs[1]["extra_field"] = 1
+    result = check_events(evs)
+    (f,) = findings(result, "schema.event")
+    assert f.event_index == 1 and f.message.startswith("response.in_progress /extra_field: unknown field")
+    assert not findings(result, "schema.response")
+
+
+# ---- call.web-search-lifecycle ------------------------------------------------------------------
+def test_a_repeated_search_step_is_one_finding_and_the_later_steps_are_in_order() -> None:
+    evs = build_stream(web_search_call())
+    at = index_of(evs, "response.web_search_call.in_progress")
+    evs.insert(at + 1, copy.deepcopy(evs[at]))
+    (f,) = findings(check_events(renumber(evs)), "call.web-search-lifecycle")
+    assert f.message == "response.web_search_call.in_progress again for web_search_call 0"
+
+
+def test_only_a_failed_search_may_not_have_sent_completed() -> None:
+    for status, bad in (("incomplete", False), ("searching", False), ("failed", True)):
+        evs = build_stream(web_search_call())
+        for item in (evs[-2]["item"], evs[-1]["response"]["output"][0]):
+            item["status"] = status
+        got = findings(check_events(evs), "call.web-search-lifecycle")
+        assert bool(got) is bad, (status, got)
