@@ -8,6 +8,7 @@ from typing import Any
 
 from conformance import check_events, check_response, check_sse
 from conformance.testing import (
+    assert_only,
     build_stream,
     custom_tool_call,
     function_call,
@@ -159,6 +160,28 @@ def test_a_lifecycle_events_own_field_is_the_events_not_the_responses() -> None:
     assert not findings(result, "schema.response")
 
 
+def test_a_snapshot_issue_outside_output_is_reported_even_if_a_done_item_had_the_same_one() -> None:
+    # The done item's issue is not repeated for output[0]; tools[0] is another object.
+    evs = build_stream(function_call())
+    evs[-2]["item"]["name"] = 5
+    evs[-1]["response"]["output"][0]["name"] = 5
+    evs[-1]["response"]["tools"] = [{"type": "function", "name": 5, "parameters": {}, "strict": False}]
+    result = check_events(evs)
+    assert [f.message for f in findings(result, "schema.item")] == [
+        "response.output_item.done /item/name: expected string, got integer"]
+    assert [f.message for f in findings(result, "schema.response")] == [
+        "response.completed /response/tools/0/name: expected string, got integer"]
+
+
+def test_a_null_terminal_output_leaves_the_snapshots_other_issues_reported() -> None:
+    evs = build_stream(message("Hello"))
+    evs[-1]["response"].update(output=None, temperature="hot")
+    result = check_events(evs)
+    assert [f.message for f in findings(result, "schema.response")] == [
+        "response.completed /response/temperature: expected number or null, got string"]
+    assert findings(result, "output.null")
+
+
 # ---- call.web-search-lifecycle ------------------------------------------------------------------
 def test_a_repeated_search_step_is_one_finding_and_the_later_steps_are_in_order() -> None:
     evs = build_stream(web_search_call())
@@ -175,3 +198,63 @@ def test_only_a_failed_search_may_not_have_sent_completed() -> None:
             item["status"] = status
         got = findings(check_events(evs), "call.web-search-lifecycle")
         assert bool(got) is bad, (status, got)
+    (f,) = got
+    assert f.message == "web_search_call 0 finished as failed after response.web_search_call.completed"
+
+
+# ---- url_citation annotations -------------------------------------------------------------------
+def _cited(text: str, *spans: tuple[int, int], part_type: str = "output_text") -> dict[str, Any]:
+    cites = [{"type": "url_citation", "start_index": a, "end_index": b, "url": "https://example.com/a",
+              "title": "A"} for a, b in spans]
+    item = _final(message(text))
+    item["content"][0].update(type=part_type, annotations=cites)
+    return response_object("completed", [item], usage=usage())
+
+
+def test_citation_offsets_may_span_the_whole_text_or_nothing() -> None:
+    body = _cited("Hello world", (0, 11), (5, 5), (11, 11))
+    assert not findings(check_response(body), "part.annotation-out-of-range")
+    (f,) = findings(check_response(_cited("Hello world", (0, 12))), "part.annotation-out-of-range")
+    assert f.message == "url_citation 0 of output 0 content 0: [0, 12) is not within the part's 11 characters of text"
+
+
+def test_only_output_text_parts_citations_are_judged() -> None:
+    body = _cited("Hello world", (0, 99), part_type="audio_transcript")
+    assert not findings(check_response(body), "part.annotation-out-of-range")
+
+
+def test_an_annotation_index_repeated_is_reported() -> None:
+    cite = {"type": "url_citation", "start_index": 0, "end_index": 5, "url": "https://example.com/a", "title": "A"}
+    evs = build_stream(message("Hello world", annotations=[cite, dict(cite, end_index=11)]))
+    second = index_of(evs, "response.output_text.annotation.added", nth=1)
+    evs[second]["annotation_index"] = 0
+    (f,) = findings(check_events(evs), "part.annotation-index")
+    assert f.event_index == second
+    assert f.message == "annotation_index 0 for content 0 of item 0; expected 1 (1 annotations streamed before)"
+
+
+CITE = {"type": "url_citation", "start_index": 0, "end_index": 5, "url": "https://example.com/a", "title": "A"}
+
+
+def test_annotations_inside_the_streamed_text_are_right() -> None:
+    assert_only(check_events(build_stream(message("Hello world", annotations=[CITE, dict(CITE, end_index=11)]))))
+
+
+def test_an_annotation_after_the_done_event_is_judged_against_the_done_text() -> None:
+    # No deltas at all: the text arrives whole in output_text.done, then the annotation.
+    evs = [ev for ev in build_stream(message("Hello world", annotations=[dict(CITE, end_index=11)]))
+           if ev["type"] != "response.output_text.delta"]
+    annotation = evs.pop(index_of(evs, "response.output_text.annotation.added"))
+    evs.insert(index_of(evs, "response.output_text.done") + 1, annotation)
+    assert_only(check_events(renumber(evs)))
+
+
+def test_a_done_item_with_more_annotations_than_streamed_is_a_mismatch() -> None:
+    evs = build_stream(message("Hello world", annotations=[CITE]))
+    extra = dict(CITE, start_index=6, end_index=11)
+    evs[-2]["item"]["content"][0]["annotations"].append(extra)
+    evs[-1]["response"]["output"][0]["content"][0]["annotations"].append(extra)
+    got = [f.message for f in findings(check_events(evs), "accumulation.annotations-mismatch")]
+    assert got == ["output_item.done has 2 annotations on output 0 content 0, but 1 were streamed",
+                   "the terminal snapshot (response.completed) has 2 annotations on output 0 content 0, "
+                   "but 1 were streamed"]
