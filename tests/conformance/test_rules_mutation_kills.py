@@ -182,6 +182,24 @@ def test_a_null_terminal_output_leaves_the_snapshots_other_issues_reported() -> 
     assert findings(result, "output.null")
 
 
+def test_an_added_event_without_its_item_is_a_schema_item_finding() -> None:
+    evs = build_stream(message("Hello"))
+    del evs[2]["item"]
+    (f,) = findings(check_events(evs), "schema.item")
+    assert f.event_index == 2 and f.message == 'response.output_item.added /item: missing required property "item"'
+
+
+def test_an_added_items_issue_does_not_hide_the_same_issue_in_the_terminal_snapshot() -> None:
+    # Only the done item stands for the snapshot's output entry; the added one was replaced.
+    evs = build_stream(function_call())
+    evs[2]["item"]["name"] = 5
+    evs[-1]["response"]["output"][0]["name"] = 5
+    result = check_events(evs)
+    assert [f.event_index for f in findings(result, "schema.item")] == [2]
+    assert [f.message for f in findings(result, "schema.response")] == [
+        "response.completed /response/output/0/name: expected string, got integer"]
+
+
 # ---- call.web-search-lifecycle ------------------------------------------------------------------
 def test_a_repeated_search_step_is_one_finding_and_the_later_steps_are_in_order() -> None:
     evs = build_stream(web_search_call())
