@@ -276,3 +276,24 @@ def test_a_done_item_with_more_annotations_than_streamed_is_a_mismatch() -> None
     assert got == ["output_item.done has 2 annotations on output 0 content 0, but 1 were streamed",
                    "the terminal snapshot (response.completed) has 2 annotations on output 0 content 0, "
                    "but 1 were streamed"]
+
+
+# ---- fast_safe: the verdicts are the same without it, the throughput is not ----------------------
+def test_the_built_in_rules_leave_the_fast_paths_open() -> None:
+    # A check on "*", "@sse" or a delta type that is not fast-safe sends every delta event (or
+    # every SSE message) down the slow path; the built-in ones all are.
+    from conformance import registry
+    from conformance.checker import _FAST_SPECS
+
+    gates = {"*", "@sse", *_FAST_SPECS}
+    slow = [c.rule_id for c in registry.all_checks() if gates & set(c.on) and not c.fast_safe]
+    assert slow == []
+
+
+# ---- framing ------------------------------------------------------------------------------------
+def test_invalid_json_shows_the_first_80_characters_of_the_data() -> None:
+    evs = build_stream(message("Hello"))
+    data = '{"type": "response.output_text.delta", "delta": oops' + "x" * 100
+    raw = to_sse(evs[:3]) + f"data: {data}\n\n".encode() + to_sse(evs[3:])
+    (f,) = findings(check_sse(raw), "framing.invalid-json")
+    assert f.message.endswith(": " + repr(data[:80]) + "…")
