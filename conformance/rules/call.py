@@ -257,6 +257,6 @@ def _validate(instance: Any, schema: dict[str, Any]) -> list[str]:
         errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
     except Exception as e:  # the request's schema, not a checker bug: a bad regex raises re.error,
         # a dangling $ref Unresolvable, `multipleOf: 0` ZeroDivisionError, `required: 5` TypeError
-        lines = str(e).strip().splitlines()
-        return [f"the tool's parameters are not a valid JSON Schema ({lines[0] if lines else type(e).__name__})"]
+        detail = str(e).strip().partition("\n")[0] or type(e).__name__
+        return [f"the tool's parameters are not a valid JSON Schema ({detail})"]
     return [f"{'/' + '/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
