@@ -297,3 +297,22 @@ def test_invalid_json_shows_the_first_80_characters_of_the_data() -> None:
     raw = to_sse(evs[:3]) + f"data: {data}\n\n".encode() + to_sse(evs[3:])
     (f,) = findings(check_sse(raw), "framing.invalid-json")
     assert f.message.endswith(": " + repr(data[:80]) + "…")
+
+
+# ---- accumulation -------------------------------------------------------------------------------
+def test_deltas_never_closed_are_still_compared_with_the_done_item() -> None:
+    evs = [ev for ev in build_stream(message("Hello world"))
+           if ev["type"] not in ("response.output_text.done", "response.content_part.done")]
+    evs[-2]["item"]["content"][0]["text"] = "Hello there"
+    (f,) = findings(check_events(renumber(evs)), "accumulation.part-vs-item")
+    assert f.message.startswith("the streamed value and item.content[0].text differ at offset 6")
+
+
+def test_a_done_item_of_another_type_is_not_compared_part_by_part() -> None:
+    evs = build_stream(message("Hello world"))
+    evs[-2]["item"] = {"id": "msg_test0001", "type": "reasoning", "summary": []}  # item.identity-changed
+    result = check_events(evs)
+    assert findings(result, "item.identity-changed")
+    assert not findings(result, "accumulation.part-vs-item")
+
+
