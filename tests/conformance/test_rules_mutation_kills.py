@@ -316,3 +316,24 @@ def test_a_done_item_of_another_type_is_not_compared_part_by_part() -> None:
     assert not findings(result, "accumulation.part-vs-item")
 
 
+
+
+def _orphan_deltas(content_index: int) -> list[Any]:
+    """Deltas for output_index 1, never announced; the terminal snapshot lists a second message
+    with two parts, "first" and "xyz"."""
+    evs = build_stream(message("Hello"))
+    evs.insert(-1, {"type": "response.output_text.delta", "item_id": "msg_x", "output_index": 1,
+                    "content_index": content_index, "delta": "abc", "logprobs": []})
+    second = copy.deepcopy(evs[-1]["response"]["output"][0])
+    second.update(id="msg_x", content=[dict(second["content"][0], text=t) for t in ("first", "xyz")])
+    evs[-1]["response"]["output"].append(second)
+    return renumber(evs)
+
+
+def test_unannounced_deltas_are_compared_with_their_part_of_the_snapshot() -> None:
+    (f,) = findings(check_events(_orphan_deltas(1)), "accumulation.delta-vs-done")
+    assert f.output_index == 1 and f.content_index == 1
+    assert f.message.startswith("the deltas for output_index 1 (never announced) and response.output[1].content[1] differ")
+    # A part the snapshot does not have is nothing to compare with.
+    for beyond in (2, 3):
+        assert not findings(check_events(_orphan_deltas(beyond)), "accumulation.delta-vs-done")
