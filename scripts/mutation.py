@@ -54,7 +54,7 @@ TARGETS: list[tuple[str, list[str]]] = [
                             "tests/conformance/test_rules_framing.py", "tests/conformance/test_sse_edges.py"]),
     ("conformance/state.py", ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_part.py",
                               *RULE_TESTS]),
-    ("conformance/rules/*.py", RULE_TESTS),
+    ("conformance/rules/*.py", [*RULE_TESTS, "tests/conformance/test_rules_mutation_kills.py"]),
     ("reference_server/**/events.py", ["tests/reference_server/test_events.py",
                                        "tests/reference_server/test_events_web_search.py",
                                        "tests/reference_server/test_writer_mutation_kills.py"]),

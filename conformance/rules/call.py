@@ -255,6 +255,8 @@ def _validate(instance: Any, schema: dict[str, Any]) -> list[str]:
     try:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
-    except (jsonschema.SchemaError, TypeError, ValueError) as e:
-        return [f"the tool's parameters are not a valid JSON Schema ({str(e).splitlines()[0]})"]
+    except Exception as e:  # the request's schema, not a checker bug: a bad regex raises re.error,
+        # a dangling $ref Unresolvable, `multipleOf: 0` ZeroDivisionError, `required: 5` TypeError
+        detail = str(e).strip().partition("\n")[0] or type(e).__name__
+        return [f"the tool's parameters are not a valid JSON Schema ({detail})"]
     return [f"{'/' + '/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
