@@ -26,3 +26,12 @@ def test_a_long_lines_excerpt_shows_forty_characters_before_the_bad_byte() -> No
     # Within the first half of the excerpt the line is quoted from its start.
     (found,) = kinds(b"data: " + b"y" * 30 + b"\xff" + b"z" * 500 + b"\n\n")
     assert found[3] == "data: " + "y" * 30 + "\ufffd" + "z" * 42 + "…"
+
+
+def test_blank_lines_after_a_block_with_bad_bytes_keep_their_offsets() -> None:
+    # Once an id was seen every extra blank line is an empty event for openai-python; its
+    # offset is counted past a character of two bytes and a U+FFFD that stands for two.
+    data = b"id: 7\ndata: 1\n\n" + b"data: \xc3\xa9\xe2\x80\n\n\n" + b"data: 2\n\n"
+    expected = [("invalid-utf8", 23, 1, "data: \xe9\ufffd", "\\xe2\\x80"), ("empty-event", 27, 2, "", "id:7")]
+    for cut in range(len(data) + 1):
+        assert kinds(data[:cut], data[cut:]) == expected, cut
