@@ -35,3 +35,12 @@ def test_blank_lines_after_a_block_with_bad_bytes_keep_their_offsets() -> None:
     expected = [("invalid-utf8", 23, 1, "data: \xe9\ufffd", "\\xe2\\x80"), ("empty-event", 27, 2, "", "id:7")]
     for cut in range(len(data) + 1):
         assert kinds(data[:cut], data[cut:]) == expected, cut
+
+
+def test_a_clean_block_read_with_a_bad_one_keeps_its_offsets() -> None:
+    # A read holding bad bytes is cut block by block; the clean blocks before the bad one
+    # report at their own offsets, wherever the read began.
+    data = b"data: 1\n\n" + b"data: 2\n\n" + b"event: p\n\n" + b"data: \xff\n\n"
+    expected = [("empty-event", 18, 2, "event: p", "event"), ("invalid-utf8", 34, 2, "data: \ufffd", "\\xff")]
+    for cut in range(len(data) + 1):
+        assert kinds(data[:cut], data[cut:]) == expected, cut
