@@ -9,6 +9,7 @@ from typing import Any
 
 from conformance import check_events
 from conformance.checker import StreamChecker
+from conformance.state import event_for
 from conformance.testing import (
     assert_only,
     build_stream,
@@ -121,3 +122,13 @@ def test_a_shell_command_is_tracked_as_a_part_of_type_command() -> None:
         checker.feed(ev)
     part = checker.state.items[0].parts[("command", 0)]
     assert (part.kind, part.index, part.type, part.text()) == ("command", 0, "command", "ls")
+
+
+# ---- event_for: the names it is given are compared by value -------------------------------
+def test_event_for_matches_names_built_at_run_time() -> None:
+    # Strings read from a file or built by a caller are equal to, not the same object as, the
+    # table's literals.
+    role, kind, item_type, part_type = ("".join(s) for s in (["d", "one"], ["con", "tent"], ["mes", "sage"], ["ref", "usal"]))
+    assert event_for(role, item_type, kind, part_type) == "response.refusal.done"
+    assert event_for("".join(["del", "ta"]), "function_call", "".join(["argu", "ments"])) == (
+        "response.function_call_arguments.delta")
