@@ -132,3 +132,13 @@ def test_event_for_matches_names_built_at_run_time() -> None:
     assert event_for(role, item_type, kind, part_type) == "response.refusal.done"
     assert event_for("".join(["del", "ta"]), "function_call", "".join(["argu", "ments"])) == (
         "response.function_call_arguments.delta")
+
+
+# ---- part_closing: the whole way a part should have been closed ----------------------------
+def test_a_part_left_open_is_told_both_events_that_close_it() -> None:
+    evs = build_stream(message("a b"))
+    del evs[index_of(evs, "response.content_part.done")]
+    del evs[index_of(evs, "response.output_text.done")]
+    (f,) = assert_only(check_events(renumber(evs)), "part.not-closed", "accumulation.done-missing")
+    assert "neither its response.output_text.done nor its response.content_part.done" in f.message
+    assert f.message.endswith("; expected response.output_text.done and response.content_part.done first")
