@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conformance.sse import SSEParser
 from tests.conformance.test_sse_anomalies import BOM, kinds
 
 
@@ -44,3 +45,12 @@ def test_a_clean_block_read_with_a_bad_one_keeps_its_offsets() -> None:
     expected = [("empty-event", 18, 2, "event: p", "event"), ("invalid-utf8", 34, 2, "data: \ufffd", "\\xff")]
     for cut in range(len(data) + 1):
         assert kinds(data[:cut], data[cut:]) == expected, cut
+
+
+def test_position_bookkeeping_of_crlf_reads_stays_bounded() -> None:
+    # Reads with CRs keep their raw bytes only while the buffer may point into them: memory
+    # stays bounded by one message however long a CRLF stream runs (offsets past 256 too).
+    parser = SSEParser()
+    for i in range(400):
+        assert len(parser.feed(b"data: %d\r\n\r\n" % i)) == 1
+        assert len(parser._mods) <= 1, i
