@@ -54,3 +54,12 @@ def test_position_bookkeeping_of_crlf_reads_stays_bounded() -> None:
     for i in range(400):
         assert len(parser.feed(b"data: %d\r\n\r\n" % i)) == 1
         assert len(parser._mods) <= 1, i
+
+
+def test_offsets_after_many_crlfs_split_between_reads() -> None:
+    # One-byte reads split every CRLF: each LF dropped at a read's start shifts what follows.
+    data = b"id: 1\r\n\r\ndata: x\r\n\r\n\r\ndata: \xff\r\n\r\n"
+    expected = [("empty-event", 0, 0, "id: 1", "id:1"), ("empty-event", 20, 1, "", "id:1"),
+                ("invalid-utf8", 28, 1, "data: \ufffd", "\\xff")]
+    assert kinds(data) == expected
+    assert kinds(*[bytes([b]) for b in data]) == expected
