@@ -142,3 +142,15 @@ def test_a_part_left_open_is_told_both_events_that_close_it() -> None:
     (f,) = assert_only(check_events(renumber(evs)), "part.not-closed", "accumulation.done-missing")
     assert "neither its response.output_text.done nor its response.content_part.done" in f.message
     assert f.message.endswith("; expected response.output_text.done and response.content_part.done first")
+
+
+# ---- PartState: text kept in blocks is joined whole ------------------------------------------
+def test_a_text_of_several_compacted_blocks_is_judged_whole() -> None:
+    words = [f"w{i} " for i in range(512 + 10)]  # one joined block and a tail
+    evs = build_stream(message("".join(words), chunks=words))
+    assert check_events(evs).findings == []
+    checker = StreamChecker()
+    for ev in evs[: index_of(evs, "response.output_text.done")]:
+        checker.feed(ev)
+    part = checker.state.items[0].parts[("content", 0)]
+    assert part.text() == "".join(words) and part.n_deltas == len(words)
