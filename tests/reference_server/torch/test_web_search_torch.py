@@ -141,6 +141,27 @@ def test_citations_survive_previous_response_id(server: Any) -> None:
     assert stored["output"][-1]["content"][0]["annotations"] == cited
 
 
+def test_openai_python_reads_the_torch_backends_searches_and_citations(server: Any) -> None:
+    """openai-python's stream helper over the torch backend: typed web_search_call items, the
+    streamed url_citation annotations equal to the final ones, each spanning its link."""
+    import openai
+
+    sdk = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0, timeout=120)
+    with sdk.responses.stream(model="m", input=QUESTIONS[1], tools=[{"type": "web_search"}],
+                              include=["web_search_call.action.sources"], max_output_tokens=300) as stream:
+        streamed = [e.annotation for e in stream if e.type == "response.output_text.annotation.added"]
+        final = stream.get_final_response()
+    calls = [i for i in final.output if i.type == "web_search_call"]
+    assert [c.action.type for c in calls] == ["search", "open_page"]
+    part = final.output[-1].content[0]
+    assert part.annotations and len(streamed) == len(part.annotations)
+    for event_annotation, annotation in zip(streamed, part.annotations, strict=True):
+        plain = event_annotation if isinstance(event_annotation, dict) else event_annotation.model_dump()
+        assert plain == annotation.model_dump()
+        assert annotation.url == calls[1].action.url
+        assert part.text[annotation.start_index:annotation.end_index].endswith(f"({annotation.url}))")
+
+
 def test_function_results_are_answered_without_browsing(server: Any) -> None:
     tool = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
     body = {"model": "m", "stream": True, "tools": [tool, {"type": "web_search"}], "max_output_tokens": 200,
