@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -356,10 +356,7 @@ def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list
     found = _absences(instance, subject)
     if not found:
         return None
-    patched: Any = instance
-    for _, path, key, stand_in in found:
-        patched = _with(patched, path, key, stand_in)
-    if not compiled.fast(patched):
+    if not _passes_with_stand_ins(compiled.fast, instance, found):
         return None
     # The original failed (the caller asked) and the stand-ins alone mend it: learnt for
     # _known_absence, which may then skip the predicate on the original.
@@ -387,12 +384,18 @@ def _known_absence(compiled: _Compiled, instance: Any, subject: str) -> list[Sch
     found = _absences(instance, subject)
     if not found or (compiled.name, subject, tuple(n for n, *_ in found)) not in _ABSENCE_FAILS:
         return None
+    if not _passes_with_stand_ins(compiled.fast, instance, found):
+        return None
+    return _absence_issues(found, instance, compiled, subject)
+
+
+def _passes_with_stand_ins(fast: Callable[[Any], bool], instance: dict[str, Any],
+                           found: list[tuple[int, tuple[str, ...], str, Any]]) -> bool:
+    """Whether `instance` with a stand-in value at each absence passes the compiled predicate."""
     patched: Any = instance
     for _, path, key, stand_in in found:
         patched = _with(patched, path, key, stand_in)
-    if not compiled.fast(patched):
-        return None
-    return _absence_issues(found, instance, compiled, subject)
+    return bool(fast(patched))
 
 
 def _absences(instance: dict[str, Any], subject: str) -> list[tuple[int, tuple[str, ...], str, Any]]:

@@ -8,6 +8,7 @@ is judged as the runner judged it when it was made.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -63,6 +64,14 @@ class Expectation:
         return cls(value["request"], tuple(statuses), value.get("json_body") is True, tuple(unless))
 
 
+def content_type(headers: Iterable[tuple[str, str]]) -> str | None:
+    """The Content-Type of response headers as received (the first, any case)."""
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value
+    return None
+
+
 def _ints(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
 
@@ -114,10 +123,7 @@ class HttpExchange:
 
     @property
     def content_type(self) -> str | None:
-        for name, value in self.headers:
-            if name.lower() == "content-type":
-                return value
-        return None
+        return content_type(self.headers)
 
     @cached_property
     def decoded(self) -> Any:

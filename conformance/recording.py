@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from conformance.exchange import Expectation, HttpExchange, Timeout
+from conformance.exchange import Expectation, HttpExchange, Timeout, content_type
 
 if TYPE_CHECKING:
     from conformance.findings import Finding
@@ -59,10 +59,7 @@ class ExchangeRecord:
 
     @property
     def content_type(self) -> str | None:
-        for name, value in self.headers:
-            if name.lower() == "content-type":
-                return value
-        return None
+        return content_type(self.headers)
 
 
 class ExchangeObserver(Protocol):

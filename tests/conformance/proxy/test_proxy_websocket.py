@@ -70,7 +70,7 @@ def test_openai_python_connect_through_the_proxy(tmp_path: Path) -> None:
             conn.send_raw('{"type": "response.nonsense"}')  # answered with an error; the socket stays
             bad = _one_response(conn, received)
         assert first[-1] == second[-1] == "response.completed" and bad == ["error"]
-        for _ in range(200):  # the case is appended once the relay has seen both closes
+        for _ in range(1200):  # the case is appended once the relay has seen both closes (a hang guard)
             if proxy.cases:
                 break
             threading.Event().wait(0.05)
@@ -138,7 +138,7 @@ def test_negative_transcript_behind_the_proxy(path: Path) -> None:
     expected = set(json.loads(path.with_suffix(".json").read_text())["expected"]["errors"])
     with proxied(transcript_app(records)) as (proxy, front):
         got = _replay_as_client(front.url.replace("http", "ws") + "/v1/responses", records)
-        for _ in range(200):
+        for _ in range(1200):  # a hang guard, not a time bound
             if proxy.cases:
                 break
             threading.Event().wait(0.05)

@@ -135,6 +135,13 @@ def test_logprobs_reach_the_output_text_deltas_over_http(torch_backend: TorchBac
     deltas = [e for e in sse_events(data) if e["type"] == "response.output_text.delta"]
     assert deltas and all(e["logprobs"] for e in deltas)
     entries = [lp for e in deltas for lp in e["logprobs"]]
-    assert "".join(lp["token"] for lp in entries) == "".join(e["delta"] for e in deltas)
+    # A token may hold part of a UTF-8 character: its `token` text then shows U+FFFD, and only its
+    # `bytes` (on the part's logprobs, the field that exists for this) join into the text.
+    text = "".join(e["delta"] for e in deltas)
+    part = next(i for i in sse_events(data)[-1]["response"]["output"] if i["type"] == "message")["content"][0]
+    assert part["text"] == text
+    assert [lp["token"] for lp in part["logprobs"]] == [lp["token"] for lp in entries]
+    assert b"".join(bytes(lp["bytes"]) for lp in part["logprobs"]) == text.encode()
+    assert all(lp["token"] == bytes(lp["bytes"]).decode("utf-8", errors="replace") for lp in part["logprobs"])
     for lp in entries:
         assert lp["logprob"] <= 0 and 1 <= len(lp["top_logprobs"]) <= 2
