@@ -297,3 +297,40 @@ def test_sequence_start_only_the_first_event() -> None:
     evs = renumber(_evs(), start=2)
     (f,) = assert_only(check_events(evs), "sequence.start")
     assert f.message == "the first event's sequence_number is 2; expected 0"
+
+
+def test_echo_an_object_or_list_echoed_as_another_type() -> None:
+    req = {**REQ, "text": {"format": {"type": "text"}}}
+    (f,) = assert_only(check_response(_body(text="plain"), request=req), "request.echo", "schema.response")
+    assert f.message == "request.text is {\"format\":{\"type\":\"text\"}} but the response echoes 'plain'"
+    req = {**REQ, "tools": [{"type": "function", "name": "f"}]}
+    (f,) = assert_only(check_response(_body(tools={"a": 1}), request=req), "request.echo", "schema.response")
+    assert f.message.endswith("but the response echoes {\"a\":1}")
+
+
+def test_echo_a_null_field_does_not_stop_the_later_ones() -> None:
+    req = {**REQ, "instructions": None, "tools": None, "temperature": 0.5}
+    (f,) = assert_only(check_response(_body(temperature=0.7), request=req), "request.echo")
+    assert "request.temperature is 0.5" in f.message
+
+
+def test_max_output_tokens_a_string_limit_judges_nothing() -> None:
+    req = {**REQ, "max_output_tokens": "20"}
+    body = response_object("completed", [], usage=usage(3, 25), max_output_tokens="20")
+    assert_only(check_response(body, request=req), "schema.response")
+
+
+def test_usage_total_below_the_sum() -> None:
+    u = usage(3, 5)
+    u["total_tokens"] = 7
+    (f,) = assert_only(check_response(response_object("completed", [], usage=u)), "usage.total")
+    assert f.message == "total_tokens 7 != input_tokens 3 + output_tokens 5"
+
+
+def test_sequence_nothing_to_say_about_an_empty_stream() -> None:
+    assert_only(check_events([]), "lifecycle.no-terminal")
+
+
+def test_sequence_start_below_zero() -> None:
+    (f,) = assert_only(check_events(renumber(_evs(), start=-1)), "sequence.start")
+    assert f.event_index == 0 and "is -1" in f.message
