@@ -334,3 +334,10 @@ def test_sequence_nothing_to_say_about_an_empty_stream() -> None:
 def test_sequence_start_below_zero() -> None:
     (f,) = assert_only(check_events(renumber(_evs(), start=-1)), "sequence.start")
     assert f.event_index == 0 and "is -1" in f.message
+
+
+def test_echo_long_equal_lists_are_equal() -> None:
+    # lengths past CPython's small-int cache: compared by value, not identity
+    tools = [{"type": "function", "name": f"f{i}", "parameters": {"type": "object"}} for i in range(300)]
+    req = {**REQ, "tools": tools}
+    assert_only(check_response(_body(tools=[dict(t) for t in tools]), request=req))
