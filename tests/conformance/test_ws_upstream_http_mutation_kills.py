@@ -396,6 +396,9 @@ def test_divergence_offsets_and_excerpts() -> None:
     assert ea == "x" * 8 + "abc" + "y" * 19 and eb == "x" * 8 + "abd" + "y" * 19
     assert divergence("same", "same") == (4, "same", "same")
     assert divergence("abc", "xbc") == (0, "abc", "xbc")
+    # a difference inside the first block of long texts
+    early_a, early_b = "x" * 100 + "a" + "x" * 3000, "x" * 100 + "b" + "x" * 3000
+    assert divergence(early_a, early_b) == (100, "x" * 10 + "a" + "x" * 19, "x" * 10 + "b" + "x" * 19)
     assert divergence("ab", "abc") == (2, "ab", "abc")
     assert divergence("x" * 1024, "x" * 1025)[0] == 1024
     assert divergence("hello", "help", around=1) == (3, "hell", "help")
@@ -412,3 +415,10 @@ def test_client_messages_named_like_server_events_are_not_judged_as_server_event
                steer_notice("response.steer.pending", "st_3", "resp_1", 4),
                server({"type": "response.created", "sequence_number": 3, "response": {"id": "resp_2"}}))]
     assert ws_findings([create(), *one[:4], *echoed, *renumbered(one[4:], 4)]) == []
+
+
+def test_a_delete_read_from_a_recording_is_judged() -> None:
+    # A method decoded from a recording is a string equal to "DELETE", not the literal itself.
+    method = "".join(["DEL", "ETE"])
+    ex = exchange(200, {"id": "resp_2"}, method=method, path="responses/resp_1")
+    assert [r for r, _ in found(ex)] == ["http.object-shape"]
