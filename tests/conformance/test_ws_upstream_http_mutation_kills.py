@@ -422,3 +422,15 @@ def test_a_delete_read_from_a_recording_is_judged() -> None:
     method = "".join(["DEL", "ETE"])
     ex = exchange(200, {"id": "resp_2"}, method=method, path="responses/resp_1")
     assert [r for r, _ in found(ex)] == ["http.object-shape"]
+
+
+def test_steers_left_unanswered_when_the_client_leaves() -> None:
+    # Two steers answered by nothing before the server spoke again; the third was still in flight.
+    one = response("resp_1")
+    records = [create(), *one[:4], steer(), steer(), *renumbered(one[4:5], 4), steer(), {"dir": "close", "by": "client"}]
+    assert ws_findings(records) == [("ws.steer-answered", "2 response.steer message(s) got no answer")]
+
+
+def test_a_response_numbered_from_below_zero() -> None:
+    assert ws_findings([create(), *renumbered(response("resp_1"), -1)]) == [
+        ("ws.sequence", "response resp_1 starts at sequence_number -1, not 0")]
