@@ -396,6 +396,7 @@ def test_divergence_offsets_and_excerpts() -> None:
     assert ea == "x" * 8 + "abc" + "y" * 19 and eb == "x" * 8 + "abd" + "y" * 19
     assert divergence("same", "same") == (4, "same", "same")
     assert divergence("abc", "xbc") == (0, "abc", "xbc")
+    assert divergence("€→x", "€→y")[0] == 2  # characters beyond Latin-1 are compared by value
     # a difference inside the first block of long texts
     early_a, early_b = "x" * 100 + "a" + "x" * 3000, "x" * 100 + "b" + "x" * 3000
     assert divergence(early_a, early_b) == (100, "x" * 10 + "a" + "x" * 19, "x" * 10 + "b" + "x" * 19)
