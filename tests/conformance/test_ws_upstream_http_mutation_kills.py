@@ -356,6 +356,7 @@ def test_the_deleted_object(path: str, body: Any, judged: bool) -> None:
 def test_a_delete_is_only_judged_when_answered_200() -> None:
     for ex in (exchange(200, {}, path="responses/resp_1"),
                exchange(204, {}, method="DELETE", path="responses/resp_1", expect=None),
+               exchange(199, {}, method="DELETE", path="responses/resp_1", expect=None),
                exchange(200, {}, method="DELETE", path="responses/resp_1", dropped=True)):
         assert [r for r, _ in found(ex) if r == "http.object-shape"] == []
 
