@@ -70,9 +70,13 @@ TARGETS: list[tuple[str, list[str]]] = [
      ["tests/reference_server/adapters/test_responses_to_cc_stream.py",
       "tests/reference_server/adapters/test_converter_mutation_kills.py"]),
 ]
-EXTRA_RULE_TESTS = {"ws": ["tests/conformance/test_ws_transcripts.py"],
-                    "upstream": ["tests/conformance/upstream/test_judge.py"],
-                    "_util": ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_call.py"],
+WS_UPSTREAM_HTTP_KILLS = "tests/conformance/test_ws_upstream_http_mutation_kills.py"
+EXTRA_RULE_TESTS = {"ws": ["tests/conformance/test_ws_transcripts.py", WS_UPSTREAM_HTTP_KILLS],
+                    "upstream": ["tests/conformance/upstream/test_judge.py", "tests/conformance/test_registry.py",
+                                 WS_UPSTREAM_HTTP_KILLS],
+                    "http": ["tests/conformance/test_registry.py", WS_UPSTREAM_HTTP_KILLS],
+                    "_util": ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_call.py",
+                              WS_UPSTREAM_HTTP_KILLS],
                     **{family: ["tests/conformance/test_request_usage_mutation_kills.py"]
                        for family in ("request", "sequence", "usage")}}
 
