@@ -72,7 +72,9 @@ TARGETS: list[tuple[str, list[str]]] = [
 ]
 EXTRA_RULE_TESTS = {"ws": ["tests/conformance/test_ws_transcripts.py"],
                     "upstream": ["tests/conformance/upstream/test_judge.py"],
-                    "_util": ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_call.py"]}
+                    "_util": ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_call.py"],
+                    **{m: ["tests/conformance/test_output_part_mutation_kills.py"]
+                       for m in ("output", "part", "accumulation")}}
 
 
 @dataclass
