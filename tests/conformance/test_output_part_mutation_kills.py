@@ -209,3 +209,50 @@ def test_a_stray_event_of_another_item_type_after_the_part_closed_is_not_after_d
     result = check_events(renumber(evs))
     assert findings(result, "item.wrong-event-for-type")
     assert not findings(result, "part.after-done")
+
+
+def test_parts_not_added_are_counted_in_the_message() -> None:
+    evs = _without(build_stream(message("Hello world")), "response.content_part.added")
+    f = findings(check_events(evs), "part.not-added")[0]
+    assert f.message == (
+        "response.output_text.delta for content_index 0 of item 0, but no content part 0 was added "
+        "(parts added: 0); expected response.content_part.added with content_index 0 first"
+    )
+
+
+def test_a_snapshot_with_another_number_of_parts_reports_the_length() -> None:
+    evs = build_stream(message("Hello"))
+    snap = evs[-1]["response"]["output"][0]
+    snap["content"].append(dict(snap["content"][0]))
+    (f,) = findings(check_events(evs), "output.mismatch")
+    assert f.message.startswith("response.output[0]/content (length) is 2 but output_item.done (output_index 0")
+
+
+def test_a_long_snapshot_missing_its_last_done_item_is_reported() -> None:
+    evs = build_stream(*(message(f"text {i}", item_id=f"msg_{i:04d}") for i in range(300)))
+    evs[-1]["response"]["output"].pop()
+    (f,) = findings(check_events(evs), "output.mismatch")
+    assert f.output_index == 299
+    assert f.message == "response.output has 299 items but item 299 was streamed and completed by output_item.done"
+
+
+def test_items_after_an_open_one_are_still_compared() -> None:
+    # Item 0 is never closed (the snapshot lists it as it was announced); item 1 is done, and
+    # the snapshot changes its text.
+    evs = build_stream(message("first", item_id="msg_a"), message("second", item_id="msg_b"))
+    end_of_first = index_of(evs, "response.output_item.added", output_index=1)
+    evs = [ev for k, ev in enumerate(evs) if not (k < end_of_first and ev["type"] == "response.output_item.done")]
+    final = evs[-1]["response"]["output"]
+    final[0] = dict(final[0], status="in_progress")
+    final[1]["content"][0]["text"] = "changed " + "y" * 200
+    evs = renumber(evs)
+    result = check_events(evs)
+    assert findings(result, "item.not-closed")
+    (f,) = findings(result, "output.mismatch")
+    done_at = index_of(evs, "response.output_item.done", output_index=1)
+    assert f.output_index == 1
+    assert f.message == (
+        f"response.output[1]/content/0/text is {'changed ' + 'y' * 52!r}… but output_item.done "
+        f"(output_index 1, event {done_at}) had 'second'"
+    )
+    assert f.excerpt == orjson.dumps(final[1]).decode()[:160] + "…"
