@@ -78,7 +78,7 @@ EXTRA_RULE_TESTS = {"ws": ["tests/conformance/test_ws_transcripts.py", WS_UPSTRE
                     "_util": ["tests/conformance/test_rules_item.py", "tests/conformance/test_rules_call.py",
                               WS_UPSTREAM_HTTP_KILLS],
                     **{family: ["tests/conformance/test_request_usage_mutation_kills.py"]
-                       for family in ("request", "sequence", "usage"),
+                       for family in ("request", "sequence", "usage")},
                     **{m: ["tests/conformance/test_output_part_mutation_kills.py"]
                        for m in ("output", "part", "accumulation")}}
 
