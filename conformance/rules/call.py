@@ -23,6 +23,13 @@ def _calls(ctx: Any) -> list[tuple[int, dict[str, Any]]]:
     return [(i, it) for i, it in ctx.output_items if isinstance(it, dict) and str(it.get("type")) in _CALLS]
 
 
+def _hosted_calls(ctx: Any) -> list[dict[str, Any]]:
+    """Calls of hosted tools (web_search_call, file_search_call, mcp_call, …): `required` asks
+    for a call of any of the request's tools, and a hosted tool is one of them."""
+    return [it for _, it in ctx.output_items if isinstance(it, dict)
+            and str(it.get("type")).endswith("_call") and str(it.get("type")) not in _CALLS]
+
+
 def request_tools(request: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     """(tool type, name) -> tool, for the request's function and custom tools; the members of a
     `namespace` tool are named `NAMESPACE.NAME` (see `qualified_name`). Tools declared by an
@@ -192,8 +199,8 @@ def tool_choice_honoured(st: StreamState, _ev: Any, ctx: CheckContext) -> Iterat
     forced = _forced_name(choice)
     if choice == "none" and calls:
         yield f"tool_choice 'none' but the response calls {names}"
-    elif choice == "required" and not calls:
-        yield "tool_choice 'required' but the response makes no function or custom tool call"
+    elif choice == "required" and not calls and not _hosted_calls(ctx):
+        yield "tool_choice 'required' but the response makes no tool call"
     elif forced is not None:
         if not calls:
             yield f"tool_choice forces {forced!r} but the response makes no call"

@@ -9,6 +9,7 @@ from conformance.testing import (
     custom_tool_call,
     function_call,
     message,
+    web_search_call,
 )
 
 WEATHER = {
@@ -65,6 +66,14 @@ def test_tool_choice() -> None:
     req = _req(tool_choice={"type": "function", "name": "other"}, tools=[WEATHER, dict(WEATHER, name="other")])
     (f,) = assert_only(check_events(_stream(function_call(), req=req), request=req), "call.tool-choice")
     assert "'other'" in f.message
+
+
+def test_a_hosted_tool_call_meets_tool_choice_required() -> None:
+    """`required` asks for a call of any of the request's tools: a web search is one."""
+    req = _req(tool_choice="required", tools=[WEATHER, {"type": "web_search"}])
+    assert_only(check_events(_stream(web_search_call(), message("found it"), req=req), request=req))
+    (f,) = assert_only(check_events(_stream(message("hi"), req=req), request=req), "call.tool-choice")
+    assert f.message == "tool_choice 'required' but the response makes no tool call"
 
 
 def test_parallel() -> None:
