@@ -6,8 +6,8 @@
 Nothing here is imported by the checker itself; the standard library is all it needs.
 """
 
-from conformance.testing.findings import assert_only, describe, rules_found
+from conformance.testing.findings import assert_only, describe, findings_of, rules_found
 from conformance.testing.streams import *  # noqa: F403
 from conformance.testing.streams import __all__ as _builders
 
-__all__ = [*_builders, "assert_only", "describe", "rules_found"]
+__all__ = [*_builders, "assert_only", "describe", "findings_of", "rules_found"]

@@ -7,11 +7,16 @@ from typing import Any
 
 from conformance.findings import at_least
 
-__all__ = ["assert_only", "describe", "rules_found"]
+__all__ = ["assert_only", "describe", "findings_of", "rules_found"]
 
 def rules_found(result: Any, min_severity: str = "info") -> set[str]:
     """Rule ids of a CheckResult's findings at `min_severity` or above."""
     return {f.rule for f in result.findings if at_least(f.severity, min_severity)}
+
+
+def findings_of(result: Any, rule: str) -> list[Any]:
+    """The findings of one rule id, in stream order."""
+    return [f for f in result.findings if f.rule == rule]
 
 
 def describe(result: Any) -> str:

@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from conformance import check_events, check_response
+from conformance.testing import findings_of
 from tests.conformance.streams import (
     build_stream,
     function_call,
@@ -24,10 +25,6 @@ def rules(result: Any) -> set[str]:
     return {f.rule for f in result.findings}
 
 
-def findings(result: Any, rule: str) -> list[Any]:
-    return [f for f in result.findings if f.rule == rule]
-
-
 def _final(spec: Any, **changes: Any) -> dict[str, Any]:
     return {**copy.deepcopy(spec.final), **changes}
 
@@ -43,7 +40,7 @@ def test_a_completed_or_in_progress_response_may_not_end_on_an_incomplete_item()
     cut = _final(message("half an ans"), status="incomplete")
     for status in ("completed", "in_progress"):
         body = response_object(status, [cut], usage=usage())
-        (f,) = findings(check_response(body), "item.incomplete-not-last")
+        (f,) = findings_of(check_response(body), "item.incomplete-not-last")
         assert f.output_index == 0 and repr(status) in f.message
 
 
@@ -61,7 +58,7 @@ def _created_listing(*items: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_a_created_snapshot_listing_one_message_twice_is_a_duplicate() -> None:
     msg = _final(message("a"))
-    (f,) = [f for f in findings(check_events(_created_listing(msg, copy.deepcopy(msg))), "item.duplicate-index")
+    (f,) = [f for f in findings_of(check_events(_created_listing(msg, copy.deepcopy(msg))), "item.duplicate-index")
             if "lists one item twice" in f.message]
     assert "output[0] and output[1]" in f.message and "msg_test0001" in f.message
 
@@ -69,18 +66,18 @@ def test_a_created_snapshot_listing_one_message_twice_is_a_duplicate() -> None:
 def test_two_messages_with_different_ids_in_a_created_snapshot_are_two_items() -> None:
     a, b = _final(message("a")), _final(message("b", item_id="msg_2"))
     result = check_events(_created_listing(a, b))
-    assert not any("lists one item twice" in f.message for f in findings(result, "item.duplicate-index"))
+    assert not any("lists one item twice" in f.message for f in findings_of(result, "item.duplicate-index"))
 
 
 def test_two_calls_are_told_apart_by_call_id_not_by_id() -> None:
     one = _final(function_call())
     same_call = _final(function_call(item_id="fc_other"))  # same call_id, another id
-    (f,) = [f for f in findings(check_events(_created_listing(one, same_call)), "item.duplicate-index")
+    (f,) = [f for f in findings_of(check_events(_created_listing(one, same_call)), "item.duplicate-index")
             if "lists one item twice" in f.message]
     assert "call_test0001" in f.message  # a call is named by its call_id
     other_call = _final(function_call(call_id="call_2"))  # same id, another call_id
     result = check_events(_created_listing(one, other_call))
-    assert not any("lists one item twice" in f.message for f in findings(result, "item.duplicate-index"))
+    assert not any("lists one item twice" in f.message for f in findings_of(result, "item.duplicate-index"))
 
 
 def test_one_item_id_announced_at_two_indexes_is_a_duplicate() -> None:
@@ -92,7 +89,7 @@ def test_one_item_id_announced_at_two_indexes_is_a_duplicate() -> None:
             ev["item_id"] = "msg_test0001"
     for ev in evs[-1:]:
         ev["response"]["output"][1]["id"] = "msg_test0001"
-    (f,) = findings(check_events(evs), "item.duplicate-index")
+    (f,) = findings_of(check_events(evs), "item.duplicate-index")
     assert f.message.startswith("output_item.added at output_index 1 announces item 'msg_test0001'")
     assert "output_index 0 already is" in f.message
     # Two distinct ids at two indexes: no finding.
@@ -102,7 +99,7 @@ def test_one_item_id_announced_at_two_indexes_is_a_duplicate() -> None:
 def test_the_same_added_event_repeated_names_the_first_announcement() -> None:
     evs = build_stream(message("a"))
     evs.insert(3, copy.deepcopy(evs[2]))
-    (f,) = findings(check_events(renumber(evs)), "item.duplicate-index")
+    (f,) = findings_of(check_events(renumber(evs)), "item.duplicate-index")
     assert "output_index 0 announced again (first by event 2" in f.message
 
 
@@ -111,7 +108,7 @@ def test_an_unknown_index_message_lists_at_most_ten_known_indexes() -> None:
     evs = build_stream(*(message("x", item_id=f"msg_{i}") for i in range(12)))
     evs.insert(-1, {"type": "response.output_text.delta", "item_id": "msg_x", "output_index": 40,
                     "content_index": 0, "delta": "x", "logprobs": []})
-    (f,) = findings(check_events(renumber(evs)), "item.unknown-index")
+    (f,) = findings_of(check_events(renumber(evs)), "item.unknown-index")
     assert "(known: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])" in f.message
 
 
@@ -121,14 +118,14 @@ def test_completed_at_on_an_incomplete_or_failed_response_is_an_error() -> None:
         evs = build_stream(message("a", status="incomplete" if terminal == "incomplete" else "completed"),
                            terminal=terminal)
         evs[-1]["response"]["completed_at"] = evs[-1]["response"]["created_at"] + 1
-        (f,) = findings(check_events(evs), "lifecycle.completed-at")
+        (f,) = findings_of(check_events(evs), "lifecycle.completed-at")
         assert f"status '{terminal}'" in f.message and "expected null" in f.message
 
 
 def test_completed_at_on_an_in_progress_snapshot_is_an_error() -> None:
     evs = build_stream(message("a"))
     evs[1]["response"]["completed_at"] = evs[1]["response"]["created_at"]
-    (f,) = findings(check_events(evs), "lifecycle.completed-at")
+    (f,) = findings_of(check_events(evs), "lifecycle.completed-at")
     assert f.event_index == 1 and "status 'in_progress'" in f.message
 
 
@@ -136,7 +133,7 @@ def test_completed_at_before_created_at_is_an_error_and_equal_is_not() -> None:
     evs = build_stream(message("a"))
     created = evs[-1]["response"]["created_at"]
     evs[-1]["response"]["completed_at"] = created - 1
-    (f,) = findings(check_events(evs), "lifecycle.completed-at")
+    (f,) = findings_of(check_events(evs), "lifecycle.completed-at")
     assert f"completed_at {created - 1} is before created_at {created}" in f.message
     evs[-1]["response"]["completed_at"] = created
     assert "lifecycle.completed-at" not in rules(check_events(evs))
@@ -146,13 +143,13 @@ def test_a_completed_body_is_judged_on_completed_at_too() -> None:
     body = response_object("completed", [_final(message("a"))], usage=usage())
     assert "lifecycle.completed-at" not in rules(check_response(body))
     body["completed_at"] = None
-    (f,) = findings(check_response(body), "lifecycle.completed-at")
+    (f,) = findings_of(check_response(body), "lifecycle.completed-at")
     assert "status 'completed' but completed_at is" in f.message and "expected the completion timestamp" in f.message
     body["completed_at"] = True  # a bool is no timestamp
-    assert findings(check_response(body), "lifecycle.completed-at")
+    assert findings_of(check_response(body), "lifecycle.completed-at")
     body = response_object("incomplete", [_final(message("a"), status="incomplete")], usage=usage(),
                            incomplete_details={"reason": "max_output_tokens"}, completed_at=123)
-    assert findings(check_response(body), "lifecycle.completed-at")
+    assert findings_of(check_response(body), "lifecycle.completed-at")
 
 
 def test_a_recording_without_completed_at_is_not_judged_on_it() -> None:
@@ -168,7 +165,7 @@ def test_an_item_id_announced_again_at_a_lower_index_is_a_duplicate_too() -> Non
     first, second = (i for i, ev in enumerate(evs) if ev["type"] == ADDED)
     # Item 1's added event comes first: the id's first index is 1, its second 0.
     evs[first]["output_index"], evs[second]["output_index"] = 1, 0
-    dup = [f for f in findings(check_events(evs), "item.duplicate-index") if "announces item 'msg_same'" in f.message]
+    dup = [f for f in findings_of(check_events(evs), "item.duplicate-index") if "announces item 'msg_same'" in f.message]
     assert dup and "output_index 1 already is" in dup[0].message
 
 
@@ -181,7 +178,7 @@ def test_a_program_callers_call_may_end_in_progress_but_not_failed() -> None:
             if ev["type"] == DONE:
                 ev["item"].update(status=status, caller={"type": "program"})
         evs[-1]["response"]["output"][0].update(status=status, caller={"type": "program"})
-        statuses = [f for f in findings(check_events(evs), "item.status") if "done with status" in f.message]
+        statuses = [f for f in findings_of(check_events(evs), "item.status") if "done with status" in f.message]
         assert bool(statuses) is wrong, (status, statuses)
 
 
@@ -195,7 +192,7 @@ def test_a_snapshot_giving_a_call_another_id_names_both_ids_and_the_done_index()
     evs = build_stream(message("a"), function_call())
     evs[-1]["response"]["output"].reverse()  # the call is output[0] there, done at index 1
     evs = _terminal_lists(evs, 0, id="fc_other")
-    (f,) = [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
+    (f,) = [f for f in findings_of(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
     assert f.output_index == 1
     assert f.message == ("response.completed's response.output[0] is function_call 'call_test0001' with id "
                          "'fc_other', but its output_item.done (output_index 1) said 'fc_test0001'")
@@ -210,7 +207,7 @@ def test_only_call_items_with_an_id_are_matched_by_call_id() -> None:
         if ev["type"] in (ADDED, DONE):
             ev["item"]["call_id"] = "call_m"
     evs = _terminal_lists(evs, 0, id="msg_other")
-    assert not [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
+    assert not [f for f in findings_of(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
     # A call whose done item has no id: there is no id to hold the snapshot to.
     evs = build_stream(function_call())
     for ev in evs:
@@ -218,7 +215,7 @@ def test_only_call_items_with_an_id_are_matched_by_call_id() -> None:
             ev["item"].pop("id")
         ev.pop("item_id", None)
     evs = _terminal_lists(evs, 0, id="fc_late")
-    assert not [f for f in findings(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
+    assert not [f for f in findings_of(check_events(evs), "item.identity-changed") if "response.output[" in f.message]
 
 
 # ---- item.interleaved: only two items both open interleave -------------------------------------
@@ -238,7 +235,7 @@ def test_only_a_program_caller_lifts_the_done_status_rule() -> None:
         for ev in evs:
             if ev["type"] == DONE:
                 ev["item"].update(status="in_progress", caller={"type": caller})
-        assert [f for f in findings(check_events(evs), "item.status") if "done with status" in f.message], caller
+        assert [f for f in findings_of(check_events(evs), "item.status") if "done with status" in f.message], caller
 
 
 # ---- item.truncated-completed: only a max_output_tokens cut -------------------------------------

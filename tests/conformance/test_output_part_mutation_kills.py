@@ -12,6 +12,7 @@ import orjson
 from conformance import check_events, check_sse
 from conformance.testing import (
     build_stream,
+    findings_of,
     index_of,
     message,
     reasoning,
@@ -19,10 +20,6 @@ from conformance.testing import (
     response_object,
     to_sse,
 )
-
-
-def findings(result: Any, rule: str) -> list[Any]:
-    return [f for f in result.findings if f.rule == rule]
 
 
 # ---- accumulation -------------------------------------------------------------------------------
@@ -35,8 +32,8 @@ def test_an_item_holding_the_deltas_but_not_the_done_value_differs() -> None:
     evs[index_of(evs, "response.content_part.done")]["part"]["text"] = "Hello there"
     for stream in (evs, _without(evs, "response.content_part.done")):  # the part closed or not
         result = check_events(stream)
-        assert findings(result, "accumulation.delta-vs-done")
-        (f,) = findings(result, "accumulation.part-vs-item")
+        assert findings_of(result, "accumulation.delta-vs-done")
+        (f,) = findings_of(result, "accumulation.part-vs-item")
         assert f.message.startswith("the streamed value and item.content[0].text differ at offset 6")
         assert f.content_index == 0
 
@@ -49,9 +46,9 @@ def test_a_done_event_of_another_item_type_is_not_compared_with_the_part() -> No
     stray = dict(evs[at], type="response.output_text.done", text="something else", logprobs=[])
     evs.insert(at, stray)
     result = check_events(renumber(evs))
-    assert findings(result, "item.wrong-event-for-type")
-    assert not findings(result, "accumulation.delta-vs-done")
-    assert not findings(result, "accumulation.done-missing")
+    assert findings_of(result, "item.wrong-event-for-type")
+    assert not findings_of(result, "accumulation.delta-vs-done")
+    assert not findings_of(result, "accumulation.done-missing")
 
 
 def test_a_done_item_that_is_not_an_object_is_not_compared() -> None:
@@ -60,8 +57,8 @@ def test_a_done_item_that_is_not_an_object_is_not_compared() -> None:
     for bad in (None, "message", ["message"]):
         stream = [*evs[:at], dict(evs[at], item=bad), *evs[at + 1:]]
         result = check_events(stream)  # one finding per broken event, not a crash
-        assert findings(result, "schema.item")
-        assert not findings(result, "accumulation.part-vs-item")
+        assert findings_of(result, "schema.item")
+        assert not findings_of(result, "accumulation.part-vs-item")
 
 
 def _without(evs: list[Any], *types: str) -> list[Any]:
@@ -72,7 +69,7 @@ def test_done_missing_at_a_content_part_done_says_which_done_event_was_skipped()
     evs = _without(build_stream(message("Hello world")), "response.output_text.done")
     at = index_of(evs, "response.content_part.done")
     for result in (check_events(evs), check_sse(to_sse(evs))):
-        (f,) = findings(result, "accumulation.done-missing")
+        (f,) = findings_of(result, "accumulation.done-missing")
         assert f.event_index == at
         assert f.message == (
             f"response.content_part.done closes content part 0 of item 0 after {_n_deltas(evs)} deltas "
@@ -84,7 +81,7 @@ def test_done_missing_at_a_summary_part_done_says_which_done_event_was_skipped()
     evs = _without(build_stream(reasoning(["Weighing the options"])), "response.reasoning_summary_text.done")
     at = index_of(evs, "response.reasoning_summary_part.done")
     for result in (check_events(evs), check_sse(to_sse(evs))):
-        (f,) = findings(result, "accumulation.done-missing")
+        (f,) = findings_of(result, "accumulation.done-missing")
         assert f.event_index == at
         assert f.message == (
             f"response.reasoning_summary_part.done closes summary part 0 of item 0 after {_n_deltas(evs)} "
@@ -98,7 +95,7 @@ def test_done_missing_at_output_item_done_through_the_wire() -> None:
     evs = _without(build_stream(message("Hello world")), "response.output_text.done", "response.content_part.done")
     at = index_of(evs, "response.output_item.done")
     for result in (check_events(evs), check_sse(to_sse(evs))):
-        (f,) = findings(result, "accumulation.done-missing")
+        (f,) = findings_of(result, "accumulation.done-missing")
         assert f.event_index == at and f.output_index == 0 and f.content_index == 0
         assert f.message == (
             f"{_n_deltas(evs)} deltas of content part 0 in item 0 were never closed by "
@@ -115,7 +112,7 @@ def test_a_part_added_twice_is_named_as_added_again() -> None:
     evs = build_stream(message("a b"))
     i = index_of(evs, "response.content_part.added")
     evs.insert(i + 1, copy.deepcopy(evs[i]))
-    (f,) = findings(check_events(renumber(evs)), "part.index-not-contiguous")
+    (f,) = findings_of(check_events(renumber(evs)), "part.index-not-contiguous")
     assert f.message == f"content part 0 of item 0 added again (first at event {i})"
 
 
@@ -130,7 +127,7 @@ def test_a_part_index_below_the_count_is_reported_too() -> None:
     for ev in evs:
         if "summary_index" in ev:
             ev["summary_index"] = 1 - ev["summary_index"]
-    got = [(f.event_index, f.message) for f in findings(check_events(evs), "part.index-not-contiguous")]
+    got = [(f.event_index, f.message) for f in findings_of(check_events(evs), "part.index-not-contiguous")]
     first = index_of(evs, "response.reasoning_summary_part.added")
     second = index_of(evs, "response.reasoning_summary_part.added", nth=1)
     assert got == [
@@ -148,8 +145,8 @@ def test_a_snapshot_may_leave_out_the_open_item_of_a_long_output() -> None:
     evs = [*evs[:cut], evs[-1]]
     evs[-1]["response"]["output"] = evs[-1]["response"]["output"][:300]
     result = check_events(renumber(evs))
-    assert findings(result, "item.not-closed")
-    assert not findings(result, "output.mismatch")
+    assert findings_of(result, "item.not-closed")
+    assert not findings_of(result, "output.mismatch")
 
 
 def test_an_item_never_streamed_is_quoted_to_80_characters_and_excerpted_to_160() -> None:
@@ -157,7 +154,7 @@ def test_an_item_never_streamed_is_quoted_to_80_characters_and_excerpted_to_160(
     extra = dict(evs[-1]["response"]["output"][0], id="msg_extra")
     extra["content"] = [dict(extra["content"][0], text="x" * 300)]
     evs[-1]["response"]["output"].append(extra)
-    (f,) = findings(check_events(evs), "output.mismatch")
+    (f,) = findings_of(check_events(evs), "output.mismatch")
     wire = orjson.dumps(extra).decode()
     assert f.message == (
         f"response.output has 2 items but only 1 were streamed: output[1] {wire[:80]}… "
@@ -183,14 +180,14 @@ def _shell_command_left_open() -> list[dict[str, Any]]:
 
 def test_a_value_left_open_names_each_event_it_missed() -> None:
     # One event would have closed a shell command (it has no part.done) ...
-    (f,) = findings(check_events(_shell_command_left_open()), "part.not-closed")
+    (f,) = findings_of(check_events(_shell_command_left_open()), "part.not-closed")
     assert f.message == (
         "shell command 0 of item 0 (added at event 3) has no response.shell_call_command.done at "
         "output_item.done; expected response.shell_call_command.done first"
     )
     # ... two would have closed a content part.
     evs = _without(build_stream(message("Hi there")), "response.output_text.done", "response.content_part.done")
-    (f,) = findings(check_events(evs), "part.not-closed")
+    (f,) = findings_of(check_events(evs), "part.not-closed")
     assert f.message == (
         "content part 0 of item 0 (added at event 3) has neither its response.output_text.done nor its "
         "response.content_part.done at output_item.done; expected response.output_text.done and "
@@ -207,13 +204,13 @@ def test_a_stray_event_of_another_item_type_after_the_part_closed_is_not_after_d
              "content_index": 0, "delta": "late", "logprobs": []}
     evs.insert(at + 1, stray)
     result = check_events(renumber(evs))
-    assert findings(result, "item.wrong-event-for-type")
-    assert not findings(result, "part.after-done")
+    assert findings_of(result, "item.wrong-event-for-type")
+    assert not findings_of(result, "part.after-done")
 
 
 def test_parts_not_added_are_counted_in_the_message() -> None:
     evs = _without(build_stream(message("Hello world")), "response.content_part.added")
-    f = findings(check_events(evs), "part.not-added")[0]
+    f = findings_of(check_events(evs), "part.not-added")[0]
     assert f.message == (
         "response.output_text.delta for content_index 0 of item 0, but no content part 0 was added "
         "(parts added: 0); expected response.content_part.added with content_index 0 first"
@@ -224,14 +221,14 @@ def test_a_snapshot_with_another_number_of_parts_reports_the_length() -> None:
     evs = build_stream(message("Hello"))
     snap = evs[-1]["response"]["output"][0]
     snap["content"].append(dict(snap["content"][0]))
-    (f,) = findings(check_events(evs), "output.mismatch")
+    (f,) = findings_of(check_events(evs), "output.mismatch")
     assert f.message.startswith("response.output[0]/content (length) is 2 but output_item.done (output_index 0")
 
 
 def test_a_long_snapshot_missing_its_last_done_item_is_reported() -> None:
     evs = build_stream(*(message(f"text {i}", item_id=f"msg_{i:04d}") for i in range(300)))
     evs[-1]["response"]["output"].pop()
-    (f,) = findings(check_events(evs), "output.mismatch")
+    (f,) = findings_of(check_events(evs), "output.mismatch")
     assert f.output_index == 299
     assert f.message == "response.output has 299 items but item 299 was streamed and completed by output_item.done"
 
@@ -247,8 +244,8 @@ def test_items_after_an_open_one_are_still_compared() -> None:
     final[1]["content"][0]["text"] = "changed " + "y" * 200
     evs = renumber(evs)
     result = check_events(evs)
-    assert findings(result, "item.not-closed")
-    (f,) = findings(result, "output.mismatch")
+    assert findings_of(result, "item.not-closed")
+    (f,) = findings_of(result, "output.mismatch")
     done_at = index_of(evs, "response.output_item.done", output_index=1)
     assert f.output_index == 1
     assert f.message == (

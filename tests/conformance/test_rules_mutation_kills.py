@@ -11,6 +11,7 @@ from conformance.testing import (
     assert_only,
     build_stream,
     custom_tool_call,
+    findings_of,
     function_call,
     index_of,
     message,
@@ -22,15 +23,11 @@ from conformance.testing import (
 )
 
 
-def findings(result: Any, rule: str) -> list[Any]:
-    return [f for f in result.findings if f.rule == rule]
-
-
 # ---- lifecycle ----------------------------------------------------------------------------------
 def test_done_before_the_terminal_event_names_the_sentinels_event_index() -> None:
     evs = build_stream(message("Hello"))
     raw = to_sse(evs[:-1]) + b"data: [DONE]\n\n" + to_sse(evs[-1:])
-    (f,) = findings(check_sse(raw), "lifecycle.no-terminal")
+    (f,) = findings_of(check_sse(raw), "lifecycle.no-terminal")
     assert f.message.startswith(f"data: [DONE] (event {len(evs) - 1}) came before response.completed")
 
 
@@ -43,7 +40,7 @@ def test_only_function_calls_arguments_are_parsed_as_json() -> None:
     # A custom tool call's payload is `input`; a stray `arguments` string on one is not judged.
     custom = _final(custom_tool_call(), arguments="not json")
     body = response_object("completed", [custom], usage=usage())
-    assert not findings(check_response(body), "call.arguments-not-json")
+    assert not findings_of(check_response(body), "call.arguments-not-json")
 
 
 def test_a_cut_short_call_does_not_hide_the_next_calls_bad_arguments() -> None:
@@ -52,9 +49,9 @@ def test_a_cut_short_call_does_not_hide_the_next_calls_bad_arguments() -> None:
     body = response_object("incomplete", [cut, bad], usage=usage(),
                            incomplete_details={"reason": "max_output_tokens"})
     result = check_response(body)
-    (f,) = findings(result, "call.truncated-arguments")
+    (f,) = findings_of(result, "call.truncated-arguments")
     assert f.output_index == 0
-    (g,) = findings(result, "call.arguments-not-json")
+    (g,) = findings_of(result, "call.arguments-not-json")
     assert g.output_index == 1
 
 
@@ -65,10 +62,10 @@ SQL = {"type": "custom", "name": "run_sql"}
 def test_an_unknown_tool_message_lists_the_request_tools_of_the_calls_kind() -> None:
     req = {"model": "gpt-test", "input": "hi", "tools": [WEATHER, SQL]}
     body = response_object("completed", [_final(custom_tool_call(name="drop_table"))], usage=usage())
-    (f,) = findings(check_response(body, request=req), "call.unknown-tool")
+    (f,) = findings_of(check_response(body, request=req), "call.unknown-tool")
     assert f.message.endswith("which is not a custom tool of the request (tools: ['run_sql'])")
     body = response_object("completed", [_final(function_call("get_time"))], usage=usage())
-    (f,) = findings(check_response(body, request=req), "call.unknown-tool")
+    (f,) = findings_of(check_response(body, request=req), "call.unknown-tool")
     assert f.message.endswith("which is not a function tool of the request (tools: ['get_weather'])")
 
 
@@ -76,26 +73,26 @@ def test_tool_choice_is_not_judged_on_a_response_that_stopped_early() -> None:
     req = {"model": "gpt-test", "input": "hi", "tools": [WEATHER], "tool_choice": "required"}
     cut = response_object("incomplete", [_final(message("Let me"))], usage=usage(),
                           incomplete_details={"reason": "max_output_tokens"})
-    assert not findings(check_response(cut, request=req), "call.tool-choice")
+    assert not findings_of(check_response(cut, request=req), "call.tool-choice")
     failed = response_object("failed", [], error={"code": "server_error", "message": "x"})
-    assert not findings(check_response(failed, request=req), "call.tool-choice")
+    assert not findings_of(check_response(failed, request=req), "call.tool-choice")
     done = response_object("completed", [_final(message("No call"))], usage=usage())
-    assert findings(check_response(done, request=req), "call.tool-choice")
+    assert findings_of(check_response(done, request=req), "call.tool-choice")
     # A stream without a terminal event has no final output to judge either.
     unfinished = build_stream(message("No call"), terminal=None)
-    assert not findings(check_events(unfinished, request=req), "call.tool-choice")
+    assert not findings_of(check_events(unfinished, request=req), "call.tool-choice")
 
 
 def test_a_forced_tool_is_judged_by_whether_and_what_the_response_calls() -> None:
     req = {"model": "gpt-test", "input": "hi", "tools": [WEATHER],
            "tool_choice": {"type": "function", "name": "get_weather"}}
     right = response_object("completed", [_final(function_call())], usage=usage())
-    assert not findings(check_response(right, request=req), "call.tool-choice")
+    assert not findings_of(check_response(right, request=req), "call.tool-choice")
     none = response_object("completed", [_final(message("No call"))], usage=usage())
-    (f,) = findings(check_response(none, request=req), "call.tool-choice")
+    (f,) = findings_of(check_response(none, request=req), "call.tool-choice")
     assert f.message == "tool_choice forces 'get_weather' but the response makes no call"
     wrong = response_object("completed", [_final(function_call("get_time"))], usage=usage())
-    (f,) = findings(check_response(wrong, request=req), "call.tool-choice")
+    (f,) = findings_of(check_response(wrong, request=req), "call.tool-choice")
     assert f.message == "tool_choice forces 'get_weather' but the response calls ['get_time']"
 
 
@@ -104,21 +101,21 @@ def test_an_incomplete_body_needs_a_reason_whatever_string_object_carries_its_st
     # The status as a decoder builds it: an equal string, not the interned literal.
     status = "".join(["in", "complete"])
     body = response_object(status, [_final(message("Hel"), status="incomplete")], usage=usage())
-    (f,) = findings(check_response(body), "lifecycle.incomplete-details")
+    (f,) = findings_of(check_response(body), "lifecycle.incomplete-details")
     assert f.message == "status 'incomplete' but incomplete_details is null; expected a reason"
 
 
 def test_a_failed_body_needs_an_error_whatever_string_object_carries_its_status() -> None:
     status = "".join(["fail", "ed"])
     body = response_object(status, [], error=None)
-    (f,) = findings(check_response(body), "lifecycle.failed-error")
+    (f,) = findings_of(check_response(body), "lifecycle.failed-error")
     assert f.message == "a failed response with error null; expected {code, message}"
 
 
 def test_a_failed_event_needs_an_error_whatever_its_status_says() -> None:
     evs = build_stream(message("Hel"), terminal="failed")
     evs[-1]["response"].update(status="in_progress", error=None)
-    (f,) = findings(check_sse(to_sse(evs)), "lifecycle.failed-error")
+    (f,) = findings_of(check_sse(to_sse(evs)), "lifecycle.failed-error")
     assert f.event_index == len(evs) - 1
 
 
@@ -128,7 +125,7 @@ def test_only_allowed_tools_mode_required_demands_a_call() -> None:
     for mode, want in (("required", 1), ("auto", 0), ("unspecified_future_mode", 0)):
         req = {"model": "gpt-test", "input": "hi", "tools": [WEATHER],
                "tool_choice": {"type": "allowed_tools", "mode": mode, "tools": tools}}
-        got = findings(check_response(body, request=req), "call.tool-choice")
+        got = findings_of(check_response(body, request=req), "call.tool-choice")
         assert len(got) == want, mode
 
 
@@ -144,7 +141,7 @@ def test_a_tool_schema_the_validator_chokes_on_is_one_finding_not_a_crash() -> N
     ]
     for params, complaint in broken:
         req = {"model": "gpt-test", "input": "hi", "tools": [{"type": "function", "name": "f", "parameters": params}]}
-        (f,) = findings(check_response(body, request=req), "call.arguments-schema")
+        (f,) = findings_of(check_response(body, request=req), "call.arguments-schema")
         assert f.message.startswith(
             f"arguments of 'f' do not fit its parameters: the tool's parameters are not a valid JSON Schema ({complaint}"
         ), f.message
@@ -155,9 +152,9 @@ def test_a_lifecycle_events_own_field_is_the_events_not_the_responses() -> None:
     evs = build_stream(message("Hello"))
     evs[1]["extra_field"] = 1
     result = check_events(evs)
-    (f,) = findings(result, "schema.event")
+    (f,) = findings_of(result, "schema.event")
     assert f.event_index == 1 and f.message.startswith("response.in_progress /extra_field: unknown field")
-    assert not findings(result, "schema.response")
+    assert not findings_of(result, "schema.response")
 
 
 def test_a_snapshot_issue_outside_output_is_reported_even_if_a_done_item_had_the_same_one() -> None:
@@ -167,9 +164,9 @@ def test_a_snapshot_issue_outside_output_is_reported_even_if_a_done_item_had_the
     evs[-1]["response"]["output"][0]["name"] = 5
     evs[-1]["response"]["tools"] = [{"type": "function", "name": 5, "parameters": {}, "strict": False}]
     result = check_events(evs)
-    assert [f.message for f in findings(result, "schema.item")] == [
+    assert [f.message for f in findings_of(result, "schema.item")] == [
         "response.output_item.done /item/name: expected string, got integer"]
-    assert [f.message for f in findings(result, "schema.response")] == [
+    assert [f.message for f in findings_of(result, "schema.response")] == [
         "response.completed /response/tools/0/name: expected string, got integer"]
 
 
@@ -177,15 +174,15 @@ def test_a_null_terminal_output_leaves_the_snapshots_other_issues_reported() -> 
     evs = build_stream(message("Hello"))
     evs[-1]["response"].update(output=None, temperature="hot")
     result = check_events(evs)
-    assert [f.message for f in findings(result, "schema.response")] == [
+    assert [f.message for f in findings_of(result, "schema.response")] == [
         "response.completed /response/temperature: expected number or null, got string"]
-    assert findings(result, "output.null")
+    assert findings_of(result, "output.null")
 
 
 def test_an_added_event_without_its_item_is_a_schema_item_finding() -> None:
     evs = build_stream(message("Hello"))
     del evs[2]["item"]
-    (f,) = findings(check_events(evs), "schema.item")
+    (f,) = findings_of(check_events(evs), "schema.item")
     assert f.event_index == 2 and f.message == 'response.output_item.added /item: missing required property "item"'
 
 
@@ -195,8 +192,8 @@ def test_an_added_items_issue_does_not_hide_the_same_issue_in_the_terminal_snaps
     evs[2]["item"]["name"] = 5
     evs[-1]["response"]["output"][0]["name"] = 5
     result = check_events(evs)
-    assert [f.event_index for f in findings(result, "schema.item")] == [2]
-    assert [f.message for f in findings(result, "schema.response")] == [
+    assert [f.event_index for f in findings_of(result, "schema.item")] == [2]
+    assert [f.message for f in findings_of(result, "schema.response")] == [
         "response.completed /response/output/0/name: expected string, got integer"]
 
 
@@ -205,7 +202,7 @@ def test_a_repeated_search_step_is_one_finding_and_the_later_steps_are_in_order(
     evs = build_stream(web_search_call())
     at = index_of(evs, "response.web_search_call.in_progress")
     evs.insert(at + 1, copy.deepcopy(evs[at]))
-    (f,) = findings(check_events(renumber(evs)), "call.web-search-lifecycle")
+    (f,) = findings_of(check_events(renumber(evs)), "call.web-search-lifecycle")
     assert f.message == "response.web_search_call.in_progress again for web_search_call 0"
 
 
@@ -214,7 +211,7 @@ def test_only_a_failed_search_may_not_have_sent_completed() -> None:
         evs = build_stream(web_search_call())
         for item in (evs[-2]["item"], evs[-1]["response"]["output"][0]):
             item["status"] = status
-        got = findings(check_events(evs), "call.web-search-lifecycle")
+        got = findings_of(check_events(evs), "call.web-search-lifecycle")
         assert bool(got) is bad, (status, got)
     (f,) = got
     assert f.message == "web_search_call 0 finished as failed after response.web_search_call.completed"
@@ -231,14 +228,14 @@ def _cited(text: str, *spans: tuple[int, int], part_type: str = "output_text") -
 
 def test_citation_offsets_may_span_the_whole_text_or_nothing() -> None:
     body = _cited("Hello world", (0, 11), (5, 5), (11, 11))
-    assert not findings(check_response(body), "part.annotation-out-of-range")
-    (f,) = findings(check_response(_cited("Hello world", (0, 12))), "part.annotation-out-of-range")
+    assert not findings_of(check_response(body), "part.annotation-out-of-range")
+    (f,) = findings_of(check_response(_cited("Hello world", (0, 12))), "part.annotation-out-of-range")
     assert f.message == "url_citation 0 of output 0 content 0: [0, 12) is not within the part's 11 characters of text"
 
 
 def test_only_output_text_parts_citations_are_judged() -> None:
     body = _cited("Hello world", (0, 99), part_type="audio_transcript")
-    assert not findings(check_response(body), "part.annotation-out-of-range")
+    assert not findings_of(check_response(body), "part.annotation-out-of-range")
 
 
 def test_an_annotation_index_repeated_is_reported() -> None:
@@ -246,7 +243,7 @@ def test_an_annotation_index_repeated_is_reported() -> None:
     evs = build_stream(message("Hello world", annotations=[cite, dict(cite, end_index=11)]))
     second = index_of(evs, "response.output_text.annotation.added", nth=1)
     evs[second]["annotation_index"] = 0
-    (f,) = findings(check_events(evs), "part.annotation-index")
+    (f,) = findings_of(check_events(evs), "part.annotation-index")
     assert f.event_index == second
     assert f.message == "annotation_index 0 for content 0 of item 0; expected 1 (1 annotations streamed before)"
 
@@ -272,7 +269,7 @@ def test_a_done_item_with_more_annotations_than_streamed_is_a_mismatch() -> None
     extra = dict(CITE, start_index=6, end_index=11)
     evs[-2]["item"]["content"][0]["annotations"].append(extra)
     evs[-1]["response"]["output"][0]["content"][0]["annotations"].append(extra)
-    got = [f.message for f in findings(check_events(evs), "accumulation.annotations-mismatch")]
+    got = [f.message for f in findings_of(check_events(evs), "accumulation.annotations-mismatch")]
     assert got == ["output_item.done has 2 annotations on output 0 content 0, but 1 were streamed",
                    "the terminal snapshot (response.completed) has 2 annotations on output 0 content 0, "
                    "but 1 were streamed"]
@@ -295,7 +292,7 @@ def test_invalid_json_shows_the_first_80_characters_of_the_data() -> None:
     evs = build_stream(message("Hello"))
     data = '{"type": "response.output_text.delta", "delta": oops' + "x" * 100
     raw = to_sse(evs[:3]) + f"data: {data}\n\n".encode() + to_sse(evs[3:])
-    (f,) = findings(check_sse(raw), "framing.invalid-json")
+    (f,) = findings_of(check_sse(raw), "framing.invalid-json")
     assert f.message.endswith(": " + repr(data[:80]) + "…")
 
 
@@ -304,7 +301,7 @@ def test_deltas_never_closed_are_still_compared_with_the_done_item() -> None:
     evs = [ev for ev in build_stream(message("Hello world"))
            if ev["type"] not in ("response.output_text.done", "response.content_part.done")]
     evs[-2]["item"]["content"][0]["text"] = "Hello there"
-    (f,) = findings(check_events(renumber(evs)), "accumulation.part-vs-item")
+    (f,) = findings_of(check_events(renumber(evs)), "accumulation.part-vs-item")
     assert f.message.startswith("the streamed value and item.content[0].text differ at offset 6")
 
 
@@ -312,8 +309,8 @@ def test_a_done_item_of_another_type_is_not_compared_part_by_part() -> None:
     evs = build_stream(message("Hello world"))
     evs[-2]["item"] = {"id": "msg_test0001", "type": "reasoning", "summary": []}  # item.identity-changed
     result = check_events(evs)
-    assert findings(result, "item.identity-changed")
-    assert not findings(result, "accumulation.part-vs-item")
+    assert findings_of(result, "item.identity-changed")
+    assert not findings_of(result, "accumulation.part-vs-item")
 
 
 
@@ -331,9 +328,9 @@ def _orphan_deltas(content_index: int) -> list[Any]:
 
 
 def test_unannounced_deltas_are_compared_with_their_part_of_the_snapshot() -> None:
-    (f,) = findings(check_events(_orphan_deltas(1)), "accumulation.delta-vs-done")
+    (f,) = findings_of(check_events(_orphan_deltas(1)), "accumulation.delta-vs-done")
     assert f.output_index == 1 and f.content_index == 1
     assert f.message.startswith("the deltas for output_index 1 (never announced) and response.output[1].content[1] differ")
     # A part the snapshot does not have is nothing to compare with.
     for beyond in (2, 3):
-        assert not findings(check_events(_orphan_deltas(beyond)), "accumulation.delta-vs-done")
+        assert not findings_of(check_events(_orphan_deltas(beyond)), "accumulation.delta-vs-done")
