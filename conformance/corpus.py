@@ -29,6 +29,7 @@ import io
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -286,19 +287,38 @@ def warm() -> None:
 
 
 def _pool_context() -> Any:
-    """Workers forked from a fork server that imported and warmed the checker once.
+    """How workers start: forked from this process when that is safe, else from a fork server.
 
-    Not plain fork: forking this process, which runs threads (the executor's own), can hand a
-    worker a half-copied lock. The fork server is a fresh single-threaded interpreter, so its
-    forks are safe, and each costs milliseconds where a spawned worker re-imported jsonschema
-    and compiled the contracts (~0.4 s CPU each). Where there is no fork (Windows): spawn.
+    A plain fork is the cheapest start: the worker inherits the imported checker, the loaded
+    rules (user rules too) and whatever contracts this process has compiled, and costs a few
+    milliseconds. It is safe only while this process runs one thread: a fork copies locks held
+    by other threads as held forever. `ProcessPoolExecutor` with the fork method forks all its
+    workers at the first submit, before it starts its own threads, so a single-threaded caller
+    (the `conformance check` command) forks safely. A caller with threads of its own (a server,
+    a notebook's event loop) gets the fork server instead: a fresh single-threaded interpreter
+    that imported the checker and compiled the contracts once (`conformance.corpus_preload`),
+    whose forks are safe. Where there is no fork (Windows): spawn.
     """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and _single_threaded():
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     # Read when the fork server starts (once per process); later calls change nothing.
     ctx.set_forkserver_preload(["conformance.corpus_preload"])
     return ctx
+
+
+def _single_threaded() -> bool:
+    """Whether this process runs one thread, native ones included where the OS says (Linux):
+    torch, OpenMP or a C library's threads are invisible to `threading` but hold locks too."""
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return True  # no /proc: the Python threads are all that can be known
 
 
 def _rules_state() -> tuple[Any, ...]:
@@ -336,8 +356,11 @@ def check_records(
         for record in records:
             yield _check_one(record, profile, fail_on)
         return
+    context = _pool_context()
+    if context.get_start_method() == "fork":
+        warm()  # once, here: every worker forked from this process inherits it
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint,
-                               initargs=(_rules_state(),), mp_context=_pool_context())
+                               initargs=(_rules_state(),), mp_context=context)
     pending: set[Future[list[dict[str, Any]]]] = set()
     finished = False
     try:

@@ -72,6 +72,44 @@ def test_same_verdicts_j1_and_j2_on_every_fixture(capsys: pytest.CaptureFixture[
     assert "files:" in err  # the summary goes to stderr so stdout stays JSON lines
 
 
+def test_workers_fork_from_a_single_threaded_caller_else_from_the_fork_server() -> None:
+    # A plain fork copies other threads' locks as held forever: only a process that runs one
+    # thread forks its workers; any other thread (a Python one here) selects the fork server.
+    script = (
+        "import threading\n"
+        "from conformance.corpus import _pool_context\n"
+        "print(_pool_context().get_start_method())\n"
+        "stop = threading.Event()\n"
+        "t = threading.Thread(target=stop.wait)\n"
+        "t.start()\n"
+        "print(_pool_context().get_start_method())\n"
+        "stop.set(); t.join()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)  # a hang guard
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["fork", "forkserver"]
+
+
+def test_same_verdicts_from_fork_server_workers(fixtures_j1: Any) -> None:
+    # With a thread of the caller's alive, the workers come from the fork server (which loaded
+    # the rules and compiled the contracts itself): the verdicts are the same.
+    import threading
+
+    from conformance import corpus
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert corpus._pool_context().get_start_method() == "forkserver"
+        results = list(check_records(iter_dir(STREAMS), jobs=2))
+    finally:
+        stop.set()
+        thread.join()
+    assert _verdicts(results) == fixtures_j1
+
+
 def test_fixture_verdicts_follow_their_sidecars(fixtures_j1: dict[str, tuple[str, list[str]]]) -> None:
     # The folder reader applies each sidecar's profile, tolerances and request, so the corpus
     # verdicts are the fixtures' expected ones.
