@@ -87,23 +87,27 @@ class CheckContext:
         if self._issues is None:
             from conformance import contracts
 
-            self._issues = (
-                _guarded(contracts.validate_event, self.decoded)
-                + _guarded(contracts.unknown_field_issues, self.decoded)
-                if isinstance(self.decoded, dict)
-                else []
-            )
+            if not isinstance(self.decoded, dict):
+                self._issues = []
+            else:
+                quick = contracts.quick_issues(self.decoded)
+                self._issues = quick if quick is not None else (
+                    _guarded(contracts.validate_event, self.decoded)
+                    + _guarded(contracts.unknown_field_issues, self.decoded))
         return self._issues
 
     def body_issues(self) -> list[Any]:
         if self._body_issues is None:
             from conformance import contracts
 
-            self._body_issues = _guarded(contracts.validate_response, self.response) + (
-                _guarded(lambda body: contracts.unknown_field_issues(body, "response"), self.response)
-                if isinstance(self.response, dict)
-                else []
-            )
+            if contracts.quick_issues(self.response, "response") == []:
+                self._body_issues = []
+            else:
+                self._body_issues = _guarded(contracts.validate_response, self.response) + (
+                    _guarded(lambda body: contracts.unknown_field_issues(body, "response"), self.response)
+                    if isinstance(self.response, dict)
+                    else []
+                )
         return self._body_issues
 
 

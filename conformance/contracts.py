@@ -9,6 +9,9 @@ Theory of operation
   exact predicate: jsonschema-rs's compiled `is_valid` (Rust), or without it the plain-Python
   one of `contracts_fast`. Validation asks the predicate first; only an invalid instance pays
   for jsonschema, which explains it (messages and pointers are jsonschema's, as before).
+- `quick_issues` (the checker's first question) does the predicate and the unknown-field walk
+  of `contracts_unknown` in one compiled call over a closed variant of the schema
+  (contracts_closed); when that rejects, it decides nothing and the two run as before.
 - A known tolerated absence (contracts_tolerances.ABSENCES: e.g. a snapshot without
   `usage.input_tokens_details.cache_write_tokens`) does not leave the fast path: when the
   instance with a stand-in value there passes the predicate, its one issue is written directly.
@@ -36,6 +39,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from conformance.contracts_closed import closed_documents, closed_uri
 from conformance.contracts_fast import FastCompiler, Predicate
 from conformance.contracts_tolerances import (
     ABSENCES,
@@ -55,6 +59,7 @@ __all__ = [
     "contract_version",
     "known_event_types",
     "precompile",
+    "quick_issues",
     "schema_names",
     "unknown_field_issues",
     "validate",
@@ -110,12 +115,27 @@ class _Contracts:
             resources.append((doc["$id"], DRAFT202012.create_resource(doc)))
         self.registry: Registry[Any] = Registry().with_resources(resources).crawl()
         self.fast = FastCompiler(self._resolve)
-        self.rs_registry = _rs_registry(self.documents)
+        self.closed_documents = closed_documents(self.documents, self.base, LIVE_FIELDS)
+        self.rs_registry = _rs_registry({**self.documents, **self.closed_documents})
         self.events: dict[str, str] = {t: e["$id"] for t, e in index["events"].items()}
         self.error_nested_id: str = index["events"]["error"]["variants"]["nested"]
         self._compiled: dict[str, _Compiled] = {}
+        self._closed: dict[str, Predicate | None] = {}
         self._resolvers: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def closed(self, uri: str) -> Predicate | None:
+        """The compiled predicate of the closed variant of `uri` (contracts_closed), or None
+        without jsonschema-rs."""
+        try:
+            return self._closed[uri]
+        except KeyError:
+            pass
+        with self._lock:
+            if uri not in self._closed:
+                self._closed[uri] = _rs_predicate(self.closed_documents[closed_uri(uri, self.base)],
+                                                  self.rs_registry)
+            return self._closed[uri]
 
     def resolver(self, uri: str) -> Any:
         """The `referencing` resolver rooted at `uri` (made once: the walk asks per event)."""
@@ -217,6 +237,46 @@ def precompile() -> None:
     for uri in {*c.events.values(), c.error_nested_id, c.id_for("response")}:
         if uri is not None:
             c.compiled(uri)
+            c.closed(uri)
+
+
+def quick_issues(obj: Any, schema_name: str | None = None) -> list[SchemaIssue] | None:
+    """`validate_event(obj)` + `unknown_field_issues(obj)` (with `schema_name`: `validate` and
+    the walk of that schema) when one compiled call over the closed variant of the schema
+    (contracts_closed) can tell: the instance is valid with no unknown field ([]), or its only
+    faults are known tolerated absences (their issues). None decides nothing: ask those two.
+    Never raises."""
+    if type(obj) is not dict:
+        return None
+    c = _contracts()
+    if schema_name is None:
+        etype = obj.get("type")
+        # `error` is judged in two forms (flat, nested) with a note on the form: the long way.
+        uri = c.events.get(etype) if type(etype) is str and etype != "error" else None
+        subject = f"event:{etype}"
+    else:
+        uri = c.id_for(schema_name)
+        subject = schema_name
+    if uri is None:
+        return None
+    closed = c.closed(uri)
+    if closed is None:
+        return None
+    if closed(obj):
+        return []
+    if schema_name is not None:
+        return None
+    # The snapshot that lacks only a tolerated field (most real `response.completed`): once
+    # learnt (see `_known_absence`), the stand-ins' closed check settles the walk too.
+    compiled = c.compiled(uri)
+    if subject not in _ABSENCE_SUBJECTS:
+        return None
+    found = _absences(obj, subject)
+    if not found or (compiled.name, subject, tuple(n for n, *_ in found)) not in _ABSENCE_FAILS:
+        return None
+    if not _passes_with_stand_ins(closed, obj, found):
+        return None
+    return _absence_issues(found, obj, compiled, subject)
 
 
 def validate_event(event: Any) -> list[SchemaIssue]:
