@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -70,6 +71,7 @@ __all__ = [
 ]
 
 IssueKind = Literal["invalid", "unknown-event", "not-an-event"]
+_MISSING = object()
 _MAX_MESSAGE = 240
 
 
@@ -122,7 +124,9 @@ class _Contracts:
         self._compiled: dict[str, _Compiled] = {}
         self._closed: dict[str, Predicate | None] = {}
         self._resolvers: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: compiling an event compiles the Response it embeds (`_rs_shared`).
+        self._lock = threading.RLock()
+        self._response = self.base + "response.json"
 
     def closed(self, uri: str) -> Predicate | None:
         """The compiled predicate of the closed variant of `uri` (contracts_closed), or None
@@ -133,9 +137,49 @@ class _Contracts:
             pass
         with self._lock:
             if uri not in self._closed:
-                self._closed[uri] = _rs_predicate(self.closed_documents[closed_uri(uri, self.base)],
-                                                  self.rs_registry)
+                self._closed[uri] = self._rs_shared(self.closed_documents[closed_uri(uri, self.base)],
+                                                    closed_uri(self._response, self.base),
+                                                    lambda: self.closed(self._response))
             return self._closed[uri]
+
+    def _rs_shared(self, doc: dict[str, Any], shared: str,
+                   shared_predicate: Callable[[], Predicate | None]) -> Predicate | None:
+        """jsonschema-rs's predicate for `doc`, where a property that is nothing but a `$ref` to
+        the Response (`shared`, the document's or its closed variant's uri) is checked by the
+        Response's own predicate (`shared_predicate()`, compiled once) instead of a copy
+        compiled into this one.
+
+        Seven lifecycle events embed the whole Response; compiling a copy into each took ~10 ms
+        apiece, most of a process's start-up. Exact: `properties` applies each property's
+        schema to that property's value alone, and `additionalProperties` looks at names only,
+        so the event with that subschema replaced by `true`, plus the Response's predicate on
+        the value where the key is present in an object, accepts exactly what it accepts."""
+        if self.rs_registry is None:
+            return None
+        base = doc.get("$id", "")
+        props = doc.get("properties")
+        keys = [] if base == shared or not isinstance(props, dict) or "unevaluatedProperties" in doc else [
+            key for key, sub in props.items()
+            if isinstance(sub, dict) and set(sub) == {"$ref"} and urljoin(base, sub["$ref"]) == shared]
+        if not keys:
+            return _rs_predicate(doc, self.rs_registry)
+        envelope = _rs_predicate({**doc, "properties": {**props, **dict.fromkeys(keys, True)}},  # type: ignore[dict-item]
+                                 self.rs_registry)
+        response = shared_predicate()
+        if envelope is None or response is None:
+            return _rs_predicate(doc, self.rs_registry)
+
+        def predicate(instance: Any) -> bool:
+            if not envelope(instance):
+                return False
+            if type(instance) is dict:
+                for key in keys:
+                    value = instance.get(key, _MISSING)
+                    if value is not _MISSING and not response(value):
+                        return False
+            return True
+
+        return predicate
 
     def resolver(self, uri: str) -> Any:
         """The `referencing` resolver rooted at `uri` (made once: the walk asks per event)."""
@@ -163,7 +207,8 @@ class _Contracts:
             if hit is None:
                 doc = self.documents[uri]
                 validator = Draft202012Validator(doc, registry=self.registry)
-                fast = _rs_predicate(doc, self.rs_registry) or self.fast.compile(doc, uri)
+                fast = self._rs_shared(doc, self._response, lambda: self.compiled(self._response).fast) \
+                    or self.fast.compile(doc, uri)
                 hit = _Compiled(uri[len(self.base):], validator, fast)
                 self._compiled[uri] = hit
         return hit
