@@ -26,6 +26,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -95,8 +96,18 @@ class SchemaIssue:
 @dataclass
 class _Compiled:
     name: str
-    validator: Draft202012Validator
+    doc: dict[str, Any]
+    contracts: _Contracts
     fast: Predicate | None
+    _validator: Draft202012Validator | None = None
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        """jsonschema's validator, built when first asked: only an instance the predicate
+        rejects needs it (to explain why), so most processes never build most of them."""
+        if self._validator is None:
+            self._validator = Draft202012Validator(self.doc, registry=self.contracts.registry)
+        return self._validator
 
 
 class _Contracts:
@@ -108,14 +119,11 @@ class _Contracts:
         self.base: str = index["base"]
         self.index = index
         self.documents: dict[str, dict[str, Any]] = {}
-        resources = []
         for path in sorted(root.rglob("*.json")):
             if path.name == "index.json":
                 continue
             doc = json.loads(path.read_text(encoding="utf-8"))
             self.documents[doc["$id"]] = doc
-            resources.append((doc["$id"], DRAFT202012.create_resource(doc)))
-        self.registry: Registry[Any] = Registry().with_resources(resources).crawl()
         self.fast = FastCompiler(self._resolve)
         self.closed_documents = closed_documents(self.documents, self.base, LIVE_FIELDS)
         self.rs_registry = _rs_registry({**self.documents, **self.closed_documents})
@@ -198,6 +206,12 @@ class _Contracts:
         uri = self.base + name.removesuffix(".json") + ".json"
         return uri if uri in self.documents else None
 
+    @functools.cached_property
+    def registry(self) -> Registry[Any]:
+        """The schemas for jsonschema and the unknown-field walk, made when first asked."""
+        resources = [(uri, DRAFT202012.create_resource(doc)) for uri, doc in self.documents.items()]
+        return Registry().with_resources(resources).crawl()
+
     def compiled(self, uri: str) -> _Compiled:
         hit = self._compiled.get(uri)
         if hit is not None:
@@ -206,10 +220,9 @@ class _Contracts:
             hit = self._compiled.get(uri)
             if hit is None:
                 doc = self.documents[uri]
-                validator = Draft202012Validator(doc, registry=self.registry)
                 fast = self._rs_shared(doc, self._response, lambda: self.compiled(self._response).fast) \
                     or self.fast.compile(doc, uri)
-                hit = _Compiled(uri[len(self.base):], validator, fast)
+                hit = _Compiled(uri[len(self.base):], doc, self, fast)
                 self._compiled[uri] = hit
         return hit
 
