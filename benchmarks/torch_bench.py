@@ -205,20 +205,23 @@ def _server_counters(stats: Any, loop_thread: Any) -> dict[str, float]:
     """The scheduler's step statistics, this process's CPU time (the whole server when the
     client is another process) and the CPU time of the server's event loop thread (HTTP,
     harmony parsing, events, SSE)."""
-    return {**stats.as_dict(), "process_cpu": time.process_time(), "loop_cpu": _thread_cpu(loop_thread)}
+    return {**(stats.as_dict() if stats is not None else {}), "process_cpu": time.process_time(),
+            "loop_cpu": _thread_cpu(loop_thread)}
 
 
 def _add_server_figures(r: dict[str, float], before: dict[str, float], after: dict[str, float]) -> None:
     """Add the step breakdown and the server's CPU per streamed token to one level's result."""
-    steps = max(1, after["steps"] - before["steps"])
     tokens = max(1, r["tokens"])
+    r["process_cpu_us_per_token"] = (after["process_cpu"] - before["process_cpu"]) / tokens * 1e6
+    r["loop_cpu_us_per_token"] = (after["loop_cpu"] - before["loop_cpu"]) / tokens * 1e6
+    if "steps" not in after:  # no model thread
+        return
+    steps = max(1, after["steps"] - before["steps"])
     r["step_ms"] = r["seconds"] / steps * 1000
     for key in ("forward", "sample", "mask_wait"):
         r[f"{key}_ms_per_step"] = (after[f"{key}_seconds"] - before[f"{key}_seconds"]) / steps * 1000
     r.update(_cpu_per_step(before, after, steps))
     model_cpu = sum(after[f"{k}_cpu_seconds"] - before[f"{k}_cpu_seconds"] for k in ("forward", "sample"))
-    r["process_cpu_us_per_token"] = (after["process_cpu"] - before["process_cpu"]) / tokens * 1e6
-    r["loop_cpu_us_per_token"] = (after["loop_cpu"] - before["loop_cpu"]) / tokens * 1e6
     r["model_cpu_us_per_token"] = model_cpu / tokens * 1e6
 
 
@@ -300,6 +303,63 @@ async def bench_http(concurrency: Sequence[int], new_tokens: int,
         await backend.aclose()
 
 
+class _PacedBackend:
+    """A `TokenBackend` without a model: every stream gets the same harmony answer, one token
+    per `step` seconds, all streams' tokens at the same moment (one timer per step, as the
+    scheduler hands a step over), so only the server's own work is left to measure."""
+
+    name = "paced"
+    model_id = "paced-answer"
+
+    def __init__(self, new_tokens: int, step: float) -> None:
+        from reference_server.protocol.vocab import harmony_encoding
+
+        enc = harmony_encoding()
+        words = enc.encode(" the server streams one more word" * new_tokens)
+        head = enc.encode("<|channel|>final<|message|>", allowed_special="all")
+        tail = enc.encode("<|return|>", allowed_special="all")
+        self.tokens = [*head, *words[:max(1, new_tokens - len(head) - len(tail))], *tail]
+        self.step = step
+        self._tick: asyncio.Future[None] | None = None
+
+    async def _next_step(self) -> None:
+        if self._tick is None or self._tick.done():
+            loop = asyncio.get_running_loop()
+            self._tick = loop.create_future()
+            loop.call_later(self.step, self._tick.set_result, None)
+        await asyncio.shield(self._tick)
+
+    async def _stream(self) -> Any:
+        for token in self.tokens:
+            await self._next_step()
+            yield token
+
+    def generate(self, request: Any) -> Any:
+        return self._stream()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def bench_http_edge(streams: int, new_tokens: int, step: float = 0.005) -> dict[str, float] | None:
+    """The server without a model (`_PacedBackend`: a token per stream every `step` seconds),
+    the client in its own process: what the server spends per streamed token on HTTP, harmony
+    parsing, events and SSE when no model thread competes for the GIL and the cores."""
+    try:
+        from reference_server import create_app
+        from tests.reference_server.helpers import serve
+    except ImportError as exc:
+        print(f"  (HTTP benchmark skipped: {exc})")
+        return None
+    backend = _PacedBackend(new_tokens, step)
+    with serve(create_app(backend=backend)) as server:
+        def read() -> dict[str, float]:
+            return _server_counters(None, server.thread)
+
+        results = await _client_process(server.url, backend.model_id, (streams,), new_tokens, read)
+    return results[streams]
+
+
 def _print_http(http: dict[int, dict[str, float]], concurrency: Sequence[int]) -> None:
     for n, r in http.items():
         _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms  "
@@ -326,6 +386,11 @@ def report_http(concurrency: Sequence[int], new_tokens: int) -> None:
             break
         _print_http(result, concurrency)
         http = http or result
+    edge = asyncio.run(bench_http_edge(concurrency[-1], new_tokens))
+    if edge:
+        print("the server alone (scripted backend, a token per stream every 5 ms, client in its own process):")
+        _line(f"{concurrency[-1]} streams", f"{edge['process_cpu_us_per_token']:6.1f} us CPU per streamed token "
+              f"(event loop thread {edge['loop_cpu_us_per_token']:.1f}; client {edge['client_cpu_us_per_token']:.0f} us)")
     if http:
         print("server CPU per streamed token (client in its own process; robust on a busy machine):")
         for n, r in http.items():
