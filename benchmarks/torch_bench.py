@@ -388,7 +388,7 @@ def report_http(concurrency: Sequence[int], new_tokens: int) -> None:
         http = http or result
     edge = asyncio.run(bench_http_edge(concurrency[-1], new_tokens))
     if edge:
-        print("the server alone (scripted backend, a token per stream every 5 ms, client in its own process):")
+        print("the server without a model (the same answer for every stream, a token each every 5 ms; client in its own process):")
         _line(f"{concurrency[-1]} streams", f"{edge['process_cpu_us_per_token']:6.1f} us CPU per streamed token "
               f"(event loop thread {edge['loop_cpu_us_per_token']:.1f}; client {edge['client_cpu_us_per_token']:.0f} us)")
     if http:
