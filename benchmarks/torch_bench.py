@@ -1,7 +1,9 @@
 """Torch backend benchmark: decode speed with and without the KV cache, aggregate throughput of
-concurrent streams (through the backend, and through the HTTP server), time to first token.
+concurrent streams (through the backend, and through the HTTP server with its client in a
+process of its own), time to first token, the server's CPU per streamed token.
 
-`python -m benchmarks.torch_bench [--quick]`; prints numbers, asserts nothing about time.
+`python -m benchmarks.torch_bench [--quick] [--no-http | --http-only]`; prints numbers, asserts
+nothing about time.
 docs/torch-backend.md records the figures.
 """
 
