@@ -1,7 +1,7 @@
 """Entry point: `python -m benchmarks [checker|torch|proxy|corpus|websocket|all] [options]`.
 
 `checker` (default options: 100k events; `--quick`, `--profile`) measures the stream checker;
-`torch` (`--quick`, `--no-http`, `--threads`) the torch token backend; `proxy` (`--quick`,
+`torch` (`--quick`, `--no-http`, `--http-only`, `--threads`) the torch token backend; `proxy` (`--quick`,
 `--events`, `--rounds`) the overhead of `conformance proxy` vs direct; `corpus` (`--files`, `-j`,
 `--quick`) `conformance check DIR -j N` scaling; `all` (the default) runs those four with their
 default options. `websocket` (`--turns`, `--quick`) compares WebSocket mode with HTTP streaming on

@@ -1,7 +1,9 @@
 """Torch backend benchmark: decode speed with and without the KV cache, aggregate throughput of
-concurrent streams (through the backend, and through the HTTP server), time to first token.
+concurrent streams (through the backend, and through the HTTP server with its client in a
+process of its own), time to first token, the server's CPU per streamed token.
 
-`python -m benchmarks.torch_bench [--quick]`; prints numbers, asserts nothing about time.
+`python -m benchmarks.torch_bench [--quick] [--no-http | --http-only]`; prints numbers, asserts
+nothing about time.
 docs/torch-backend.md records the figures.
 """
 
@@ -13,7 +15,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Targets: cached decoding >= 20x a full recompute; 16 streams >= 4x one through the backend and
@@ -193,58 +195,94 @@ async def bench_streams(concurrency: Sequence[int], new_tokens: int, *, readable
     return out
 
 
-async def _http_client(url: str, model: str, concurrency: Sequence[int], new_tokens: int,
-                       stats: Any = None) -> dict[int, dict[str, float]]:
-    """N concurrent streaming requests per level; aggregate output tokens/s and mean TTFT (and
-    the model thread's step breakdown from the scheduler's `stats`, when given)."""
-    import httpx
-
-    async with httpx.AsyncClient(timeout=300) as client:
-
-        async def one(i: int) -> tuple[int, float]:
-            body = {"model": model, "input": f"Question {i}: tell me something.",
-                    "stream": True, "max_output_tokens": new_tokens}
-            started = time.perf_counter()
-            first = None
-            usage = 0
-            # SSE lines end at \n only: httpx's aiter_lines also splits at U+2028, U+0085, ...,
-            # which random text contains (JSON leaves them unescaped).
-            pending = b""
-            async with client.stream("POST", f"{url}/v1/responses", json=body) as resp:
-                async for chunk in resp.aiter_bytes():
-                    *lines, pending = (pending + chunk).split(b"\n")
-                    for line in lines:
-                        if not line.startswith(b"data: "):
-                            continue
-                        event = json.loads(line[6:])
-                        if first is None and event["type"].endswith(".delta"):
-                            first = time.perf_counter() - started
-                        if event["type"] in ("response.completed", "response.incomplete"):
-                            usage = event["response"]["usage"]["output_tokens"]
-            return usage, first or 0.0
-
-        await one(-1)  # warm-up
-        out: dict[int, dict[str, float]] = {}
-        for n in concurrency:
-            before = stats.as_dict() if stats is not None else {}
-            started = time.perf_counter()
-            results = await asyncio.gather(*(one(i) for i in range(n)))
-            elapsed = time.perf_counter() - started
-            out[n] = {"tokens_per_s": sum(r[0] for r in results) / elapsed,
-                      "ttft_ms": statistics.mean(r[1] for r in results) * 1000}
-            if stats is not None:
-                after = stats.as_dict()
-                steps = max(1, after["steps"] - before["steps"])
-                out[n]["step_ms"] = elapsed / steps * 1000
-                for key in ("forward", "sample", "mask_wait"):
-                    out[n][f"{key}_ms_per_step"] = (after[f"{key}_seconds"] - before[f"{key}_seconds"]) / steps * 1000
-                out[n].update(_cpu_per_step(before, after, steps))
-        return out
+def _thread_cpu(thread: Any) -> float:
+    """CPU seconds of another thread of this process (0.0 where the platform cannot tell)."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+    except (AttributeError, OSError, TypeError):
+        return 0.0
 
 
-async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, dict[str, float]] | None:
+def _server_counters(stats: Any, loop_thread: Any) -> dict[str, float]:
+    """The scheduler's step statistics, this process's CPU time (the whole server when the
+    client is another process) and the CPU time of the server's event loop thread (HTTP,
+    harmony parsing, events, SSE)."""
+    return {**(stats.as_dict() if stats is not None else {}), "process_cpu": time.process_time(),
+            "loop_cpu": _thread_cpu(loop_thread)}
+
+
+def _add_server_figures(r: dict[str, float], before: dict[str, float], after: dict[str, float]) -> None:
+    """Add the step breakdown and the server's CPU per streamed token to one level's result."""
+    tokens = max(1, r["tokens"])
+    r["process_cpu_us_per_token"] = (after["process_cpu"] - before["process_cpu"]) / tokens * 1e6
+    r["loop_cpu_us_per_token"] = (after["loop_cpu"] - before["loop_cpu"]) / tokens * 1e6
+    if "steps" not in after:  # no model thread
+        return
+    steps = max(1, after["steps"] - before["steps"])
+    r["step_ms"] = r["seconds"] / steps * 1000
+    for key in ("forward", "sample", "mask_wait"):
+        r[f"{key}_ms_per_step"] = (after[f"{key}_seconds"] - before[f"{key}_seconds"]) / steps * 1000
+    r.update(_cpu_per_step(before, after, steps))
+    model_cpu = sum(after[f"{k}_cpu_seconds"] - before[f"{k}_cpu_seconds"] for k in ("forward", "sample"))
+    r["model_cpu_us_per_token"] = model_cpu / tokens * 1e6
+
+
+async def _client_in_process(url: str, model: str, concurrency: Sequence[int], new_tokens: int,
+                             read: Callable[[], dict[str, float]]) -> dict[int, dict[str, float]]:
+    """The load generator in this process: it shares the GIL and the cores with the server."""
+    from benchmarks.sse_load import run_levels
+
+    marks: dict[int, list[dict[str, float]]] = {}
+
+    async def mark(n: int) -> None:
+        marks.setdefault(n, []).append(read())
+
+    results = await run_levels(url, model, concurrency, new_tokens, mark, mark)
+    for n, r in results.items():
+        _add_server_figures(r, *marks[n])
+    return results
+
+
+async def _client_process(url: str, model: str, concurrency: Sequence[int], new_tokens: int,
+                          read: Callable[[], dict[str, float]]) -> dict[int, dict[str, float]]:
+    """The load generator as its own process (`benchmarks.sse_load`), as a real client is; its
+    levels are paced over stdin/stdout so the server's counters are read right around each."""
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.sse_load", url, model, str(new_tokens), *map(str, concurrency),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert proc.stdin is not None and proc.stdout is not None
+    results: dict[int, dict[str, float]] = {}
+    marks: dict[int, list[dict[str, float]]] = {}
+    try:
+        while line := (await proc.stdout.readline()).decode().strip():
+            if line.startswith(("ready ", "finished ")):
+                marks.setdefault(int(line.split()[1]), []).append(read())
+                if line.startswith("ready "):
+                    proc.stdin.write(b"go\n")
+                    await proc.stdin.drain()
+            elif line.startswith("{"):
+                r = json.loads(line)
+                results[int(r.pop("level"))] = r
+            elif line == "done":
+                break
+    finally:
+        proc.stdin.close()
+        await proc.wait()
+    if proc.returncode != 0 or set(results) != set(concurrency):
+        raise RuntimeError(f"the benchmark client process failed (exit status {proc.returncode})")
+    for n, r in results.items():
+        _add_server_figures(r, *marks[n])
+    return results
+
+
+async def bench_http(concurrency: Sequence[int], new_tokens: int,
+                     client: str = "process") -> dict[int, dict[str, float]] | None:
     """The same through the HTTP server (streaming), if the server package is importable. The
-    client runs in this process: it shares the 2 cores and the GIL with the server."""
+    load-generating client runs in its own process (`client="process"`: the server alone is
+    measured, as deployed) or in this one (`"inline"`: it shares the GIL with the server)."""
     try:
         import httpx  # noqa: F401
 
@@ -258,9 +296,109 @@ async def bench_http(concurrency: Sequence[int], new_tokens: int) -> dict[int, d
     backend.wait_ready(120)
     try:
         with serve(create_app(backend=backend)) as server:
-            return await _http_client(server.url, backend.model_id, concurrency, new_tokens, backend.scheduler.stats)
+            def read() -> dict[str, float]:
+                return _server_counters(backend.scheduler.stats, server.thread)
+
+            run = _client_process if client == "process" else _client_in_process
+            return await run(server.url, backend.model_id, concurrency, new_tokens, read)
     finally:
         await backend.aclose()
+
+
+class _PacedBackend:
+    """A `TokenBackend` without a model: every stream gets the same harmony answer, one token
+    per `step` seconds, all streams' tokens at the same moment (one timer per step, as the
+    scheduler hands a step over), so only the server's own work is left to measure."""
+
+    name = "paced"
+    model_id = "paced-answer"
+
+    def __init__(self, new_tokens: int, step: float) -> None:
+        from reference_server.protocol.vocab import harmony_encoding
+
+        enc = harmony_encoding()
+        words = enc.encode(" the server streams one more word" * new_tokens)
+        head = enc.encode("<|channel|>final<|message|>", allowed_special="all")
+        tail = enc.encode("<|return|>", allowed_special="all")
+        self.tokens = [*head, *words[:max(1, new_tokens - len(head) - len(tail))], *tail]
+        self.step = step
+        self._tick: asyncio.Future[None] | None = None
+
+    async def _next_step(self) -> None:
+        if self._tick is None or self._tick.done():
+            loop = asyncio.get_running_loop()
+            self._tick = loop.create_future()
+            loop.call_later(self.step, self._tick.set_result, None)
+        await asyncio.shield(self._tick)
+
+    async def _stream(self) -> Any:
+        for token in self.tokens:
+            await self._next_step()
+            yield token
+
+    def generate(self, request: Any) -> Any:
+        return self._stream()
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def bench_http_edge(streams: int, new_tokens: int, step: float = 0.005) -> dict[str, float] | None:
+    """The server without a model (`_PacedBackend`: a token per stream every `step` seconds),
+    the client in its own process: what the server spends per streamed token on HTTP, harmony
+    parsing, events and SSE when no model thread competes for the GIL and the cores."""
+    try:
+        from reference_server import create_app
+        from tests.reference_server.helpers import serve
+    except ImportError as exc:
+        print(f"  (HTTP benchmark skipped: {exc})")
+        return None
+    backend = _PacedBackend(new_tokens, step)
+    with serve(create_app(backend=backend)) as server:
+        def read() -> dict[str, float]:
+            return _server_counters(None, server.thread)
+
+        results = await _client_process(server.url, backend.model_id, (streams,), new_tokens, read)
+    return results[streams]
+
+
+def _print_http(http: dict[int, dict[str, float]], concurrency: Sequence[int]) -> None:
+    for n, r in http.items():
+        _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms  "
+              f"step {r['step_ms']:5.1f} ms (forward {r['forward_ms_per_step']:.1f}, sample "
+              f"{r['sample_ms_per_step']:.1f}, waited {r['mask_wait_ms_per_step']:.2f}; the rest is "
+              "waiting for the GIL or a core)")
+        _line("", _breakdown(r))
+    scale = http[concurrency[-1]]["tokens_per_s"] / http[concurrency[0]]["tokens_per_s"]
+    _line(f"{concurrency[-1]} streams / {concurrency[0]} stream",
+          f"{scale:8.1f}x (target >= {TARGET_HTTP_SPEEDUP:.0f}x; "
+          + ", ".join(f"{n}: {r['tokens_per_s']:.0f}" for n, r in http.items()) + " tokens/s)")
+
+
+def report_http(concurrency: Sequence[int], new_tokens: int) -> None:
+    """Streams through the HTTP server, the client in its own process and then in this one,
+    and the server's CPU per streamed token."""
+    http = None
+    for client, title in (
+            ("process", "the client in its own process, as deployed: the server is measured"),
+            ("inline", "the client in the server's process (shares its GIL and cores)")):
+        print(f"the same through the HTTP server (streaming SSE), {title}:")
+        result = asyncio.run(bench_http(concurrency, new_tokens, client=client))
+        if not result:
+            break
+        _print_http(result, concurrency)
+        http = http or result
+    edge = asyncio.run(bench_http_edge(concurrency[-1], new_tokens))
+    if edge:
+        print("the server without a model (the same answer for every stream, a token each every 5 ms; client in its own process):")
+        _line(f"{concurrency[-1]} streams", f"{edge['process_cpu_us_per_token']:6.1f} us CPU per streamed token "
+              f"(event loop thread {edge['loop_cpu_us_per_token']:.1f}; client {edge['client_cpu_us_per_token']:.0f} us)")
+    if http:
+        print("server CPU per streamed token (client in its own process; robust on a busy machine):")
+        for n, r in http.items():
+            _line(f"{n:>2} stream(s)", f"{r['process_cpu_us_per_token']:6.0f} us (event loop thread "
+                  f"{r['loop_cpu_us_per_token']:4.0f}, model thread {r['model_cpu_us_per_token']:4.0f}; "
+                  f"client {r['client_cpu_us_per_token']:4.0f} us)")
 
 
 def bench_tokenizer() -> dict[str, float]:
@@ -273,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.torch_bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer tokens (a smoke run)")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP server measurement")
+    parser.add_argument("--http-only", action="store_true", help="only the HTTP server measurement")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     args = parser.parse_args(argv)
     try:
@@ -287,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"torch backend benchmark (tiny preset, CPU, {args.threads} torch thread(s), "
           f"load average {os.getloadavg()[0]:.2f})")
+    if args.http_only:
+        report_http(concurrency, new_tokens)
+        return 0
     tok = bench_tokenizer()
     _line("harmony llguidance tokenizer build (once per process)", f"{tok['tokenizer_build_s']:.2f} s")
 
@@ -334,19 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _line(f"{n:>2} stream(s), no readable-text mask", _breakdown(r))
 
     if not args.no_http:
-        print("the same through the HTTP server (streaming SSE):")
-        http = asyncio.run(bench_http(concurrency, new_tokens))
-        if http:
-            for n, r in http.items():
-                _line(f"{n:>2} stream(s)", f"{r['tokens_per_s']:8.1f} tokens/s  ttft {r['ttft_ms']:6.1f} ms  "
-                      f"step {r['step_ms']:5.1f} ms (forward {r['forward_ms_per_step']:.1f}, sample "
-                      f"{r['sample_ms_per_step']:.1f}, waited {r['mask_wait_ms_per_step']:.2f}; the rest is "
-                      "waiting for the GIL or a core)")
-                _line("", _breakdown(r))
-            scale = http[concurrency[-1]]["tokens_per_s"] / http[1]["tokens_per_s"]
-            _line(f"{concurrency[-1]} streams / 1 stream",
-                  f"{scale:8.1f}x (target >= {TARGET_HTTP_SPEEDUP:.0f}x; "
-                  + ", ".join(f"{n}: {r['tokens_per_s']:.0f}" for n, r in http.items()) + " tokens/s)")
+        report_http(concurrency, new_tokens)
     return 0
 
 

@@ -53,6 +53,24 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _clone(value: Any) -> Any:
+    """A deep copy of a JSON tree: dicts, lists and scalars are copied here, anything else by
+    `copy.deepcopy`. Every lifecycle event, snapshot and done item is a copy of the Response
+    or an item, and `copy.deepcopy`'s memo and dispatch cost four times this on such trees
+    (a snapshot of a one-message response: 20 us against 5 us)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: item if type(item) in _SCALARS else _clone(item) for key, item in value.items()}
+    if kind is list:
+        return [item if type(item) in _SCALARS else _clone(item) for item in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
 _NO_PUNCTUATION = str.maketrans("-_", "xq")
 
 # Live deltas are padded with random letters and digits to this many characters (delta plus
@@ -60,14 +78,35 @@ _NO_PUNCTUATION = str.maketrans("-_", "xq")
 OBFUSCATION_TARGET = 16
 
 
+class _PadSource:
+    """Random letters and digits for `obfuscation`, drawn from the OS in 3 kB batches: one
+    `secrets.token_urlsafe` per delta was a system call and a base64 encoding per token."""
+
+    _BATCH = 3072  # random bytes: 4096 URL-safe base64 characters
+
+    def __init__(self) -> None:
+        self._chars = ""
+        self._at = 0
+
+    def take(self, n: int) -> str:
+        if self._at + n > len(self._chars):
+            # '-' and '_' become letters: the padding must hide sizes, not be uniformly distributed.
+            self._chars = secrets.token_urlsafe(self._BATCH).translate(_NO_PUNCTUATION)
+            self._at = 0
+        start = self._at
+        self._at = start + n
+        return self._chars[start:self._at]
+
+
+_PADDING = _PadSource()
+
+
 def obfuscate(event: Event) -> Event:
     """Add the live API's `obfuscation` field to a delta event (in place; others unchanged)."""
     delta = event.get("delta")
     if isinstance(delta, str) and event.get("type", "").endswith(".delta"):
-        pad = max(0, OBFUSCATION_TARGET - len(delta))
-        # 12 random bytes are 16 URL-safe base64 characters; '-' and '_' become letters (the
-        # padding needs to hide sizes, not to be uniformly distributed).
-        event["obfuscation"] = secrets.token_urlsafe(12).translate(_NO_PUNCTUATION)[:pad] if pad else ""
+        pad = OBFUSCATION_TARGET - len(delta)
+        event["obfuscation"] = _PADDING.take(pad) if pad > 0 else ""
     return event
 
 
@@ -207,9 +246,9 @@ class ResponseEventWriter:
         self._seal = seal_reasoning
         self._error_style = error_style
         self._allow_interleaving = allow_interleaving
-        response = copy.deepcopy(RESPONSE_DEFAULTS)
+        response = _clone(RESPONSE_DEFAULTS)
         response["tool_usage"] = zero_tool_usage()
-        response.update(copy.deepcopy(dict(fields)))
+        response.update(_clone(dict(fields)))
         if not response.get("id"):
             response["id"] = id_factory("resp")
         if response.get("created_at") is None:
@@ -242,11 +281,11 @@ class ResponseEventWriter:
 
     def item(self, output_index: int) -> dict[str, Any]:
         """A copy of the item at `output_index` as it stands now."""
-        return copy.deepcopy(self._get(output_index, "item").item)
+        return _clone(self._get(output_index, "item").item)
 
     def snapshot(self) -> dict[str, Any]:
         """The current Response object (a deep copy)."""
-        return copy.deepcopy(self._response)
+        return _clone(self._response)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, queued: bool = False) -> list[Event]:
@@ -347,7 +386,7 @@ class ResponseEventWriter:
         index, events = self._add_item("add_web_search_call", {
             "id": self._new_id("ws"), "type": "web_search_call", "status": "in_progress",
             "action": {"type": kind}})
-        self._items[index].action = copy.deepcopy(dict(action)) if action is not None else None
+        self._items[index].action = _clone(dict(action)) if action is not None else None
         events.append(self._ev("response.web_search_call.in_progress", output_index=index,
                                item_id=self._items[index].id))
         return index, events
@@ -362,9 +401,9 @@ class ResponseEventWriter:
         index, events = self._add_item("add_compaction", item)
         it = self._items[index]
         it.open = False
-        self._response["output"].append(copy.deepcopy(item))
+        self._response["output"].append(_clone(item))
         events.append(self._ev("response.compaction.compacting", output_index=index, item_id=it.id))
-        events.append(self._ev("response.output_item.done", output_index=index, item=copy.deepcopy(item)))
+        events.append(self._ev("response.output_item.done", output_index=index, item=_clone(item)))
         return index, events
 
     def web_search_searching(self, output_index: int) -> list[Event]:
@@ -395,10 +434,10 @@ class ResponseEventWriter:
             usage = self._response.setdefault("tool_usage", zero_tool_usage())
             usage.setdefault("web_search", {"num_requests": 0})["num_requests"] += 1
         it.item["status"] = status
-        it.item["action"] = copy.deepcopy(dict(action))
+        it.item["action"] = _clone(dict(action))
         it.open = False
-        self._response["output"].append(copy.deepcopy(it.item))
-        events.append(self._ev("response.output_item.done", output_index=it.index, item=copy.deepcopy(it.item)))
+        self._response["output"].append(_clone(it.item))
+        events.append(self._ev("response.output_item.done", output_index=it.index, item=_clone(it.item)))
         return events
 
     def _web_search(self, output_index: int, call: str) -> _Item:
@@ -438,7 +477,7 @@ class ResponseEventWriter:
         """`output_text.annotation.added` on the item's open output_text part, numbered from 0
         in the part. A `url_citation` must point into the text already streamed."""
         it, part, ci = self._open_part_of("add_annotation", output_index, "output_text", "")
-        ann = copy.deepcopy(dict(annotation))
+        ann = _clone(dict(annotation))
         if ann.get("type") == "url_citation":
             start, end = ann.get("start_index"), ann.get("end_index")
             if type(start) is not int or type(end) is not int or not 0 <= start <= end <= len(part["text"]):
@@ -449,14 +488,14 @@ class ResponseEventWriter:
         part["annotations"].append(ann)
         return [self._ev("response.output_text.annotation.added", item_id=it.id, output_index=it.index,
                          content_index=ci, annotation_index=len(part["annotations"]) - 1,
-                         annotation=copy.deepcopy(ann))]
+                         annotation=_clone(ann))]
 
     def add_logprobs(self, output_index: int, entries: list[dict[str, Any]]) -> None:
         """Record token logprobs (`{token, logprob, bytes, top_logprobs}`) on the item's open
         output_text part; `output_text.done` and the part then carry them. No event of its own:
         the caller puts the same entries on the delta they belong to."""
         _it, part, _ci = self._open_part_of("add_logprobs", output_index, "output_text", "")
-        part["logprobs"].extend(copy.deepcopy(entries))
+        part["logprobs"].extend(_clone(entries))
 
     def refusal_delta(self, output_index: int, text: str) -> list[Event]:
         it, part, ci = self._open_part_of("refusal_delta", output_index, "refusal", text)
@@ -522,9 +561,9 @@ class ResponseEventWriter:
             it.item["encrypted_content"] = self._seal(it.item)
         it.item["status"] = status
         it.open = False
-        self._response["output"].append(copy.deepcopy(it.item))
+        self._response["output"].append(_clone(it.item))
         events.append(self._ev("response.output_item.done", output_index=it.index,
-                               item=copy.deepcopy(it.item)))
+                               item=_clone(it.item)))
         return events
 
     # ------------------------------------------------------------------ terminal
@@ -609,11 +648,11 @@ class ResponseEventWriter:
         return event
 
     def _lifecycle(self, type_: str) -> Event:
-        return self._ev(type_, response=copy.deepcopy(self._response))
+        return self._ev(type_, response=_clone(self._response))
 
     def _terminal(self, type_: str, status: str, usage: Mapping[str, Any] | None) -> list[Event]:
         self._response["status"] = status
-        self._response["usage"] = copy.deepcopy(dict(usage)) if usage is not None else None
+        self._response["usage"] = _clone(dict(usage)) if usage is not None else None
         if status == "completed":
             # Never before created_at, whatever the clock did meanwhile.
             self._response["completed_at"] = max(int(self._clock()), int(self._response["created_at"]))
@@ -628,7 +667,7 @@ class ResponseEventWriter:
             )
         it = _Item(index=len(self._items), item=item)
         self._items.append(it)
-        added = copy.deepcopy(item)
+        added = _clone(item)
         return it.index, [self._ev("response.output_item.added", output_index=it.index, item=added)]
 
     def _get(self, output_index: int, call: str) -> _Item:
@@ -659,10 +698,10 @@ class ResponseEventWriter:
         it.open_part, it.open_part_kind = index, kind
         if kind == "summary_text":
             events.append(self._ev("response.reasoning_summary_part.added", item_id=it.id,
-                                   output_index=it.index, summary_index=index, part=copy.deepcopy(part)))
+                                   output_index=it.index, summary_index=index, part=_clone(part)))
         else:
             events.append(self._ev("response.content_part.added", item_id=it.id,
-                                   output_index=it.index, content_index=index, part=copy.deepcopy(part)))
+                                   output_index=it.index, content_index=index, part=_clone(part)))
         return events
 
     def _open_part_of(self, call: str, output_index: int, kind: str, text: str) -> tuple[_Item, dict[str, Any], int]:
@@ -685,15 +724,15 @@ class ResponseEventWriter:
             return [
                 self._ev("response.reasoning_summary_text.done", **common, summary_index=index, text=part["text"]),
                 self._ev("response.reasoning_summary_part.done", **common, summary_index=index,
-                         part=copy.deepcopy(part)),
+                         part=_clone(part)),
             ]
         part = it.item["content"][index]
         if kind == "output_text":
             done = self._ev("response.output_text.done", **common, content_index=index,
-                            text=part["text"], logprobs=copy.deepcopy(part["logprobs"]))
+                            text=part["text"], logprobs=_clone(part["logprobs"]))
         elif kind == "refusal":
             done = self._ev("response.refusal.done", **common, content_index=index, refusal=part["refusal"])
         else:
             done = self._ev("response.reasoning_text.done", **common, content_index=index, text=part["text"])
         return [done, self._ev("response.content_part.done", **common, content_index=index,
-                               part=copy.deepcopy(part))]
+                               part=_clone(part))]

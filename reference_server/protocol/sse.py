@@ -31,7 +31,8 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
         raise ValueError(f"encode_event: the event needs a non-empty string 'type', got {type_!r}")
     if "\n" in type_ or "\r" in type_:
         raise ValueError(f"encode_event: event type {type_!r} contains a line break")
-    return b"event: " + type_.encode() + b"\ndata: " + dumps(dict(event)) + b"\n\n"
+    # orjson serialises dicts only: another Mapping is copied into one.
+    return b"event: " + type_.encode() + b"\ndata: " + orjson.dumps(event if type(event) is dict else dict(event)) + b"\n\n"
 
 
 def encode_done() -> bytes:

@@ -78,6 +78,45 @@ def test_obfuscation_pads_a_delta_to_the_target_size() -> None:
         assert obfuscate({"type": "response.output_text.delta", "delta": delta})["obfuscation"] == ""
     other = {"type": "response.output_text.done", "delta": "abc"}
     assert obfuscate(dict(other)) == other
+
+
+def test_obfuscation_padding_is_fresh_across_the_random_batch() -> None:
+    # The padding is cut from a batch of random characters; thousands of deltas cross several
+    # refills and every pad still has its exact size, and pads are not repeated.
+    pads = [obfuscate({"type": "response.output_text.delta", "delta": "ab"})["obfuscation"] for _ in range(2000)]
+    assert all(len(p) == OBFUSCATION_TARGET - 2 and re.fullmatch(r"[A-Za-z0-9]+", p) for p in pads)
+    assert len(set(pads)) == len(pads)
+
+
+def test_clone_copies_json_trees_deeply_and_other_values_by_deepcopy() -> None:
+    from reference_server.protocol.events import _clone
+
+    class Box:
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+    box = Box([1])
+    tree = {"a": [1, {"b": None, "c": [True, 1.5]}], "s": "x", "t": (1, [2]), "box": box}
+    copy = _clone(tree)
+    assert copy == {**tree, "box": copy["box"]} and copy["box"].value == [1]
+    copy["a"][1]["c"].append("new")
+    copy["t"][1].append(3)
+    copy["box"].value.append(2)
+    assert tree == {"a": [1, {"b": None, "c": [True, 1.5]}], "s": "x", "t": (1, [2]), "box": box}
+    assert box.value == [1]
+
+
+def test_snapshots_and_done_items_share_nothing_with_the_writer() -> None:
+    w = started()
+    index, _ = w.add_message()
+    w.add_output_text_part(index)
+    w.text_delta(index, "hi")
+    snap = w.snapshot()
+    done = w.close_item(index, "completed")
+    snap["output"].append("junk")
+    done[-1]["item"]["content"][0]["text"] = "changed"
+    terminal = w.complete(USAGE)[-1]["response"]
+    assert terminal["output"][0]["content"][0]["text"] == "hi" and len(terminal["output"]) == 1
     assert "obfuscation" not in obfuscate({"type": "response.output_text.delta", "delta": None})
 
 

@@ -188,6 +188,60 @@ async def test_a_step_wakes_each_event_loop_once() -> None:
     assert wakeups == 1
 
 
+class _SilentScheduler:
+    """Takes sequences and never runs them: what a stream sees of a model thread that is gone."""
+
+    def __init__(self) -> None:
+        self.unavailable: str | None = None
+        self.submitted: list[Any] = []
+        self.cancelled: list[Any] = []
+
+    def submit(self, seq: Any) -> None:
+        self.submitted.append(seq)
+
+    def cancel(self, seq: Any) -> None:
+        self.cancelled.append(seq)
+
+
+async def test_a_stream_reads_its_items_in_order_as_the_model_thread_hands_them_over() -> None:
+    from reference_server.sources.backends.torch.backend import TorchTokenStream
+    from reference_server.sources.backends.torch.scheduler import Outbox
+
+    scheduler = _SilentScheduler()
+    stream = TorchTokenStream(scheduler, request((1, 2)))  # type: ignore[arg-type]
+    first = asyncio.ensure_future(stream.__anext__())
+    while not scheduler.submitted:
+        await asyncio.sleep(0)
+    seq = scheduler.submitted[0]
+    outbox = Outbox()
+    for kind, value in (("meta", 5), ("token", 7), ("token", (8, (-0.5, ()))), ("end", None)):
+        outbox.put(seq.deliver, kind, value)
+    flusher = threading.Thread(target=outbox.flush)  # the model thread hands over a whole step
+    flusher.start()
+    flusher.join()
+    assert await first == 7 and stream.cached_tokens == 5
+    assert await stream.__anext__() == 8 and stream.last_logprob == (-0.5, ())
+    with pytest.raises(StopAsyncIteration):
+        await stream.__anext__()
+    await stream.aclose()
+    assert scheduler.cancelled == []  # it ended by itself: nothing to cancel
+
+
+async def test_a_waiting_stream_notices_a_model_thread_that_stopped_silently(monkeypatch: Any) -> None:
+    from reference_server.protocol.token_backend import BackendError
+    from reference_server.sources.backends.torch import backend as backend_module
+
+    monkeypatch.setattr(backend_module, "WATCHDOG_SECONDS", 0.01)
+    scheduler = _SilentScheduler()
+    stream = backend_module.TorchTokenStream(scheduler, request((1, 2)))  # type: ignore[arg-type]
+    reader = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0.05)  # several watchdog rounds while the thread still counts as running
+    assert not reader.done()
+    scheduler.unavailable = "the model thread stopped: boom"
+    with pytest.raises(BackendError, match="boom"):
+        await asyncio.wait_for(reader, 30)
+
+
 async def test_mixed_settings_in_one_batch(tiny_model: GptOss, encoding: Any) -> None:
     # Greedy and seeded sampling side by side, through the per-step hand-off. A row's sampling
     # never depends on the other rows (test_sampling.py checks that exactly); the forward pass

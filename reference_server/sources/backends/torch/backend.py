@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import deque
 from typing import Any, Literal
 
 from reference_server.protocol.browser_tools import browser_tools, query_words
@@ -64,6 +65,27 @@ def cooperative_browsing(spec: OutputSpec, hint: ScriptHint) -> OutputSpec:
     return dataclasses.replace(spec, tools=step, tool_mode="required", browser="none")
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class _Inbox:
+    """A stream's side of the hand-off: items in order, and the future of a reader waiting for
+    one. The scheduler's per-step callback `put_nowait`s into it on the event loop. (An
+    `asyncio.Queue` read with `asyncio.wait_for` made a task and a timer per token.)"""
+
+    def __init__(self) -> None:
+        self.items: deque[tuple[str, Any]] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: tuple[str, Any]) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
 class TorchTokenStream:
     """Async iterator of completion token ids; nothing is submitted until the first `__anext__`."""
 
@@ -75,7 +97,7 @@ class TorchTokenStream:
         self._scheduler = scheduler
         self._request = request
         self._seq: Sequence | None = None
-        self._queue: asyncio.Queue[tuple[str, Any]] | None = None
+        self._inbox = _Inbox()
         self._finished = False
 
     def __aiter__(self) -> TorchTokenStream:
@@ -85,13 +107,11 @@ class TorchTokenStream:
         if self._finished:
             raise StopAsyncIteration
         if self._seq is None:
-            loop = asyncio.get_running_loop()
-            self._queue = asyncio.Queue()
-            self._seq = Sequence(request=self._request, deliver=asyncio_deliverer(loop, self._queue))
+            self._seq = Sequence(request=self._request,
+                                 deliver=asyncio_deliverer(asyncio.get_running_loop(), self._inbox))
             self._scheduler.submit(self._seq)
-        assert self._queue is not None
         while True:
-            kind, value = await self._next_item(self._queue)
+            kind, value = await self._next_item()
             if kind == "meta":
                 self.cached_tokens = int(value)
             elif kind == "token":
@@ -105,16 +125,22 @@ class TorchTokenStream:
                 self._finished = True
                 raise BackendError(str(value))
 
-    async def _next_item(self, q: asyncio.Queue[tuple[str, Any]]) -> tuple[str, Any]:
-        if not q.empty():
-            return q.get_nowait()
-        while True:
+    async def _next_item(self) -> tuple[str, Any]:
+        inbox = self._inbox
+        while not inbox.items:
+            # Every WATCHDOG_SECONDS without an item, check that the model thread still runs.
+            loop = asyncio.get_running_loop()
+            inbox.waiter = waiter = loop.create_future()
+            alarm = loop.call_later(WATCHDOG_SECONDS, _wake, waiter)
             try:
-                return await asyncio.wait_for(q.get(), WATCHDOG_SECONDS)
-            except TimeoutError:
-                reason = self._scheduler.unavailable
-                if reason is not None and q.empty():
-                    return "error", reason
+                await waiter
+            finally:
+                alarm.cancel()
+                inbox.waiter = None
+            reason = self._scheduler.unavailable
+            if not inbox.items and reason is not None:
+                return "error", reason
+        return inbox.items.popleft()
 
     async def aclose(self) -> None:
         if not self._finished:

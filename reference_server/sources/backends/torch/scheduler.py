@@ -32,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -596,10 +596,17 @@ def _deliver_now(seq: Sequence, kind: str, value: Any) -> None:
         seq.deliver(kind, value)
 
 
-class AsyncioDeliverer:
-    """A thread-safe `deliver` that hands items to an asyncio queue on `loop`."""
+class ItemSink(Protocol):
+    """Where a stream's items land on its event loop: an `asyncio.Queue`, or anything with its
+    `put_nowait` (called on the loop's thread only)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
+    def put_nowait(self, item: tuple[str, Any], /) -> None: ...
+
+
+class AsyncioDeliverer:
+    """A thread-safe `deliver` that hands items to an asyncio queue (or other sink) on `loop`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: ItemSink) -> None:
         self.loop = loop
         self.queue = queue
 
@@ -608,7 +615,7 @@ class AsyncioDeliverer:
             self.loop.call_soon_threadsafe(self.queue.put_nowait, (kind, value))
 
 
-def asyncio_deliverer(loop: asyncio.AbstractEventLoop, q: asyncio.Queue) -> Callable[[str, Any], None]:
+def asyncio_deliverer(loop: asyncio.AbstractEventLoop, q: ItemSink) -> Callable[[str, Any], None]:
     return AsyncioDeliverer(loop, q)
 
 
@@ -625,7 +632,7 @@ class Outbox:
 
     def flush(self) -> None:
         items, self._items = self._items, []
-        batches: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Queue, tuple[str, Any]]]] = {}
+        batches: dict[asyncio.AbstractEventLoop, list[tuple[ItemSink, tuple[str, Any]]]] = {}
         for deliver, kind, value in items:
             if isinstance(deliver, AsyncioDeliverer):
                 batches.setdefault(deliver.loop, []).append((deliver.queue, (kind, value)))
@@ -636,6 +643,6 @@ class Outbox:
                 loop.call_soon_threadsafe(_put_all, batch)
 
 
-def _put_all(batch: list[tuple[asyncio.Queue, tuple[str, Any]]]) -> None:
+def _put_all(batch: list[tuple[ItemSink, tuple[str, Any]]]) -> None:
     for q, item in batch:
         q.put_nowait(item)
