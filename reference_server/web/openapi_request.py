@@ -146,7 +146,9 @@ def compact_request_schema(params: frozenset[str]) -> Schema:
     properties["model"] = {"type": "string", "minLength": 1}
     return {"type": "object", "title": "CompactResponse", "properties": properties, "required": ["model"],
             "additionalProperties": False,
-            "allOf": [{"anyOf": [present("input", {"not": NULL}), present("previous_response_id", STRING)]}]}
+            # Something to compact: an input that is not null or an empty list, or a previous response.
+            "allOf": [{"anyOf": [present("input", {"not": {"anyOf": [NULL, {"type": "array", "maxItems": 0}]}}),
+                                 present("previous_response_id", STRING)]}]}
 
 
 def components(compact_params: frozenset[str] = frozenset()) -> dict[str, Schema]:

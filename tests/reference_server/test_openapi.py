@@ -213,6 +213,21 @@ def test_the_create_body_schema_is_valid_json_schema_and_judges_bodies(document:
         assert _refusal(bad) is not None, bad
 
 
+@pytest.mark.parametrize(("body", "valid"), [
+    ({"model": "m", "input": "hi"}, True),
+    ({"model": "m", "previous_response_id": "resp_1"}, True),
+    ({"model": "m", "input": [], "previous_response_id": "resp_1"}, True),
+    ({"model": "m", "input": []}, False),  # nothing to compact: the server answers 400
+    ({"model": "m", "input": None}, False),
+    ({"model": "m"}, False),
+])
+def test_the_compact_body_schema_says_what_the_server_refuses(document: dict[str, Any], body: dict[str, Any],
+                                                               valid: bool) -> None:
+    schema = {**document["components"]["schemas"]["CompactResponse"], "$defs": document["components"]["schemas"]}
+    text = json.dumps(schema).replace("#/components/schemas/", "#/$defs/")
+    assert jsonschema.Draft202012Validator(json.loads(text)).is_valid(body) is valid
+
+
 def test_every_route_documents_its_errors_in_the_openai_shape(document: dict[str, Any]) -> None:
     error_ref = {"$ref": "#/components/schemas/Error"}
     for path, methods in document["paths"].items():
