@@ -170,6 +170,7 @@ class Sampler:
         # batch often share one. What a row's mask implies (its space, its blocked columns) is
         # kept by content, found by a cheap fingerprint and confirmed by comparing the words.
         self._rows: dict[int, _Row] = {}
+        self._last_row: _Row | None = None  # the one mask of the last batch's last row
         for ids in subsets:
             self.add_subset(ids)
         tail = self.vocab - (self.words - 1) * 32  # live bits of the last word
@@ -186,6 +187,7 @@ class Sampler:
         self._subsets.append(_Space(self.vocab, ids, self._max_rows, self.device, self._cache_bytes))
         self._subsets.sort(key=lambda space: space.size)
         self._rows.clear()  # remembered rows name their space by its index
+        self._last_row = None
 
     def sample(
         self,
@@ -246,6 +248,9 @@ class Sampler:
         if not dense:
             return []
         chosen = words if len(dense) == words.shape[0] else words[dense]
+        last = self._last_row
+        if last is not None and (chosen == last.words).all():  # the previous step's mask, for all
+            return [last] * len(dense)
         found: list[_Row | None] = [None] * len(dense)
         sharing: dict[int, list[int]] = {}
         for k, fingerprint in enumerate(chosen.sum(axis=1, dtype=np.int64).tolist()):
@@ -260,6 +265,7 @@ class Sampler:
             for k in ks:
                 if found[k] is None:  # not remembered yet, or another mask with this fingerprint
                     found[k] = self._row(chosen[k])
+        self._last_row = found[-1]
         return found  # type: ignore[return-value]
 
     def _row(self, row_words: np.ndarray) -> _Row:
@@ -418,24 +424,20 @@ def _nucleus_weights(w: torch.Tensor, temperature: float, keep: torch.Tensor | N
 
 def _blocked_inverse_cdf(weights: torch.Tensor, block_cdf: torch.Tensor, uniforms: list[float]) -> list[int]:
     """Inverse-CDF draws from weights [m, width] (width a multiple of BLOCK) without a
-    full-vocabulary cumsum (slow on CPUs): the cumsum of block sums picks the block, a
-    32-long cumsum the token inside it. The small per-row searches run in numpy on the whole
-    batch at once (counting the CDF entries <= the target is `searchsorted(right=True)` on a
-    non-decreasing CDF); a torch call per row costs several microseconds more."""
+    full-vocabulary cumsum (slow on CPUs): a binary search in the cumsum of block sums picks
+    the block, one in the 32-long cumsum of that block the token. A handful of batched calls
+    for the whole batch; `right=True` skips blocked (zero) entries, whose CDF step is empty."""
     m = weights.shape[0]
-    cdf = block_cdf.cpu().numpy()
-    targets = cdf[:, -1] * np.asarray(uniforms, dtype=np.float64)
-    chosen = np.minimum(np.count_nonzero(cdf <= targets[:, None], axis=1), cdf.shape[1] - 1)
-    before = np.where(chosen > 0, cdf[np.arange(m), np.maximum(chosen - 1, 0)], 0.0)
-    blocks = weights.view(m, -1, BLOCK)
-    index = torch.from_numpy(chosen).to(weights.device)
-    inner = blocks[torch.arange(m, device=weights.device), index].double().cpu().numpy()  # [m, BLOCK]
-    inner_cdf = before[:, None] + np.cumsum(inner, axis=1)
-    offsets = np.minimum(np.count_nonzero(inner_cdf <= targets[:, None], axis=1), BLOCK - 1)
-    picks = (chosen * BLOCK + offsets).tolist()
-    for r in np.flatnonzero(inner[np.arange(m), offsets] <= 0.0).tolist():
+    targets = block_cdf[:, -1:] * torch.tensor(uniforms, dtype=torch.float64, device=block_cdf.device)[:, None]
+    chosen = torch.searchsorted(block_cdf, targets, right=True).clamp_(max=block_cdf.shape[1] - 1)  # [m, 1]
+    before = block_cdf.gather(1, (chosen - 1).clamp_(min=0)).masked_fill_(chosen == 0, 0.0)
+    inner = weights.view(m, -1, BLOCK).gather(1, chosen[:, :, None].expand(m, 1, BLOCK))[:, 0].double()
+    inner_cdf = torch.cumsum(inner, dim=1).add_(before)
+    offsets = torch.searchsorted(inner_cdf, targets, right=True).clamp_(max=BLOCK - 1)
+    picks = (chosen * BLOCK + offsets)[:, 0].tolist()
+    for r in torch.nonzero(inner.gather(1, offsets)[:, 0] <= 0.0).flatten().tolist():
         # rounding pushed past the block's last live token
-        picks[r] = int(chosen[r]) * BLOCK + int(np.flatnonzero(inner[r]).max())
+        picks[r] = picks[r] // BLOCK * BLOCK + int(torch.nonzero(inner[r]).max())
     return picks
 
 
