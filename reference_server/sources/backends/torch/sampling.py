@@ -5,7 +5,7 @@ A row's token depends only on its own logits, mask, settings and uniform, never 
 rows of the batch (each row's uniform comes from its request's own seeded RNG). The batch is
 vectorised where that is cheap on a CPU: one unembedding matmul into a reused buffer, all masks
 applied by one `index_fill_` of the blocked token ids, per-row temperatures as a [rows,1] tensor,
-max / exp / block sums a few cache-sized rows at a time, greedy rows by one `max`. A pass over the
+one in-place softmax and block sums a few cache-sized rows at a time, greedy rows by one `max`. A pass over the
 201088-token vocabulary costs about as much as the whole tiny transformer, so the code avoids
 passes: no full-vocabulary cumsum or sort (nucleus rows sort one exponent bucket), a row whose
 mask allows few tokens (JSON structure) gets logits for those tokens only, and rows confined to a
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 GREEDY_BELOW = 1e-5  # temperatures this small are greedy (dividing by them overflows)
 BLOCK = 32  # the inverse CDF first picks a block of 32 tokens, then a token inside it
-CACHE_BYTES = 9 << 19  # rows of logits processed together (measured: 16 readable-text rows, 5 of the whole vocabulary)
+CACHE_BYTES = 9 << 19  # logits softmaxed and block-summed together (best measured: 16 readable rows, 5 whole)
 SPARSE_LIMIT = 4096  # a row allowing at most this many tokens gets logits for them only
 DENSE_MASK_FRACTION = 4  # masks with a blocked bit in over 1/4 of their words are applied densely
 BLOCKED_OFFSET = 1e4  # what a dense mask subtracts from blocked logits
