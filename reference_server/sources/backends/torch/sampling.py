@@ -419,7 +419,8 @@ def _nucleus_weights(w: torch.Tensor, temperature: float, keep: torch.Tensor | N
     w.exp_()
     if keep is not None:
         w.mul_(keep)
-    return float(w.view(-1, BLOCK).sum(dim=-1).double().sum())
+    # Summed as before (block sums, then a float64 running sum), so the total keeps its bits.
+    return float(torch.cumsum(w.view(-1, BLOCK).sum(dim=-1).double(), dim=0)[-1])
 
 
 def _blocked_inverse_cdf(weights: torch.Tensor, block_cdf: torch.Tensor, uniforms: list[float]) -> list[int]:
