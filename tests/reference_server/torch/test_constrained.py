@@ -264,3 +264,25 @@ def test_auto_tool_choice_option_is_validated(tiny_model: Any) -> None:
 
     with pytest.raises(BackendError, match="auto_tool_choice must be one of model, cooperative"):
         make_backend(tiny_model, auto_tool_choice="sometimes")
+
+
+@given(chunks=st.lists(st.binary(min_size=0, max_size=6).map(
+    lambda b: bytes(b'a"\\x'[c % 4] for c in b)), max_size=30))
+def test_json_string_state_follows_the_bytes_whatever_the_token_boundaries(chunks: list[bytes]) -> None:
+    """The steering's JSON lexical state (inside a string, after a backslash) is tracked token by
+    token, and tokens without a quote or a backslash skip the scan: the state after each token is
+    the one a byte-by-byte reading of everything so far gives."""
+    from reference_server.sources.backends.torch.constraint import Constraint
+
+    constraint = Constraint(None, None, budget=8)  # type: ignore[arg-type]  # only the scanner is used
+    in_string = escaped = False
+    for chunk in chunks:
+        constraint._scan(chunk)
+        for byte in chunk:  # the JSON lexer's two states, written out
+            if not in_string:
+                in_string = byte == 0x22
+            elif escaped:
+                escaped = False
+            else:
+                escaped, in_string = byte == 0x5C, byte != 0x22
+        assert (constraint.in_string, constraint.escaped) == (in_string, escaped)

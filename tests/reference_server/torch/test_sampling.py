@@ -13,6 +13,7 @@ from reference_server.sources.backends.torch.sampling import (
     LogitsTable,
     ModelHeads,
     Sampler,
+    allowed_counts,
     pack_allowed,
 )
 
@@ -38,7 +39,7 @@ def _counts(logits: torch.Tensor, blocked: torch.Tensor, temp: float, top_p: flo
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("vocab", [96, 101])  # a whole number of 32-blocks, and not
-@pytest.mark.parametrize("temp", [1.0, 0.5])
+@pytest.mark.parametrize("temp", [1.0, 0.5, 5000.0])  # 5000: a dense mask's 10^4 offset shrinks to 2
 def test_inverse_cdf_matches_the_distribution(vocab: int, temp: float, path: str) -> None:
     logits = torch.randn(vocab, generator=torch.Generator().manual_seed(vocab)) * 2
     blocked = torch.zeros(vocab, dtype=torch.bool)
@@ -229,3 +230,67 @@ def test_model_rows_sample_independently(tiny_model: torch.nn.Module) -> None:
         assert together[0] == int(tiny_model.logits(hidden[0])[:199998].argmax())
         assert sampler.sample(ModelHeads(tiny_model, hidden[2:3]), words[2:3], temps[2:3], top_ps[2:3],
                               uniforms[2:3]) == [together[2]]
+
+
+@pytest.mark.parametrize("temp", [1.0, 0.7, 1.6])
+def test_draws_are_the_inverse_cdf_of_the_exact_softmax(temp: float) -> None:
+    """The batched path (one softmax kernel per row, block sums, two searches) draws for each
+    uniform the token that a float64 inverse CDF of exp((x - max) / T) draws, the way the
+    sampler computed its weights before; they may differ only where the uniform falls within
+    rounding (1e-5 of the mass) of a boundary between tokens."""
+    vocab, rows, draws = 3000, 4, 1500
+    gen = torch.Generator().manual_seed(21)
+    logits = torch.randn(rows, vocab, generator=gen) * 3
+    allowed = np.random.default_rng(5).random((rows, vocab)) < 0.8
+    allowed[1] = True  # nothing blocked
+    words = pack_allowed(allowed)
+    exact = (logits.double() - logits.double().max(dim=-1, keepdim=True).values) / temp
+    exact = exact.exp() * torch.from_numpy(allowed)
+    cdf = torch.cumsum(exact, dim=-1)
+    sampler = Sampler(vocab, rows * 250, sparse_limit=0)
+    uniforms = np.random.default_rng(6).random(draws).tolist()
+    near = 0
+    for chunk in range(0, draws, 250):
+        us = uniforms[chunk : chunk + 250]
+        for r in range(rows):
+            table = LogitsTable(logits[r : r + 1].repeat(len(us), 1))
+            got = sampler.sample(table, np.repeat(words[r : r + 1], len(us), axis=0), [temp] * len(us),
+                                 [1.0] * len(us), us)
+            targets = torch.tensor(us, dtype=torch.float64) * cdf[r, -1]
+            expected = torch.searchsorted(cdf[r], targets, right=True).tolist()
+            for u, target, a, b in zip(us, targets.tolist(), got, expected, strict=True):
+                assert allowed[r, a], (r, u)
+                if a != b:  # every boundary between the two picks lies within rounding of the target
+                    lo, hi = min(a, b), max(a, b)
+                    assert (cdf[r, lo:hi] - target).abs().max().item() <= 1e-5 * cdf[r, -1].item(), (r, u, a, b)
+                    near += 1
+    assert near <= draws * rows // 100  # a rounding coincidence, not a habit
+
+
+def test_rows_with_equal_fingerprints_keep_their_own_masks() -> None:
+    """Mask rows are remembered by the sum of their words and confirmed by comparing them: two
+    different masks with the same sum, in one batch, each keep their own allowed tokens."""
+    vocab = 3000
+    first = np.zeros(vocab, dtype=bool)
+    first[:1500] = True
+    words = pack_allowed(first)
+    swapped = words.copy()
+    swapped[0, [3, 50]] = swapped[0, [50, 3]]  # same word sum, other tokens
+    swapped[0, 3] = 0
+    swapped[0, 50] = -1
+    assert int(words.sum(dtype=np.int64)) == int(swapped.sum(dtype=np.int64))
+    batch = np.concatenate([words, swapped, words, swapped])
+    logits = torch.arange(vocab, dtype=torch.float32).repeat(4, 1)  # greedy: the highest allowed id
+    sampler = Sampler(vocab, 4, sparse_limit=0)
+    for _ in range(2):  # remembered the second time
+        picks = sampler.sample(LogitsTable(logits), batch, [0.0] * 4, [1.0] * 4, [0.5] * 4)
+        assert picks == [1499, 50 * 32 + 31, 1499, 50 * 32 + 31]
+
+
+@pytest.mark.parametrize("width", [1, 3, 4, 6284])
+def test_allowed_counts_count_every_bit(width: int) -> None:
+    rng = np.random.default_rng(width)
+    words = rng.integers(-(2**31), 2**31, size=(5, width), dtype=np.int64).astype(np.int32)
+    expected = np.unpackbits(words.view(np.uint8), axis=1).sum(axis=1)
+    assert allowed_counts(words).tolist() == expected.tolist()
+    assert allowed_counts(words[:, ::-1]).tolist() == expected.tolist()  # not contiguous

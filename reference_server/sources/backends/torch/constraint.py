@@ -104,6 +104,8 @@ class Constraint:
             self._scan(self.tok.encoding.decode_single_token_bytes(token))
 
     def _scan(self, data: bytes) -> None:
+        if not self.escaped and b'"' not in data and b"\\" not in data:
+            return  # most tokens: no quote, no backslash, nothing changes
         for byte in data:
             if self.in_string:
                 if self.escaped:

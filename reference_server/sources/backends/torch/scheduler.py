@@ -43,7 +43,7 @@ from . import engine
 from .cache import PrefixCache, SlotKVCache, Snapshot
 from .constraint import Constraint, compile_matcher
 from .model import GptOss
-from .sampling import Logprob, ModelHeads, Sampler, sample_exact
+from .sampling import Logprob, ModelHeads, Sampler, allowed_counts, sample_exact
 from .tokenizer import FIRST_SPECIAL, HarmonyTokenizer, harmony_tokenizer
 
 log = logging.getLogger("reference_server")
@@ -151,6 +151,7 @@ class Scheduler:
         self._waiting: deque[Sequence] = deque()
         self._active: list[Sequence] = []  # index == slot
         self._masks = np.full((max_batch, MASK_WORDS), -1, dtype=np.int32)
+        self._narrowed = np.empty_like(self._masks)  # masks narrowed to readable text
         # Only harmony tokens can be allowed: logits beyond them are never computed.
         self._sampler = Sampler(HARMONY_VOCAB, max_batch, model.device)
         self._outbox = Outbox()
@@ -459,7 +460,7 @@ class Scheduler:
                     self._mark_failed(seq, "narrowing the grammar mask", exc)
         if self._readable_words is not None:
             self._keep_readable(words, [seq.constraint for seq in sampling])  # type: ignore[misc]
-        counts = np.bitwise_count(words.view(np.uint32)).sum(axis=1)
+        counts = allowed_counts(words)
         chosen: dict[int, int] = {}
         need: list[int] = []
         for i, seq in enumerate(sampling):
@@ -504,6 +505,12 @@ class Scheduler:
         for i, constraint in enumerate(constraints):
             if constraint.body_tokens is not None:
                 kinds.setdefault(0 if constraint.free_text else 1 if constraint.in_string else 2, []).append(i)
+        if len(kinds) == 1:  # usually every row is in one kind of body: no row gathering
+            [(kind, rows)] = kinds.items()
+            narrowed = self._narrowed[: len(words)]
+            if len(rows) == len(words) and np.bitwise_and(words, sets[kind], out=narrowed).any(axis=1).all():  # type: ignore[arg-type]
+                words[:] = narrowed
+                return
         for kind, rows in kinds.items():
             narrowed = words[rows] & sets[kind]
             readable = narrowed.any(axis=1)  # any subset of what the grammar allows still leads to a valid end
