@@ -47,13 +47,16 @@ async def _one(client: Any, url: str, model: str, new_tokens: int, i: int) -> tu
 
 async def run_levels(url: str, model: str, concurrency: Sequence[int], new_tokens: int,
                      before: Hook | None = None, after: Hook | None = None) -> dict[int, dict[str, float]]:
-    """One warm-up stream, then each level; `before(n)` / `after(n)` run right around a level's
-    timed part (the caller samples the server's counters there)."""
+    """Warm-up (one stream, then two at once: a batch of several rows builds its own
+    unembedding copies once, which would otherwise be charged to the first multi-stream level),
+    then each level; `before(n)` / `after(n)` run right around a level's timed part (the caller
+    samples the server's counters there)."""
     import httpx
 
     out: dict[int, dict[str, float]] = {}
     async with httpx.AsyncClient(timeout=300) as client:
         await _one(client, url, model, new_tokens, -1)
+        await asyncio.gather(*(_one(client, url, model, new_tokens, -2 - i) for i in range(2)))
         for n in concurrency:
             if before is not None:
                 await before(n)
