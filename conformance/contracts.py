@@ -41,7 +41,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from conformance.contracts_closed import closed_documents, closed_uri
+from conformance.contracts_closed import closed_documents, closed_uri, refers_to
 from conformance.contracts_fast import FastCompiler, Predicate
 from conformance.contracts_tolerances import (
     ABSENCES,
@@ -125,8 +125,6 @@ class _Contracts:
             doc = json.loads(path.read_text(encoding="utf-8"))
             self.documents[doc["$id"]] = doc
         self.fast = FastCompiler(self._resolve)
-        self.closed_documents = closed_documents(self.documents, self.base, LIVE_FIELDS)
-        self.rs_registry = _rs_registry({**self.documents, **self.closed_documents})
         self.events: dict[str, str] = {t: e["$id"] for t, e in index["events"].items()}
         self.error_nested_id: str = index["events"]["error"]["variants"]["nested"]
         self._compiled: dict[str, _Compiled] = {}
@@ -135,6 +133,26 @@ class _Contracts:
         # Re-entrant: compiling an event compiles the Response it embeds (`_rs_shared`).
         self._lock = threading.RLock()
         self._response = self.base + "response.json"
+
+    # Built when first needed: a process that only ever asks the closed variants (most events
+    # settle there) never loads the open schemas into jsonschema-rs, and the reverse.
+    @functools.cached_property
+    def rs_registry(self) -> Any:
+        """The schemas in a jsonschema-rs registry, or None without jsonschema-rs."""
+        return _rs_registry(self.documents)
+
+    @functools.cached_property
+    def closed_documents(self) -> dict[str, dict[str, Any]]:
+        return closed_documents(self.documents, self.base, LIVE_FIELDS)
+
+    @functools.cached_property
+    def rs_closed_registry(self) -> Any:
+        """The closed variants in a jsonschema-rs registry (with the open schemas only if a
+        closed variant refers to one: a `$ref` inside an `if`), or None without jsonschema-rs."""
+        docs = self.closed_documents
+        if refers_to(docs, self.base):
+            docs = {**self.documents, **docs}
+        return _rs_registry(docs)
 
     def closed(self, uri: str) -> Predicate | None:
         """The compiled predicate of the closed variant of `uri` (contracts_closed), or None
@@ -146,11 +164,11 @@ class _Contracts:
         with self._lock:
             if uri not in self._closed:
                 self._closed[uri] = self._rs_shared(self.closed_documents[closed_uri(uri, self.base)],
-                                                    closed_uri(self._response, self.base),
+                                                    self.rs_closed_registry, closed_uri(self._response, self.base),
                                                     lambda: self.closed(self._response))
             return self._closed[uri]
 
-    def _rs_shared(self, doc: dict[str, Any], shared: str,
+    def _rs_shared(self, doc: dict[str, Any], registry: Any, shared: str,
                    shared_predicate: Callable[[], Predicate | None]) -> Predicate | None:
         """jsonschema-rs's predicate for `doc`, where a property that is nothing but a `$ref` to
         the Response (`shared`, the document's or its closed variant's uri) is checked by the
@@ -162,7 +180,7 @@ class _Contracts:
         schema to that property's value alone, and `additionalProperties` looks at names only,
         so the event with that subschema replaced by `true`, plus the Response's predicate on
         the value where the key is present in an object, accepts exactly what it accepts."""
-        if self.rs_registry is None:
+        if registry is None:
             return None
         base = doc.get("$id", "")
         props = doc.get("properties")
@@ -170,12 +188,12 @@ class _Contracts:
             key for key, sub in props.items()
             if isinstance(sub, dict) and set(sub) == {"$ref"} and urljoin(base, sub["$ref"]) == shared]
         if not keys:
-            return _rs_predicate(doc, self.rs_registry)
+            return _rs_predicate(doc, registry)
         envelope = _rs_predicate({**doc, "properties": {**props, **dict.fromkeys(keys, True)}},  # type: ignore[dict-item]
-                                 self.rs_registry)
+                                 registry)
         response = shared_predicate()
         if envelope is None or response is None:
-            return _rs_predicate(doc, self.rs_registry)
+            return _rs_predicate(doc, registry)
 
         def predicate(instance: Any) -> bool:
             if not envelope(instance):
@@ -220,7 +238,8 @@ class _Contracts:
             hit = self._compiled.get(uri)
             if hit is None:
                 doc = self.documents[uri]
-                fast = self._rs_shared(doc, self._response, lambda: self.compiled(self._response).fast) \
+                fast = self._rs_shared(doc, self.rs_registry, self._response,
+                                       lambda: self.compiled(self._response).fast) \
                     or self.fast.compile(doc, uri)
                 hit = _Compiled(uri[len(self.base):], doc, self, fast)
                 self._compiled[uri] = hit
@@ -289,12 +308,13 @@ def schema_names() -> list[str]:
 
 
 def precompile() -> None:
-    """Compile the schema of every event type and of the Response now, not on first use: a
-    process that forks workers pays once instead of once per worker."""
+    """Compile the closed schema of every event type and of the Response now, not on first
+    use: a process that forks workers pays once instead of once per worker."""
     c = _contracts()
-    for uri in {*c.events.values(), c.error_nested_id, c.id_for("response")}:
+    for uri in {*c.events.values(), c.id_for("response")}:
         if uri is not None:
-            c.compiled(uri)
+            # Only the closed variants: most events settle there; the open predicate of a type
+            # is compiled when an event of it first fails its closed check.
             c.closed(uri)
 
 

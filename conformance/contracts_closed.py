@@ -24,11 +24,12 @@ schemas (their `$ref`s are pointed back at the open documents).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
-__all__ = ["closed_documents", "closed_uri"]
+__all__ = ["closed_documents", "closed_uri", "refers_to"]
 
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
 _SCHEMA_ONE = ("items", "then", "else", "additionalProperties", "unevaluatedItems", "contains")
@@ -67,7 +68,7 @@ def _close(schema: Any, doc_uri: str, base: str, live: tuple[str, ...]) -> Any:
         elif key == "$id" and isinstance(value, str):
             out[key] = closed_uri(value, base)
         elif key == "$ref" and isinstance(value, str):
-            target = urljoin(doc_uri, value)
+            target = _join(doc_uri, value)
             out[key] = closed_uri(target, base) if target.startswith(base) else target
         elif isinstance(value, dict | list):
             out[key] = _to_open(value, doc_uri)  # if / not / propertyNames / ...: the open schemas
@@ -114,5 +115,26 @@ def _to_open(value: Any, doc_uri: str) -> Any:
         return [_to_open(v, doc_uri) for v in value]
     if not isinstance(value, dict):
         return value
-    return {k: urljoin(doc_uri, v) if k == "$ref" and isinstance(v, str) else _to_open(v, doc_uri)
+    return {k: _join(doc_uri, v) if k == "$ref" and isinstance(v, str) else _to_open(v, doc_uri)
             for k, v in value.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _join(doc_uri: str, ref: str) -> str:
+    return urljoin(doc_uri, ref)  # memoised: the same few refs recur thousands of times
+
+
+def refers_to(documents: Mapping[str, Any], base: str) -> bool:
+    """Whether any `$ref` in `documents` points under `base` (the open schemas)."""
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(base):
+                return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    return any(walk(doc) for doc in documents.values())

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance import contracts
-from conformance.contracts_closed import closed_documents
+from conformance.contracts_closed import closed_documents, refers_to
 from tests.conformance.test_contracts_fast import _paths, mutated
 from tests.conformance.test_contracts_shortcut import EVENTS
 
@@ -83,8 +83,11 @@ def test_conditions_keep_the_open_schemas() -> None:
     docs = {base + "a.json": {"$id": base + "a.json", "type": "object", "properties": {"k": {"type": "string"}},
                               "if": {"properties": {"k": {"const": "v"}}, "$ref": "b.json"},
                               "then": {"$ref": "b.json"}}}
-    closed = closed_documents(docs, base, ("obfuscation",))[base.rstrip("/") + "-closed/a.json"]
+    variants = closed_documents(docs, base, ("obfuscation",))
+    closed = variants[base.rstrip("/") + "-closed/a.json"]
     assert "unevaluatedProperties" not in closed["if"] and closed["if"]["$ref"] == base + "b.json"
+    assert refers_to(variants, base)  # so the closed registry must hold the open schemas too
+    assert not refers_to(contracts._contracts().closed_documents, contracts._contracts().base)  # today's
     assert closed["then"]["$ref"] == base.rstrip("/") + "-closed/b.json"
     assert closed["unevaluatedProperties"] is False  # properties + applicators: sees their keys
     assert closed["properties"]["obfuscation"] is True
