@@ -33,13 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from conformance.contracts_closed import closed_documents, closed_uri, refers_to
 from conformance.contracts_fast import FastCompiler, Predicate
@@ -53,6 +48,11 @@ from conformance.contracts_tolerances import (
 from conformance.contracts_unknown import unknown_fields
 from conformance.excerpts import short
 from conformance.resources import schemas_dir
+
+if TYPE_CHECKING:  # imported where used: only an explanation needs jsonschema (~40 ms to import)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 __all__ = [
     "TOLERANCES",
@@ -106,6 +106,8 @@ class _Compiled:
         """jsonschema's validator, built when first asked: only an instance the predicate
         rejects needs it (to explain why), so most processes never build most of them."""
         if self._validator is None:
+            from jsonschema import Draft202012Validator
+
             self._validator = Draft202012Validator(self.doc, registry=self.contracts.registry)
         return self._validator
 
@@ -227,6 +229,9 @@ class _Contracts:
     @functools.cached_property
     def registry(self) -> Registry[Any]:
         """The schemas for jsonschema and the unknown-field walk, made when first asked."""
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+
         resources = [(uri, DRAFT202012.create_resource(doc)) for uri, doc in self.documents.items()]
         return Registry().with_resources(resources).crawl()
 
@@ -683,6 +688,8 @@ def _explain_union(error: ValidationError, subject: str) -> Iterator[SchemaIssue
         return
     if plausible:  # the closest branch: fewest errors, then jsonschema's relevance order
         fewest = min(len(errors) for errors in plausible)
+        from jsonschema.exceptions import best_match
+
         best = best_match([e for errors in plausible if len(errors) == fewest for e in errors])
         if best is not None:
             yield from _explain(best, subject)
