@@ -16,10 +16,11 @@ than the two (an object whose properties are declared across sibling `allOf` bra
 beyond the walk's limit): a closed failure only means "ask the open schema and the walk", which
 then decide as before.
 
-Only positive places are closed (the root, `properties`, `items`, `additionalProperties`,
-`allOf`/`anyOf`/`oneOf` branches, `then`/`else`, `$defs`): a stricter `if`, `not` or
-`propertyNames` would change which branch applies or invert a test, so those keep the open
-schemas (their `$ref`s are pointed back at the open documents).
+Only places where stricter means stricter overall are closed (the root, `properties`, `items`,
+`additionalProperties`, `allOf`/`anyOf` branches, `then`/`else`, `$defs`): a stricter `if`,
+`not`, `oneOf` branch, `contains` or `propertyNames` could change which branch applies, invert
+a test or turn two matches into one, so those keep the open schemas (their `$ref`s are pointed
+back at the open documents).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from urllib.parse import urljoin
 __all__ = ["closed_documents", "closed_uri", "refers_to"]
 
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
-_SCHEMA_ONE = ("items", "then", "else", "additionalProperties", "unevaluatedItems", "contains")
-_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SCHEMA_ONE = ("items", "then", "else", "additionalProperties", "unevaluatedItems")
+# Not `oneOf` (a closed branch may stop matching and leave exactly one) nor `contains` (with
+# `maxContains`, fewer matches may pass): stricter there is not stricter overall, so they stay open.
+_SCHEMA_LISTS = ("allOf", "anyOf", "prefixItems")
 _VALUES = frozenset({"enum", "const", "default", "examples", "required"})  # data, not schemas
 _APPLICATORS = frozenset({"allOf", "anyOf", "oneOf", "if", "then", "else", "$ref", "not", "dependentSchemas"})
 _OPENERS = frozenset({"additionalProperties", "patternProperties", "unevaluatedProperties"})

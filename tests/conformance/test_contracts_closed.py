@@ -93,6 +93,16 @@ def test_conditions_keep_the_open_schemas() -> None:
     assert closed["properties"]["obfuscation"] is True
 
 
+def test_one_of_branches_stay_open() -> None:
+    # {"a": 1} matches both open branches (oneOf fails); closing them would leave exactly one.
+    base = "https://x.example/s/"
+    docs = {base + "u.json": {"$id": base + "u.json", "oneOf": [
+        {"type": "object", "properties": {"a": {"type": "integer"}}},
+        {"type": "object", "properties": {"b": {"type": "integer"}}}]}}
+    closed = closed_documents(docs, base, ())[base.rstrip("/") + "-closed/u.json"]
+    assert closed["oneOf"] == docs[base + "u.json"]["oneOf"]
+
+
 @st.composite
 def with_new_key(draw: st.DrawFn, event_type: str) -> Any:
     """A schema-made event, maybe mutated, with maybe a new key in one of its objects."""
