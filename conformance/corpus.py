@@ -29,6 +29,7 @@ import io
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -311,14 +312,16 @@ def _pool_context() -> Any:
 
 
 def _single_threaded() -> bool:
-    """Whether this process runs one thread, native ones included where the OS says (Linux):
-    torch, OpenMP or a C library's threads are invisible to `threading` but hold locks too."""
-    if threading.active_count() != 1:
+    """Whether this process provably runs one thread, native ones included: torch, OpenMP or a
+    C library's threads are invisible to `threading` but hold locks too. Only Linux says
+    (/proc/self/task); elsewhere (macOS, whose system libraries are not fork-safe either) the
+    answer is no, and the fork server serves."""
+    if threading.active_count() != 1 or not sys.platform.startswith("linux"):
         return False
     try:
         return len(os.listdir("/proc/self/task")) == 1
     except OSError:
-        return True  # no /proc: the Python threads are all that can be known
+        return False
 
 
 def _rules_state() -> tuple[Any, ...]:

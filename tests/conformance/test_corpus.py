@@ -91,6 +91,16 @@ def test_workers_fork_from_a_single_threaded_caller_else_from_the_fork_server() 
     assert proc.stdout.split() == ["fork", "forkserver"]
 
 
+def test_no_plain_fork_where_threads_cannot_be_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only Linux lists a process's threads (/proc/self/task); macOS's system libraries are not
+    # fork-safe either: elsewhere the workers come from the fork server.
+    from conformance import corpus
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not corpus._single_threaded()
+    assert corpus._pool_context().get_start_method() != "fork"
+
+
 def test_same_verdicts_from_fork_server_workers(fixtures_j1: Any) -> None:
     # With a thread of the caller's alive, the workers come from the fork server (which loaded
     # the rules and compiled the contracts itself): the verdicts are the same.
