@@ -349,14 +349,9 @@ def quick_issues(obj: Any, schema_name: str | None = None) -> list[SchemaIssue] 
     if not found:
         return [] if closed(obj) else None
     # The snapshot that lacks only a tolerated field (most real `response.completed`): once
-    # learnt (see `_known_absence`), the stand-ins' closed check settles the walk too. Absent
-    # required fields fail the closed check of the original anyway: it is not asked.
-    compiled = c.compiled(uri)
-    if (compiled.name, subject, tuple(n for n, *_ in found)) not in _ABSENCE_FAILS:
-        return None
-    if not _passes_with_stand_ins(closed, obj, found):
-        return None
-    return _absence_issues(found, obj, compiled, subject)
+    # learnt, the stand-ins' closed check settles the walk too. Absent required fields fail the
+    # closed check of the original anyway: it is not asked.
+    return _known_absence(c.compiled(uri), obj, subject, closed)
 
 
 def validate_event(event: Any) -> list[SchemaIssue]:
@@ -507,7 +502,8 @@ def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list
     return _absence_issues(found, instance, compiled, subject)
 
 
-def _known_absence(compiled: _Compiled, instance: Any, subject: str) -> list[SchemaIssue] | None:
+def _known_absence(compiled: _Compiled, instance: Any, subject: str,
+                   predicate: Predicate | None = None) -> list[SchemaIssue] | None:
     """`_tolerated_absence` with one predicate call instead of two, once learnt.
 
     A snapshot that lacks a tolerated field (most real `response.completed`: no
@@ -518,13 +514,15 @@ def _known_absence(compiled: _Compiled, instance: Any, subject: str) -> list[Sch
     an event and which the objects along those paths do not carry). So once an original of this
     (schema, subject, absences) failed while its stand-ins passed (`_ABSENCE_FAILS`), the
     stand-in instance's predicate alone decides. None: not known, or not only absences (the
-    caller then validates the original and explains, as before)."""
-    if subject not in _ABSENCE_SUBJECTS or compiled.fast is None or not isinstance(instance, dict):
+    caller then validates the original and explains, as before). `predicate`: another one to
+    decide with (`quick_issues` passes the closed variant's); by default the schema's own."""
+    predicate = predicate or compiled.fast
+    if subject not in _ABSENCE_SUBJECTS or predicate is None or not isinstance(instance, dict):
         return None
     found = _absences(instance, subject)
     if not found or (compiled.name, subject, tuple(n for n, *_ in found)) not in _ABSENCE_FAILS:
         return None
-    if not _passes_with_stand_ins(compiled.fast, instance, found):
+    if not _passes_with_stand_ins(predicate, instance, found):
         return None
     return _absence_issues(found, instance, compiled, subject)
 
