@@ -233,7 +233,11 @@ class _Contracts:
         from referencing.jsonschema import DRAFT202012
 
         resources = [(uri, DRAFT202012.create_resource(doc)) for uri, doc in self.documents.items()]
-        return Registry().with_resources(resources).crawl()
+        # Not crawled: every `$id` is a document's own and no schema has an `$anchor`
+        # (test_contracts checks), so each `$ref` is a document plus a JSON pointer, which the
+        # registry resolves as it is. Crawling indexed ~40,000 subschemas first: 60 ms of every
+        # process that explains one event.
+        return Registry().with_resources(resources)
 
     def compiled(self, uri: str) -> _Compiled:
         hit = self._compiled.get(uri)

@@ -48,7 +48,7 @@ def _sources(args: argparse.Namespace, request: dict[str, Any] | None) -> Iterat
         elif path.endswith(".parquet"):
             records = corpus.iter_parquet(path, args.column)
         elif Path(path).is_dir():
-            records = corpus.iter_dir(path)
+            records = corpus.iter_dir(path, read_sidecars=False)  # the workers read them
         else:
             records = iter([{"path": path}])
         for record in records:
@@ -70,7 +70,7 @@ def _validate(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: no such file or directory")
         if not os.access(p, os.R_OK):
             raise UsageError(f"{path}: permission denied")
-        if p.is_dir() and next(iter_dir(p), None) is None:
+        if p.is_dir() and next(iter_dir(p, read_sidecars=False), None) is None:
             raise UsageError(f"{path}: is a directory without a .sse or .body.json file (nor a recorded "
                              "exchange): nothing to check")
         if path.endswith(".parquet"):
@@ -117,7 +117,7 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 def run_corpus(args: argparse.Namespace, request: dict[str, Any] | None) -> int:
-    from conformance.corpus import check_records, summarise
+    from conformance.corpus import check_record_batches, summarise
 
     # API callers may build the namespace without the corpus options.
     args.jobs = getattr(args, "jobs", None)
@@ -137,13 +137,18 @@ def run_corpus(args: argparse.Namespace, request: dict[str, Any] | None) -> int:
             out.write(orjson.dumps(result).decode() + "\n")
         elif result["verdict"] != "passed":
             out.write(_text_line(result))
-        out.flush()
 
-    results = check_records(_sources(args, request), jobs=jobs, profile=args.profile, fail_on=args.fail_on)
+    batches = check_record_batches(_sources(args, request), jobs=jobs, profile=args.profile, fail_on=args.fail_on)
+
+    def results() -> Iterator[dict[str, Any]]:
+        for batch in batches:
+            yield from batch
+            out.flush()  # a line per file as it finishes; one write per batch, not per file
+
     try:
-        summary = summarise(results, emit)
+        summary = summarise(results(), emit)
     finally:
-        results.close()  # on Ctrl-C: cancel the queue, stop the workers
+        batches.close()  # on Ctrl-C: cancel the queue, stop the workers
         if out is not sys.stdout:
             out.close()
     # With jsonl on stdout the summary goes to stderr, so stdout stays one object per line.

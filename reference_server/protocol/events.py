@@ -431,7 +431,9 @@ class ResponseEventWriter:
         if status == "completed":
             events.append(self._ev("response.web_search_call.completed", output_index=it.index, item_id=it.id))
         if action["type"] == "search" and status == "completed":
-            usage = self._response.setdefault("tool_usage", zero_tool_usage())
+            usage = self._response.get("tool_usage")
+            if not isinstance(usage, dict):  # a base Response may say null: a count starts at zero
+                usage = self._response["tool_usage"] = zero_tool_usage()
             usage.setdefault("web_search", {"num_requests": 0})["num_requests"] += 1
         it.item["status"] = status
         it.item["action"] = _clone(dict(action))

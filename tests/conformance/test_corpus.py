@@ -227,6 +227,66 @@ def test_missing_dir_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2 and err.count("\n") == 1
 
 
+def test_folder_order_is_sorted_paths_and_links_to_folders_are_not_followed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The folder is walked lazily, a directory at a time; the order and the spelling of each
+    # path must stay those of sorted(Path(root).rglob("*")), which the reports have always used.
+    root = tmp_path / "corpus"
+    body = next((STREAMS / "positive").rglob("*.sse")).read_bytes()
+    for rel in ("a/x.sse", "a.sse", "a-b/y.sse", "B.sse", "b/c/d.sse", "b/c.body.json", "z/notes.txt",
+                "z/empty/.keep", "Z.sse"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(body)
+    (root / "link-dir").symlink_to(root / "a", target_is_directory=True)
+    (root / "link.sse").symlink_to(root / "a.sse")
+
+    def rglob(folder: Path) -> list[str]:
+        return [str(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name.endswith((".sse", ".body.json"))]
+
+    expected = rglob(root)
+    assert [r["path"] for r in iter_dir(root)] == expected
+    assert [r["path"] for r in iter_dir(f"{root}/", read_sidecars=False)] == expected
+    assert str(root / "link.sse") in expected and not any("link-dir" in p for p in expected)
+    monkeypatch.chdir(root)
+    assert [r["path"] for r in iter_dir(".")] == rglob(Path(".")) == [p.removeprefix(f"{root}/") for p in expected]
+
+
+def test_sidecars_read_where_the_body_is_checked_decide_as_before(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `conformance check DIR` lists without reading sidecars (its workers read them): a sidecar's
+    # request still wins over --request, an unreadable sidecar still means the defaults, and a
+    # raw `.body` is still checked only as a recorded exchange's.
+    src = STREAMS / "negative" / "request" / "max-output-tokens"
+    for stem in ("own", "broken"):
+        shutil.copyfile(src.with_suffix(".sse"), tmp_path / f"{stem}.sse")
+    shutil.copyfile(src.with_suffix(".json"), tmp_path / "own.json")
+    (tmp_path / "broken.json").write_text("{not json")
+    recording = {"scenario": "s", "exchange": 0, "label": "POST /responses", "method": "POST", "path": "/responses",
+                 "status": 500, "auth": "valid", "stream": False, "headers": [["content-type", "text/plain"]],
+                 "chunks": []}
+    (tmp_path / "exchange.body").write_text("Internal Server Error")
+    (tmp_path / "exchange.json").write_bytes(orjson.dumps({"recording": recording}))
+    (tmp_path / "orphan.body").write_text("no sidecar says what this is")
+    eager = {r["path"]: check_record(r) for r in iter_dir(tmp_path)}
+    lazy_records = list(iter_dir(tmp_path, read_sidecars=False))
+    assert [r.get("sidecar") for r in lazy_records] == [str(tmp_path / "broken.json"), None, str(tmp_path / "own.json")]
+    assert {r["path"]: check_record(r) for r in lazy_records} == eager
+    assert sorted(Path(p).name for p in eager) == ["broken.sse", "exchange.body", "own.sse"]
+
+    request = tmp_path / "request.json"
+    request.write_bytes(orjson.dumps({"model": "m", "input": "hi", "stream": True}))
+    code, out, _ = _run(capsys, str(tmp_path), "-j", "2", "--format", "jsonl", "--request", str(request))
+    results = {Path(r["path"]).name: r for r in _jsonl(out)}
+    assert code == 1 and results.keys() == {"broken.sse", "exchange.body", "own.sse"}
+    assert "request.max-output-tokens" in rules_of(results["own.sse"])  # the sidecar's request
+    assert "request.max-output-tokens" not in rules_of(results["broken.sse"])  # --request's
+    assert results["exchange.body"] == eager[str(tmp_path / "exchange.body")]
+
+
+def rules_of(result: dict[str, Any]) -> set[str]:
+    return {f["rule"] for f in result["findings"]}
+
+
 def test_single_file_behaviour_is_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
     path = next((STREAMS / "positive").rglob("*.sse"))
     code, out, _ = _run(capsys, str(path))

@@ -49,6 +49,13 @@ def test_a_searched_and_cited_answer_is_conformant() -> None:
     assert text[ann["start_index"]:ann["end_index"]] == "([a.example](https://a.example/k))"
 
 
+def test_a_base_response_without_tool_usage_still_counts_the_search() -> None:
+    # A caller's base Response (a proxied one, say) may carry `tool_usage: null`.
+    events = _cited_answer(ResponseEventWriter({"model": "m", "tool_usage": None}))
+    _check(events)
+    assert events[-1]["response"]["tool_usage"]["web_search"]["num_requests"] == 1
+
+
 def test_a_search_cut_short_fails_without_completed_and_is_not_counted() -> None:
     w = ResponseEventWriter({"model": "m"})
     events = w.start()
