@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin
 
 from conformance.contracts_closed import closed_documents, closed_uri, refers_to
+from conformance.contracts_explain import explaining_validator, without_dialect
 from conformance.contracts_fast import FastCompiler, Predicate
 from conformance.contracts_tolerances import (
     ABSENCES,
@@ -106,9 +107,7 @@ class _Compiled:
         """jsonschema's validator, built when first asked: only an instance the predicate
         rejects needs it (to explain why), so most processes never build most of them."""
         if self._validator is None:
-            from jsonschema import Draft202012Validator
-
-            self._validator = Draft202012Validator(self.doc, registry=self.contracts.registry)
+            self._validator = explaining_validator(self.doc, self.contracts.registry)
         return self._validator
 
 
@@ -232,7 +231,7 @@ class _Contracts:
         from referencing import Registry
         from referencing.jsonschema import DRAFT202012
 
-        resources = [(uri, DRAFT202012.create_resource(doc)) for uri, doc in self.documents.items()]
+        resources = [(uri, DRAFT202012.create_resource(without_dialect(doc))) for uri, doc in self.documents.items()]
         # Not crawled: every `$id` is a document's own and no schema has an `$anchor`
         # (test_contracts checks), so each `$ref` is a document plus a JSON pointer, which the
         # registry resolves as it is. Crawling indexed ~40,000 subschemas first: 60 ms of every
