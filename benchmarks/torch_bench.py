@@ -464,7 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _line(f"{concurrency[-1]} streams / 1 stream", f"{scale:8.1f}x (target >= {TARGET_BATCH_SPEEDUP:.0f}x)")
 
     print(f"options, {concurrency[-1]} streams through the backend ({new_tokens} tokens each):")
-    variants = {
+    variants: dict[str, dict[str, Any]] = {
         "no readable-text mask (checkpoint behaviour)": {"readable_text": False},
         "readable-text mask (random presets' default)": {},
         "presence_penalty 0.5 + 5 logprobs per token (exact rows)": {"presence_penalty": 0.5, "logprobs": 5},

@@ -130,15 +130,16 @@ def resolve(tree: Path, wanted: list[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def equivalents() -> dict[str, set[tuple[str, str]]]:
+def equivalents(doc: Path = DOC) -> dict[str, set[tuple[str, str]]]:
     """Known equivalent mutants from docs/mutation.md: rows `| module | before | after | why |`
-    of its equivalents table, code spans stripped."""
+    of its equivalents table, code spans stripped. A `|` inside a cell is written `\\|`."""
     known: dict[str, set[tuple[str, str]]] = {}
-    if not DOC.is_file():
+    if not doc.is_file():
         return known
-    text = DOC.read_text()
+    text = doc.read_text()
     for row in text[text.find("## Equivalent mutants"):].splitlines():
-        cells = [c.strip().strip("`") for c in row.strip().strip("|").split("|")]
+        # Cells end at a pipe that is not escaped; an escaped one is code (`a \| b`).
+        cells = [c.strip().strip("`") for c in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
         if len(cells) == 4 and cells[0].endswith(".py"):
             known.setdefault(cells[0], set()).add((_squash(cells[1]), _squash(cells[2])))
     return known
