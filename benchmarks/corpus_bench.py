@@ -90,6 +90,36 @@ def measure(root: Path, jobs: int) -> Run:
     return Run(wall, last - first, cpu, verdicts)
 
 
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def parallel_capacity(jobs: int, repeat: int = 5, n: int = 5_000_000) -> list[float]:
+    """What the machine gives `jobs` processes right now: the same pure-Python loop once in
+    this process and once in each of `jobs` forked ones, alternated; each ratio is `jobs` x the
+    one loop's time / the processes' wall time (`jobs` is perfect). On a shared VM the second
+    core comes and goes: the ceiling any `-j` ratio measured in the same minutes is held to."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    ratios = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        _spin(n)
+        one = time.perf_counter() - started
+        procs = [ctx.Process(target=_spin, args=(n,)) for _ in range(jobs)]
+        started = time.perf_counter()
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+        ratios.append(jobs * one / (time.perf_counter() - started))
+    return sorted(ratios)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks corpus")
     parser.add_argument("--files", type=int, default=3000, help="bodies in the corpus (default 3000)")
@@ -123,4 +153,8 @@ def main(argv: list[str]) -> int:
         v1, vn = one.verdicts, many.verdicts
         print(f"  verdicts identical: {v1 == vn}  ({v1})")
         print(f"  load average after: {os.getloadavg()[0]:.1f}")
+    if args.jobs > 1:
+        cap = parallel_capacity(args.jobs)
+        print(f"  the machine's own {args.jobs}-process scaling now (a pure-Python loop, perfectly parallel): "
+              f"{cap[0]:.2f}-{cap[-1]:.2f}x, median {cap[len(cap) // 2]:.2f}x")
     return 0
