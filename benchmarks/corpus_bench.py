@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -104,7 +104,7 @@ def parallel_capacity(jobs: int, repeat: int = 5, n: int = 5_000_000) -> list[fl
     core comes and goes: the ceiling any `-j` ratio measured in the same minutes is held to."""
     import multiprocessing
 
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    ctx: Any = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     ratios = []
     for _ in range(repeat):
         started = time.perf_counter()
