@@ -380,6 +380,16 @@ def _print_http(http: dict[int, dict[str, float]], concurrency: Sequence[int]) -
     _line(f"{concurrency[-1]} streams / {concurrency[0]} stream",
           f"{scale:8.1f}x (target >= {TARGET_HTTP_SPEEDUP:.0f}x; "
           + ", ".join(f"{n}: {r['tokens_per_s']:.0f}" for n, r in http.items()) + " tokens/s)")
+    # A stream gets one token per decode step, so N streams over 1 cannot beat N x step(1) /
+    # step(N), whatever the server and the client cost; nor, with sampling free, N x forward(1)
+    # / forward(N).
+    lo, hi = http[concurrency[0]], http[concurrency[-1]]
+    times = concurrency[-1] / concurrency[0]
+    fwd_lo, fwd_hi = lo["forward_cpu_ms_per_step"], hi["forward_cpu_ms_per_step"]
+    step_lo, step_hi = fwd_lo + lo["sample_cpu_ms_per_step"], fwd_hi + hi["sample_cpu_ms_per_step"]
+    _line("  ceiling from the decode step", f"{times * step_lo / max(step_hi, 1e-9):8.1f}x (model-thread CPU per step: "
+          f"{step_lo:.2f} -> {step_hi:.2f} ms); with sampling free {times * fwd_lo / max(fwd_hi, 1e-9):.1f}x "
+          f"(forward {fwd_lo:.2f} -> {fwd_hi:.2f} ms)")
 
 
 def report_http(concurrency: Sequence[int], new_tokens: int) -> None:
