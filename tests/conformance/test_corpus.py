@@ -247,6 +247,7 @@ def test_folder_order_is_sorted_paths_and_links_to_folders_are_not_followed(
     assert [r["path"] for r in iter_dir(root)] == expected
     assert [r["path"] for r in iter_dir(f"{root}/", read_sidecars=False)] == expected
     assert str(root / "link.sse") in expected and not any("link-dir" in p for p in expected)
+    assert list(iter_dir(root / "missing")) == [] == rglob(root / "missing")
     monkeypatch.chdir(root)
     assert [r["path"] for r in iter_dir(".")] == rglob(Path(".")) == [p.removeprefix(f"{root}/") for p in expected]
 
