@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urljoin
 
+from conformance.contracts_unions import union_branches
+
 __all__ = ["closed_documents", "closed_uri", "refers_to"]
 
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
@@ -91,25 +93,20 @@ def _close(schema: Any, doc_uri: str, base: str, live: tuple[str, ...]) -> Any:
 
 
 def _union_root(schema: dict[str, Any]) -> bool:
-    """A dispatch on `type` (the generated unions): `type` among known variants, and one
-    `if type == X then $ref` branch per variant, so some closed variant applies to any
-    instance the open schema accepts."""
+    """A dispatch on `type` (the generated unions, contracts_unions): `type` among known
+    variants, and one `if type == X then $ref` branch per variant, so some closed variant
+    applies to any instance the open schema accepts."""
     tag = schema["properties"].get("type")
     branches = schema.get("allOf")
     if set(schema["properties"]) != {"type"} or not isinstance(tag, dict) or "x-union" not in tag:
         return False
     if not isinstance(branches, list) or _APPLICATORS & (schema.keys() - {"allOf"}):
         return False
+    table = union_branches(branches)
+    if table is None or any(set(branch["then"]) != {"$ref"} for branch in branches):
+        return False
     known = set(tag.get("enum") or ())
-    covered = set()
-    for branch in branches:
-        cond = branch.get("if") if isinstance(branch, dict) else None
-        then = branch.get("then") if isinstance(branch, dict) else None
-        const = (cond or {}).get("properties", {}).get("type", {}).get("const") if isinstance(cond, dict) else None
-        if not (isinstance(then, dict) and set(then) == {"$ref"} and const is not None):
-            return False
-        covered.add(const)
-    return bool(known) and known <= covered
+    return bool(known) and known <= table.keys()
 
 
 def _to_open(value: Any, doc_uri: str) -> Any:

@@ -1,12 +1,7 @@
 """jsonschema's validator for explanations, with the generated unions' `allOf` taken directly.
 
-Every union of the contracts (output items, content parts, annotations, tools, ...) is generated
-as a `type` enum plus an `allOf` with one branch per variant:
-
-    {"if": {"properties": {"type": {"const": "message"}}, "required": ["type"]},
-     "then": {"$ref": "items/message.json"}}
-
-Draft 2020-12's `allOf` evaluates every branch, and each branch's `if` is a validation of its
+Every union of the contracts is a `type` enum plus an `allOf` with one `if type == C then X`
+branch per variant (contracts_unions). Draft 2020-12's `allOf` evaluates every branch, and each branch's `if` is a validation of its
 own: explaining one `response.completed` asks ~30 `if`s per output item, ~80 % of the time of
 explaining a snapshot (2.6 ms for a 6 kB stream with one unknown item type, against 0.8 ms for
 one without). For an object whose `type` is a string, the branches whose constant differs
@@ -22,48 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from conformance.contracts_unions import union_branches
+
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
-__all__ = ["explaining_validator", "union_branches", "without_dialect"]
+__all__ = ["explaining_validator", "without_dialect"]
 
-# id(allOf list) -> (the list, kept alive so the id stays its own; {const: branch index} or None)
-_BRANCHES: dict[int, tuple[Sequence[Any], dict[str, int] | None]] = {}
 _CLASS: Any = None
-
-
-def _branch_of(sub: Any) -> str | None:
-    """The constant `type` a generated union branch is for, or None for any other subschema."""
-    if not isinstance(sub, Mapping) or set(sub) != {"if", "then"}:
-        return None
-    cond = sub["if"]
-    if not isinstance(cond, Mapping) or set(cond) != {"properties", "required"} or cond["required"] != ["type"]:
-        return None
-    props = cond["properties"]
-    if not isinstance(props, Mapping) or set(props) != {"type"}:
-        return None
-    tag = props["type"]
-    if not isinstance(tag, Mapping) or set(tag) != {"const"} or not isinstance(tag["const"], str):
-        return None
-    return tag["const"]
-
-
-def union_branches(all_of: Sequence[Any]) -> dict[str, int] | None:
-    """{type constant: branch index} when every branch of `all_of` is a generated union branch
-    and the constants are distinct; else None."""
-    hit = _BRANCHES.get(id(all_of))
-    if hit is not None and hit[0] is all_of:
-        return hit[1]
-    table: dict[str, int] | None = {}
-    for index, sub in enumerate(all_of):
-        tag = _branch_of(sub)
-        if tag is None or table is None or tag in table:
-            table = None
-            break
-        table[tag] = index
-    _BRANCHES[id(all_of)] = (all_of, table or None)
-    return table or None
 
 
 def _all_of(validator: Any, all_of: Sequence[Any], instance: Any, schema: Any) -> Iterator[ValidationError]:

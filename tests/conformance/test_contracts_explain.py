@@ -16,7 +16,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from conformance import contracts
-from conformance.contracts_explain import explaining_validator, union_branches
+from conformance.contracts_explain import explaining_validator
+from conformance.contracts_unions import union_branches
 from tests.conformance.test_contracts_fast import mutated
 from tests.conformance.test_contracts_shortcut import EVENTS
 
