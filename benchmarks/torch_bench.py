@@ -38,7 +38,7 @@ def bench_cache(context: int, tokens: int) -> dict[str, float]:
     from reference_server.sources.backends.torch import engine
     from reference_server.sources.backends.torch.cache import SlotKVCache
     from reference_server.sources.backends.torch.config import preset
-    from reference_server.sources.backends.torch.model import GptOss, init_random
+    from reference_server.sources.backends.torch.model import GptOss, init_random, uncached
 
     model = init_random(GptOss(preset("tiny")), seed=0)
     gen = torch.Generator().manual_seed(0)
@@ -50,7 +50,7 @@ def bench_cache(context: int, tokens: int) -> dict[str, float]:
                 return int(model(torch.tensor(seq))[-1].argmax())
             toks = torch.tensor([seq])
             pos = torch.arange(len(seq))[None]
-            hidden = model.hidden(toks, pos, lambda _l, k, v, p: (k, v, p))
+            hidden = model.hidden(toks, pos, uncached)
             return int(model.logits(hidden[0, -1]).argmax())
 
     results: dict[str, float] = {}
@@ -73,6 +73,36 @@ def bench_cache(context: int, tokens: int) -> dict[str, float]:
         token = int(model.logits(hidden).argmax())
     results["cached_tps"] = tokens / (time.perf_counter() - started)
     return results
+
+
+def bench_forward_context(contexts: Sequence[int], rows: Sequence[int], steps: int) -> dict[int, dict[int, float]]:
+    """Model-thread CPU of one batched decode forward (the fastest of `steps`: other processes'
+    memory traffic slows single steps by 2-3x on a shared machine) when every row has
+    `context` tokens cached: attention reads each row's keys and values, so this is where a
+    cache layout that needs copying shows (it grows with rows x context)."""
+    from reference_server.sources.backends.torch import engine
+    from reference_server.sources.backends.torch.cache import SlotKVCache
+    from reference_server.sources.backends.torch.config import preset
+    from reference_server.sources.backends.torch.model import GptOss, init_random
+
+    cfg = preset("tiny")
+    model = init_random(GptOss(cfg), seed=0)
+    out: dict[int, dict[int, float]] = {}
+    for context in contexts:
+        out[context] = {}
+        for n in rows:
+            cache = SlotKVCache(cfg, n, model.device, model.dtype, capacity=context + steps + 1)
+            for slot in range(n):
+                prompt = [(1000 + 7 * slot + j) % 200_000 for j in range(context)]
+                for start in range(0, context, 512):  # the scheduler's prefill chunk
+                    engine.prefill(model, cache, slot, prompt[start:start + 512])
+            times = []
+            for i in range(steps):
+                started = time.thread_time()
+                engine.decode(model, cache, list(range(n)), [2000 + i] * n)
+                times.append(time.thread_time() - started)
+            out[context][n] = min(times) * 1000
+    return out
 
 
 def bench_sampling(rows: Sequence[int], repeats: int) -> dict[str, dict[int, float]]:
@@ -458,6 +488,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = cache["cached_tps"] / cache["full_tps"]
     _line("(b)/(a)", f"{ratio:8.1f}x (target >= {TARGET_CACHE_SPEEDUP:.0f}x)")
     _line("(b)/(a')", f"{cache['cached_tps'] / cache['full_last_tps']:8.1f}x")
+
+    print("one batched decode forward by context length, model-thread CPU, fastest step:")
+    rows = (1, 16)
+    for ctx, by_rows in bench_forward_context((128, 2048), rows, 8 if args.quick else 24).items():
+        _line(f"{ctx:>5} tokens cached per row", "  ".join(f"{n:>2} row(s) {ms:6.2f} ms" for n, ms in by_rows.items())
+              + f"  ({by_rows[rows[-1]] / by_rows[rows[0]]:.1f}x)")
 
     print("one sampling step (unembedding + grammar masks + draw), model-thread CPU, median:")
     for name, by_rows in bench_sampling((1, 4, 16), 5 if args.quick else 15).items():

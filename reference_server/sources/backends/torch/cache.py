@@ -2,9 +2,10 @@
 sequences' caches for prefix reuse.
 
 Layout (see docs/torch-backend.md): every sequence owns a *slot*. Full-attention layers keep
-all its keys in `[slots, capacity, kv_heads, head_dim]` (capacity grows by doubling); sliding-
-window layers keep a ring `[slots, window, kv_heads, head_dim]` where position p lives at
-index p % window, so their memory is bounded. Keys are stored after rotary embedding, so a
+all its keys in `[slots, kv_heads, capacity, head_dim]` (capacity grows by doubling); sliding-
+window layers keep a ring `[slots, kv_heads, window, head_dim]` where position p lives at
+index p % window, so their memory is bounded. Heads come before positions so that a batch's
+keys are a view attention's matmuls read in place (model.KVProvider). Keys are stored after rotary embedding, so a
 key's position only matters for masking, never for its value.
 
 Every method that allocates or writes cache tensors runs under `torch.inference_mode()`: the
@@ -39,7 +40,7 @@ class PrefixEntry:
     (plus the last hidden state, to get next-token logits without recompute) at a few lengths."""
 
     tokens: tuple[int, ...]
-    full: dict[int, tuple[torch.Tensor, torch.Tensor]]  # layer -> (K [n,Hkv,D], V)
+    full: dict[int, tuple[torch.Tensor, torch.Tensor]]  # layer -> (K [Hkv,n,D], V)
     snapshots: dict[int, Snapshot] = field(default_factory=dict)  # length -> snapshot
 
     def nbytes(self) -> int:
@@ -51,7 +52,7 @@ class PrefixEntry:
 
 @dataclass
 class Snapshot:
-    rings: dict[int, tuple[torch.Tensor, torch.Tensor]]  # sliding layer -> (K [W,Hkv,D], V)
+    rings: dict[int, tuple[torch.Tensor, torch.Tensor]]  # sliding layer -> (K [Hkv,W,D], V)
     hidden: torch.Tensor | None  # normed hidden state of the token at length-1
 
 
@@ -67,15 +68,15 @@ class SlotKVCache:
         self.dtype = dtype
         self.capacity = capacity
         self.lengths = [0] * slots
-        shape_tail = (cfg.num_key_value_heads, cfg.head_dim)
+        heads, dim = cfg.num_key_value_heads, cfg.head_dim
         self.full: dict[int, list[torch.Tensor]] = {}
         self.rings: dict[int, list[torch.Tensor]] = {}
         for layer in range(cfg.num_hidden_layers):
             if cfg.is_sliding(layer):
-                size = (slots, cfg.sliding_window, *shape_tail)
+                size = (slots, heads, cfg.sliding_window, dim)
                 self.rings[layer] = [torch.zeros(size, device=device, dtype=dtype) for _ in range(2)]
             else:
-                size = (slots, capacity, *shape_tail)
+                size = (slots, heads, capacity, dim)
                 self.full[layer] = [torch.zeros(size, device=device, dtype=dtype) for _ in range(2)]
 
     # -- capacity -------------------------------------------------------------------------
@@ -89,8 +90,8 @@ class SlotKVCache:
         for layer, pair in self.full.items():
             grown[layer] = []
             for t in pair:
-                g = torch.zeros((self.slots, new_cap, *t.shape[2:]), device=self.device, dtype=self.dtype)
-                g[:, : self.capacity] = t
+                g = torch.zeros((self.slots, t.shape[1], new_cap, t.shape[3]), device=self.device, dtype=self.dtype)
+                g[:, :, : self.capacity] = t
                 grown[layer].append(g)
         # Swapped in only once every layer has grown (an allocation failure leaves the old cache).
         self.full.update(grown)
@@ -100,24 +101,25 @@ class SlotKVCache:
     def prefill_layer(self, layer: int, slot: int, k: torch.Tensor, v: torch.Tensor, p0: int):
         """Store keys of positions p0.. of one slot ([1,T,Hkv,D]); return what they attend to."""
         t = k.shape[1]
+        k, v = k.transpose(1, 2), v.transpose(1, 2)  # [1,Hkv,T,D]
         if layer in self.full:
             kc, vc = self.full[layer]
-            kc[slot, p0 : p0 + t] = k[0]
-            vc[slot, p0 : p0 + t] = v[0]
+            kc[slot, :, p0 : p0 + t] = k[0]
+            vc[slot, :, p0 : p0 + t] = v[0]
             key_pos = torch.arange(p0 + t, device=self.device)[None]
-            return kc[slot : slot + 1, : p0 + t], vc[slot : slot + 1, : p0 + t], key_pos
+            return kc[slot : slot + 1, :, : p0 + t], vc[slot : slot + 1, :, : p0 + t], key_pos
         window = self.cfg.sliding_window
         kr, vr = self.rings[layer]
         # The ring still holds the previous window; new queries attend to it and to each other.
         past = ring_positions(torch.tensor([p0 - 1], device=self.device), window)
         new_pos = torch.arange(p0, p0 + t, device=self.device)[None]
-        keys = torch.cat((kr[slot : slot + 1], k), dim=1)
-        values = torch.cat((vr[slot : slot + 1], v), dim=1)
+        keys = torch.cat((kr[slot : slot + 1], k), dim=2)
+        values = torch.cat((vr[slot : slot + 1], v), dim=2)
         key_pos = torch.cat((past, new_pos), dim=1)
         keep = min(t, window)  # only the last window of the new keys survives
         idx = torch.remainder(new_pos[0, t - keep :], window)
-        kr[slot, idx] = k[0, t - keep :]
-        vr[slot, idx] = v[0, t - keep :]
+        kr[slot, :, idx] = k[0, :, t - keep :]
+        vr[slot, :, idx] = v[0, :, t - keep :]
         return keys, values, key_pos
 
     def decode_layer(self, layer: int, slots: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -131,19 +133,20 @@ class SlotKVCache:
         def rows(t: torch.Tensor) -> torch.Tensor:
             return t[:n] if contiguous else t.index_select(0, slots)
 
+        # Two advanced indices around a slice: the indexed view is [n,Hkv,D], like k[:, 0].
         if layer in self.full:
             kc, vc = self.full[layer]
-            kc[slots, pos] = k[:, 0]
-            vc[slots, pos] = v[:, 0]
+            kc[slots, :, pos] = k[:, 0]
+            vc[slots, :, pos] = v[:, 0]
             span = int(pos.max()) + 1
             # Entries beyond a shorter sequence's position are masked as "future" keys.
             key_pos = torch.arange(span, device=self.device)[None].expand(n, span)
-            return rows(kc)[:, :span], rows(vc)[:, :span], key_pos
+            return rows(kc)[:, :, :span], rows(vc)[:, :, :span], key_pos
         window = self.cfg.sliding_window
         kr, vr = self.rings[layer]
         idx = torch.remainder(pos, window)
-        kr[slots, idx] = k[:, 0]
-        vr[slots, idx] = v[:, 0]
+        kr[slots, :, idx] = k[:, 0]
+        vr[slots, :, idx] = v[:, 0]
         return rows(kr), rows(vr), ring_positions(pos, window)
 
     # -- slot management -----------------------------------------------------------------
@@ -154,8 +157,8 @@ class SlotKVCache:
             return
         n = self.lengths[src]
         for kc, vc in self.full.values():
-            kc[dst, :n] = kc[src, :n]
-            vc[dst, :n] = vc[src, :n]
+            kc[dst, :, :n] = kc[src, :, :n]
+            vc[dst, :, :n] = vc[src, :, :n]
         for kr, vr in self.rings.values():
             kr[dst] = kr[src]
             vr[dst] = vr[src]
@@ -170,7 +173,7 @@ class SlotKVCache:
     def export(self, slot: int, tokens: tuple[int, ...]) -> PrefixEntry:
         n = self.lengths[slot]
         assert len(tokens) == n, "the exported tokens must be exactly the cached ones"
-        full = {layer: (kc[slot, :n].clone(), vc[slot, :n].clone()) for layer, (kc, vc) in self.full.items()}
+        full = {layer: (kc[slot, :, :n].clone(), vc[slot, :, :n].clone()) for layer, (kc, vc) in self.full.items()}
         return PrefixEntry(tokens=tokens, full=full)
 
     @torch.inference_mode()
@@ -180,8 +183,8 @@ class SlotKVCache:
         self.ensure_capacity(length)
         for layer, (k, v) in entry.full.items():
             kc, vc = self.full[layer]
-            kc[slot, :length] = k[:length]
-            vc[slot, :length] = v[:length]
+            kc[slot, :, :length] = k[:, :length]
+            vc[slot, :, :length] = v[:, :length]
         snap = entry.snapshots.get(length)
         if self.rings:
             assert snap is not None, "sliding layers need a ring snapshot at the reuse length"
