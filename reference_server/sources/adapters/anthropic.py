@@ -164,13 +164,31 @@ def _input_to_messages(items: Any, system: list[str]) -> list[dict[str, Any]]:
             append("user", [{"type": "tool_result", "tool_use_id": item.get("call_id", ""),
                              "content": output if isinstance(output, str) else text_of_parts(output)}])
         elif kind == "reasoning":
-            # Anthropic only accepts thinking it signed; unsigned reasoning cannot be replayed.
-            continue
+            block = thinking_block(item)
+            if block is not None:  # unsigned reasoning: Anthropic accepts only thinking it signed
+                append("assistant", [block])
         else:
             raise ConversionError(
                 f"{where}: input items of type '{kind}' cannot be sent to an Anthropic upstream.", param=where
             )
     return messages
+
+
+def thinking_block(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The signed block a reasoning item stands for, or None when it carries no signature.
+
+    `encrypted_content` is the signature (or the redacted data) exactly as the stream converter
+    received it; the thinking text is the item's reasoning_text parts joined, which is the block's
+    text exactly (the stream converter puts a thinking block's text in one part). Summaries are
+    not part of it: the signature covers the thinking text alone. An item with a signature but no
+    reasoning_text part came from a `redacted_thinking` block."""
+    blob = item.get("encrypted_content")
+    if not isinstance(blob, str) or not blob:
+        return None
+    parts = [p for p in item.get("content") or [] if isinstance(p, dict) and p.get("type") == "reasoning_text"]
+    if not parts:
+        return {"type": "redacted_thinking", "data": blob}
+    return {"type": "thinking", "thinking": "".join(str(p.get("text") or "") for p in parts), "signature": blob}
 
 
 def _content_blocks(content: Any, where: str) -> list[dict[str, Any]]:

@@ -3,15 +3,17 @@
 Feed decoded Messages events (`message_start`, `content_block_*`, `message_delta`,
 `message_stop`, `ping`, `error`) one at a time; get Responses events back.
 
-Mapping: a `thinking` block -> a reasoning item (reasoning_text part), consecutive `text` blocks
--> output_text parts of one message, a `tool_use` block -> a function_call item (call_id = the
-tool_use id, arguments = the concatenated `input_json_delta`s, or the start block's `input`);
+Mapping: a `thinking` block -> a reasoning item (one reasoning_text part, empty when the text was
+omitted), consecutive `text` blocks -> output_text parts of one message, a `tool_use` block -> a
+function_call item (call_id = the tool_use id, arguments = the concatenated `input_json_delta`s,
+or the start block's `input`);
 a call of the synthetic structured-output tool (see `anthropic.json_tool_name`) is the answer
 itself: its input JSON streams as output text.
 An item stays open until the next block of another kind starts, so `stop_reason` `max_tokens`
 can mark the last item incomplete. Nothing is dropped silently: thinking signatures and
-`redacted_thinking` data -> the reasoning item's `encrypted_content`; citations -> `url_citation`
-annotations over the cited text block; server-side web search / web fetch (`server_tool_use` +
+`redacted_thinking` data -> the reasoning item's `encrypted_content` (byte for byte: the request
+converter, `anthropic.thinking_block`, sends them back as the same blocks); citations ->
+`url_citation` annotations over the cited text block; server-side web search / web fetch (`server_tool_use` +
 `web_search_tool_result` / `web_fetch_tool_result`) -> a `web_search_call` item with its query and
 sources; any other block (code execution results, MCP tool use and results, compaction, future
 types) -> its content rendered as a message text part, and a log line naming the block type.
@@ -110,8 +112,9 @@ class AnthropicToResponsesStream(StreamConverter):
             events = self.out.close() if self.out.kind == "reasoning" else []
             if kind == "redacted_thinking":
                 return events + self.out.encrypted(str(block.get("data") or ""))
-            if block.get("thinking"):
-                events += self.out.reasoning(str(block["thinking"]))
+            # The part opens even for no text: the item's reasoning_text part is what tells a
+            # signed thinking block from a redacted one when the request converter replays it.
+            events += self.out.reasoning(str(block.get("thinking") or ""))
             if block.get("signature"):
                 events += self.out.encrypted(str(block["signature"]))
             return events

@@ -72,12 +72,14 @@ class OutputBuilder:
 
     # ------------------------------------------------------------------ content
     def reasoning(self, text: str) -> list[Event]:
+        """Reasoning text; an empty `text` only opens the reasoning_text part (a signed thinking
+        block whose text the upstream omitted still has a part, so it replays as thinking)."""
         events = self._ensure("reasoning")
         assert self.index is not None
         if self.part != "reasoning_text":
             events += self.writer.add_reasoning_text_part(self.index)
             self.part = "reasoning_text"
-        return events + self.writer.reasoning_text_delta(self.index, text)
+        return events + (self.writer.reasoning_text_delta(self.index, text) if text else [])
 
     def text(self, text: str, *, new_part: bool = False) -> list[Event]:
         """Answer text; `new_part` starts a new output_text part in the same message."""

@@ -1,7 +1,8 @@
-"""Responses -> Anthropic Messages requests, and Message -> Response (non-stream)."""
+"""Responses -> Anthropic Messages requests (signed thinking replayed), and Message -> Response (non-stream)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -115,3 +116,53 @@ def test_message_cut_short_is_incomplete(stop: str, reason: str) -> None:
 def test_message_without_content_is_rejected() -> None:
     with pytest.raises(ConversionError):
         message_to_response({"id": "msg"}, {"model": "m", "input": "x"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Signed thinking goes back as it came
+# ---------------------------------------------------------------------------------------------
+
+SIGNED_TURN = [  # what Anthropic sent: thinking of all three kinds, then text and a call
+    {"type": "thinking", "thinking": "Line one.\n\n  Line two, \"quoted\", ünïcode ✓ ", "signature": "EqQBCkgIARAB+/=="},
+    {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+    {"type": "thinking", "thinking": "", "signature": "EoMBsignature-of-omitted-text"},  # display: omitted
+    {"type": "text", "text": "Let me check."},
+    {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Oslo"}},
+]
+
+
+def test_thinking_round_trips_byte_for_byte() -> None:
+    """Stream converter then request converter: the assistant turn goes back block for block,
+    signatures, redacted data and thinking text unchanged."""
+    resp = message_to_response({**MESSAGE, "content": SIGNED_TURN}, {"model": "client", "input": "Weather?"})
+    assert [i["type"] for i in resp["output"]] == ["reasoning", "reasoning", "reasoning", "message", "function_call"]
+    assert resp["output"][1]["content"] == [] and resp["output"][2]["content"] == [{"type": "reasoning_text", "text": ""}]
+    call = resp["output"][-1]
+    replay = responses_to_anthropic_request({"model": "m", "tools": [TOOL], "reasoning": {"effort": "low"}, "input": [
+        {"role": "user", "content": "Weather?"}, *json.loads(json.dumps(resp["output"])),
+        {"type": "function_call_output", "call_id": call["call_id"], "output": "3C"}]})
+    assert replay["messages"][1] == {"role": "assistant", "content": SIGNED_TURN}
+    assert replay["messages"][2]["content"][0]["type"] == "tool_result"
+
+
+def test_reasoning_input_to_thinking_blocks() -> None:
+    def item(**fields: Any) -> dict[str, Any]:
+        return {"type": "reasoning", "id": "rs_1", "summary": [], **fields}
+
+    text = [{"type": "reasoning_text", "text": "Think"}, {"type": "reasoning_text", "text": "ing."}]
+    summary = [{"type": "summary_text", "text": "A summary the signature does not cover."}]
+    cases = [
+        (item(content=text, summary=summary, encrypted_content="sig"),
+         [{"type": "thinking", "thinking": "Thinking.", "signature": "sig"}]),
+        (item(encrypted_content="opaque"), [{"type": "redacted_thinking", "data": "opaque"}]),
+        (item(summary=summary, encrypted_content="opaque"), [{"type": "redacted_thinking", "data": "opaque"}]),
+        (item(content=text), []),  # unsigned: skipped
+        (item(content=text, encrypted_content=None), []),
+        (item(content=text, encrypted_content=""), []),
+    ]
+    for reasoning, blocks in cases:
+        out = responses_to_anthropic_request({"model": "m", "input": [
+            {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Before."}, reasoning,
+            {"role": "assistant", "content": "After."}]})
+        assert out["messages"][1]["content"] == [{"type": "text", "text": "Before."}, *blocks,
+                                                 {"type": "text", "text": "After."}], reasoning

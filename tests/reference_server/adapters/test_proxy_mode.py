@@ -93,10 +93,13 @@ async def test_previous_response_id_expands_the_conversation_upstream(kind: str)
             {"role": "assistant", "content": answer, "reasoning_content": reasoning},
             {"role": "user", "content": [{"type": "text", "text": "What was the code word?"}]}]
     else:
+        # Turn 1's thinking goes back signed, exactly as it came.
+        signature = first["output"][0]["encrypted_content"]
         assert "system" not in upstream
         assert upstream["messages"] == [
             {"role": "user", "content": [{"type": "text", "text": "The code word is PELICAN."}]},
-            {"role": "assistant", "content": [{"type": "text", "text": answer}]},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": reasoning, "signature": signature},
+                                              {"type": "text", "text": answer}]},
             {"role": "user", "content": [{"type": "text", "text": "What was the code word?"}]}]
 
 
