@@ -15,8 +15,9 @@ from .sealing import ReasoningSealer
 from .store import ResponseStore
 
 
-def resolve_inputs(items: list[dict[str, Any]], store: ResponseStore,
-                   sealer: ReasoningSealer) -> list[dict[str, Any]]:
+def resolve_inputs(items: list[dict[str, Any]], store: ResponseStore, sealer: ReasoningSealer,
+                   *, open_reasoning: bool = True) -> list[dict[str, Any]]:
+    """`open_reasoning=False`: reasoning blobs are an upstream's, kept as they came."""
     out: list[dict[str, Any]] = []
     for i, item in enumerate(items):
         kind = item.get("type")
@@ -36,7 +37,7 @@ def resolve_inputs(items: list[dict[str, Any]], store: ResponseStore,
                                code="item_not_found")
             out.append(copy.deepcopy(stored))  # the stored item has its reasoning in the clear
             continue
-        if kind == "reasoning" and item.get("encrypted_content"):
+        if kind == "reasoning" and item.get("encrypted_content") and open_reasoning:
             sealed = sealer.open(item["encrypted_content"], item.get("id"), f"input[{i}].encrypted_content")
             if not item.get("content") and not item.get("summary"):
                 item = {**item, "content": sealed["content"], "summary": sealed["summary"]}

@@ -2,9 +2,10 @@
 
 With `include: ["reasoning.encrypted_content"]` (Codex sends it with `store: false`), every
 reasoning item carries its reasoning sealed with a server key; given back as input, the blob is
-opened and the reasoning re-enters the prompt as it would from the store. Fernet (AES-128-CBC
-with HMAC-SHA256, from `cryptography`) is authenticated, so a tampered or foreign blob is
-detected rather than fed to the model, and its tokens look like the live API's (`gAAAAA…`).
+opened and the reasoning re-enters the prompt as it would from the store (not in proxy mode with
+an upstream that signs its own reasoning: `ResponseSource.upstream_seals_reasoning`). Fernet
+(AES-128-CBC with HMAC-SHA256, from `cryptography`) is authenticated, so a tampered or foreign
+blob is detected rather than fed to the model, and its tokens look like the live API's (`gAAAAA…`).
 
 The key comes from `--encryption-key` / the environment (any string: its SHA-256 is the key
 material), or is generated once and kept in the response store, so blobs survive restarts when

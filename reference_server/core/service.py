@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -61,9 +62,13 @@ class ResponseSource(Protocol):
     - `run(prep)`: the events after `response.in_progress`, written with `prep.writer`, ending
       with its terminal event (`complete` / `incomplete` / `fail`). When the consumer goes away
       the generator is closed; it must release what it holds (its `finally` runs shielded).
+    - `upstream_seals_reasoning`: reasoning items' `encrypted_content` is the upstream's own
+      (an Anthropic thinking signature) and goes back to it as it came, so the server neither
+      seals reasoning nor opens the blobs clients send back.
     """
 
     name: str
+    upstream_seals_reasoning: bool
 
     async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> Any: ...
 
@@ -129,8 +134,10 @@ class ResponseService:
         event loop keeps serving other requests meanwhile). `local`: conversations a WebSocket
         connection keeps in memory by response id (`store: false` responses continue from it)."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
+        own_seal = not self.source.upstream_seals_reasoning
         if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in req.input_items):
-            req.input_items = await anyio.to_thread.run_sync(resolve_inputs, req.input_items, self.store, self.sealer)
+            req.input_items = await anyio.to_thread.run_sync(
+                functools.partial(resolve_inputs, open_reasoning=own_seal), req.input_items, self.store, self.sealer)
             check_json_mention(req)
         context: list[dict[str, Any]] = []
         if req.previous_response_id is not None and local and req.previous_response_id in local:
@@ -146,9 +153,10 @@ class ResponseService:
             context = stored.conversation()
         if any(item.get("type") == "compaction" for item in context):
             # An earlier response compacted automatically: its item stands for the window before it.
-            context = await anyio.to_thread.run_sync(resolve_inputs, context, self.store, self.sealer)
+            context = await anyio.to_thread.run_sync(
+                functools.partial(resolve_inputs, open_reasoning=own_seal), context, self.store, self.sealer)
         plan = await self.source.plan(req, context)
-        seal = self.sealer.seal if "reasoning.encrypted_content" in req.include else None
+        seal = self.sealer.seal if own_seal and "reasoning.encrypted_content" in req.include else None
         writer = ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style, seal_reasoning=seal)
         prepared = Prepared(req, context, plan, writer)
         if req.compaction:

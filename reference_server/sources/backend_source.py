@@ -64,6 +64,8 @@ def browser_pages(browser: Browser) -> tuple[BrowserPage, ...]:
 class BackendSource:
     """Harmony over a `TokenBackend`. Closes the backend on `aclose()` only when `owns_backend`."""
 
+    upstream_seals_reasoning = False  # reasoning is sealed with the server's own key
+
     def __init__(self, backend: TokenBackend, encoding: Any, settings: Settings, *, owns_backend: bool = False) -> None:
         self.backend = backend
         self.encoding = encoding

@@ -104,6 +104,10 @@ class UpstreamSource:
         if up.kind not in ("chat-completions", "anthropic"):
             raise ValueError(f"UpstreamSource serves chat-completions or anthropic upstreams, not {up.kind!r}")
         self.up = up
+        # Anthropic signs its thinking: the signature is the reasoning item's encrypted_content
+        # and must come back byte for byte (a Chat Completions upstream's reasoning is plain
+        # text, sealed by the server like a backend's).
+        self.upstream_seals_reasoning = up.kind == "anthropic"
 
     async def model_ids(self) -> list[str]:
         return await self.up.model_ids()
