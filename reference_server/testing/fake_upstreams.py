@@ -14,6 +14,10 @@ frames they sent in `app.state.frames_sent`.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -35,6 +39,17 @@ from reference_server.testing.cooperative import (
 
 CREATED = 1_767_225_600  # fixed timestamps: the fakes are deterministic
 JSON_SCHEMA_MARKER = "JSON Schema:"
+# Anthropic's documented test string: a request holding it gets its thinking as redacted_thinking.
+REDACTED_THINKING_TRIGGER = ("ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_"
+                             "46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB")
+# The fake Anthropic's signing key: it signs the thinking it sends and verifies what comes back.
+_THINKING_KEY = b"fake-anthropic-thinking-key"
+THINKING_REQUIRED = (
+    "messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but found `{found}`. When "
+    "`thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the "
+    "lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from "
+    "previous turns. To avoid this requirement, disable `thinking`. Please consult our documentation at "
+    "https://docs.claude.com/en/docs/build-with-claude/extended-thinking")
 
 
 class FakeRequestError(Exception):
@@ -307,6 +322,7 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
     read = [system_text]
     tools = body.get("tools") or []
     tool_ids: set[str] = set()
+    last_assistant: tuple[int, list[Any]] | None = None
     for i, msg in enumerate(messages):
         role, content = (msg.get("role"), msg.get("content")) if isinstance(msg, dict) else (None, None)
         if role not in ("user", "assistant"):
@@ -333,11 +349,13 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
                                            "`tool_result` blocks.", f"messages.{i}.content.{j}")
                 results.append(_text_of(block.get("content")))
             elif kind in ("thinking", "redacted_thinking") and role == "assistant":
-                pass
+                _check_thinking(block, i, j)
             else:
                 raise FakeRequestError(f"messages.{i}.content.{j}.type: unexpected block type {kind!r} for "
                                        f"role {role!r}", f"messages.{i}.content.{j}.type")
         read += texts + results
+        if role == "assistant":
+            last_assistant = (i, blocks)
         if role == "user":
             if texts:
                 turn.user_texts.append("\n".join(texts))
@@ -375,12 +393,24 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
             raise FakeRequestError("Thinking may not be enabled when tool_choice forces tool use.", "tool_choice")
         if body.get("temperature", 1) != 1 or (body.get("top_p") is not None and body["top_p"] < 0.95):
             raise FakeRequestError("temperature may only be set to 1 when thinking is enabled.", "temperature")
+        _check_final_thinking(last_assistant)
         turn.reasoning = "on"
     if body.get("temperature") is not None and body.get("top_p") is not None:
         raise FakeRequestError("`temperature` and `top_p` cannot both be specified for this model.", "top_p")
     turn.json_schema = _schema_in(system_text)
     turn.prompt_text = "\n".join(read)
     return turn
+
+
+def _check_final_thinking(last_assistant: tuple[int, list[Any]] | None) -> None:
+    """With thinking on, the last assistant message, when it called tools, must start with the
+    thinking (or redacted thinking) it was sent with: Anthropic's rule for a tool-use loop."""
+    if last_assistant is None:
+        return
+    i, blocks = last_assistant
+    kinds = [b.get("type") for b in blocks if isinstance(b, dict)]
+    if "tool_use" in kinds and kinds[0] not in ("thinking", "redacted_thinking"):
+        raise FakeRequestError(THINKING_REQUIRED.format(i=i, found=kinds[0]), f"messages.{i}.content.0.type")
 
 
 def _anthropic_usage(ans: Answer, *, final: bool) -> dict[str, Any]:
@@ -404,16 +434,55 @@ def _blocks(ans: Answer) -> list[tuple[str, int, list[str]]]:
     return out
 
 
-def _signature(seed: str, index: int) -> str:
-    return f"fake-signature-{seed[:16]}-{index}"
+def _mac(kind: bytes, payload: bytes) -> bytes:
+    return hmac.new(_THINKING_KEY, kind + b"\0" + payload, hashlib.sha256).digest()
+
+
+def thinking_signature(thinking: str) -> str:
+    """The signature the fake gives a thinking block: it covers the block's exact text."""
+    return base64.b64encode(_mac(b"thinking", thinking.encode())).decode()
+
+
+def redacted_data(thinking: str) -> str:
+    """A redacted_thinking block's opaque `data`: the thinking, authenticated (not secret: a fake)."""
+    raw = thinking.encode()
+    return base64.b64encode(_mac(b"redacted", raw)[:16] + raw).decode()
+
+
+def _redacted_ok(data: Any) -> bool:
+    try:
+        raw = base64.b64decode(data, validate=True) if isinstance(data, str) else b""
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) >= 16 and hmac.compare_digest(raw[:16], _mac(b"redacted", raw[16:])[:16])
+
+
+def _check_thinking(block: dict[str, Any], i: int, j: int) -> None:
+    """A thinking block must come back exactly as the fake signed it (Anthropic's 400 otherwise)."""
+    if block["type"] == "thinking":
+        signature, thinking = block.get("signature"), block.get("thinking")
+        if not isinstance(signature, str):
+            raise FakeRequestError(f"messages.{i}.content.{j}.signature: Field required", f"messages.{i}.content.{j}")
+        if not isinstance(thinking, str) or not hmac.compare_digest(signature, thinking_signature(thinking)):
+            raise FakeRequestError(f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block",
+                                   f"messages.{i}.content.{j}")
+    elif not _redacted_ok(block.get("data")):
+        raise FakeRequestError(f"messages.{i}.content.{j}: Invalid `data` in `redacted_thinking` block",
+                               f"messages.{i}.content.{j}")
+
+
+def _redacts(body: dict[str, Any]) -> bool:
+    return REDACTED_THINKING_TRIGGER in json.dumps(body.get("messages"))
 
 
 def anthropic_message(body: dict[str, Any], ans: Answer, seed: str) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
-    for n, (block, index, parts) in enumerate(_blocks(ans)):
+    for block, index, parts in _blocks(ans):
         text = "".join(parts)
-        if block == "thinking":
-            content.append({"type": "thinking", "thinking": text, "signature": _signature(seed, n)})
+        if block == "thinking" and _redacts(body):
+            content.append({"type": "redacted_thinking", "data": redacted_data(text)})
+        elif block == "thinking":
+            content.append({"type": "thinking", "thinking": text, "signature": thinking_signature(text)})
         elif block == "text":
             content.append({"type": "text", "text": text})
         else:
@@ -435,13 +504,16 @@ def anthropic_events(body: dict[str, Any], ans: Answer, seed: str) -> Iterator[d
                                                 "usage": _anthropic_usage(ans, final=False)}}
     yield {"type": "ping"}
     for n, (block, index, parts) in enumerate(_blocks(ans)):
-        if block == "thinking":
+        if block == "thinking" and _redacts(body):  # comes whole, in its start block
+            yield {"type": "content_block_start", "index": n,
+                   "content_block": {"type": "redacted_thinking", "data": redacted_data("".join(parts))}}
+        elif block == "thinking":
             yield {"type": "content_block_start", "index": n,
                    "content_block": {"type": "thinking", "thinking": "", "signature": ""}}
             for piece in parts:
                 yield {"type": "content_block_delta", "index": n, "delta": {"type": "thinking_delta", "thinking": piece}}
             yield {"type": "content_block_delta", "index": n,
-                   "delta": {"type": "signature_delta", "signature": _signature(seed, n)}}
+                   "delta": {"type": "signature_delta", "signature": thinking_signature("".join(parts))}}
         elif block == "text":
             yield {"type": "content_block_start", "index": n, "content_block": {"type": "text", "text": ""}}
             for piece in parts:
@@ -506,6 +578,7 @@ def create_anthropic_app(*, models: tuple[str, ...] = ("fake-claude",), api_key:
 
 
 __all__ = [
+    "REDACTED_THINKING_TRIGGER",
     "FakeRequestError",
     "anthropic_events",
     "anthropic_message",
@@ -516,6 +589,8 @@ __all__ = [
     "count_tokens",
     "create_anthropic_app",
     "create_chat_completions_app",
+    "redacted_data",
+    "thinking_signature",
 ]
 
 

@@ -12,8 +12,11 @@ import jsonschema
 import pytest
 
 from reference_server.testing.fake_upstreams import (
+    REDACTED_THINKING_TRIGGER,
     create_anthropic_app,
     create_chat_completions_app,
+    redacted_data,
+    thinking_signature,
 )
 
 WEATHER = {"type": "object", "properties": {"city": {"type": "string", "minLength": 2}}, "required": ["city"],
@@ -165,7 +168,7 @@ def an_rebuild(events: list[Any]) -> dict[str, Any]:
             elif d["type"] == "thinking_delta":
                 block["thinking"] += d["thinking"]
             elif d["type"] == "signature_delta":
-                block["signature"] = d["signature"]
+                block["signature"] += d["signature"]
             else:
                 partial[e["index"]] = partial.get(e["index"], "") + d["partial_json"]
         elif e["type"] == "content_block_stop" and e["index"] in partial:
@@ -249,6 +252,63 @@ async def test_anthropic_rejects_what_anthropic_rejects(body: dict[str, Any], pa
     assert resp.status_code == 400 and resp.json()["type"] == "error"
     assert resp.json()["error"]["type"] == "invalid_request_error"
     assert param.split(".")[0] in resp.json()["error"]["message"]
+
+
+THINKING = {"type": "enabled", "budget_tokens": 1024}
+
+
+def tool_loop(*assistant: dict[str, Any], ask: str = "use get_weather") -> dict[str, Any]:
+    """A thinking-enabled request continuing a tool call whose assistant turn is `assistant`."""
+    call = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}
+    return {"model": "m", "max_tokens": 4096, "thinking": THINKING, "tools": AN_TOOLS, "messages": [
+        {"role": "user", "content": ask}, {"role": "assistant", "content": [*assistant, call]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "3C"}]}]}
+
+
+async def test_anthropic_signs_thinking_and_wants_it_back() -> None:
+    first = {"model": "m", "max_tokens": 4096, "thinking": THINKING, "tools": AN_TOOLS,
+             "messages": [{"role": "user", "content": "use get_weather"}]}
+    async with client(create_anthropic_app()) as http:
+        plain = (await http.post("/messages", json=first)).json()
+        streamed = an_rebuild(sse_data((await http.post("/messages", json={**first, "stream": True})).text))
+        thinking = plain["content"][0]
+        signed = await http.post("/messages", json=tool_loop(thinking))
+        refused = {name: await http.post("/messages", json=body) for name, body in {
+            "missing": tool_loop(),
+            "text first": tool_loop({"type": "text", "text": "Checking."}),
+            "altered": tool_loop({**thinking, "thinking": thinking["thinking"] + " "}),
+            "forged": tool_loop({**thinking, "signature": thinking_signature("other")}),
+            "unsigned": tool_loop({"type": "thinking", "thinking": thinking["thinking"]}),
+            "forged redacted": tool_loop({"type": "redacted_thinking", "data": "bm90IGlzc3VlZCBieSB0aGUgZmFrZQ=="}),
+        }.items()}
+        without_thinking = await http.post("/messages", json={**tool_loop(), "thinking": {"type": "disabled"}})
+    assert streamed == plain and [b["type"] for b in plain["content"]] == ["thinking", "tool_use"]
+    assert thinking["signature"] == thinking_signature(thinking["thinking"])
+    assert signed.status_code == 200 and "3C" in signed.json()["content"][-1]["text"]
+    assert without_thinking.status_code == 200  # the rule holds only with thinking enabled
+    for name, r in refused.items():
+        assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", name
+    message = {name: r.json()["error"]["message"] for name, r in refused.items()}
+    assert message["missing"].startswith("messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, "
+                                         "but found `tool_use`. When `thinking` is enabled, a final `assistant` "
+                                         "message must start with a thinking block")
+    assert "but found `text`" in message["text first"]
+    assert message["altered"] == message["forged"] == "messages.1.content.0: Invalid `signature` in `thinking` block"
+    assert message["unsigned"] == "messages.1.content.0.signature: Field required"
+    assert message["forged redacted"] == "messages.1.content.0: Invalid `data` in `redacted_thinking` block"
+
+
+async def test_anthropic_redacted_thinking_on_the_documented_trigger() -> None:
+    ask = f"use get_weather {REDACTED_THINKING_TRIGGER}"
+    first = {"model": "m", "max_tokens": 4096, "thinking": THINKING, "tools": AN_TOOLS,
+             "messages": [{"role": "user", "content": ask}]}
+    async with client(create_anthropic_app()) as http:
+        plain = (await http.post("/messages", json=first)).json()
+        streamed = an_rebuild(sse_data((await http.post("/messages", json={**first, "stream": True})).text))
+        replayed = await http.post("/messages", json=tool_loop(plain["content"][0], ask=ask))
+    block = plain["content"][0]
+    assert streamed == plain and block["type"] == "redacted_thinking" and set(block) == {"type", "data"}
+    assert block["data"] != redacted_data("") and replayed.status_code == 200
 
 
 async def test_anthropic_headers_key_and_models() -> None:
