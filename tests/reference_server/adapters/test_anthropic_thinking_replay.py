@@ -194,7 +194,8 @@ async def test_a_compacted_chain_keeps_the_signatures() -> None:
                                      "context_management": [{"type": "compaction", "compact_threshold": 1}]})
         third = await create(http, {**TURN, "previous_response_id": second["id"], "input": "And tomorrow?"})
         messages = fake.state.requests[-1]["messages"]
-    assert [i["type"] for i in second["output"]][0] == "compaction" and third["status"] == "completed"
+    assert [i["type"] for i in second["output"]] == ["compaction", "reasoning", "message"]
+    assert third["status"] == "completed"
     thinking = [b for m in messages if m["role"] == "assistant" for b in m["content"] if b["type"] == "thinking"]
     assert [b["signature"] for b in thinking] == [first["output"][0]["encrypted_content"],
                                                   second["output"][1]["encrypted_content"]]
