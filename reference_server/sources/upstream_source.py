@@ -119,6 +119,12 @@ class UpstreamSource:
         await self.up.aclose()
 
     async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> UpstreamCall:
+        if req.browser_mode() == "required":
+            # The web search tool is not forwarded (upstream_request): answering anyway would
+            # break the forced choice's contract with a response that never searched.
+            raise APIError(400, f"'tool_choice' forces a web search, which this server cannot run: it relays "
+                                f"to a {self.up.kind} upstream and forwards no hosted tools.",
+                           param="tool_choice", code="unsupported_value")
         request = upstream_request(req, context)
         model = self.up.model(req.model)
         try:

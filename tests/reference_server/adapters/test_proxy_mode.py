@@ -178,6 +178,25 @@ async def test_tool_choice_variants_reach_the_upstream(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
+async def test_a_forced_web_search_is_refused_not_silently_skipped(kind: str) -> None:
+    """Proxy mode forwards no hosted tool: an offered web search is the model's to skip, but a
+    forced one cannot be honoured, so it is a 400 naming tool_choice (before, the response
+    completed without any search, breaking the forced choice's contract)."""
+    web = {"type": "web_search_preview"}
+    async with proxy(kind) as (http, fake):
+        offered = await http.post("/responses", json={"model": "m", "input": "Hello", "tools": [web]})
+        calls = len(fake.state.requests)
+        forced = await http.post("/responses", json={"model": "m", "input": "Hello", "tools": [web],
+                                                     "tool_choice": web, "stream": True})
+        assert len(fake.state.requests) == calls  # refused before anything went upstream
+    assert offered.status_code == 200 and offered.json()["status"] == "completed"
+    assert forced.status_code == 400
+    error = forced.json()["error"]
+    assert error["param"] == "tool_choice" and error["code"] == "unsupported_value"
+    assert "forces a web search" in error["message"] and kind in error["message"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 async def test_background_response_completes(kind: str) -> None:
     async with proxy(kind) as (http, _):
         queued = (await http.post("/responses", json={"model": "m", "input": "Hello", "background": True})).json()
