@@ -256,6 +256,13 @@ def _item_message(item: dict[str, Any], calls: dict[str, str], param: str | None
                 .with_recipient(recipient)
                 .with_content_type("<|constrain|>json"))
     if kind in ("function_call_output", "custom_tool_call_output"):
+        if item.get("call_id") is None:
+            # An output no call asked for (a function_call_output may omit call_id): a message
+            # from the tool it names, in the recipient form its calls would have.
+            author = f"{item.get('namespace') or 'functions'}.{item['name']}"
+            return (Message.from_author_and_content(Author.new(Role.TOOL, author), parts_text(item["output"]))
+                    .with_channel("commentary")
+                    .with_recipient("assistant"))
         caller = calls.get(item["call_id"])
         if caller is None:
             what = "function call" if kind == "function_call_output" else "custom tool call"

@@ -32,7 +32,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..core.service import Prepared, ResponseService
 from ..core.settings import Settings
-from ..protocol.errors import APIError, error_body
+from ..protocol.errors import APIError, error_body, invalid_type
 from ..protocol.events import ResponseEventWriter, new_id
 from ..protocol.request import parse_input
 from ..protocol.sse import dumps
@@ -195,11 +195,15 @@ class _Connection:
                 raise APIError(400, "'background' is not supported over a WebSocket.", param="background",
                                code="unsupported_parameter")
             body["stream"] = True  # implicit over a WebSocket
+            # WebSocket-only: `generate: false` prepares the request's state without model output.
+            generate = body.pop("generate", None)
+            if generate is not None and not isinstance(generate, bool):
+                raise invalid_type("generate", "a boolean", generate)
             if queued:
                 own = body.get("input")
                 own = [{"type": "message", "role": "user", "content": own}] if isinstance(own, str) else own
                 body["input"] = [item for s in queued for item in s.items] + list(own or [])
-            prep = await self.service.prepare(body, local=self.cache)
+            prep = await self.service.prepare(body, local=self.cache, generate=generate is not False)
         except APIError as exc:
             if previous:
                 self.cache.pop(previous, None)  # a failed continuation evicts what it named
