@@ -21,6 +21,7 @@ from openai_harmony import (
     HarmonyError,
     Message,
     ReasoningEffort,
+    RenderConversationConfig,
     Role,
     StreamableParser,
     StreamState,
@@ -280,8 +281,11 @@ def _item_message(item: dict[str, Any], calls: dict[str, str], param: str | None
     return None
 
 
-def render_prompt(encoding: HarmonyEncoding, conversation: Conversation) -> list[int]:
-    return list(encoding.render_conversation_for_completion(conversation, Role.ASSISTANT))
+def render_prompt(encoding: HarmonyEncoding, conversation: Conversation, *, all_turns: bool = False) -> list[int]:
+    """The prompt tokens. Harmony drops the reasoning of turns that ended in a final answer;
+    `all_turns` (`reasoning.context: "all_turns"`) keeps it."""
+    config = RenderConversationConfig(auto_drop_analysis=False) if all_turns else None
+    return list(encoding.render_conversation_for_completion(conversation, Role.ASSISTANT, config))
 
 
 # Every harmony message costs at least `<|start|>`, its role, `<|message|>` and `<|end|>`.

@@ -40,6 +40,7 @@ KNOWN_INCLUDES = frozenset({
 })
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 SUMMARY_MODES = ("auto", "concise", "detailed")
+REASONING_CONTEXTS = ("auto", "current_turn", "all_turns")
 SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 ROLES = ("user", "assistant", "system", "developer")
 USER_PART_TYPES = ("input_text", "input_image", "input_file")
@@ -483,7 +484,13 @@ def _parse_reasoning(value: Any) -> dict[str, Any]:
         if value.get(key) is not None:
             _enum(value[key], f"reasoning.{key}", SUMMARY_MODES)
     summary = value.get("summary") if value.get("summary") is not None else value.get("generate_summary")
-    return {"effort": effort, "summary": summary}
+    out = {"effort": effort, "summary": summary}
+    context = value.get("context")
+    if context is not None:
+        # Echoed as the mode in effect: `auto` is harmony's own, earlier turns' reasoning dropped.
+        context = _enum(context, "reasoning.context", REASONING_CONTEXTS)
+        out["context"] = "current_turn" if context == "auto" else context
+    return out
 
 
 def _parse_text(value: Any) -> dict[str, Any]:

@@ -52,7 +52,10 @@ PARAM_SCHEMAS: dict[str, Schema] = {
     "parallel_tool_calls": nullable(BOOLEAN),
     "reasoning": nullable(closed({
         "effort": nullable(enum(rq.REASONING_EFFORTS)), "summary": nullable(enum(rq.SUMMARY_MODES)),
-        "generate_summary": nullable(enum(rq.SUMMARY_MODES)), "context": IGNORED, "mode": IGNORED,
+        "generate_summary": nullable(enum(rq.SUMMARY_MODES)), "mode": IGNORED,
+        "context": nullable(enum(rq.REASONING_CONTEXTS), "Which earlier turns' reasoning the model reads: "
+                            "`all_turns` keeps it; `current_turn` and `auto` (echoed as `current_turn`) drop the "
+                            "reasoning of turns that ended in a final answer, as harmony does."),
     })),
     "text": nullable(closed({"format": nullable(TEXT_FORMAT),
                              "verbosity": nullable(enum(("low", "medium", "high")))})),
