@@ -3,7 +3,8 @@
 One response runs at a time; `response.create` events queue in arrival order. Each is parsed
 and validated exactly like `POST /v1/responses` (the same `ResponseService`), and its events are
 the same as over SSE, one JSON text message each. What goes wrong is an `error` message
-(`{type, status, error: {type, code, message, param}}`); the socket stays open.
+(`{type, status, error: {type, code, message, param}}`); the socket stays open. A create with
+`generate: false` (WebSocket-only) prepares its state as a completed response with no output.
 
 The connection keeps the conversation of its most recent finished response in memory, so a
 `store: false` response can be continued by `previous_response_id` on the same socket (a new
