@@ -18,6 +18,7 @@ from reference_server.protocol.request import parse_create_request
 from reference_server.sources.adapters.anthropic import responses_to_anthropic_request
 from reference_server.sources.adapters.chat_completions import responses_to_cc_request
 
+from .helpers import assert_conformant
 from .test_requests import assert_error_shape
 from .test_stored_inputs import RecordingBackend
 
@@ -142,3 +143,13 @@ def test_upstream_converters_carry_it_as_user_text() -> None:
     blocks = anthropic[-1]["content"]
     assert blocks[0]["type"] == "tool_result" and blocks[0]["tool_use_id"] == "call_1"
     assert blocks[-1] == {"type": "text", "text": "[output of agent.goal_objective]\nGoal: list the files."}
+
+
+def test_the_checker_passes_a_turn_after_an_uncalled_output(client: TestClient) -> None:
+    """The request-aware rules (call.*, request.*) see the output without call_id in the request
+    and find nothing wrong with the answer."""
+    body = {"model": "m", "input": [USER, CALL, ANSWER, GOAL], "tools": [SHELL], "stream": True}
+    r = client.post("/v1/responses", json=body)
+    assert r.status_code == 200, r.text
+    result = assert_conformant(r.content, request=body)
+    assert result.terminal_response["status"] == "completed"
