@@ -132,8 +132,9 @@ class ResponseService:
         """`large`: the body is big enough that validating it is worth a worker thread (the
         event loop keeps serving other requests meanwhile). `local`: conversations a WebSocket
         connection keeps in memory by response id (`store: false` responses continue from it).
-        `generate=False` (WebSocket `generate: false`): the request's state is prepared and
-        stored as a completed response with no output, to be continued by `previous_response_id`."""
+        `generate=False` (WebSocket `generate: false`; `prompt_cache_options.prewarm` does the
+        same): the request's state is prepared and stored as a completed response with no
+        output, to be continued by `previous_response_id`."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
         if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in req.input_items):
             req.input_items = await anyio.to_thread.run_sync(resolve_inputs, req.input_items, self.store, self.sealer)
@@ -153,12 +154,14 @@ class ResponseService:
         if any(item.get("type") == "compaction" for item in context):
             # An earlier response compacted automatically: its item stands for the window before it.
             context = await anyio.to_thread.run_sync(resolve_inputs, context, self.store, self.sealer)
+        no_output = "generate" if not generate else "prompt_cache_options.prewarm" if req.prewarm else None
         if req.compaction_trigger:
-            if not generate:
-                raise APIError(400, "'generate': false cannot be combined with a 'compaction_trigger' item: the "
-                                    "compaction item is the response's output.", param="generate",
-                               code="invalid_value")
+            if no_output is not None:
+                raise APIError(400, f"'{no_output}' asks for no output, which cannot be combined with a "
+                                    "'compaction_trigger' item: the compaction item is that response's output.",
+                               param=no_output, code="invalid_value")
             return await self._prepare_trigger(req, context)
+        generate = no_output is None
         plan = await self.source.plan(req, context)
         prepared = Prepared(req, context, plan, self._writer(req), generate=generate)
         if req.compaction and generate:

@@ -160,6 +160,8 @@ class CreateRequest:
     image: dict[str, Any] | None = None
     background_options: dict[str, Any] | None = None
     prompt_cache_options: dict[str, Any] | None = None
+    # `prompt_cache_options.prewarm`: prepare the request's state, generate nothing.
+    prewarm: bool = False
     # `context_management` compaction: on, and its prompt-token threshold (None: the server's).
     compaction: bool = False
     # A `compaction_trigger` ended the input: compact the conversation now, generate nothing.
@@ -415,6 +417,7 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.background_options = options.background_options(body.get("background_options"),
                                                          background=req.background, stream=req.stream)
     req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
+    req.prewarm = options.prewarm(body.get("prompt_cache_options"))
     req.compaction, req.compact_threshold = options.context_management(body.get("context_management"))
     if req.background and not req.store:
         raise _invalid("background", "Background mode requires 'store' to be true.")

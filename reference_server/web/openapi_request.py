@@ -96,7 +96,8 @@ PARAM_SCHEMAS: dict[str, Schema] = {
     "prompt_cache_options": nullable(closed({
         "comparison_response_id": nullable(STRING),
         "mode": nullable(enum(("implicit", "explicit"))),
-        "prewarm": nullable({"type": "boolean", "const": False}, "`true` (no output) is not supported."),
+        "prewarm": nullable(BOOLEAN, "`true`: no output; the response completes with `output: []` and its id "
+                                     "continues by `previous_response_id` (WebSocket `generate: false` over HTTP)."),
         "ttl": nullable(enum(("30m", "12h")))})),
     "context_management": nullable(
         {"type": "array", "maxItems": 1, "items": closed({

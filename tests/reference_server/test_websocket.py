@@ -16,7 +16,7 @@ from websockets.sync.client import connect as ws_connect
 from reference_server import create_app
 from reference_server.core.settings import Settings
 
-from .helpers import ServerThread, serve
+from .helpers import ServerThread, assert_conformant, serve, sse_events
 
 KEY = "sk-test-ws"
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -438,3 +438,25 @@ def test_generate_must_be_a_boolean_and_true_generates(server: ServerThread) -> 
         ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi", "generate": True}))
         done = _raw_until(ws, *TERMINAL)[-1]["response"]
         assert done["status"] == "completed" and done["output"] and done["usage"]["output_tokens"] > 0
+
+
+def test_prompt_cache_prewarm_is_generate_false_over_http(server: ServerThread) -> None:
+    """`prompt_cache_options.prewarm: true` "overrides the generate field to false" (the SDK):
+    over HTTP too, the response completes with no output and its id continues."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20) as http:
+        body = {"model": "m", "input": "The secret word is kumquat.", "prompt_cache_options": {"prewarm": True}}
+        prepared = http.post("/v1/responses", json=body).json()
+        assert prepared["status"] == "completed" and prepared["output"] == []
+        assert prepared["usage"]["output_tokens"] == 0
+        assert prepared["prompt_cache_options"] == {"mode": "implicit", "ttl": "30m", "comparison_response_id": None}
+        streamed = http.post("/v1/responses", json={**body, "stream": True}).content
+        assert [e["type"] for e in sse_events(streamed)] == ["response.created", "response.in_progress",
+                                                             "response.completed"]
+        assert_conformant(streamed, request={**body, "stream": True})
+        chained = http.post("/v1/responses", json={"model": "m", "input": "Which word?",
+                                                   "previous_response_id": prepared["id"]}).json()
+        alone = http.post("/v1/responses", json={"model": "m", "input": "Which word?"}).json()
+        assert chained["output"] and chained["usage"]["input_tokens"] > alone["usage"]["input_tokens"]
+        refused = http.post("/v1/responses", json={**body, "input": [{"role": "user", "content": "x"},
+                                                                     {"type": "compaction_trigger"}]})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "prompt_cache_options.prewarm"
