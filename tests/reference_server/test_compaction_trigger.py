@@ -94,3 +94,9 @@ def test_a_lone_trigger_compacts_the_previous_response(recording: tuple[TestClie
     assert r.status_code == 400
     error = assert_error_shape(r.json())
     assert error["param"] == "input" and error["message"].startswith("Nothing to compact")
+
+
+def test_the_compact_endpoint_takes_a_trigger_as_what_it_does_anyway(client: TestClient) -> None:
+    r = client.post("/v1/responses/compact", json={"model": "m", "input": [SECRET, TRIGGER]})
+    assert r.status_code == 200, r.text
+    assert [i["type"] for i in r.json()["output"]] == ["message", "compaction"]
