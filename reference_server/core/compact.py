@@ -47,6 +47,8 @@ async def compact(service: ResponseService, body: Any) -> dict[str, Any]:
     previous = _str_param(body, "previous_response_id")
     _str_param(body, "instructions")
     items = parse_input(body["input"]) if body.get("input") is not None else []
+    # A `compaction_trigger` asks for what this endpoint does anyway.
+    items = [item for item in items if item["type"] != "compaction_trigger"]
     if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in items):
         items = await anyio.to_thread.run_sync(resolve_inputs, items, service.store, service.sealer)
     context: list[dict[str, Any]] = []

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import anyio
 
 from ..protocol.errors import APIError
-from ..protocol.events import Event, ResponseEventWriter, obfuscate
+from ..protocol.events import Event, ResponseEventWriter, make_usage, obfuscate
 from ..protocol.request import CreateRequest, check_json_mention, parse_create_request
 from .inputs import resolve_inputs
 from .sealing import STORE_SECRET_NAME, ReasoningSealer, key_from_passphrase, new_key
@@ -49,8 +49,12 @@ class Prepared:
     # Set while the response runs (WebSocket steering): a source that can, ends the response at
     # the next item boundary as `incomplete` with this reason instead of running to the end.
     stop_at_boundary: str | None = None
-    # Automatic compaction (`context_management`): the sealed window the compaction item carries.
+    # Automatic compaction (`context_management`) or a `compaction_trigger` item: the sealed
+    # window the compaction item carries.
     compaction: str | None = None
+    # False: the response ends right after its compaction item, if any, without sampling
+    # (WebSocket `generate: false`, or a `compaction_trigger` request).
+    generate: bool = True
 
 
 class ResponseSource(Protocol):
@@ -129,10 +133,13 @@ class ResponseService:
 
     # ------------------------------------------------------------------ preparation
     async def prepare(self, body: Any, *, large: bool = False,
-                      local: Mapping[str, list[dict[str, Any]]] | None = None) -> Prepared:
+                      local: Mapping[str, list[dict[str, Any]]] | None = None, generate: bool = True) -> Prepared:
         """`large`: the body is big enough that validating it is worth a worker thread (the
         event loop keeps serving other requests meanwhile). `local`: conversations a WebSocket
-        connection keeps in memory by response id (`store: false` responses continue from it)."""
+        connection keeps in memory by response id (`store: false` responses continue from it).
+        `generate=False` (WebSocket `generate: false`; `prompt_cache_options.prewarm` does the
+        same): the request's state is prepared and stored as a completed response with no
+        output, to be continued by `previous_response_id`."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
         own_seal = not self.source.upstream_seals_reasoning
         if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in req.input_items):
@@ -155,13 +162,46 @@ class ResponseService:
             # An earlier response compacted automatically: its item stands for the window before it.
             context = await anyio.to_thread.run_sync(
                 functools.partial(resolve_inputs, open_reasoning=own_seal), context, self.store, self.sealer)
+        no_output = "generate" if not generate else "prompt_cache_options.prewarm" if req.prewarm else None
+        if req.compaction_trigger:
+            if no_output is not None:
+                raise APIError(400, f"'{no_output}' asks for no output, which cannot be combined with a "
+                                    "'compaction_trigger' item: the compaction item is that response's output.",
+                               param=no_output, code="invalid_value")
+            return await self._prepare_trigger(req, context)
+        generate = no_output is None
         plan = await self.source.plan(req, context)
-        seal = self.sealer.seal if own_seal and "reasoning.encrypted_content" in req.include else None
-        writer = ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style, seal_reasoning=seal)
-        prepared = Prepared(req, context, plan, writer)
-        if req.compaction:
+        prepared = Prepared(req, context, plan, self._writer(req), generate=generate)
+        if req.compaction and generate:
             prepared.compaction = await self._compaction(req, context, plan)
         return prepared
+
+    def _writer(self, req: CreateRequest) -> ResponseEventWriter:
+        own_seal = not self.source.upstream_seals_reasoning  # an Anthropic signature stays as it came
+        seal = self.sealer.seal if own_seal and "reasoning.encrypted_content" in req.include else None
+        return ResponseEventWriter(req.echo_fields(), error_style=self.settings.error_style, seal_reasoning=seal)
+
+    async def _prepare_trigger(self, req: CreateRequest, context: list[dict[str, Any]]) -> Prepared:
+        """A request ending with `compaction_trigger`: its output is one `compaction` item sealing
+        the conversation (as `/responses/compact` seals it) and nothing else. No prompt is built,
+        so a conversation too long for the context window can still be compacted."""
+        window = [*context, *req.input_items]
+        if not window:
+            raise APIError(400, "Nothing to compact: the 'compaction_trigger' item needs input items before it "
+                                "or a 'previous_response_id'.", param="input", code="invalid_value")
+        prepared = Prepared(req, context, None, self._writer(req), generate=False)
+        prepared.compaction = await anyio.to_thread.run_sync(self.sealer.seal_window, window)
+        return prepared
+
+    async def _input_tokens(self, prep: Prepared) -> int:
+        """The prompt's size: its rendered tokens where the source rendered one (a token
+        backend), else the conversation's JSON in o200k tokens."""
+        prompt = getattr(prep.plan, "prompt_tokens", None)
+        if prompt is not None:
+            return len(prompt)
+        from ..protocol.vocab import count_item_tokens  # tiktoken loads on first use
+
+        return await anyio.to_thread.run_sync(count_item_tokens, [*prep.context, *prep.request.input_items])
 
     async def _compaction(self, req: CreateRequest, context: list[dict[str, Any]], plan: Any) -> str | None:
         """The sealed window when the prompt reaches the compaction threshold, else None. The
@@ -219,7 +259,7 @@ class ResponseService:
         If the consumer goes away (disconnect, cancel), the source is closed at once and the
         response is stored `cancelled`."""
         writer = prep.writer
-        events = self.source.run(prep)
+        events = self.source.run(prep) if prep.generate else None
         persisted = False
         pad = prep.request.stream and prep.request.include_obfuscation
         try:
@@ -228,6 +268,13 @@ class ResponseService:
                 # model continues from the window the item stands for.
                 for event in writer.add_compaction(prep.compaction)[1]:
                     yield event
+            if events is None:
+                if writer.phase == "in_progress":
+                    terminal = writer.complete(make_usage(await self._input_tokens(prep), 0))
+                    await self._persist(prep)
+                    for event in terminal:
+                        yield event
+                return
             try:
                 async for event in events:
                     if writer.phase == "done" and not persisted:

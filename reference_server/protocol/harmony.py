@@ -21,6 +21,7 @@ from openai_harmony import (
     HarmonyError,
     Message,
     ReasoningEffort,
+    RenderConversationConfig,
     Role,
     StreamableParser,
     StreamState,
@@ -256,6 +257,13 @@ def _item_message(item: dict[str, Any], calls: dict[str, str], param: str | None
                 .with_recipient(recipient)
                 .with_content_type("<|constrain|>json"))
     if kind in ("function_call_output", "custom_tool_call_output"):
+        if item.get("call_id") is None:
+            # An output no call asked for (a function_call_output may omit call_id): a message
+            # from the tool it names, in the recipient form its calls would have.
+            author = f"{item.get('namespace') or 'functions'}.{item['name']}"
+            return (Message.from_author_and_content(Author.new(Role.TOOL, author), parts_text(item["output"]))
+                    .with_channel("commentary")
+                    .with_recipient("assistant"))
         caller = calls.get(item["call_id"])
         if caller is None:
             what = "function call" if kind == "function_call_output" else "custom tool call"
@@ -273,8 +281,11 @@ def _item_message(item: dict[str, Any], calls: dict[str, str], param: str | None
     return None
 
 
-def render_prompt(encoding: HarmonyEncoding, conversation: Conversation) -> list[int]:
-    return list(encoding.render_conversation_for_completion(conversation, Role.ASSISTANT))
+def render_prompt(encoding: HarmonyEncoding, conversation: Conversation, *, all_turns: bool = False) -> list[int]:
+    """The prompt tokens. Harmony drops the reasoning of turns that ended in a final answer;
+    `all_turns` (`reasoning.context: "all_turns"`) keeps it."""
+    config = RenderConversationConfig(auto_drop_analysis=False) if all_turns else None
+    return list(encoding.render_conversation_for_completion(conversation, Role.ASSISTANT, config))
 
 
 # Every harmony message costs at least `<|start|>`, its role, `<|message|>` and `<|end|>`.

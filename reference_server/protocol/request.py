@@ -40,6 +40,7 @@ KNOWN_INCLUDES = frozenset({
 })
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 SUMMARY_MODES = ("auto", "concise", "detailed")
+REASONING_CONTEXTS = ("auto", "current_turn", "all_turns")
 SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 ROLES = ("user", "assistant", "system", "developer")
 USER_PART_TYPES = ("input_text", "input_image", "input_file")
@@ -159,8 +160,12 @@ class CreateRequest:
     image: dict[str, Any] | None = None
     background_options: dict[str, Any] | None = None
     prompt_cache_options: dict[str, Any] | None = None
+    # `prompt_cache_options.prewarm`: prepare the request's state, generate nothing.
+    prewarm: bool = False
     # `context_management` compaction: on, and its prompt-token threshold (None: the server's).
     compaction: bool = False
+    # A `compaction_trigger` ended the input: compact the conversation now, generate nothing.
+    compaction_trigger: bool = False
     compact_threshold: int | None = None
 
     def echo_fields(self) -> dict[str, Any]:
@@ -364,8 +369,12 @@ def parse_create_request(body: Any) -> CreateRequest:
             raise _missing("input")
         req.input_items = []
     else:
-        raw_input, extra_tools = _split_additional_tools(raw_input)
-        req.input_items = parse_input(raw_input)
+        if isinstance(raw_input, list):
+            kept, extra_tools = _split_additional_tools(raw_input)
+            req.input_items = [_parse_item(raw, f"input[{i}]") for i, raw in kept]
+            req.compaction_trigger = _take_compaction_trigger(req.input_items, [i for i, _ in kept], len(raw_input))
+        else:
+            req.input_items = parse_input(raw_input)
 
     req.tools = _parse_tools(body.get("tools"))
     req.tools += _additional_tools(extra_tools, req.tools)
@@ -408,6 +417,7 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.background_options = options.background_options(body.get("background_options"),
                                                          background=req.background, stream=req.stream)
     req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
+    req.prewarm = options.prewarm(body.get("prompt_cache_options"))
     req.compaction, req.compact_threshold = options.context_management(body.get("context_management"))
     if req.background and not req.store:
         raise _invalid("background", "Background mode requires 'store' to be true.")
@@ -477,7 +487,13 @@ def _parse_reasoning(value: Any) -> dict[str, Any]:
         if value.get(key) is not None:
             _enum(value[key], f"reasoning.{key}", SUMMARY_MODES)
     summary = value.get("summary") if value.get("summary") is not None else value.get("generate_summary")
-    return {"effort": effort, "summary": summary}
+    out = {"effort": effort, "summary": summary}
+    context = value.get("context")
+    if context is not None:
+        # Echoed as the mode in effect: `auto` is harmony's own, earlier turns' reasoning dropped.
+        context = _enum(context, "reasoning.context", REASONING_CONTEXTS)
+        out["context"] = "current_turn" if context == "auto" else context
+    return out
 
 
 def _parse_text(value: Any) -> dict[str, Any]:
@@ -809,19 +825,34 @@ def _parse_tool_choice(value: Any, tools: list[Tool]) -> Any:
 
 
 # ---------------------------------------------------------------------------- input items
-def _split_additional_tools(value: Any) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
-    """Take the `additional_tools` items out of `input`. Codex (0.171) declares its tools this way,
-    as a developer input item carrying tool definitions, instead of in `tools`; the live API
-    accepts it, and the tools it lists are offered to the model like those in `tools`."""
-    if not isinstance(value, list):
-        return value, []
+def _split_additional_tools(value: list[Any]) -> tuple[list[tuple[int, Any]], list[tuple[str, dict[str, Any]]]]:
+    """Take the `additional_tools` items out of `input` (the others keep their index, so errors
+    name the item as sent). Codex (0.171) declares its tools this way, as a developer input item
+    carrying tool definitions, instead of in `tools`; the live API accepts it, and the tools it
+    lists are offered to the model like those in `tools`."""
     kept, found = [], []
     for i, raw in enumerate(value):
         if isinstance(raw, dict) and raw.get("type") == "additional_tools":
             found.append((f"input[{i}]", raw))
         else:
-            kept.append(raw)
+            kept.append((i, raw))
     return kept, found
+
+
+def _take_compaction_trigger(items: list[dict[str, Any]], indices: list[int], count: int) -> bool:
+    """Remove the `compaction_trigger` item from `items` (in place): whether there was one. It
+    asks for this request to compact the conversation instead of answering, and must be the last
+    input item (the live API's rule and message)."""
+    found = False
+    for position in reversed(range(len(items))):
+        if items[position]["type"] != "compaction_trigger":
+            continue
+        index = indices[position]
+        if index != count - 1:
+            raise _invalid(f"input[{index}]", "The 'compaction_trigger' item must be the final input item.")
+        del items[position]
+        found = True
+    return found
 
 
 def _additional_tools(items: list[tuple[str, dict[str, Any]]], tools: list[Tool]) -> list[Tool]:
@@ -887,21 +918,7 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
             call["namespace"] = namespace
         return call
     if kind in ("function_call_output", "custom_tool_call_output"):
-        # `caller`, and a function output's `name` / `namespace`, are accepted as the API's input
-        # types declare them; the output is matched to its call by `call_id` alone.
-        extra = {"name", "namespace"} if kind == "function_call_output" else set()
-        _no_extra(raw, param, {"type", "id", "call_id", "output", "status", "caller", *extra})
-        call_id = _str(raw, "call_id", f"{param}.call_id", required=True, allow_empty=False)
-        output = raw.get("output")
-        if output is None:
-            raise _missing(f"{param}.output")
-        if isinstance(output, list):
-            output = [_parse_part(p, f"{param}.output[{j}]", USER_PART_TYPES) for j, p in enumerate(output)]
-        elif not isinstance(output, str):
-            raise _type_error(f"{param}.output", "a string or an array of content parts", output)
-        prefix = "fco" if kind == "function_call_output" else "ctco"
-        return {"id": raw.get("id") or new_id(prefix), "type": kind, "call_id": call_id,
-                "output": output, "status": "completed"}
+        return _parse_call_output(raw, param, kind)
     if kind == "reasoning":
         _no_extra(raw, param, {"type", "id", "summary", "content", "encrypted_content", "status"})
         out_summary = _text_parts(raw, "summary", param, "summary_text")
@@ -916,6 +933,11 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
         _no_extra(raw, param, {"type", "id", "encrypted_content", "created_by"})
         blob = _str(raw, "encrypted_content", f"{param}.encrypted_content", required=True, allow_empty=False)
         return {"id": _str(raw, "id", f"{param}.id") or new_id("cmp"), "type": "compaction", "encrypted_content": blob}
+    if kind == "compaction_trigger":
+        # A request marker, not conversation: the service takes it out (it must be the last item).
+        _no_extra(raw, param, {"type", "id"})
+        _str(raw, "id", f"{param}.id")
+        return {"type": "compaction_trigger"}
     if kind == "item_reference":
         # Resolved against the store by the service (which knows it); the parser only checks the shape.
         _no_extra(raw, param, {"type", "id"})
@@ -925,7 +947,58 @@ def _parse_item(raw: Any, param: str) -> dict[str, Any]:
         raise _missing(f"{param}.type")
     raise _invalid(f"{param}.type", f"Invalid value for '{param}.type': {kind!r}. Supported values are: "
                                     "'message', 'function_call', 'function_call_output', 'custom_tool_call', "
-                                    "'custom_tool_call_output', 'reasoning', 'compaction' and 'item_reference'.")
+                                    "'custom_tool_call_output', 'reasoning', 'compaction', 'compaction_trigger' "
+                                    "and 'item_reference'.")
+
+
+_CALLERS = ("direct", "program")
+
+
+def _parse_call_output(raw: dict[str, Any], param: str, kind: str) -> dict[str, Any]:
+    """A function or custom tool call's output. A function output may omit `call_id` (openai-python
+    3.54 declares it optional): it is then an output no call asked for, which `name` (and
+    `namespace`) attribute to a tool; Codex sends its goal tool's state that way. `name`,
+    `namespace` and `caller` are kept as sent, so the stored item reads back unchanged."""
+    function = kind == "function_call_output"
+    extra = {"name", "namespace"} if function else set()
+    _no_extra(raw, param, {"type", "id", "call_id", "output", "status", "caller", *extra})
+    call_id = _str(raw, "call_id", f"{param}.call_id", required=not function, allow_empty=False)
+    name = _str(raw, "name", f"{param}.name", allow_empty=False) if function else None
+    namespace = _str(raw, "namespace", f"{param}.namespace", allow_empty=False) if function else None
+    if call_id is None and name is None:
+        raise APIError(400, f"Missing required parameter: '{param}.call_id' (a function_call_output without "
+                            "a call_id must name its tool in 'name').", param=f"{param}.call_id",
+                       code="missing_required_parameter")
+    output = raw.get("output")
+    if output is None:
+        raise _missing(f"{param}.output")
+    if isinstance(output, list):
+        output = [_parse_part(p, f"{param}.output[{j}]", USER_PART_TYPES) for j, p in enumerate(output)]
+    elif not isinstance(output, str):
+        raise _type_error(f"{param}.output", "a string or an array of content parts", output)
+    item: dict[str, Any] = {"id": raw.get("id") or new_id("fco" if function else "ctco"), "type": kind}
+    if call_id is not None:
+        item["call_id"] = call_id
+    item |= {"output": output, "status": "completed"}
+    for key, value in (("name", name), ("namespace", namespace), ("caller", _parse_caller(raw, param))):
+        if value is not None:
+            item[key] = value
+    return item
+
+
+def _parse_caller(raw: dict[str, Any], param: str) -> dict[str, Any] | None:
+    value = raw.get("caller")
+    if value is None:
+        return None
+    where = f"{param}.caller"
+    value = _obj(value, where)
+    kind = _required_enum(value, "type", f"{where}.type", _CALLERS)
+    if kind == "direct":
+        _no_extra(value, where, {"type"})
+        return {"type": "direct"}
+    _no_extra(value, where, {"type", "caller_id"})
+    caller_id = _str(value, "caller_id", f"{where}.caller_id", required=True, allow_empty=False)
+    return {"type": "program", "caller_id": caller_id}
 
 
 _ITEM_TYPES = ("message", "function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output",

@@ -118,7 +118,7 @@ def background_options(value: Any, *, background: bool, stream: bool) -> dict[st
 
 def prompt_cache_options(value: Any) -> dict[str, Any] | None:
     """Echoed with defaults filled in. The server's prefix reuse does not depend on breakpoints,
-    so `mode` and `ttl` change nothing; `prewarm: true` (no output at all) is refused."""
+    so `mode` and `ttl` change nothing; `prewarm` is read by `prewarm()`."""
     if value is None:
         return None
     obj = _object(value, "prompt_cache_options", {"comparison_response_id", "mode", "prewarm", "ttl"})
@@ -127,13 +127,16 @@ def prompt_cache_options(value: Any) -> dict[str, Any] | None:
     prewarm = obj.get("prewarm")
     if prewarm is not None and not isinstance(prewarm, bool):
         raise _type_error("prompt_cache_options.prewarm", "a boolean", prewarm)
-    if prewarm:
-        raise APIError(400, "'prompt_cache_options.prewarm' is not supported by this server: every request "
-                            "generates output.", param="prompt_cache_options.prewarm", code="unsupported_parameter")
     comparison = obj.get("comparison_response_id")
     if comparison is not None and not isinstance(comparison, str):
         raise _type_error("prompt_cache_options.comparison_response_id", "a string", comparison)
     return {"mode": mode, "ttl": ttl, "comparison_response_id": comparison}
+
+
+def prewarm(value: Any) -> bool:
+    """`prompt_cache_options.prewarm` of a validated body: true means no output (the SDK: it
+    "overrides the `generate` field to `false`"), the request's state prepared to continue from."""
+    return isinstance(value, dict) and value.get("prewarm") is True
 
 
 def context_management(value: Any) -> tuple[bool, int | None]:

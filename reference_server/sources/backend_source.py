@@ -140,7 +140,7 @@ class BackendSource:
             estimate = estimate_prompt_tokens(conversation, o200k_tiktoken().encode_ordinary, clearly_over)
             if estimate > clearly_over:
                 raise _too_long(f"more than {clearly_over} tokens", window)
-        prompt = render_prompt(self.encoding, conversation)
+        prompt = render_prompt(self.encoding, conversation, all_turns=req.reasoning.get("context") == "all_turns")
         if len(prompt) >= window:
             raise _too_long(f"{len(prompt)} tokens", window)
         return prompt

@@ -89,7 +89,7 @@ def _check_tool_outputs(items: list[dict[str, Any]], offset: int) -> None:
     for position, item in enumerate(items):
         if item.get("type") == "function_call":
             calls.add(item["call_id"])
-        elif item.get("type") == "function_call_output" and item["call_id"] not in calls:
+        elif item.get("type") == "function_call_output" and "call_id" in item and item["call_id"] not in calls:
             param = f"input[{position - offset}].call_id" if position >= offset else "previous_response_id"
             raise APIError(400, f"No tool call found for function call output with call_id {item['call_id']}.",
                            param=param, code="invalid_value")

@@ -72,13 +72,24 @@ def _call(kind: str, body: str) -> Schema:
                   ("type", "call_id", "name", body))
 
 
-def _call_output(kind: str, answers: str) -> Schema:
-    extra = {"name": IGNORED, "namespace": IGNORED} if kind == "function_call_output" else {}
-    return closed({**_common(kind),
-                   "call_id": {**NON_EMPTY, "description": f"The `call_id` of a `{answers}` earlier in the "
-                                                           "conversation."},
-                   "output": {"anyOf": [STRING, parts(rq.USER_PART_TYPES)]}, "caller": IGNORED, **extra},
-                  ("type", "call_id", "output"))
+CALLER: Schema = nullable({"anyOf": [
+    closed({"type": const("direct")}, ("type",)),
+    closed({"type": const("program"), "caller_id": NON_EMPTY}, ("type", "caller_id")),
+]})
+
+
+def _call_output(kind: str, answers: str) -> list[Schema]:
+    call_id = {**NON_EMPTY, "description": f"The `call_id` of a `{answers}` earlier in the conversation."}
+    props = {**_common(kind), "call_id": call_id, "output": {"anyOf": [STRING, parts(rq.USER_PART_TYPES)]},
+             "caller": CALLER}
+    if kind != "function_call_output":
+        return [closed(props, ("type", "call_id", "output"))]
+    props |= {"name": nullable(NON_EMPTY), "namespace": nullable(NON_EMPTY)}
+    uncalled = {**props, "call_id": NULL, "name": {**NON_EMPTY, "description": "The tool the output comes from."}}
+    return [closed(props, ("type", "call_id", "output")),
+            closed(uncalled, ("type", "name", "output"),
+                   description="An output no call asked for (no `call_id`), from the tool `name` and `namespace` "
+                               "name.")]
 
 
 ITEM_VARIANTS: dict[str, list[Schema]] = {
@@ -86,8 +97,8 @@ ITEM_VARIANTS: dict[str, list[Schema]] = {
                 _message(("assistant",), rq.ASSISTANT_PART_TYPES, assistant=True)],
     "function_call": [_call("function_call", "arguments")],
     "custom_tool_call": [_call("custom_tool_call", "input")],
-    "function_call_output": [_call_output("function_call_output", "function_call")],
-    "custom_tool_call_output": [_call_output("custom_tool_call_output", "custom_tool_call")],
+    "function_call_output": _call_output("function_call_output", "function_call"),
+    "custom_tool_call_output": _call_output("custom_tool_call_output", "custom_tool_call"),
     "reasoning": [closed({**_common("reasoning"), "summary": _text_parts("summary_text"),
                           "content": _text_parts("reasoning_text"),
                           "encrypted_content": nullable(STRING, "As this server sent it with `include: "
@@ -100,6 +111,9 @@ ITEM_VARIANTS: dict[str, list[Schema]] = {
                            "encrypted_content": {**NON_EMPTY, "description": "A compaction item's sealed window, "
                                                  "as this server returned it; it stands for every item before it."}},
                           ("type", "encrypted_content"))],
+    "compaction_trigger": [closed({"type": const("compaction_trigger"), "id": nullable(STRING)}, ("type",),
+                                  description="Compacts the conversation instead of answering: the output is one "
+                                              "`compaction` item. Must be the last input item.")],
 }
 INPUT_ITEM: Schema = {"anyOf": [variant for variants in ITEM_VARIANTS.values() for variant in variants]}
 INPUT: Schema = {"anyOf": [

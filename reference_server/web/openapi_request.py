@@ -52,7 +52,10 @@ PARAM_SCHEMAS: dict[str, Schema] = {
     "parallel_tool_calls": nullable(BOOLEAN),
     "reasoning": nullable(closed({
         "effort": nullable(enum(rq.REASONING_EFFORTS)), "summary": nullable(enum(rq.SUMMARY_MODES)),
-        "generate_summary": nullable(enum(rq.SUMMARY_MODES)), "context": IGNORED, "mode": IGNORED,
+        "generate_summary": nullable(enum(rq.SUMMARY_MODES)), "mode": IGNORED,
+        "context": nullable(enum(rq.REASONING_CONTEXTS), "Which earlier turns' reasoning the model reads: "
+                            "`all_turns` keeps it; `current_turn` and `auto` (echoed as `current_turn`) drop the "
+                            "reasoning of turns that ended in a final answer, as harmony does."),
     })),
     "text": nullable(closed({"format": nullable(TEXT_FORMAT),
                              "verbosity": nullable(enum(("low", "medium", "high")))})),
@@ -93,7 +96,8 @@ PARAM_SCHEMAS: dict[str, Schema] = {
     "prompt_cache_options": nullable(closed({
         "comparison_response_id": nullable(STRING),
         "mode": nullable(enum(("implicit", "explicit"))),
-        "prewarm": nullable({"type": "boolean", "const": False}, "`true` (no output) is not supported."),
+        "prewarm": nullable(BOOLEAN, "`true`: no output; the response completes with `output: []` and its id "
+                                     "continues by `previous_response_id` (WebSocket `generate: false` over HTTP)."),
         "ttl": nullable(enum(("30m", "12h")))})),
     "context_management": nullable(
         {"type": "array", "maxItems": 1, "items": closed({

@@ -3,7 +3,8 @@
 One response runs at a time; `response.create` events queue in arrival order. Each is parsed
 and validated exactly like `POST /v1/responses` (the same `ResponseService`), and its events are
 the same as over SSE, one JSON text message each. What goes wrong is an `error` message
-(`{type, status, error: {type, code, message, param}}`); the socket stays open.
+(`{type, status, error: {type, code, message, param}}`); the socket stays open. A create with
+`generate: false` (WebSocket-only) prepares its state as a completed response with no output.
 
 The connection keeps the conversation of its most recent finished response in memory, so a
 `store: false` response can be continued by `previous_response_id` on the same socket (a new
@@ -32,7 +33,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from ..core.service import Prepared, ResponseService
 from ..core.settings import Settings
-from ..protocol.errors import APIError, error_body
+from ..protocol.errors import APIError, error_body, invalid_type
 from ..protocol.events import ResponseEventWriter, new_id
 from ..protocol.request import parse_input
 from ..protocol.sse import dumps
@@ -195,11 +196,15 @@ class _Connection:
                 raise APIError(400, "'background' is not supported over a WebSocket.", param="background",
                                code="unsupported_parameter")
             body["stream"] = True  # implicit over a WebSocket
+            # WebSocket-only: `generate: false` prepares the request's state without model output.
+            generate = body.pop("generate", None)
+            if generate is not None and not isinstance(generate, bool):
+                raise invalid_type("generate", "a boolean", generate)
             if queued:
                 own = body.get("input")
                 own = [{"type": "message", "role": "user", "content": own}] if isinstance(own, str) else own
                 body["input"] = [item for s in queued for item in s.items] + list(own or [])
-            prep = await self.service.prepare(body, local=self.cache)
+            prep = await self.service.prepare(body, local=self.cache, generate=generate is not False)
         except APIError as exc:
             if previous:
                 self.cache.pop(previous, None)  # a failed continuation evicts what it named

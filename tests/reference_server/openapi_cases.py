@@ -51,7 +51,10 @@ class Consistency:
             kind = item.get("type")
             if kind in ("function_call", "custom_tool_call"):
                 calls.add(item.get("call_id"))  # type: ignore[arg-type]
-            elif kind in ("function_call_output", "custom_tool_call_output") and item.get("call_id") not in calls:
+            elif kind == "compaction_trigger" and (item is not items[-1] or len(items) == 1):
+                continue  # it must be the last item, after something to compact (described, not in the schema)
+            elif kind in ("function_call_output", "custom_tool_call_output") and item.get("call_id") is not None \
+                    and item.get("call_id") not in calls:
                 fixed.append({"type": "function_call", "call_id": item["call_id"], "name": "f", "arguments": "{}"})
                 calls.add(item["call_id"])
             elif kind == "item_reference" or (kind is None and "id" in item and not {"role", "content"} & set(item)):

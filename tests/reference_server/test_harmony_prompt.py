@@ -499,3 +499,36 @@ def test_a_long_text_is_sized_in_slices() -> None:
     whole = len(encode(long_text))
     headers = 2 * MIN_TOKENS_PER_MESSAGE  # system and user
     assert whole + headers <= estimate <= whole + headers + len(seen)
+
+
+def test_reasoning_context_all_turns_keeps_earlier_reasoning(encoding: Any) -> None:
+    turns = [{"role": "user", "content": "Pick a number."},
+             {"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "Seven is lucky."}]},
+             {"role": "assistant", "content": "Seven."},
+             {"role": "user", "content": "Why?"}]
+
+    def prompt(context: str | None) -> str:
+        reasoning = {"context": context} if context else None
+        req = parse_create_request({"model": "m", "input": turns, "reasoning": reasoning})
+        all_turns = req.reasoning.get("context") == "all_turns"
+        return str(encoding.decode(render_prompt(encoding, build_conversation(req, []), all_turns=all_turns)))
+
+    assert "Seven is lucky." in prompt("all_turns")
+    for dropped in (None, "auto", "current_turn"):
+        assert "Seven is lucky." not in prompt(dropped)
+    assert parse_create_request({"model": "m", "input": "x", "reasoning": {"context": "auto"}}).reasoning == {
+        "effort": None, "summary": None, "context": "current_turn"}
+    with pytest.raises(Exception, match=r"reasoning\.context"):
+        parse_create_request({"model": "m", "input": "x", "reasoning": {"context": "everything"}})
+
+
+def test_reasoning_context_is_echoed_and_reaches_the_backend(client: Any) -> None:
+    body = {"model": "m", "input": [{"role": "user", "content": "Hi."},
+                                    {"type": "reasoning", "summary": [],
+                                     "content": [{"type": "reasoning_text", "text": "Greet back."}]},
+                                    {"role": "assistant", "content": "Hello."},
+                                    {"role": "user", "content": "Again."}]}
+    kept = client.post("/v1/responses", json={**body, "reasoning": {"context": "all_turns"}}).json()
+    dropped = client.post("/v1/responses", json=body).json()
+    assert kept["reasoning"]["context"] == "all_turns" and "context" not in dropped["reasoning"]
+    assert kept["usage"]["input_tokens"] > dropped["usage"]["input_tokens"]

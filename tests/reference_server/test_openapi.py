@@ -194,7 +194,7 @@ BAD_BODIES: list[dict[str, Any]] = [
     {"model": "m", "input": "x", "tools": [{"type": "custom", "name": "c", "format": {"type": "grammar",
                                                                                     "syntax": "ebnf", "definition": "x"}}]},
     {"model": "m", "input": "x", "background_options": {"completion_window": "2h"}},  # not background
-    {"model": "m", "input": "x", "prompt_cache_options": {"prewarm": True}},
+    {"model": "m", "input": "x", "prompt_cache_options": {"prewarm": 1}},
     {"model": "m", "input": [{"type": "item_reference", "id": "msg_1", "status": "completed"}]},
     {"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}", "async": True}]},
 ]

@@ -104,7 +104,7 @@ def test_defaults_of_the_live_shape(client: TestClient) -> None:
         ({"background_options": {"completion_window": "8h"}}, "background_options.completion_window",
          "invalid_value"),
         ({"prompt_cache_options": {"ttl": "1d"}}, "prompt_cache_options.ttl", "invalid_value"),
-        ({"prompt_cache_options": {"prewarm": True}}, "prompt_cache_options.prewarm", "unsupported_parameter"),
+        ({"prompt_cache_options": {"prewarm": 1}}, "prompt_cache_options.prewarm", "invalid_type"),
         ({"conversation": {"id": "conv_1"}}, "conversation", "unsupported_parameter"),
         ({"prompt": {"id": "pmpt_1"}}, "prompt", "unsupported_parameter"),
         ({"context_management": [{"type": "summary"}]}, "context_management[0].type", "invalid_value"),

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from websockets.exceptions import ConnectionClosedOK, InvalidStatus
@@ -15,7 +16,7 @@ from websockets.sync.client import connect as ws_connect
 from reference_server import create_app
 from reference_server.core.settings import Settings
 
-from .helpers import ServerThread, serve
+from .helpers import ServerThread, assert_conformant, serve, sse_events
 
 KEY = "sk-test-ws"
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
@@ -378,3 +379,84 @@ def test_automatic_compaction_on_a_socket_with_store_false(client: openai.OpenAI
         baseline = _until_done(conn)[-1].response
     assert chained.status == "completed"
     assert chained.usage.input_tokens == baseline.usage.input_tokens
+
+
+def test_generate_false_prepares_a_response_to_continue(server: ServerThread) -> None:
+    """`generate: false` (openai-python 3.54's ResponseCreate): the response is created and
+    completed with no output and no output tokens; its id continues like any response's, from
+    the store and from the socket, and the socket's transcript passes the checker."""
+    from conformance.transcript import check_transcript
+    from conformance.ws_session import RecordingSocket
+
+    secret = "The secret word is kumquat."
+    with RecordingSocket(server.url + "/v1/responses", api_key=KEY) as ws:
+        ws.send({"type": "response.create", "model": "m", "input": secret, "generate": False})
+        prepared = ws.response()
+        assert [e["type"] for e in prepared] == ["response.created", "response.in_progress", "response.completed"]
+        response = prepared[-1]["response"]
+        assert response["status"] == "completed" and response["output"] == []
+        assert response["usage"]["output_tokens"] == 0 and response["usage"]["input_tokens"] > 0
+        ws.send({"type": "response.create", "model": "m", "input": "Which word?",
+                 "previous_response_id": response["id"]})
+        chained = ws.response()[-1]["response"]
+        ws.send({"type": "response.create", "model": "m", "input": "Which word?"})
+        alone = ws.response()[-1]["response"]
+        ws.send({"type": "response.create", "model": "m", "input": secret, "generate": False, "store": False})
+        ephemeral = ws.response()[-1]["response"]
+        ws.send({"type": "response.create", "model": "m", "input": "Which word?", "store": False,
+                 "previous_response_id": ephemeral["id"]})
+        chained_locally = ws.response()[-1]["response"]
+    assert chained["status"] == "completed" and chained["output"]
+    # the continuation's prompt held the prepared input (and the prepared prompt was counted as input)
+    assert chained["usage"]["input_tokens"] > max(alone["usage"]["input_tokens"], response["usage"]["input_tokens"])
+    assert chained_locally["usage"]["input_tokens"] == chained["usage"]["input_tokens"]
+    result = check_transcript(json.dumps(r) for r in ws.records)
+    assert [str(f) for f in result.findings if f.severity != "info"] == []
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20) as http:
+        stored = http.get(f"/v1/responses/{response['id']}").json()
+        assert stored["status"] == "completed" and stored["output"] == []
+        listed = http.get(f"/v1/responses/{response['id']}/input_items").json()["data"]
+        assert listed[0]["content"][0]["text"] == secret
+        # `generate` is WebSocket-only: POST /v1/responses refuses it, as the SDK's create params lack it
+        refused = http.post("/v1/responses", json={"model": "m", "input": "x", "generate": False})
+        assert refused.status_code == 400
+        assert refused.json()["error"] == {"message": "Unknown parameter: 'generate'.", "type": "invalid_request_error",
+                                           "param": "generate", "code": "unknown_parameter"}
+
+
+def test_generate_must_be_a_boolean_and_true_generates(server: ServerThread) -> None:
+    with _ws(server) as ws:
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi", "generate": "no"}))
+        error = _raw_until(ws, "error")[-1]
+        assert error["status"] == 400 and error["error"] == {
+            "type": "invalid_request_error", "code": "invalid_type", "param": "generate",
+            "message": "Invalid type for 'generate': expected a boolean, but got a string instead."}
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": [{"role": "user", "content": "hi"}, {"type": "compaction_trigger"}],
+                            "generate": False}))
+        error = _raw_until(ws, "error")[-1]
+        assert error["error"]["param"] == "generate" and error["error"]["code"] == "invalid_value"
+        ws.send(json.dumps({"type": "response.create", "model": "m", "input": "hi", "generate": True}))
+        done = _raw_until(ws, *TERMINAL)[-1]["response"]
+        assert done["status"] == "completed" and done["output"] and done["usage"]["output_tokens"] > 0
+
+
+def test_prompt_cache_prewarm_is_generate_false_over_http(server: ServerThread) -> None:
+    """`prompt_cache_options.prewarm: true` "overrides the generate field to false" (the SDK):
+    over HTTP too, the response completes with no output and its id continues."""
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=20) as http:
+        body = {"model": "m", "input": "The secret word is kumquat.", "prompt_cache_options": {"prewarm": True}}
+        prepared = http.post("/v1/responses", json=body).json()
+        assert prepared["status"] == "completed" and prepared["output"] == []
+        assert prepared["usage"]["output_tokens"] == 0
+        assert prepared["prompt_cache_options"] == {"mode": "implicit", "ttl": "30m", "comparison_response_id": None}
+        streamed = http.post("/v1/responses", json={**body, "stream": True}).content
+        assert [e["type"] for e in sse_events(streamed)] == ["response.created", "response.in_progress",
+                                                             "response.completed"]
+        assert_conformant(streamed, request={**body, "stream": True})
+        chained = http.post("/v1/responses", json={"model": "m", "input": "Which word?",
+                                                   "previous_response_id": prepared["id"]}).json()
+        alone = http.post("/v1/responses", json={"model": "m", "input": "Which word?"}).json()
+        assert chained["output"] and chained["usage"]["input_tokens"] > alone["usage"]["input_tokens"]
+        refused = http.post("/v1/responses", json={**body, "input": [{"role": "user", "content": "x"},
+                                                                     {"type": "compaction_trigger"}]})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "prompt_cache_options.prewarm"

@@ -14,6 +14,7 @@ from reference_server.sources.adapters.common import (
     narrowed_tools,
     stateless_request,
     text_of_parts,
+    uncalled_output_text,
 )
 
 # Thinking budgets for Responses' reasoning.effort (Anthropic wants a token budget).
@@ -159,6 +160,8 @@ def _input_to_messages(items: Any, system: list[str]) -> list[dict[str, Any]]:
                 raise ConversionError(f"{where}.arguments is not valid JSON.", param=f"{where}.arguments") from None
             append("assistant", [{"type": "tool_use", "id": item.get("call_id", ""), "name": item.get("name", ""),
                                   "input": args if isinstance(args, dict) else {"value": args}}])
+        elif kind == "function_call_output" and (uncalled := uncalled_output_text(item)) is not None:
+            append("user", [{"type": "text", "text": uncalled}])
         elif kind == "function_call_output":
             output = item.get("output", "")
             append("user", [{"type": "tool_result", "tool_use_id": item.get("call_id", ""),

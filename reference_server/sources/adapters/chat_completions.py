@@ -19,6 +19,7 @@ from reference_server.sources.adapters.common import (
     new_id,
     stateless_request,
     text_of_parts,
+    uncalled_output_text,
 )
 
 # Sampling and bookkeeping fields both APIs share under the same name.
@@ -116,6 +117,8 @@ def _input_to_messages(items: Any, param: str) -> list[dict[str, Any]]:
                     "function": {"name": item.get("name", ""), "arguments": item.get("arguments", "")},
                 }
             )
+        elif kind == "function_call_output" and (uncalled := uncalled_output_text(item)) is not None:
+            messages.append({"role": "user", "content": uncalled})
         elif kind == "function_call_output":
             output = item.get("output", "")
             messages.append(

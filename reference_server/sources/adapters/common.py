@@ -96,6 +96,18 @@ def text_of_parts(parts: Any, kinds: tuple[str, ...] = ("input_text", "output_te
     return "".join(out)
 
 
+def uncalled_output_text(item: dict[str, Any]) -> str | None:
+    """A `function_call_output` without `call_id` (an output no call asked for, attributed by
+    `name` / `namespace`) as the text of a user message, since neither Chat Completions nor
+    Anthropic has a tool result that answers no call; None for an output that answers one."""
+    if item.get("call_id"):
+        return None
+    name = item.get("name") or "tool"
+    tool = f"{item['namespace']}.{name}" if item.get("namespace") else name
+    output = item.get("output", "")
+    return f"[output of {tool}]\n{output if isinstance(output, str) else text_of_parts(output)}"
+
+
 def drop_none(d: dict[str, Any]) -> dict[str, Any]:
     """The official API treats an explicit null as absent; so do the converters."""
     return {k: v for k, v in d.items() if v is not None}
