@@ -34,6 +34,20 @@ def test_echo_model_prefix_needs_the_dash() -> None:
     assert f.message == "request model 'gpt-test' but the response says null"
 
 
+def test_echo_reasoning_context_auto_is_answered_by_the_mode_in_effect() -> None:
+    # A response carries the effective mode; any other member of reasoning is still compared.
+    req = {**REQ, "reasoning": {"effort": "low", "context": "auto"}}
+    for mode in ("current_turn", "all_turns", "auto"):
+        assert_only(check_response(_body(reasoning={"effort": "low", "context": mode}), request=req))
+    (f,) = assert_only(check_response(_body(reasoning={"effort": "high", "context": "all_turns"}), request=req),
+                       "request.echo")
+    assert "request.reasoning/effort is 'low'" in f.message
+    explicit = {**REQ, "reasoning": {"effort": "low", "context": "current_turn"}}
+    (f,) = assert_only(check_response(_body(reasoning={"effort": "low", "context": "all_turns"}), request=explicit),
+                       "request.echo")
+    assert "request.reasoning/context is 'current_turn'" in f.message
+
+
 def test_echo_an_empty_or_absent_model_is_not_judged() -> None:
     assert_only(check_response(_body(model="gpt-test"), request={"model": "", "input": "x"}))
     assert_only(check_response(_body(model="gpt-test"), request={"input": "x"}))
