@@ -127,8 +127,9 @@ def converter_conformance(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def clients(session: nox.Session) -> None:
     """The real-client matrix: pinned Python and JS clients against the reference server, both
-    backends. Writes the matrix (Markdown) to reports/clients-matrix.md and prints it; any failing
-    cell fails the session. Extra args go to pytest (e.g. -k openai_node)."""
+    backends, and Codex CLI through `conformance proxy`. Writes the matrix (Markdown) to
+    reports/clients-matrix.md and prints it; any failing cell fails the session. Extra args go
+    to pytest (e.g. -k openai_node)."""
     _install(session)
     location = getattr(session.virtualenv, "location", None)
     requirements = ROOT / "clients" / "python" / "requirements.txt"
@@ -148,7 +149,10 @@ def clients(session: nox.Session) -> None:
             _stamp(modules_stamp, lock)
     else:
         session.warn("node/npm not found: every JS client cell will be reported SKIPPED")
-    session.run("pytest", "clients", "-p", "no:cacheprovider", *session.posargs)
+    # Codex through the checking proxy needs the same node_modules: it runs here, not in `tests`
+    # (where it skips, saying why, when node_modules is absent).
+    session.run("pytest", "clients", "tests/conformance/proxy/test_proxy_codex.py", "-p", "no:cacheprovider",
+                *session.posargs)
 
 
 def _stamped(stamp: Path | None, source: Path) -> bool:
