@@ -12,6 +12,9 @@ from typing import Any
 
 import uvicorn
 
+from reference_server.protocol.token_backend import GenerationRequest
+from reference_server.sources.backends.scripted import ScriptedBackend
+
 
 class ServerThread:
     """uvicorn serving `app` on 127.0.0.1:<random port> in a background thread."""
@@ -90,3 +93,16 @@ def assert_conformant(data: bytes, request: dict[str, Any] | None = None,
               if not any(f'unknown field "{name}"' in f.message for name in unknown_fields)]
     assert not errors, "\n".join(str(f) for f in errors)
     return result
+
+
+class RecordingBackend(ScriptedBackend):
+    """The scripted backend, keeping every prompt it was asked to complete."""
+
+    def __init__(self, encoding: Any) -> None:
+        super().__init__(encoding=encoding)
+        self.encoding = encoding
+        self.prompts: list[str] = []
+
+    def generate(self, request: GenerationRequest) -> Any:
+        self.prompts.append(self.encoding.decode(list(request.prompt_tokens)))
+        return super().generate(request)

@@ -5,19 +5,16 @@ continues the conversation like one from `/responses/compact`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from reference_server import create_app
 from reference_server.protocol.errors import APIError
 from reference_server.protocol.request import parse_create_request
 
-from .helpers import assert_conformant, sse_events
+from .helpers import RecordingBackend, assert_conformant, sse_events
 from .test_requests import assert_error_shape
-from .test_stored_inputs import RecordingBackend
 
 SECRET = {"role": "user", "content": "The secret word is kumquat."}
 ANSWER = {"role": "assistant", "content": "Noted."}
@@ -45,13 +42,6 @@ def test_a_last_trigger_is_taken_out_of_the_input() -> None:
     with pytest.raises(APIError) as caught:
         parse_create_request({"model": "m", "input": [SECRET, {**TRIGGER, "metadata": {}}]})
     assert (caught.value.param, caught.value.code) == ("input[1].metadata", "unknown_parameter")
-
-
-@pytest.fixture
-def recording(encoding: Any) -> Iterator[tuple[TestClient, RecordingBackend]]:
-    backend = RecordingBackend(encoding)
-    with TestClient(create_app(backend=backend, encoding=encoding), raise_server_exceptions=False) as c:
-        yield c, backend
 
 
 def test_the_stream_is_one_compaction_item_and_conforms(recording: tuple[TestClient, RecordingBackend]) -> None:

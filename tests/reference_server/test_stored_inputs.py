@@ -15,36 +15,14 @@ from fastapi.testclient import TestClient
 from reference_server import create_app
 from reference_server.core.settings import Settings
 from reference_server.core.store import ResponseStore
-from reference_server.protocol.token_backend import GenerationRequest
-from reference_server.sources.backends.scripted import ScriptedBackend
 
-from .helpers import ServerThread, assert_conformant, serve, sse_events
+from .helpers import RecordingBackend, ServerThread, assert_conformant, serve, sse_events
 from .test_requests import assert_error_shape
 
 WEATHER = {"type": "function", "name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
     "additionalProperties": False}}
 ENCRYPTED = {"include": ["reasoning.encrypted_content"], "store": False, "reasoning": {"effort": "low"}}
-
-
-class RecordingBackend(ScriptedBackend):
-    """The scripted backend, keeping every prompt it was asked to complete."""
-
-    def __init__(self, encoding: Any) -> None:
-        super().__init__(encoding=encoding)
-        self.encoding = encoding
-        self.prompts: list[str] = []
-
-    def generate(self, request: GenerationRequest) -> Any:
-        self.prompts.append(self.encoding.decode(list(request.prompt_tokens)))
-        return super().generate(request)
-
-
-@pytest.fixture
-def recording(encoding: Any) -> Iterator[tuple[TestClient, RecordingBackend]]:
-    backend = RecordingBackend(encoding)
-    with TestClient(create_app(backend=backend, encoding=encoding), raise_server_exceptions=False) as c:
-        yield c, backend
 
 
 def _create(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:

@@ -5,22 +5,19 @@ listed unchanged; the shapes the types forbid keep their 400s."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from reference_server import create_app
 from reference_server.protocol.errors import APIError
 from reference_server.protocol.harmony import build_conversation, render_prompt
 from reference_server.protocol.request import parse_create_request
 from reference_server.sources.adapters.anthropic import responses_to_anthropic_request
 from reference_server.sources.adapters.chat_completions import responses_to_cc_request
 
-from .helpers import assert_conformant
+from .helpers import RecordingBackend, assert_conformant
 from .test_requests import assert_error_shape
-from .test_stored_inputs import RecordingBackend
 
 GOAL = {"type": "function_call_output", "name": "goal_objective", "namespace": "agent",
         "output": "Goal: list the files."}
@@ -104,13 +101,6 @@ def test_an_output_with_an_unknown_call_id_is_still_refused(client: TestClient) 
     assert r.status_code == 400
     error = assert_error_shape(r.json())
     assert error["param"] == "input[1].call_id" and "call_id nope" in error["message"]
-
-
-@pytest.fixture
-def recording(encoding: Any) -> Iterator[tuple[TestClient, RecordingBackend]]:
-    backend = RecordingBackend(encoding)
-    with TestClient(create_app(backend=backend, encoding=encoding), raise_server_exceptions=False) as c:
-        yield c, backend
 
 
 def test_stored_listed_and_continued_unchanged(recording: tuple[TestClient, RecordingBackend]) -> None:
