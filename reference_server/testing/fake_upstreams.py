@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -363,7 +364,13 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
             turn.tool_results = results if results and not texts else []
         else:
             turn.tool_results = []
+    server_tools: set[str] = set()
     for i, tool in enumerate(tools):
+        if isinstance(tool, dict) and tool.get("type") not in (None, "custom"):
+            _check_server_tool(tool, i)
+            server_tools.add(tool["name"])
+            read.append(json.dumps(tool))
+            continue
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise FakeRequestError(f"tools.{i}.name: Field required", f"tools.{i}.name")
         schema = tool.get("input_schema")
@@ -377,11 +384,13 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
         raise FakeRequestError("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'", "tool_choice")
     if body.get("tool_choice") is not None and not tools:
         raise FakeRequestError("tool_choice may only be specified while providing tools.", "tool_choice")
-    if kind == "tool" and choice.get("name") not in {t.name for t in turn.tools}:
+    if kind == "tool" and choice.get("name") not in {t.name for t in turn.tools} | server_tools:
         raise FakeRequestError(f"Tool '{choice.get('name')}' not found in tools.", "tool_choice.name")
     modes: dict[str, ToolMode] = {"auto": "auto", "any": "required", "tool": "required", "none": "none"}
     turn.tool_mode = modes[kind]
     turn.forced = choice.get("name") if kind == "tool" else None
+    if turn.forced in server_tools:  # the search (see web_search_plan) is the forced call; then it answers
+        turn.tool_mode, turn.forced = "none", None
     turn.parallel = not choice.get("disable_parallel_tool_use", False)
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
@@ -402,6 +411,116 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
     return turn
 
 
+# The server tool the fake runs, its fields, and those of its user_location (Anthropic's 400s:
+# a tag mismatch for an unknown type, "Extra inputs" for an unknown field).
+WEB_SEARCH_TOOL_TYPE = "web_search_20250305"
+_WEB_SEARCH_FIELDS = {"type", "name", "max_uses", "allowed_domains", "blocked_domains", "user_location",
+                      "cache_control"}
+_LOCATION_FIELDS = {"type", "city", "region", "country", "timezone"}
+# Where the fake's search results live when no allowed_domains narrows them.
+SEARCH_DOMAINS = ("docs.example.com", "news.example.org")
+
+
+def _check_server_tool(tool: dict[str, Any], i: int) -> None:
+    kind = tool.get("type")
+    if kind != WEB_SEARCH_TOOL_TYPE:
+        raise FakeRequestError(f"tools.{i}: Input tag {kind!r} found using 'type' does not match any of the expected "
+                               f"tags: 'custom', {WEB_SEARCH_TOOL_TYPE!r}", f"tools.{i}")
+    where = f"tools.{i}.{kind}"
+    for key in tool:
+        if key not in _WEB_SEARCH_FIELDS:
+            raise FakeRequestError(f"{where}.{key}: Extra inputs are not permitted", f"{where}.{key}")
+    if tool.get("name") != "web_search":
+        raise FakeRequestError(f"{where}.name: Input should be 'web_search'", f"{where}.name")
+    if tool.get("max_uses") is not None and (isinstance(tool["max_uses"], bool) or not isinstance(tool["max_uses"], int)
+                                             or tool["max_uses"] < 1):
+        raise FakeRequestError(f"{where}.max_uses: Input should be greater than 0", f"{where}.max_uses")
+    for key in ("allowed_domains", "blocked_domains"):
+        value = tool.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(d, str) for d in value)):
+            raise FakeRequestError(f"{where}.{key}: Input should be a valid list of strings", f"{where}.{key}")
+    if tool.get("allowed_domains") and tool.get("blocked_domains"):
+        raise FakeRequestError(f"tools.{i}: cannot specify both allowed_domains and blocked_domains", f"tools.{i}")
+    location = tool.get("user_location")
+    if location is not None:
+        if not isinstance(location, dict) or location.get("type") != "approximate":
+            raise FakeRequestError(f"{where}.user_location.type: Input should be 'approximate'",
+                                   f"{where}.user_location.type")
+        for key in location:
+            if key not in _LOCATION_FIELDS:
+                raise FakeRequestError(f"{where}.user_location.{key}: Extra inputs are not permitted",
+                                       f"{where}.user_location.{key}")
+
+
+def _web_search_offered(body: dict[str, Any]) -> dict[str, Any] | None:
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and tool.get("type") == WEB_SEARCH_TOOL_TYPE:
+            return tool
+    return None
+
+
+def _last_user_text(body: dict[str, Any]) -> str | None:
+    """The last message's text when it is the user's (None when it ends in tool results)."""
+    last = (body.get("messages") or [{}])[-1]
+    content = last.get("content")
+    if last.get("role") != "user":
+        return None
+    if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return None
+    return _text_of(content)
+
+
+def _domain_ok(host: str, domains: list[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def web_search_plan(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The search the fake Claude runs before answering, or None. It searches when the web
+    search tool is forced, or offered with tool_choice auto/any and the user asks to search;
+    its query is the user's text, its one or two results lie within `allowed_domains` (or the
+    fake's own domains outside `blocked_domains`)."""
+    tool = _web_search_offered(body)
+    choice = body.get("tool_choice") or {"type": "auto"}
+    text = _last_user_text(body)
+    if tool is None or text is None or choice.get("type") == "none":
+        return None
+    forced = choice.get("type") == "tool" and choice.get("name") == "web_search"
+    if not forced and (choice.get("type") == "tool" or "search" not in text.lower()):
+        return None
+    query = " ".join(text.split())[:80]
+    allowed = [d.lower() for d in tool.get("allowed_domains") or []]
+    blocked = [d.lower() for d in tool.get("blocked_domains") or []]
+    domains = allowed[:2] or [d for d in SEARCH_DOMAINS if not _domain_ok(d, blocked)]
+    slug = "-".join(re.findall(r"[a-z0-9]+", query.lower())[:5]) or "search"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    results = []
+    for n, domain in enumerate(domains):
+        url = f"https://{domain.split('/')[0]}/{slug}" if n == 0 else f"https://{domain.split('/')[0]}/about"
+        title = f"{query[:40]} - {domain}" if n == 0 else f"About {domain}"
+        results.append({"type": "web_search_result", "url": url, "title": title,
+                        "encrypted_content": base64.b64encode(f"{digest}:{url}".encode()).decode(),
+                        "page_age": None if n else "2 days ago"})
+    cited = (f"{results[0]['title']} answers the question: {query}" if results else "")
+    call_id = "srvtoolu_" + digest[:24]
+    return {"id": call_id, "query": query, "results": results, "cited_text": cited}
+
+
+def _search_blocks(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The whole blocks of a search: server_tool_use, its result, and text citing the first result."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "server_tool_use", "id": plan["id"], "name": "web_search", "input": {"query": plan["query"]}},
+        {"type": "web_search_tool_result", "tool_use_id": plan["id"], "content": plan["results"]},
+    ]
+    if plan["results"]:
+        first = plan["results"][0]
+        citation = {"type": "web_search_result_location", "url": first["url"], "title": first["title"],
+                    "cited_text": plan["cited_text"],
+                    "encrypted_index": base64.b64encode(hashlib.sha256(first["url"].encode()).digest()).decode()}
+        blocks.append({"type": "text", "text": f"According to {first['title']}: {plan['cited_text']}. ",
+                       "citations": [citation]})
+    return blocks
+
+
 def _check_final_thinking(last_assistant: tuple[int, list[Any]] | None) -> None:
     """With thinking on, the last assistant message, when it called tools, must start with the
     thinking (or redacted thinking) it was sent with: Anthropic's rule for a tool-use loop."""
@@ -413,9 +532,23 @@ def _check_final_thinking(last_assistant: tuple[int, list[Any]] | None) -> None:
         raise FakeRequestError(THINKING_REQUIRED.format(i=i, found=kinds[0]), f"messages.{i}.content.0.type")
 
 
-def _anthropic_usage(ans: Answer, *, final: bool) -> dict[str, Any]:
-    return {"input_tokens": ans.prompt_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-            "output_tokens": ans.completion_tokens if final else 1}
+def _anthropic_usage(ans: Answer, *, final: bool, searches: int = 0) -> dict[str, Any]:
+    usage: dict[str, Any] = {"input_tokens": ans.prompt_tokens, "cache_creation_input_tokens": 0,
+                             "cache_read_input_tokens": 0, "output_tokens": ans.completion_tokens if final else 1}
+    if searches:
+        usage["server_tool_use"] = {"web_search_requests": searches}
+    return usage
+
+
+def _ordered(body: dict[str, Any], ans: Answer) -> list[tuple[str, int, list[str]] | dict[str, Any]]:
+    """The message's blocks in order: the answer's (as `_blocks`) with a search's whole blocks
+    (dicts) after the thinking, where Claude searches."""
+    blocks: list[tuple[str, int, list[str]] | dict[str, Any]] = list(_blocks(ans))
+    plan = web_search_plan(body)
+    if plan is None:
+        return blocks
+    at = next((n for n, b in enumerate(blocks) if isinstance(b, tuple) and b[0] != "thinking"), len(blocks))
+    return blocks[:at] + list(_search_blocks(plan)) + blocks[at:]
 
 
 def _stop_reason(ans: Answer) -> str:
@@ -477,7 +610,11 @@ def _redacts(body: dict[str, Any]) -> bool:
 
 def anthropic_message(body: dict[str, Any], ans: Answer, seed: str) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
-    for block, index, parts in _blocks(ans):
+    for entry in _ordered(body, ans):
+        if isinstance(entry, dict):
+            content.append(entry)
+            continue
+        block, index, parts = entry
         text = "".join(parts)
         if block == "thinking" and _redacts(body):
             content.append({"type": "redacted_thinking", "data": redacted_data(text)})
@@ -494,7 +631,11 @@ def anthropic_message(body: dict[str, Any], ans: Answer, seed: str) -> dict[str,
             content.append({"type": "tool_use", "id": call.call_id, "name": call.name, "input": value})
     return {"id": f"msg_{seed[:24]}", "type": "message", "role": "assistant", "model": body["model"],
             "content": content, "stop_reason": _stop_reason(ans), "stop_sequence": None,
-            "usage": _anthropic_usage(ans, final=True)}
+            "usage": _anthropic_usage(ans, final=True, searches=_searches(content))}
+
+
+def _searches(content: list[dict[str, Any]]) -> int:
+    return sum(1 for block in content if block.get("type") == "server_tool_use")
 
 
 def anthropic_events(body: dict[str, Any], ans: Answer, seed: str) -> Iterator[dict[str, Any]]:
@@ -503,7 +644,12 @@ def anthropic_events(body: dict[str, Any], ans: Answer, seed: str) -> Iterator[d
     yield {"type": "message_start", "message": {**start, "content": [], "stop_reason": None,
                                                 "usage": _anthropic_usage(ans, final=False)}}
     yield {"type": "ping"}
-    for n, (block, index, parts) in enumerate(_blocks(ans)):
+    for n, entry in enumerate(_ordered(body, ans)):
+        if isinstance(entry, dict):
+            yield from _search_block_events(n, entry)
+            yield {"type": "content_block_stop", "index": n}
+            continue
+        block, index, parts = entry
         if block == "thinking" and _redacts(body):  # comes whole, in its start block
             yield {"type": "content_block_start", "index": n,
                    "content_block": {"type": "redacted_thinking", "data": redacted_data("".join(parts))}}
@@ -526,9 +672,32 @@ def anthropic_events(body: dict[str, Any], ans: Answer, seed: str) -> Iterator[d
                 yield {"type": "content_block_delta", "index": n,
                        "delta": {"type": "input_json_delta", "partial_json": piece}}
         yield {"type": "content_block_stop", "index": n}
+    usage: dict[str, Any] = {"output_tokens": ans.completion_tokens}
+    if start["usage"].get("server_tool_use"):
+        usage["server_tool_use"] = start["usage"]["server_tool_use"]
     yield {"type": "message_delta", "delta": {"stop_reason": _stop_reason(ans), "stop_sequence": None},
-           "usage": {"output_tokens": ans.completion_tokens}}
+           "usage": usage}
     yield {"type": "message_stop"}
+
+
+def _search_block_events(n: int, block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A search block as the API streams it: the query as input_json_delta pieces, the result
+    whole in its start event, cited text as citations_delta before its text_delta."""
+    if block["type"] == "server_tool_use":
+        yield {"type": "content_block_start", "index": n, "content_block": {**block, "input": {}}}
+        query = json.dumps(block["input"])
+        for piece in ["", *(query[j:j + 12] for j in range(0, len(query), 12))]:
+            yield {"type": "content_block_delta", "index": n, "delta": {"type": "input_json_delta",
+                                                                        "partial_json": piece}}
+    elif block["type"] == "text":
+        yield {"type": "content_block_start", "index": n, "content_block": {"citations": [], "type": "text",
+                                                                            "text": ""}}
+        for citation in block["citations"]:
+            yield {"type": "content_block_delta", "index": n, "delta": {"type": "citations_delta",
+                                                                        "citation": citation}}
+        yield {"type": "content_block_delta", "index": n, "delta": {"type": "text_delta", "text": block["text"]}}
+    else:
+        yield {"type": "content_block_start", "index": n, "content_block": block}
 
 
 def _anthropic_error(exc: FakeRequestError) -> JSONResponse:
@@ -591,6 +760,7 @@ __all__ = [
     "create_chat_completions_app",
     "redacted_data",
     "thinking_signature",
+    "web_search_plan",
 ]
 
 

@@ -169,6 +169,8 @@ def an_rebuild(events: list[Any]) -> dict[str, Any]:
                 block["thinking"] += d["thinking"]
             elif d["type"] == "signature_delta":
                 block["signature"] += d["signature"]
+            elif d["type"] == "citations_delta":
+                block["citations"].append(d["citation"])
             else:
                 partial[e["index"]] = partial.get(e["index"], "") + d["partial_json"]
         elif e["type"] == "content_block_stop" and e["index"] in partial:
@@ -180,6 +182,7 @@ def an_rebuild(events: list[Any]) -> dict[str, Any]:
     return message
 
 
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
 AN_CASES: dict[str, dict[str, Any]] = {
     "text": {"messages": [{"role": "user", "content": "Hello there"}]},
     "parallel": {"messages": [{"role": "user", "content": "use get_weather and get_time for Paris"}], "tools": AN_TOOLS},
@@ -190,6 +193,12 @@ AN_CASES: dict[str, dict[str, Any]] = {
     "thinking": {"messages": [{"role": "user", "content": "Why?"}], "thinking": {"type": "enabled", "budget_tokens": 1024}},
     "json-by-prompt": {"system": "Be brief.\n\nAnswer with JSON valid against this JSON Schema: " + json.dumps(CITY),
                        "messages": [{"role": "user", "content": "Largest city of Japan?"}]},
+    "web-search-asked": {"messages": [{"role": "user", "content": "Search the web for Oslo news"}],
+                         "tools": [WEB_SEARCH]},
+    "web-search-forced": {"messages": [{"role": "user", "content": "Oslo news"}], "tools": [*AN_TOOLS, WEB_SEARCH],
+                          "tool_choice": {"type": "tool", "name": "web_search"}},
+    "web-search-thinking": {"messages": [{"role": "user", "content": "Search: Oslo"}], "tools": [WEB_SEARCH],
+                            "thinking": {"type": "enabled", "budget_tokens": 1024}},
 }
 
 
@@ -213,6 +222,38 @@ async def test_anthropic_stream_adds_up_to_the_message(case: str) -> None:
         assert kinds == ["thinking", "text"] and plain["content"][0]["signature"]
     if case == "json-by-prompt":
         jsonschema.validate(json.loads(plain["content"][0]["text"]), CITY)
+    if case.startswith("web-search"):
+        searched = kinds[kinds.index("server_tool_use"):][:3]
+        assert searched == ["server_tool_use", "web_search_tool_result", "text"]
+        assert kinds[0] == ("thinking" if case == "web-search-thinking" else "server_tool_use")
+        assert plain["usage"]["server_tool_use"] == {"web_search_requests": 1}
+    else:
+        assert "server_tool_use" not in kinds and "server_tool_use" not in plain["usage"]
+
+
+async def test_anthropic_web_search_results_and_citation() -> None:
+    """The search's query is the user's text, its results lie within allowed_domains (or outside
+    blocked_domains), and the text after it cites the first result."""
+    ask = [{"role": "user", "content": "Search the web: Oslo harbour"}]
+    allowed = {**WEB_SEARCH, "allowed_domains": ["example.edu", "oslo.example"]}
+    blocked = {**WEB_SEARCH, "blocked_domains": ["docs.example.com"]}
+    async with client(create_anthropic_app()) as http:
+        narrowed = (await http.post("/messages", json={"model": "m", "max_tokens": 500, "tools": [allowed],
+                                                       "messages": ask})).json()
+        fewer = (await http.post("/messages", json={"model": "m", "max_tokens": 500, "tools": [blocked],
+                                                    "messages": ask})).json()
+        unasked = (await http.post("/messages", json={"model": "m", "max_tokens": 500, "tools": [WEB_SEARCH],
+                                                      "messages": [{"role": "user", "content": "Hello"}]})).json()
+    use, result, cited = narrowed["content"][:3]
+    assert use["input"] == {"query": "Search the web: Oslo harbour"} and result["tool_use_id"] == use["id"]
+    assert [r["url"] for r in result["content"]] == ["https://example.edu/search-the-web-oslo-harbour",
+                                                     "https://oslo.example/about"]
+    assert all(r["encrypted_content"] and "page_age" in r for r in result["content"])
+    citation = cited["citations"][0]
+    assert citation["type"] == "web_search_result_location" and citation["url"] == result["content"][0]["url"]
+    assert citation["cited_text"] in cited["text"] and citation["encrypted_index"]
+    assert [r["url"].split("/")[2] for r in fewer["content"][1]["content"]] == ["news.example.org"]
+    assert [b["type"] for b in unasked["content"]] == ["text"]  # auto, and nothing asked to search
 
 
 async def test_anthropic_max_tokens_and_tool_results() -> None:
@@ -245,13 +286,29 @@ async def test_anthropic_max_tokens_and_tool_results() -> None:
       "messages": [{"role": "user", "content": "x"}]}, "thinking.budget_tokens"),
     ({"model": "m", "max_tokens": 9, "temperature": 0.5, "top_p": 0.5, "messages": [{"role": "user", "content": "x"}]},
      "top_p"),
+    ({"model": "m", "max_tokens": 9, "tools": [{**WEB_SEARCH, "type": "web_search_2025"}],
+      "messages": [{"role": "user", "content": "x"}]}, "tools.0"),
+    ({"model": "m", "max_tokens": 9, "tools": [{**WEB_SEARCH, "filters": {}}],
+      "messages": [{"role": "user", "content": "x"}]}, "tools.0.web_search_20250305.filters"),
+    ({"model": "m", "max_tokens": 9, "tools": [{**WEB_SEARCH, "name": "search"}],
+      "messages": [{"role": "user", "content": "x"}]}, "tools.0.web_search_20250305.name"),
+    ({"model": "m", "max_tokens": 9, "tools": [{**WEB_SEARCH, "allowed_domains": ["a.com"], "blocked_domains": ["b.com"]}],
+      "messages": [{"role": "user", "content": "x"}]}, "tools.0"),
+    ({"model": "m", "max_tokens": 9, "tools": [{**WEB_SEARCH, "user_location": {"city": "Oslo"}}],
+      "messages": [{"role": "user", "content": "x"}]}, "tools.0.web_search_20250305.user_location.type"),
+    ({"model": "m", "max_tokens": 9, "tools": [{**WEB_SEARCH, "max_uses": 0}],
+      "messages": [{"role": "user", "content": "x"}]}, "tools.0.web_search_20250305.max_uses"),
+    ({"model": "m", "max_tokens": 4096, "tools": [WEB_SEARCH], "tool_choice": {"type": "tool", "name": "web_search"},
+      "thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": [{"role": "user", "content": "x"}]},
+     "tool_choice"),
 ])
 async def test_anthropic_rejects_what_anthropic_rejects(body: dict[str, Any], param: str) -> None:
     async with client(create_anthropic_app()) as http:
         resp = await http.post("/messages", json=body)
     assert resp.status_code == 400 and resp.json()["type"] == "error"
     assert resp.json()["error"]["type"] == "invalid_request_error"
-    assert param.split(".")[0] in resp.json()["error"]["message"]
+    message = resp.json()["error"]["message"]
+    assert message.startswith(param) if param.startswith("tools.") else param.split(".")[0] in message
 
 
 THINKING = {"type": "enabled", "budget_tokens": 1024}
