@@ -21,6 +21,16 @@ from reference_server.sources.adapters.common import (
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 # Anthropic requires max_tokens; used when the request has no max_output_tokens.
 DEFAULT_MAX_TOKENS = 4096
+# Responses' web search tool types, and Anthropic's server-side web search tool they become.
+WEB_SEARCH_TYPES = frozenset({"web_search", "web_search_2025_08_26", "web_search_preview",
+                              "web_search_preview_2025_03_11"})
+WEB_SEARCH_CHOICES = frozenset({"web_search_preview", "web_search_preview_2025_03_11"})
+ANTHROPIC_WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+# Web search tool fields with no Anthropic counterpart that change no contract a client can
+# check (how much search context the model reads; whether image results are searched, where
+# Anthropic's search returns pages only): dropped.
+_WEB_SEARCH_HINTS = ("search_context_size", "search_content_types")
+_USER_LOCATION_FIELDS = ("type", "city", "region", "country", "timezone")
 
 
 def responses_to_anthropic_request(
@@ -52,7 +62,8 @@ def responses_to_anthropic_request(
         out["metadata"] = {"user_id": str(req["metadata"]["user_id"])}
     tools, tool_choice = narrowed_tools(req)
     if tools:
-        out["tools"] = [_tool_to_anthropic(t, i) for i, t in enumerate(tools)]
+        out["tools"] = [_tool_to_anthropic(t, i, req.get("max_tool_calls")) for i, t in enumerate(tools)]
+        _check_unique_names(out["tools"])
     choice = _tool_choice_to_anthropic(tool_choice, bool(tools), req.get("parallel_tool_calls"))
     forced = choice is not None and choice["type"] in ("any", "tool")
     effort = (req.get("reasoning") or {}).get("effort")
@@ -166,6 +177,11 @@ def _input_to_messages(items: Any, system: list[str]) -> list[dict[str, Any]]:
             output = item.get("output", "")
             append("user", [{"type": "tool_result", "tool_use_id": item.get("call_id", ""),
                              "content": output if isinstance(output, str) else text_of_parts(output)}])
+        elif kind == "web_search_call":
+            # Replaying a search would need its `web_search_tool_result` block, whose results
+            # carry the `encrypted_content` Anthropic requires back and the item does not keep.
+            # What the search found lives on in the answer message (its text and citations).
+            continue
         elif kind == "reasoning":
             block = thinking_block(item)
             if block is not None:  # unsigned reasoning: Anthropic accepts only thinking it signed
@@ -222,15 +238,76 @@ def _image_source(url: str) -> dict[str, Any]:
     return {"type": "url", "url": url}
 
 
-def _tool_to_anthropic(tool: Any, n: int) -> dict[str, Any]:
+def _tool_to_anthropic(tool: Any, n: int, max_tool_calls: Any = None) -> dict[str, Any]:
+    if isinstance(tool, dict) and tool.get("type") in WEB_SEARCH_TYPES:
+        return web_search_tool(tool, f"tools[{n}]", max_tool_calls)
     if not isinstance(tool, dict) or tool.get("type") != "function":
-        raise ConversionError(f"tools[{n}]: only function tools can be forwarded to an Anthropic upstream.",
-                              param=f"tools[{n}]")
+        raise ConversionError(f"tools[{n}]: only function and web search tools can be forwarded to an "
+                              "Anthropic upstream.", param=f"tools[{n}]")
     return drop_none({
         "name": tool.get("name"),
         "description": tool.get("description"),
         "input_schema": tool.get("parameters") or {"type": "object", "properties": {}},
     })
+
+
+def web_search_tool(tool: dict[str, Any], where: str, max_tool_calls: Any = None) -> dict[str, Any]:
+    """A Responses web search tool as Anthropic's server-side web search tool.
+
+    `filters.allowed_domains` -> `allowed_domains`, `user_location` -> `user_location` (always
+    `approximate`, Anthropic's one kind), `max_tool_calls` (the limit on built-in tool calls, and
+    web search is the only built-in tool forwarded) -> `max_uses`. `external_web_access: false`
+    (cached results only) is a 400: Anthropic's search always fetches live. Any field the
+    Responses API does not define is a 400 too, rather than silently ignored."""
+    tool = drop_none(tool)
+    out: dict[str, Any] = dict(ANTHROPIC_WEB_SEARCH)
+    known = {"type", "filters", "user_location", "external_web_access", *_WEB_SEARCH_HINTS}
+    for key in tool:
+        if key not in known:
+            raise ConversionError(f"{where}.{key}: unknown web search tool field, not forwarded to an Anthropic "
+                                  "upstream.", param=f"{where}.{key}")
+    if tool.get("external_web_access") is False:
+        raise ConversionError(f"{where}.external_web_access: false (cached results only) cannot be honoured: "
+                              "Anthropic's web search always fetches live pages.",
+                              param=f"{where}.external_web_access")
+    filters = drop_none(tool.get("filters") or {})
+    for key in filters:
+        if key != "allowed_domains":
+            raise ConversionError(f"{where}.filters.{key}: unknown web search filter, not forwarded to an "
+                                  "Anthropic upstream.", param=f"{where}.filters.{key}")
+    domains = filters.get("allowed_domains")
+    if domains:
+        if not isinstance(domains, list) or not all(isinstance(d, str) and d for d in domains):
+            raise ConversionError(f"{where}.filters.allowed_domains must be an array of domain names.",
+                                  param=f"{where}.filters.allowed_domains")
+        out["allowed_domains"] = list(domains)
+    location = tool.get("user_location")
+    if location is not None:
+        if not isinstance(location, dict):
+            raise ConversionError(f"{where}.user_location must be an object.", param=f"{where}.user_location")
+        location = drop_none(location)
+        for key, value in location.items():
+            if key not in _USER_LOCATION_FIELDS:
+                raise ConversionError(f"{where}.user_location.{key}: unknown location field.",
+                                      param=f"{where}.user_location.{key}")
+            if not isinstance(value, str) or (key == "type" and value != "approximate"):
+                raise ConversionError(f"{where}.user_location.{key} must be "
+                                      f"{repr('approximate') if key == 'type' else 'a string'}.",
+                                      param=f"{where}.user_location.{key}")
+        out["user_location"] = {**location, "type": "approximate"}
+    if isinstance(max_tool_calls, int) and not isinstance(max_tool_calls, bool) and max_tool_calls >= 1:
+        out["max_uses"] = max_tool_calls
+    return out
+
+
+def _check_unique_names(tools: list[dict[str, Any]]) -> None:
+    """Anthropic tool names are unique; the server web search tool is named `web_search`."""
+    seen: set[Any] = set()
+    for n, tool in enumerate(tools):
+        if tool.get("name") in seen:
+            raise ConversionError(f"tools[{n}].name: {tool.get('name')!r} is taken (Anthropic's web search tool "
+                                  "is named 'web_search'); rename the function.", param=f"tools[{n}].name")
+        seen.add(tool.get("name"))
 
 
 def _tool_choice_to_anthropic(choice: Any, has_tools: bool, parallel: Any) -> dict[str, Any] | None:
@@ -244,8 +321,11 @@ def _tool_choice_to_anthropic(choice: Any, has_tools: bool, parallel: Any) -> di
         return {"type": "none"}
     elif isinstance(choice, dict) and choice.get("type") == "function":
         out = {"type": "tool", "name": choice.get("name")}
+    elif isinstance(choice, dict) and choice.get("type") in WEB_SEARCH_CHOICES:
+        out = {"type": "tool", "name": ANTHROPIC_WEB_SEARCH["name"]}  # Anthropic forces server tools by name
     else:
-        raise ConversionError("tool_choice must be auto, none, required or a function.", param="tool_choice")
+        raise ConversionError("tool_choice must be auto, none, required, a function or web_search_preview.",
+                              param="tool_choice")
     if parallel is False:
         out["disable_parallel_tool_use"] = True
     return out

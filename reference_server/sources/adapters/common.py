@@ -133,11 +133,14 @@ def stateless_request(req: Any) -> dict[str, Any]:
 def narrowed_tools(req: dict[str, Any]) -> tuple[list[Any], Any]:
     """The tools to offer and the tool_choice to ask for: `allowed_tools` narrows the tool list
     (neither Chat Completions servers nor Messages reliably take an allowed-subset form) and
-    contributes its mode."""
+    contributes its mode. Named tools are allowed by name, hosted ones (web search) by type."""
     tools = list(req.get("tools") or [])
     choice = req.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
-        allowed = {t.get("name") for t in choice.get("tools") or [] if isinstance(t, dict)}
-        tools = [t for t in tools if isinstance(t, dict) and t.get("name") in allowed]
+        listed = [t for t in choice.get("tools") or [] if isinstance(t, dict)]
+        names = {t.get("name") for t in listed if t.get("name")}
+        kinds = {t.get("type") for t in listed if not t.get("name")}
+        tools = [t for t in tools if isinstance(t, dict)
+                 and (t.get("name") in names if t.get("name") else t.get("type") in kinds)]
         choice = choice.get("mode", "auto")
     return tools, choice

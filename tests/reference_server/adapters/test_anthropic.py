@@ -65,7 +65,84 @@ def test_thinking_budget_stays_below_max_tokens() -> None:
     assert responses_to_anthropic_request({"model": "m", "input": "x"})["max_tokens"] == 4096
 
 
+WEATHER_FN = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+SERVER_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+
+
+@pytest.mark.parametrize(("tool", "expected"), [
+    ({"type": "web_search"}, SERVER_SEARCH),
+    ({"type": "web_search_preview_2025_03_11", "search_context_size": "high",
+      "search_content_types": ["text"]}, SERVER_SEARCH),  # hints without a counterpart: dropped
+    ({"type": "web_search_2025_08_26", "filters": {"allowed_domains": ["a.example", "b.example/docs"]},
+      "user_location": {"city": "Oslo", "region": None, "timezone": "Europe/Oslo"}, "external_web_access": True},
+     {**SERVER_SEARCH, "allowed_domains": ["a.example", "b.example/docs"],
+      "user_location": {"type": "approximate", "city": "Oslo", "timezone": "Europe/Oslo"}}),
+    ({"type": "web_search", "filters": {"allowed_domains": []}}, SERVER_SEARCH),
+])
+def test_web_search_tool_becomes_the_server_tool(tool: dict[str, Any], expected: dict[str, Any]) -> None:
+    out = responses_to_anthropic_request({"model": "m", "input": "x", "tools": [WEATHER_FN, tool]})
+    assert out["tools"][1] == expected and out["tool_choice"] == {"type": "auto"}
+    assert out["tools"][0]["name"] == "get_weather"
+
+
+def test_max_tool_calls_limits_the_searches() -> None:
+    base = {"model": "m", "input": "x", "tools": [{"type": "web_search"}]}
+    assert responses_to_anthropic_request({**base, "max_tool_calls": 2})["tools"][0]["max_uses"] == 2
+    assert "max_uses" not in responses_to_anthropic_request({**base, "max_tool_calls": 0})["tools"][0]
+    assert "max_uses" not in responses_to_anthropic_request(base)["tools"][0]
+
+
+def test_forced_web_search_forces_the_server_tool_and_wins_over_thinking() -> None:
+    req = {"model": "m", "input": "x", "tools": [WEATHER_FN, {"type": "web_search_preview"}],
+           "tool_choice": {"type": "web_search_preview"}, "reasoning": {"effort": "high"}, "temperature": 0.3,
+           "parallel_tool_calls": False}
+    out = responses_to_anthropic_request(req)
+    assert out["tool_choice"] == {"type": "tool", "name": "web_search", "disable_parallel_tool_use": True}
+    assert "thinking" not in out and out["temperature"] == 0.3  # Anthropic refuses thinking when forced
+    unforced = responses_to_anthropic_request({**req, "tool_choice": "auto"})
+    assert unforced["tool_choice"]["type"] == "auto" and unforced["thinking"]["type"] == "enabled"
+
+
+def test_allowed_tools_keeps_web_search_by_type() -> None:
+    choice = {"type": "allowed_tools", "mode": "auto", "tools": [{"type": "web_search"}]}
+    out = responses_to_anthropic_request({"model": "m", "input": "x", "tool_choice": choice,
+                                          "tools": [WEATHER_FN, {"type": "web_search"}]})
+    assert out["tools"] == [SERVER_SEARCH]
+    only_fn = {**choice, "tools": [{"type": "function", "name": "get_weather"}]}
+    out = responses_to_anthropic_request({"model": "m", "input": "x", "tool_choice": only_fn,
+                                          "tools": [WEATHER_FN, {"type": "web_search"}]})
+    assert [t["name"] for t in out["tools"]] == ["get_weather"]
+
+
+def test_a_search_item_is_not_replayed() -> None:
+    out = responses_to_anthropic_request({"model": "m", "input": [
+        {"role": "user", "content": "Search for Oslo."},
+        {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "Oslo"}},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Oslo is big.",
+                                                               "annotations": []}]},
+        {"role": "user", "content": "Thanks."}]})
+    assert out["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "Search for Oslo."}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Oslo is big."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Thanks."}]}]
+
+
 @pytest.mark.parametrize(("req", "param"), [
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "external_web_access": False}]},
+     "tools[0].external_web_access"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "filters": {"blocked_domains": ["a.com"]}}]},
+     "tools[0].filters.blocked_domains"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "filters": {"allowed_domains": "a.com"}}]},
+     "tools[0].filters.allowed_domains"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "user_location": {"type": "exact"}}]},
+     "tools[0].user_location.type"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "user_location": {"zip": "0150"}}]},
+     "tools[0].user_location.zip"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "user_location": "Oslo"}]},
+     "tools[0].user_location"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search", "color": "blue"}]}, "tools[0].color"),
+    ({"model": "m", "input": "x", "tools": [{"type": "web_search"}, {**WEATHER_FN, "name": "web_search"}]},
+     "tools[1].name"),
     ({"model": "m", "input": "x", "tools": [{"type": "file_search"}]}, "tools[0]"),
     ({"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{"}]},
      "input[0].arguments"),
