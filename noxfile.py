@@ -93,12 +93,13 @@ def mutation(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def proxy_conformance(session: nox.Session) -> None:
     """Run the scenario catalogue against proxy mode in front of each scripted fake upstream
-    (Chat Completions, Anthropic), in process, without the web search scenarios: proxy mode
-    forwards no hosted tool (docs/converters.md). Extra args go to `conformance run`."""
+    (Chat Completions, Anthropic), in process; the web search scenarios only through Anthropic,
+    whose server-side web search tool the proxy forwards to (Chat Completions has none:
+    docs/converters.md). Extra args go to `conformance run`."""
     _install(session)
-    for target in ("chat_completions_proxy", "anthropic_proxy"):
+    for target, skips in (("chat_completions_proxy", ["--skip", "tag:web_search"]), ("anthropic_proxy", [])):
         session.run("conformance", "run", "--app", f"reference_server.testing.proxy_targets:{target}",
-                    "--api-key", "sk-proxy-demo", "--skip", "tag:web_search", *session.posargs)
+                    "--api-key", "sk-proxy-demo", *skips, *session.posargs)
 
 
 def _free_port() -> int:

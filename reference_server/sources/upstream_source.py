@@ -19,7 +19,7 @@ import httpx
 from reference_server.core.service import Prepared
 from reference_server.protocol.errors import APIError
 from reference_server.protocol.events import Event
-from reference_server.protocol.request import CreateRequest, PassiveTool
+from reference_server.protocol.request import WEB_SEARCH_TOOL_TYPES, CreateRequest, PassiveTool
 from reference_server.sources.adapters.anthropic import (
     json_tool_name,
     responses_to_anthropic_request,
@@ -50,17 +50,23 @@ class UpstreamCall:
     json_tool: str | None = None  # Anthropic: the synthetic structured-output tool
 
 
-def upstream_request(req: CreateRequest, context: list[dict[str, Any]]) -> dict[str, Any]:
+def upstream_request(req: CreateRequest, context: list[dict[str, Any]], *,
+                     web_search: bool = False) -> dict[str, Any]:
     """The Responses request the converters translate: the stored conversation expanded in
     front of the new input, only what the upstream should see (metadata, store, ids and the
     proxy's own bookkeeping stay here), sampling values only when they differ from the default
-    (Anthropic refuses temperature and top_p together)."""
+    (Anthropic refuses temperature and top_p together). `web_search`: the upstream runs web
+    search itself (Anthropic's server tool), so the web search tool and `max_tool_calls` go too."""
     _check_tool_outputs([*context, *req.input_items], len(context))
     out: dict[str, Any] = {"model": req.model, "input": [*context, *req.input_items], "stream": req.stream}
     if req.instructions:
         out["instructions"] = req.instructions
-    # Tools the model never calls here (web_search, tool_search) are not forwarded either.
-    tools = [t.echo() for t in req.tools if not isinstance(t, PassiveTool)]
+    # Tools the model never calls here (tool_search; web_search unless the upstream runs it)
+    # are not forwarded either.
+    tools = [t.echo() for t in req.tools
+             if not isinstance(t, PassiveTool) or (web_search and t.type in WEB_SEARCH_TOOL_TYPES)]
+    if web_search and req.max_tool_calls is not None and req.web_search_tool() is not None:
+        out["max_tool_calls"] = req.max_tool_calls
     if tools:
         out["tools"] = tools
         out["tool_choice"] = req.tool_choice
@@ -119,13 +125,16 @@ class UpstreamSource:
         await self.up.aclose()
 
     async def plan(self, req: CreateRequest, context: list[dict[str, Any]]) -> UpstreamCall:
-        if req.browser_mode() == "required":
-            # The web search tool is not forwarded (upstream_request): answering anyway would
-            # break the forced choice's contract with a response that never searched.
+        # An Anthropic upstream searches the web itself (its server-side web search tool); a
+        # Chat Completions one has no such tool, so the web search tool is not forwarded there.
+        web_search = self.up.kind == "anthropic"
+        if req.browser_mode() == "required" and not web_search:
+            # Answering anyway would break the forced choice's contract with a response that
+            # never searched.
             raise APIError(400, f"'tool_choice' forces a web search, which this server cannot run: it relays "
                                 f"to a {self.up.kind} upstream and forwards no hosted tools.",
                            param="tool_choice", code="unsupported_value")
-        request = upstream_request(req, context)
+        request = upstream_request(req, context, web_search=web_search)
         model = self.up.model(req.model)
         try:
             if self.up.kind == "chat-completions":

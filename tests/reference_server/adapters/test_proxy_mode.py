@@ -177,23 +177,84 @@ async def test_tool_choice_variants_reach_the_upstream(kind: str) -> None:
     assert [c["name"] for c in calls] == ["get_weather", "get_time"] and calls[0]["call_id"] != calls[1]["call_id"]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-async def test_a_forced_web_search_is_refused_not_silently_skipped(kind: str) -> None:
-    """Proxy mode forwards no hosted tool: an offered web search is the model's to skip, but a
+async def test_a_forced_web_search_is_refused_by_a_chat_completions_proxy() -> None:
+    """A Chat Completions upstream has no web search: an offered one is the model's to skip, but a
     forced one cannot be honoured, so it is a 400 naming tool_choice (before, the response
     completed without any search, breaking the forced choice's contract)."""
     web = {"type": "web_search_preview"}
-    async with proxy(kind) as (http, fake):
+    async with proxy("chat-completions") as (http, fake):
         offered = await http.post("/responses", json={"model": "m", "input": "Hello", "tools": [web]})
         calls = len(fake.state.requests)
         forced = await http.post("/responses", json={"model": "m", "input": "Hello", "tools": [web],
                                                      "tool_choice": web, "stream": True})
         assert len(fake.state.requests) == calls  # refused before anything went upstream
     assert offered.status_code == 200 and offered.json()["status"] == "completed"
+    assert "tools" not in sent(fake)  # the web search tool is not forwarded
     assert forced.status_code == 400
     error = forced.json()["error"]
     assert error["param"] == "tool_choice" and error["code"] == "unsupported_value"
-    assert "forces a web search" in error["message"] and kind in error["message"]
+    assert "forces a web search" in error["message"] and "chat-completions" in error["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_anthropic_proxy_forwards_web_search_and_a_forced_choice(stream: bool) -> None:
+    """An Anthropic upstream searches the web itself: the tool goes as its server tool (domains,
+    location and max_tool_calls mapped), a forced choice forces it by name, and its search and
+    citation come back as a web_search_call item and a url_citation annotation."""
+    web = {"type": "web_search", "filters": {"allowed_domains": ["example.edu"]},
+           "user_location": {"type": "approximate", "city": "Oslo", "country": "NO"}}
+    body = {"model": "m", "input": "Tell me about fjords.", "tools": [web], "max_tool_calls": 3,
+            "tool_choice": {"type": "web_search_preview"}, "reasoning": {"effort": "high"}, "stream": stream}
+    async with proxy("anthropic") as (http, fake):
+        got = await http.post("/responses", json=body)
+        upstream = sent(fake)
+        if stream:
+            check = check_sse(got.content, request=body, content_type="text/event-stream")
+            assert check.ok, check.findings
+            response = check.terminal_response
+        else:
+            response = got.json()
+    assert got.status_code == 200
+    assert upstream["tools"] == [{"type": "web_search_20250305", "name": "web_search", "max_uses": 3,
+                                  "allowed_domains": ["example.edu"],
+                                  "user_location": {"type": "approximate", "city": "Oslo", "country": "NO"}}]
+    # Forced: Anthropic refuses thinking with a forced tool_choice, so the choice wins.
+    assert upstream["tool_choice"] == {"type": "tool", "name": "web_search"} and "thinking" not in upstream
+    assert [item["type"] for item in response["output"]] == ["web_search_call", "message"]
+    search = response["output"][0]
+    assert search["status"] == "completed" and search["action"]["query"] == "Tell me about fjords."
+    annotations = [a for part in response["output"][1]["content"] for a in part.get("annotations", [])]
+    assert [a["url"] for a in annotations] == ["https://example.edu/tell-me-about-fjords"]
+    assert response["tools"] == [web] and response["tool_choice"] == {"type": "web_search_preview"}
+
+
+async def test_an_anthropic_proxy_replays_a_search_turn_without_the_search() -> None:
+    """previous_response_id over a searched turn: the web_search_call item is not sent back (its
+    results' encrypted_content is not kept), the answer text is."""
+    web = {"type": "web_search"}
+    async with proxy("anthropic") as (http, fake):
+        first = (await http.post("/responses", json={"model": "m", "input": "Search the web for fjords.",
+                                                      "tools": [web]})).json()
+        second = await http.post("/responses", json={"model": "m", "input": "Thanks.", "tools": [web],
+                                                      "previous_response_id": first["id"]})
+        replayed = sent(fake)["messages"]
+    assert first["output"][0]["type"] == "web_search_call" and second.status_code == 200
+    assert [m["role"] for m in replayed] == ["user", "assistant", "user"]
+    assert {b["type"] for b in replayed[1]["content"]} == {"text"}
+    assert "According to" in replayed[1]["content"][0]["text"]
+
+
+@pytest.mark.parametrize(("tool", "param"), [
+    ({"type": "web_search", "external_web_access": False}, "tools[0].external_web_access"),
+    ({"type": "web_search", "filters": {"blocked_domains": ["x.com"]}}, "tools[0].filters.blocked_domains"),
+    ({"type": "web_search", "color": "blue"}, "tools[0].color"),
+])
+async def test_an_anthropic_proxy_refuses_what_its_web_search_cannot_honour(tool: dict[str, Any],
+                                                                             param: str) -> None:
+    async with proxy("anthropic") as (http, fake):
+        got = await http.post("/responses", json={"model": "m", "input": "Hello", "tools": [tool]})
+        assert fake.state.requests == []
+    assert got.status_code == 400 and got.json()["error"]["param"] == param
 
 
 @pytest.mark.parametrize("kind", KINDS)
