@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from conformance.upstream import wire
-from conformance.upstream.model import KINDS, answer, read_request
+from conformance.upstream.model import KINDS, answer, anthropic_request_error, read_request
 from conformance.upstream.recorded import summarize
 
 CONTROL = "/_conformance"
@@ -159,6 +159,10 @@ def create_upstream_app(kind: str) -> Any:
             status = int(plan["status"])
             record["answer"] = {"status": status, "error": "scripted HTTP error"}
             return JSONResponse(_error_body(kind, status, "Scripted upstream failure."), status_code=status)
+        refused = anthropic_request_error(body) if kind == "anthropic" else None
+        if refused is not None:
+            record["answer"] = {"status": 400, "error": refused}
+            return JSONResponse(_error_body(kind, 400, refused), status_code=400)
         view = read_request(kind, body)
         prev = body.get("previous_response_id") if kind == "responses" else None
         if prev is not None:
@@ -167,7 +171,7 @@ def create_upstream_app(kind: str) -> Any:
                 return JSONResponse(_error_body(kind, 404, f"Previous response with id '{prev}' not found."),
                                     status_code=404)
             view.messages = state.conversations[prev] + view.messages
-        ans = answer(view)
+        ans = answer(view, server_search=kind == "anthropic")
         if plan.get("finish"):
             ans.finish = str(plan["finish"])
         model = view.model or "conformance-upstream"

@@ -2,8 +2,9 @@
 
     stream   := message_start block* message_delta+ message_stop      (ping anywhere after start)
     block    := content_block_start(index=i) content_block_delta(index=i)* content_block_stop(index=i)
-    deltas   : text block <- text_delta; thinking <- thinking_delta, signature_delta;
-               tool_use <- input_json_delta (the partial_json pieces join to one JSON object)
+    deltas   : text block <- text_delta, citations_delta; thinking <- thinking_delta, signature_delta;
+               tool_use, server_tool_use <- input_json_delta (the partial_json pieces join to one
+               JSON object); web_search_tool_result comes whole in its start event, no delta
     an `error` event may come at any point and ends the stream.
 
 Indexes count from 0 in order; one block is open at a time; the SSE `event:` name equals the
@@ -16,7 +17,8 @@ import json
 from typing import Any
 
 DELTAS = {"text": {"text_delta", "citations_delta"}, "thinking": {"thinking_delta", "signature_delta"},
-          "redacted_thinking": set(), "tool_use": {"input_json_delta"}, "server_tool_use": {"input_json_delta"}}
+          "redacted_thinking": set(), "tool_use": {"input_json_delta"}, "server_tool_use": {"input_json_delta"},
+          "web_search_tool_result": set()}
 
 
 class AnthropicGrammar:
@@ -65,7 +67,7 @@ class AnthropicGrammar:
         elif kind == "content_block_stop":
             if self.open is None or data.get("index") != self.open[0]:
                 errors.append(f"stop for block {data.get('index')} which is not open")
-            elif self.open[1] == "tool_use" and self.json_parts:
+            elif self.open[1] in ("tool_use", "server_tool_use") and self.json_parts:
                 try:
                     if not isinstance(json.loads("".join(self.json_parts)), dict):
                         errors.append("tool_use input is not a JSON object")

@@ -61,6 +61,27 @@ def _client_output(response: dict[str, Any]) -> tuple[str, str, list[dict[str, A
     return "".join(text), "".join(reasoning), calls
 
 
+def _search_fidelity(ans: dict[str, Any], response: dict[str, Any]) -> list[Finding]:
+    """The upstream's web searches arrive as web_search_call items, its citations as url_citation
+    annotations (a search is a call the upstream made; a citation is part of its text)."""
+    output = [i for i in response.get("output") or [] if isinstance(i, dict)]
+    searches = [i for i in output if i.get("type") == "web_search_call"]
+    out: list[Finding] = []
+    up_searches = list(ans.get("searches") or [])
+    if len(searches) < len(up_searches):
+        queries = [one_line(s.get("query"), 40) for s in up_searches]
+        out.append(("upstream.call-lost", f"the upstream searched the web {len(up_searches)} time(s) ({queries}); "
+                                          f"the client got {len(searches)} web_search_call item(s)"))
+    cited = {a.get("url") for item in output if item.get("type") == "message"
+             for p in item.get("content") or [] if isinstance(p, dict)
+             for a in p.get("annotations") or [] if isinstance(a, dict) and a.get("type") == "url_citation"}
+    lost = [url for url in ans.get("citations") or [] if url not in cited]
+    if lost:
+        out.append(("upstream.text-changed", f"the upstream's text cites {lost}; the client's text has no "
+                                             "url_citation for it"))
+    return out
+
+
 @dataclass
 class Judge:
     kind: str
@@ -98,8 +119,10 @@ class Judge:
         prev = body.get("previous_response_id")
         forwarded = isinstance(upstream.get("body"), dict) and upstream["body"].get("previous_response_id")
         if isinstance(prev, str) and prev in self.history and tail == c_rest and not forwarded:
-            before = u_rest[: len(u_rest) - len(c_rest)]
-            missing = [m for m in self.history[prev] if m not in before]
+            # Joined without separators: an answer in several parts (text blocks split at a
+            # citation) comes back as several blocks, which the view joins with newlines.
+            before = {(r, t.replace("\n", "")) for r, t in u_rest[: len(u_rest) - len(c_rest)]}
+            missing = [(r, t) for r, t in self.history[prev] if (r, t.replace("\n", "")) not in before]
             if missing:
                 out.append(("upstream.request-history",
                             f"previous_response_id {prev}: the upstream request lacks the earlier turn's "
@@ -111,7 +134,8 @@ class Judge:
         if bad:
             out.append(("upstream.request-tools", f"tools {bad} did not reach the upstream with their schemas "
                                                   f"(upstream tools: {sorted(uv.tools)})"))
-        if cv.tool_choice and want_tools:
+        out += self._web_search(cv, uv, body)
+        if cv.tool_choice and want_tools and cv.tool_choice != "web_search":
             expected = cv.tool_choice
             if expected != (uv.tool_choice or "auto"):
                 out.append(("upstream.request-tool-choice",
@@ -125,13 +149,30 @@ class Judge:
                         f"max_output_tokens {cv.max_tokens} reached the upstream as {uv.max_tokens}"))
         if isinstance(cv.schema, dict) and not self._format_sent(cv.schema, uv):
             out.append(("upstream.request-format", "text.format json_schema did not reach the upstream"))
-        forced = (uv.tool_choice or "").startswith("function:") or uv.tool_choice == "required"
+        forced = (uv.tool_choice or "").startswith("function:") or uv.tool_choice in ("required", "web_search")
         if cv.reasoning and not uv.reasoning and not (self.kind == "anthropic" and forced):
             out.append(("upstream.request-reasoning", f"reasoning.effort {cv.reasoning} did not reach the upstream"))
         for name in ("temperature", "top_p"):
             mine, theirs = getattr(cv, name), getattr(uv, name)
             if mine is not None and theirs != mine and not (self.kind == "anthropic" and uv.reasoning):
                 out.append(("upstream.request-sampling", f"{name} {mine} reached the upstream as {theirs}"))
+        return out
+
+    def _web_search(self, cv: View, uv: View, body: dict[str, Any]) -> list[Finding]:
+        """An upstream that searches itself (Anthropic's server tool, a Responses relay) must be
+        offered the client's web search tool with its domain filter, and forced when it is."""
+        if self.kind == "chat-completions" or cv.web_search is None or cv.tool_choice == "none":
+            return []
+        if uv.web_search is None:
+            return [("upstream.request-tools", f"the web search tool did not reach the upstream as its web search "
+                                               f"tool (upstream tools: {sorted(uv.tools)})")]
+        out: list[Finding] = []
+        if cv.web_search.allowed and sorted(uv.web_search.allowed or []) != sorted(cv.web_search.allowed):
+            out.append(("upstream.request-tools", f"web search allowed_domains {cv.web_search.allowed} reached the "
+                                                  f"upstream as {uv.web_search.allowed}"))
+        if cv.tool_choice == "web_search" and uv.tool_choice != "web_search":
+            out.append(("upstream.request-tool-choice", f"tool_choice {one_line(body.get('tool_choice'), 80)} reached "
+                                                        f"the upstream as {uv.tool_choice or 'nothing'}, not a forced web search"))
         return out
 
     def _format_sent(self, schema: dict[str, Any], uv: View) -> bool:
@@ -191,6 +232,7 @@ class Judge:
             if got.get("name") != up["name"] or _canon_args(str(got.get("arguments"))) != _canon_args(up["arguments"]):
                 out.append(("upstream.call-changed", f"call {up['id']}: client got {got.get('name')}({one_line(str(got.get('arguments')), 40)}), "
                                                      f"upstream sent {up['name']}({one_line(up['arguments'], 40)})"))
+        out += _search_fidelity(ans, response)
         finish = ans.get("finish")
         reason = (response.get("incomplete_details") or {}).get("reason")
         expected = {"length": ("incomplete", "max_output_tokens"),

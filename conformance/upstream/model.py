@@ -4,20 +4,40 @@
 one neutral `View`; `answer(view)` decides what a model that follows the request would say: a
 call to the forced (or first allowed) tool with arguments valid for its schema, two calls when
 parallel calls are allowed and the prompt asks for several, reasoning when asked for, JSON valid
-for a requested schema, text quoting a tool result, `length` when the token limit is small.
+for a requested schema, text quoting a tool result, `length` when the token limit is small, and
+(Anthropic upstream only) a web search with cited text when its server tool is forced, or offered
+and the user asks to search. `anthropic_request_error(body)` is Anthropic's 400 for a web search
+tool it would refuse.
 The wire writers (`conformance.upstream.wire`) put an `Answer` into each provider's format.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("chat-completions", "anthropic", "responses")
+# Anthropic's web search server tool: a dated type, always named `web_search`; its fields.
+ANTHROPIC_WEB_SEARCH_TYPE = re.compile(r"web_search_\d{8}")
+WEB_SEARCH_FIELDS = frozenset({"type", "name", "max_uses", "allowed_domains", "blocked_domains", "user_location",
+                               "cache_control"})
+LOCATION_FIELDS = frozenset({"type", "city", "region", "country", "timezone"})
+# Where results come from when no allowed_domains narrows the search.
+SEARCH_DOMAINS = ("docs.example.com", "news.example.org")
 # A token limit at or below this makes the answer run into it (finish `length`).
 SMALL_LIMIT = 64
+
+
+@dataclass
+class WebSearch:
+    """A web search tool a request offers (Responses `web_search*`, Anthropic's server tool)."""
+
+    allowed: list[str] | None = None
+    blocked: list[str] | None = None
 
 
 @dataclass
@@ -28,7 +48,7 @@ class View:
     model: str = ""
     messages: list[tuple[str, str]] = field(default_factory=list)
     tools: dict[str, Any] = field(default_factory=dict)  # name -> JSON schema of the arguments
-    tool_choice: str | None = None  # auto | none | required | function:NAME ; None = not sent
+    tool_choice: str | None = None  # auto | none | required | function:NAME | web_search ; None = not sent
     allowed: list[str] | None = None  # allowed_tools narrowing, when sent
     parallel: bool | None = None
     max_tokens: int | None = None
@@ -38,6 +58,7 @@ class View:
     top_p: float | None = None
     stream: bool = False
     include_usage: bool = False
+    web_search: WebSearch | None = None
 
 
 @dataclass
@@ -48,6 +69,24 @@ class Call:
 
 
 @dataclass
+class Search:
+    """One server-side web search: its query, results (url, title, encrypted_content, page_age)
+    and the text citing the first result."""
+
+    id: str
+    query: str
+    results: list[dict[str, Any]]
+    text: list[str] = field(default_factory=list)  # pieces of the cited text, as streamed
+
+    def citation(self) -> dict[str, Any]:
+        """Anthropic's citation of the first result (`web_search_result_location`)."""
+        first = self.results[0]
+        return {"type": "web_search_result_location", "url": first["url"], "title": first["title"],
+                "cited_text": f"{self.query[:100]} is answered on this page.",
+                "encrypted_index": base64.b64encode(hashlib.sha256(first["url"].encode()).digest()).decode()}
+
+
+@dataclass
 class Answer:
     reasoning: list[str] = field(default_factory=list)  # pieces, as streamed
     text: list[str] = field(default_factory=list)
@@ -55,21 +94,28 @@ class Answer:
     finish: str = "stop"  # stop | length | tool_calls | content_filter
     input_tokens: int = 0
     refusal: bool = False
+    search: Search | None = None  # a server-side web search before the text
 
     @property
     def output_tokens(self) -> int:
-        return len(self.reasoning) + len(self.text) + sum(len(_split(c.arguments)) for c in self.calls)
+        cited = len(self.search.text) if self.search else 0
+        return len(self.reasoning) + cited + len(self.text) + sum(len(_split(c.arguments)) for c in self.calls)
 
     def summary(self) -> dict[str, Any]:
         """What the model said, as the request log reports it (what fidelity is judged against)."""
-        return {
-            "text": "".join(self.text),
+        out: dict[str, Any] = {
+            "text": "".join(self.search.text if self.search else []) + "".join(self.text),
             "reasoning": "".join(self.reasoning),
             "calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.calls],
             "finish": self.finish,
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
                       "reasoning_tokens": len(self.reasoning)},
         }
+        if self.search:
+            out["searches"] = [{"id": self.search.id, "query": self.search.query,
+                                "urls": [r["url"] for r in self.search.results]}]
+            out["citations"] = [self.search.citation()["url"]] if self.search.text else []
+        return out
 
 
 def _list(value: Any) -> list[Any]:
@@ -78,6 +124,10 @@ def _list(value: Any) -> list[Any]:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _strings(value: Any) -> list[str] | None:
+    return [str(x) for x in value] if isinstance(value, list) else None
 
 
 def _text_of(content: Any) -> str:
@@ -160,13 +210,16 @@ def _anthropic_view(body: dict[str, Any], v: View) -> None:
             elif b.get("type") == "tool_result":
                 v.messages.append(("tool", _text_of(b.get("content"))))
     for t in _list(body.get("tools")):
-        if isinstance(t, dict) and t.get("name"):
+        if isinstance(t, dict) and ANTHROPIC_WEB_SEARCH_TYPE.fullmatch(str(t.get("type"))):
+            v.web_search = WebSearch(_strings(t.get("allowed_domains")), _strings(t.get("blocked_domains")))
+        elif isinstance(t, dict) and t.get("name"):
             v.tools[t["name"]] = t.get("input_schema") or {}
     tc = _dict(body.get("tool_choice"))
     kind = tc.get("type")
     v.tool_choice = {"auto": "auto", "any": "required", "none": "none"}.get(kind or "")
     if kind == "tool":
-        v.tool_choice = f"function:{tc.get('name')}"
+        searching = v.web_search is not None and tc.get("name") == "web_search"
+        v.tool_choice = "web_search" if searching else f"function:{tc.get('name')}"
     if tc.get("disable_parallel_tool_use"):
         v.parallel = False
     v.max_tokens = body.get("max_tokens")
@@ -195,11 +248,15 @@ def _responses_view(body: dict[str, Any], v: View) -> None:
     for t in _list(body.get("tools")):
         if isinstance(t, dict) and t.get("type") == "function" and t.get("name"):
             v.tools[t["name"]] = t.get("parameters") or {}
+        elif isinstance(t, dict) and str(t.get("type")).startswith("web_search"):
+            v.web_search = WebSearch(_strings(_dict(t.get("filters")).get("allowed_domains")))
     tc = body.get("tool_choice")
     if isinstance(tc, str):
         v.tool_choice = tc
     elif isinstance(tc, dict) and tc.get("type") == "function":
         v.tool_choice = f"function:{tc.get('name')}"
+    elif isinstance(tc, dict) and str(tc.get("type")).startswith("web_search"):
+        v.tool_choice = "web_search"
     elif isinstance(tc, dict) and tc.get("type") == "allowed_tools":
         v.tool_choice = tc.get("mode") or "auto"
         v.allowed = [str(t.get("name")) for t in _list(tc.get("tools")) if isinstance(t, dict)]
@@ -212,6 +269,47 @@ def _responses_view(body: dict[str, Any], v: View) -> None:
     elif fmt.get("type") == "json_object":
         v.schema = True
     v.include_usage = True
+
+
+def _web_search_tool_error(tool: dict[str, Any], i: int) -> str | None:
+    kind = str(tool.get("type"))
+    if not ANTHROPIC_WEB_SEARCH_TYPE.fullmatch(kind):  # e.g. a Responses `web_search` sent as it is
+        return (f"tools.{i}: Input tag {kind!r} found using 'type' does not match any of the expected tags: "
+                "'custom', 'web_search_20250305'")
+    where = f"tools.{i}.{kind}"
+    extra = next((key for key in tool if key not in WEB_SEARCH_FIELDS), None)
+    if extra is not None:
+        return f"{where}.{extra}: Extra inputs are not permitted"
+    if tool.get("name") != "web_search":
+        return f"{where}.name: Input should be 'web_search'"
+    uses = tool.get("max_uses")
+    if uses is not None and (isinstance(uses, bool) or not isinstance(uses, int) or uses < 1):
+        return f"{where}.max_uses: Input should be greater than 0"
+    for key in ("allowed_domains", "blocked_domains"):
+        value = tool.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(d, str) for d in value)):
+            return f"{where}.{key}: Input should be a valid list of strings"
+    if tool.get("allowed_domains") and tool.get("blocked_domains"):
+        return f"tools.{i}: cannot specify both allowed_domains and blocked_domains"
+    location = tool.get("user_location")
+    if location is not None:
+        if not isinstance(location, dict) or location.get("type") != "approximate":
+            return f"{where}.user_location.type: Input should be 'approximate'"
+        extra = next((key for key in location if key not in LOCATION_FIELDS), None)
+        if extra is not None:
+            return f"{where}.user_location.{extra}: Extra inputs are not permitted"
+    return None
+
+
+def anthropic_request_error(body: dict[str, Any]) -> str | None:
+    """The message of Anthropic's 400 for a web search tool it refuses (an undated or unknown
+    `web_search*` type, an unknown field, a wrong name or value), or None. Other tools pass."""
+    for i, tool in enumerate(_list(body.get("tools"))):
+        if isinstance(tool, dict) and str(tool.get("type")).startswith("web_search"):
+            error = _web_search_tool_error(tool, i)
+            if error is not None:
+                return error
+    return None
 
 
 def read_request(kind: str, body: Any) -> View:
@@ -271,8 +369,34 @@ def _call_id(view: View, name: str, n: int) -> str:
     return f"call_{digest}_{n}_{name}"[:64]
 
 
-def answer(view: View) -> Answer:
-    """What a cooperative model answers to `view` (deterministic)."""
+def _domain_ok(host: str, domains: list[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def web_search(view: View, last_user: str) -> Search:
+    """The search a request asks for: its query is the user's text, its one or two results lie
+    within `allowed_domains` (else the model's own domains outside `blocked_domains`)."""
+    tool = view.web_search or WebSearch()
+    query = " ".join(last_user.split())[:80]
+    allowed = [d.lower() for d in tool.allowed or []]
+    blocked = [d.lower() for d in tool.blocked or []]
+    domains = allowed[:2] or [d for d in SEARCH_DOMAINS if not _domain_ok(d, blocked)]
+    slug = "-".join(re.findall(r"[a-z0-9]+", query.lower())[:5]) or "search"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    results = []
+    for n, domain in enumerate(domains):
+        host = domain.split("/")[0]
+        url = f"https://{host}/{slug}" if n == 0 else f"https://{host}/about"
+        results.append({"type": "web_search_result", "url": url,
+                        "title": f"{query[:40]} - {host}" if n == 0 else f"About {host}",
+                        "encrypted_content": base64.b64encode(f"{digest}:{url}".encode()).decode(),
+                        "page_age": "2 days ago" if n == 0 else None})
+    return Search("srvtoolu_" + digest[:24], query, results)
+
+
+def answer(view: View, *, server_search: bool = False) -> Answer:
+    """What a cooperative model answers to `view` (deterministic). `server_search`: the provider
+    runs the offered web search tool itself (Anthropic's server tool)."""
     ans = Answer(input_tokens=sum(len(_split(t)) for _, t in view.messages) + 1)
     last_user = next((t for r, t in reversed(view.messages) if r == "user"), "")
     last_role = view.messages[-1][0] if view.messages else ""
@@ -280,7 +404,13 @@ def answer(view: View) -> Answer:
         ans.reasoning = _split(f"The user asks: {last_user[:60]}. I will answer plainly.")
     callable_ = [n for n in view.tools if view.allowed is None or n in view.allowed]
     choice = view.tool_choice or "auto"
-    if callable_ and choice != "none" and last_role != "tool":
+    asked = choice == "web_search" or (choice in ("auto", "required") and "search" in last_user.lower())
+    if server_search and view.web_search is not None and last_role == "user" and asked:
+        ans.search = web_search(view, last_user)
+        if ans.search.results and view.schema is None:
+            first = ans.search.results[0]
+            ans.search.text = _split(f"According to {first['title']}, the cited page answers it. ")
+    if callable_ and choice not in ("none", "web_search") and last_role != "tool":
         name = choice.partition(":")[2] if choice.startswith("function:") else callable_[0]
         schema = view.tools.get(name, {})
         # Several calls when allowed and asked ("… Paris and … Tokyo"), never for a forced function
@@ -309,7 +439,7 @@ def _limit(ans: Answer, view: View) -> Answer:
     if not isinstance(view.max_tokens, int) or view.max_tokens > SMALL_LIMIT or ans.calls:
         return ans
     filler = _split(" Counting slowly: " + " ".join(str(i) for i in range(200)))
-    budget = max(1, int(view.max_tokens) - len(ans.reasoning))
+    budget = max(1, int(view.max_tokens) - len(ans.reasoning) - (len(ans.search.text) if ans.search else 0))
     ans.text = (ans.text + filler)[:budget]
     ans.finish = "length"
     return ans

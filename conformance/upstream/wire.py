@@ -3,7 +3,8 @@
 Chat Completions: `chat.completion.chunk`s (role, reasoning_content, content, tool_calls with
 id and name in their first chunk and arguments split across chunks, the finish chunk, a
 usage-only chunk when `stream_options.include_usage`), then `data: [DONE]`.
-Anthropic Messages: `message_start`, `ping`, content blocks (thinking with a signature, text,
+Anthropic Messages: `message_start`, `ping`, content blocks (thinking with a signature; a web
+search as `server_tool_use`, `web_search_tool_result` and text cited by `citations_delta`; text,
 tool_use with `input_json_delta`s), `message_delta` with stop reason and usage, `message_stop`.
 Responses: the full event sequence with sequence numbers, ending in the terminal snapshot.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conformance.upstream.model import Answer, _split
+from conformance.upstream.model import Answer, Search, _split
 
 CC_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter"}
 ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
@@ -97,6 +98,24 @@ def _signature(text: str) -> str:
     return "sig_" + str(abs(hash(text)) % 10**12)
 
 
+def _anthropic_usage(ans: Answer) -> dict[str, Any]:
+    usage: dict[str, Any] = {"output_tokens": ans.output_tokens}
+    if ans.search:
+        usage["server_tool_use"] = {"web_search_requests": 1}
+    return usage
+
+
+def _search_blocks(search: Search) -> list[dict[str, Any]]:
+    """A search's whole blocks: the call, its results, and the text citing the first result."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "server_tool_use", "id": search.id, "name": "web_search", "input": {"query": search.query}},
+        {"type": "web_search_tool_result", "tool_use_id": search.id, "content": search.results},
+    ]
+    if search.text:
+        blocks.append({"type": "text", "text": "".join(search.text), "citations": [search.citation()]})
+    return blocks
+
+
 def anthropic_events(ans: Answer, model: str, rid: str) -> list[tuple[str, dict[str, Any]]]:
     ev: list[tuple[str, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": {
@@ -119,6 +138,17 @@ def anthropic_events(ans: Answer, model: str, rid: str) -> list[tuple[str, dict[
         block({"type": "thinking", "thinking": "", "signature": ""},
               [{"type": "thinking_delta", "thinking": p} for p in ans.reasoning]
               + [{"type": "signature_delta", "signature": _signature(thinking)}])
+    if ans.search:
+        # As the API streams a search: the query in input_json_delta pieces, the results whole
+        # in their start event, the citation (citations_delta) before the text it covers.
+        search, results, *cited = _search_blocks(ans.search)
+        block({**search, "input": {}}, [{"type": "input_json_delta", "partial_json": p}
+                                        for p in _split(json.dumps(search["input"]), 12)])
+        block(results, [])
+        if cited:
+            block({"type": "text", "text": "", "citations": []},
+                  [{"type": "citations_delta", "citation": c} for c in cited[0]["citations"]]
+                  + [{"type": "text_delta", "text": p} for p in ans.search.text])
     if ans.text:
         block({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in ans.text])
     for call in ans.calls:
@@ -126,7 +156,7 @@ def anthropic_events(ans: Answer, model: str, rid: str) -> list[tuple[str, dict[
               [{"type": "input_json_delta", "partial_json": p} for p in _split(call.arguments, 8)])
     ev.append(("message_delta", {"type": "message_delta",
                                  "delta": {"stop_reason": ANTHROPIC_STOP[ans.finish], "stop_sequence": None},
-                                 "usage": {"output_tokens": ans.output_tokens}}))
+                                 "usage": _anthropic_usage(ans)}))
     ev.append(("message_stop", {"type": "message_stop"}))
     return ev
 
@@ -140,12 +170,14 @@ def anthropic_body(ans: Answer, model: str, rid: str) -> dict[str, Any]:
     if ans.reasoning:
         thinking = "".join(ans.reasoning)
         content.append({"type": "thinking", "thinking": thinking, "signature": _signature(thinking)})
+    if ans.search:
+        content += _search_blocks(ans.search)
     if ans.text:
         content.append({"type": "text", "text": "".join(ans.text)})
     content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": json.loads(c.arguments)} for c in ans.calls]
     return {"id": rid, "type": "message", "role": "assistant", "model": model, "content": content,
             "stop_reason": ANTHROPIC_STOP[ans.finish], "stop_sequence": None,
-            "usage": {"input_tokens": ans.input_tokens, "output_tokens": ans.output_tokens}}
+            "usage": {"input_tokens": ans.input_tokens, **_anthropic_usage(ans)}}
 
 
 # -- Responses ------------------------------------------------------------------------------

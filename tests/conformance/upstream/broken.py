@@ -150,6 +150,17 @@ def drop_disable_parallel(body: Body) -> Body:
     return {**body, "tool_choice": choice}
 
 
+def drop_web_search(body: Body) -> Body:
+    """The web search tool (and the choice forcing it) not forwarded to Anthropic."""
+    tools = [t for t in body.get("tools") or [] if not str(t.get("type")).startswith("web_search")]
+    out = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
+    return {**out, "tools": tools} if tools else out
+
+
+def unforce_web_search(body: Body) -> Body:
+    return {**body, "tool_choice": {"type": "auto"}}
+
+
 # Defects whose scenario would also fail a model-behaviour rule (the wrong tool called, two calls
 # although disabled): with the upstream known, only the proxy's rule remains.
 CONSEQUENCES: dict[str, tuple[str, dict[str, Any], str, str]] = {
@@ -157,6 +168,10 @@ CONSEQUENCES: dict[str, tuple[str, dict[str, Any], str, str]] = {
                                           "upstream.request-tool-choice"),
     "anthropic-dropped-disable-parallel": ("anthropic", {"request": drop_disable_parallel},
                                            "parallel-tool-calls-disabled", "upstream.request-parallel-calls"),
+    "anthropic-dropped-web-search": ("anthropic", {"request": drop_web_search}, "web-search-forced",
+                                     "upstream.request-tools"),
+    "anthropic-forced-web-search-sent-as-auto": ("anthropic", {"request": unforce_web_search}, "web-search-forced",
+                                                 "upstream.request-tool-choice"),
 }
 
 

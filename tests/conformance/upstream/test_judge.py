@@ -121,3 +121,74 @@ def test_a_response_the_upstream_never_saw() -> None:
     paired = list(check.pairs([record], [{"body": CC, "answer": {**ANSWER, "calls": [], "finish": "stop",
                                                                  "reasoning": "", "usage": None}}]))
     assert [rule for rule, _, _ in paired] == []
+
+
+# -- web search through an Anthropic upstream (its server tool) ----------------------------------
+
+WEB_CLIENT = {"model": "m", "input": "Search the web for citations.", "tool_choice": {"type": "web_search_preview"},
+              "tools": [{"type": "web_search", "filters": {"allowed_domains": ["openai.com"]}}]}
+WEB_UP = {"model": "m", "max_tokens": 4096, "messages": [{"role": "user", "content": "Search the web for citations."}],
+          "tools": [{"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["openai.com"]}],
+          "tool_choice": {"type": "tool", "name": "web_search"}}
+WEB_ANSWER = {"status": 200, "text": "Cited. Hello!", "reasoning": "", "calls": [], "finish": "stop",
+              "searches": [{"id": "srvtoolu_1", "query": "Search the web for citations.",
+                            "urls": ["https://openai.com/a"]}],
+              "citations": ["https://openai.com/a"], "usage": None}
+WEB_RESPONSE = {"id": "resp_w", "status": "completed", "output": [
+    {"type": "web_search_call", "id": "ws_1", "status": "completed",
+     "action": {"type": "search", "query": "Search the web for citations."}},
+    {"type": "message", "role": "assistant", "content": [
+        {"type": "output_text", "text": "Cited. ", "annotations": [
+            {"type": "url_citation", "url": "https://openai.com/a", "title": "A", "start_index": 0, "end_index": 6}]},
+        {"type": "output_text", "text": "Hello!", "annotations": []}]}]}
+
+
+def web_judge(body: dict[str, Any] = WEB_UP, response: dict[str, Any] = WEB_RESPONSE, kind: str = "anthropic") -> set[str]:
+    up = {"body": body, "answer": WEB_ANSWER, "credentials": []}
+    return {rule for rule, _ in Judge(kind).pair(WEB_CLIENT, response, up)}
+
+
+def test_a_faithful_web_search_is_clean() -> None:
+    assert web_judge() == set()
+
+
+@pytest.mark.parametrize("body, rule", [
+    (changed(WEB_UP, tools=None, tool_choice=None), "upstream.request-tools"),  # the search tool dropped
+    (changed(WEB_UP, tools=[{"name": "web_search", "input_schema": {"type": "object"}}]), "upstream.request-tools"),
+    (changed(WEB_UP, tools=[{"type": "web_search_20250305", "name": "web_search"}]), "upstream.request-tools"),
+    (changed(WEB_UP, tool_choice={"type": "auto"}), "upstream.request-tool-choice"),
+    (changed(WEB_UP, tool_choice=None), "upstream.request-tool-choice"),
+])
+def test_web_search_request_defects(body: dict[str, Any], rule: str) -> None:
+    assert web_judge(body) == {rule}
+
+
+def test_a_chat_completions_upstream_is_not_asked_to_search() -> None:
+    cc = {"model": "m", "messages": [{"role": "user", "content": "Search the web for citations."}]}
+    assert "upstream.request-tools" not in web_judge(cc, kind="chat-completions")
+
+
+@pytest.mark.parametrize("response, rule", [
+    (changed(WEB_RESPONSE, output=WEB_RESPONSE["output"][1:]), "upstream.call-lost"),
+    (changed(WEB_RESPONSE, output=[WEB_RESPONSE["output"][0], {**WEB_RESPONSE["output"][1], "content": [
+        {"type": "output_text", "text": "Cited. Hello!", "annotations": []}]}]), "upstream.text-changed"),
+])
+def test_web_search_fidelity_defects(response: dict[str, Any], rule: str) -> None:
+    assert web_judge(response=response) == {rule}
+
+
+def test_history_of_an_answer_in_several_text_blocks() -> None:
+    """A cited answer comes back as several text blocks (the view joins them with newlines): the
+    earlier turn is there, whatever joins its parts."""
+    j = Judge("anthropic")
+    up = {"body": WEB_UP, "answer": WEB_ANSWER, "credentials": []}
+    assert not j.pair(WEB_CLIENT, WEB_RESPONSE, up)
+    turn2 = {"model": "m", "input": "Thanks.", "previous_response_id": "resp_w"}
+    history = [WEB_UP["messages"][0], {"role": "assistant", "content": [{"type": "text", "text": "Cited. "},
+                                                                          {"type": "text", "text": "Hello!"}]},
+               {"role": "user", "content": "Thanks."}]
+    body2 = {"model": "m", "max_tokens": 4096, "messages": history}
+    answer2 = {**ANSWER, "text": "Hello!", "calls": [], "finish": "stop", "reasoning": "", "usage": None}
+    assert [r for r, _ in j.pair(turn2, None, {"body": body2, "answer": answer2})] == []
+    lost = {**body2, "messages": history[2:]}
+    assert [r for r, _ in j.pair(turn2, None, {"body": lost, "answer": answer2})] == ["upstream.request-history"]

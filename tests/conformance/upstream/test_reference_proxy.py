@@ -15,4 +15,6 @@ def test_reference_proxy_passes_everything(kind: str) -> None:
     assert len(ran) >= 30
     assert {c.id for c in ran} >= {"upstream-http-error", "upstream-disconnect", "upstream-error-event",
                                    "upstream-content-filter", "parallel-tool-calls", "previous-response-id"}
+    searched = {c.id for c in ran if c.id.startswith("web-search-")}
+    assert len(searched) == (6 if kind == "anthropic" else 0)  # only Anthropic runs a server-side search
     assert failing(report) == {}
