@@ -10,12 +10,14 @@ RUNNER = "conformance live runner (--upstream)"
 
 # Fidelity: what the client got equals what the upstream said.
 define("upstream.text-changed", "error", "the message text differs from the upstream's",
-       "The output text the client received is not the text the upstream model streamed.", external=RUNNER)
+       "The output text the client received is not the text the upstream model streamed, or lacks the "
+       "url_citation of a web search result the upstream cited.", external=RUNNER)
 define("upstream.reasoning-dropped", "error", "the upstream's reasoning is missing or altered",
        "The upstream sent reasoning (CC reasoning_content, Anthropic thinking, a Responses reasoning "
        "item) and the client got none, or other text.", external=RUNNER)
 define("upstream.call-lost", "error", "a tool call of the upstream is missing",
-       "The upstream called a tool (e.g. the second of parallel calls) and the client got no such call.",
+       "The upstream called a tool (e.g. the second of parallel calls) and the client got no such call, "
+       "or searched the web (Anthropic's server tool) and the client got no web_search_call.",
        external=RUNNER)
 define("upstream.call-changed", "error", "a tool call's id, name or arguments differ from the upstream's",
        "A client running the call would run something the model did not ask for, or could not answer it "
@@ -43,10 +45,13 @@ define("upstream.request-history", "error", "previous_response_id: the earlier t
        "A continuation must send the earlier turns (inputs, answers, calls and tool results) before "
        "the new input.", external=RUNNER)
 define("upstream.request-tools", "error", "tools are not forwarded with their schemas",
-       "Every function tool of the request must reach the upstream with the same parameters schema.",
+       "Every function tool of the request must reach the upstream with the same parameters schema; a "
+       "web search tool must reach an upstream that searches (Anthropic) as its web search tool, "
+       "with the same allowed_domains.",
        external=RUNNER)
 define("upstream.request-tool-choice", "error", "tool_choice is not forwarded",
-       "auto/none/required/a named function/allowed_tools must reach the upstream as its equivalent.",
+       "auto/none/required/a named function/allowed_tools/a forced web search must reach the upstream "
+       "as its equivalent.",
        external=RUNNER)
 define("upstream.request-parallel-calls", "error", "parallel_tool_calls is not forwarded",
        "parallel_tool_calls false must reach the upstream (CC parallel_tool_calls, Anthropic "
