@@ -26,6 +26,31 @@ def _messages(raw: bytes) -> list[tuple[str | None, Any]]:
     return out
 
 
+def _text(value: Any) -> str:
+    """A delta field's text: a string, or the text parts of a list (anything else: none)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(p["text"] for p in value if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _cc_content(content: Any) -> tuple[str, str]:
+    """(text, reasoning) of a delta's `content`: a string, or typed parts where `thinking` parts
+    carry reasoning (Mistral's magistral streams `[{"type": "thinking", "thinking": [...]}]`)."""
+    if not isinstance(content, list):
+        return _text(content), ""
+    said, thought = [], []
+    for part in content:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "thinking":
+            thought.append(_text(part.get("thinking")))
+        elif part.get("type") == "text" and isinstance(part.get("text"), str):
+            said.append(part["text"])
+    return "".join(said), "".join(thought)
+
+
 def summarize_cc(raw: bytes) -> dict[str, Any]:
     text, refusal, reasoning = [], [], []
     calls: list[dict[str, Any]] = []
@@ -42,9 +67,11 @@ def summarize_cc(raw: bytes) -> dict[str, Any]:
                      "reasoning_tokens": (u.get("completion_tokens_details") or {}).get("reasoning_tokens")}
         for choice in data.get("choices") or []:
             delta = choice.get("delta") or {}
-            text.append(delta.get("content") or "")
-            refusal.append(delta.get("refusal") or "")
-            reasoning.append(delta.get("reasoning_content") or delta.get("reasoning") or "")
+            said, thought = _cc_content(delta.get("content"))
+            text.append(said)
+            reasoning.append(thought)
+            refusal.append(_text(delta.get("refusal")))
+            reasoning.append(_text(delta.get("reasoning_content") or delta.get("reasoning")))
             for tc in delta.get("tool_calls") or []:
                 key = tc.get("index", tc.get("id"))
                 call = current.get(key)

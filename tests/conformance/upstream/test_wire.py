@@ -166,3 +166,19 @@ def test_recorded_streams_are_summarized() -> None:
     assert thinking["usage"]["input_tokens"] == 45  # message_start.usage of the built stream
     refusal = summarize("anthropic", (folder / "anthropic/refusal-stop.sse").read_bytes())
     assert refusal is not None and refusal["finish"] == "content_filter"
+    # Content as typed parts (Mistral): text parts are text, thinking parts reasoning.
+    parts = summarize("chat-completions", (folder / "chat-completions/mistral-thinking-parts.sse").read_bytes())
+    assert parts is not None and parts["text"] == "3 × 7 = 21"
+    assert parts["reasoning"] == "Three times seven is asked. Seven added three times: 7, 14, 21."
+
+
+def test_every_recorded_upstream_stream_is_summarized_without_an_exception() -> None:
+    from conformance.resources import fixtures_dir
+    from conformance.upstream.recorded import summarize
+
+    streams = sorted((fixtures_dir() / "upstream").glob("*/*.sse"))
+    assert len(streams) >= 20
+    for path in streams:
+        summary = summarize(path.parent.name, path.read_bytes())
+        assert summary is not None, path.name
+        assert all(isinstance(summary[k], str) for k in ("text", "refusal", "reasoning")), path.name
