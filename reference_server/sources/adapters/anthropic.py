@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reference_server.protocol.request import WEB_SEARCH_CHOICE_TYPES, WEB_SEARCH_TOOL_TYPES
 from reference_server.sources.adapters.common import (
     ConversionError,
     drop_none,
@@ -21,10 +22,7 @@ from reference_server.sources.adapters.common import (
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 # Anthropic requires max_tokens; used when the request has no max_output_tokens.
 DEFAULT_MAX_TOKENS = 4096
-# Responses' web search tool types, and Anthropic's server-side web search tool they become.
-WEB_SEARCH_TYPES = frozenset({"web_search", "web_search_2025_08_26", "web_search_preview",
-                              "web_search_preview_2025_03_11"})
-WEB_SEARCH_CHOICES = frozenset({"web_search_preview", "web_search_preview_2025_03_11"})
+# Anthropic's server-side web search tool, which Responses' web search tools become.
 ANTHROPIC_WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
 # Web search tool fields with no Anthropic counterpart that change no contract a client can
 # check (how much search context the model reads; whether image results are searched, where
@@ -239,7 +237,7 @@ def _image_source(url: str) -> dict[str, Any]:
 
 
 def _tool_to_anthropic(tool: Any, n: int, max_tool_calls: Any = None) -> dict[str, Any]:
-    if isinstance(tool, dict) and tool.get("type") in WEB_SEARCH_TYPES:
+    if isinstance(tool, dict) and tool.get("type") in WEB_SEARCH_TOOL_TYPES:
         return web_search_tool(tool, f"tools[{n}]", max_tool_calls)
     if not isinstance(tool, dict) or tool.get("type") != "function":
         raise ConversionError(f"tools[{n}]: only function and web search tools can be forwarded to an "
@@ -321,7 +319,7 @@ def _tool_choice_to_anthropic(choice: Any, has_tools: bool, parallel: Any) -> di
         return {"type": "none"}
     elif isinstance(choice, dict) and choice.get("type") == "function":
         out = {"type": "tool", "name": choice.get("name")}
-    elif isinstance(choice, dict) and choice.get("type") in WEB_SEARCH_CHOICES:
+    elif isinstance(choice, dict) and choice.get("type") in WEB_SEARCH_CHOICE_TYPES:
         out = {"type": "tool", "name": ANTHROPIC_WEB_SEARCH["name"]}  # Anthropic forces server tools by name
     else:
         raise ConversionError("tool_choice must be auto, none, required, a function or web_search_preview.",
