@@ -141,10 +141,8 @@ class ResponseService:
         same): the request's state is prepared and stored as a completed response with no
         output, to be continued by `previous_response_id`."""
         req = await anyio.to_thread.run_sync(parse_create_request, body) if large else parse_create_request(body)
-        own_seal = not self.source.upstream_seals_reasoning
         if any(item["type"] in ("item_reference", "reasoning", "compaction") for item in req.input_items):
-            req.input_items = await anyio.to_thread.run_sync(
-                functools.partial(resolve_inputs, open_reasoning=own_seal), req.input_items, self.store, self.sealer)
+            req.input_items = await self._resolve(req.input_items)
             check_json_mention(req)
         context: list[dict[str, Any]] = []
         if req.previous_response_id is not None and local and req.previous_response_id in local:
@@ -160,8 +158,7 @@ class ResponseService:
             context = stored.conversation()
         if any(item.get("type") == "compaction" for item in context):
             # An earlier response compacted automatically: its item stands for the window before it.
-            context = await anyio.to_thread.run_sync(
-                functools.partial(resolve_inputs, open_reasoning=own_seal), context, self.store, self.sealer)
+            context = await self._resolve(context)
         no_output = "generate" if not generate else "prompt_cache_options.prewarm" if req.prewarm else None
         if req.compaction_trigger:
             if no_output is not None:
@@ -175,6 +172,12 @@ class ResponseService:
         if req.compaction and generate:
             prepared.compaction = await self._compaction(req, context, plan)
         return prepared
+
+    async def _resolve(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Stored references and sealed blobs expanded (in a worker thread: store reads). An
+        upstream's own reasoning blobs (an Anthropic signature) are kept as they came."""
+        resolve = functools.partial(resolve_inputs, open_reasoning=not self.source.upstream_seals_reasoning)
+        return await anyio.to_thread.run_sync(resolve, items, self.store, self.sealer)
 
     def _writer(self, req: CreateRequest) -> ResponseEventWriter:
         own_seal = not self.source.upstream_seals_reasoning  # an Anthropic signature stays as it came
