@@ -158,7 +158,7 @@ class ResponseService:
             context = stored.conversation()
         if any(item.get("type") == "compaction" for item in context):
             # An earlier response compacted automatically: its item stands for the window before it.
-            context = await self._resolve(context)
+            context = await self._resolve(context, stored_from="previous_response_id")
         no_output = "generate" if not generate else "prompt_cache_options.prewarm" if req.prewarm else None
         if req.compaction_trigger:
             if no_output is not None:
@@ -173,10 +173,12 @@ class ResponseService:
             prepared.compaction = await self._compaction(req, context, plan)
         return prepared
 
-    async def _resolve(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _resolve(self, items: list[dict[str, Any]], *, stored_from: str | None = None) -> list[dict[str, Any]]:
         """Stored references and sealed blobs expanded (in a worker thread: store reads). An
-        upstream's own reasoning blobs (an Anthropic signature) are kept as they came."""
-        resolve = functools.partial(resolve_inputs, open_reasoning=not self.source.upstream_seals_reasoning)
+        upstream's own reasoning blobs (an Anthropic signature) are kept as they came.
+        `stored_from`: the items came with that parameter, not in `input` (errors name it)."""
+        resolve = functools.partial(resolve_inputs, open_reasoning=not self.source.upstream_seals_reasoning,
+                                    stored_from=stored_from)
         return await anyio.to_thread.run_sync(resolve, items, self.store, self.sealer)
 
     def _writer(self, req: CreateRequest) -> ResponseEventWriter:

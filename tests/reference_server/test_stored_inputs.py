@@ -193,6 +193,25 @@ def test_a_configured_key_is_shared_across_servers(encoding: Any) -> None:
         assert _create(second, {"input": [item, {"role": "user", "content": "more"}]})["status"] == "completed"
 
 
+def test_a_stored_window_sealed_under_another_key_names_previous_response_id(tmp_path: Path, encoding: Any) -> None:
+    # A response that compacted automatically keeps its window sealed; a server restarted on the
+    # same database with another configured key cannot open it. The caller never sent that item
+    # in `input`, so the error names the parameter that brought it.
+    db = tmp_path / "responses.db"
+    store = ResponseStore(db)
+    with TestClient(create_app(encoding=encoding, store=store, settings=Settings(encryption_key="first key"))) as first:
+        compacted = _create(first, {"input": "remember kumquat",
+                                    "context_management": [{"type": "compaction", "compact_threshold": 1}]})
+        assert compacted["output"][0]["type"] == "compaction"
+        assert _create(first, {"previous_response_id": compacted["id"], "input": "which word?"})["status"] == "completed"
+    store.close()
+    store = ResponseStore(db)
+    with TestClient(create_app(encoding=encoding, store=store, settings=Settings(encryption_key="other key"))) as again:
+        error = _error(again, {"previous_response_id": compacted["id"], "input": "which word?"})
+        assert (error["param"], error["code"]) == ("previous_response_id", "invalid_encrypted_content")
+    store.close()
+
+
 @pytest.fixture(scope="module")
 def server(encoding: Any) -> Iterator[ServerThread]:
     with serve(create_app(encoding=encoding)) as s:
