@@ -8,10 +8,12 @@ Each module in this package exposes `register(subparsers)` (adds its parser and 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 # Sub-command modules, in help order. A module that is missing is skipped, so the CLI works
 # while verbs are being added.
@@ -85,5 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The `conformance` command's process: `main`, then exit without the interpreter's last
+    garbage collection. That pass walks every object the compiled contracts and the rules built,
+    to free memory the ending process gives back anyway: 40-70 ms of a ~290 ms check of one
+    file. Nothing is left to finalise: every command closes what it writes (`with`, or
+    `finally` for `--output`), and `main` has flushed stdout."""
+    code = main()
+    gc.freeze()  # the collector skips frozen objects, so the final pass has nothing to walk
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -99,3 +100,25 @@ def test_an_app_factory_is_called(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "calling broken_factory() failed: RuntimeError: no database configured" in err
     code, _, err = _cli(capsys, "run", "--no-progress", "--app", f"{__name__}:not_an_app_factory")
     assert code == 2 and "not an ASGI application (int)" in err
+
+
+def test_the_command_keeps_mains_exit_code_and_every_written_line(tmp_path: Path) -> None:
+    # `run` (the installed command and `python -m conformance`) ends the process without the
+    # interpreter's last garbage collection: the exit code and what was written must survive it.
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["conformance"] == "conformance.cli:run"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    positive = next((ROOT / "fixtures/streams/positive/openai-api").glob("*.sse")).read_bytes()
+    for i in range(40):
+        (corpus / f"{i:02d}.sse").write_bytes((ROOT / NEGATIVE).read_bytes() if i % 4 == 0 else positive)
+    report = tmp_path / "report.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "conformance", "check", str(corpus), "-j", "2", "--format", "jsonl",
+                           "--output", str(report)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    verdicts = [json.loads(line)["verdict"] for line in report.read_text().splitlines()]
+    assert len(verdicts) == 40 and verdicts.count("failed") == 10
+    assert subprocess.run([sys.executable, "-m", "conformance", "check", str(corpus / "01.sse")], cwd=ROOT, env=_env(),
+                          capture_output=True, timeout=300).returncode == 0
