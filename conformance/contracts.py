@@ -348,13 +348,25 @@ def quick_issues(obj: Any, schema_name: str | None = None) -> list[SchemaIssue] 
     closed = c.closed(uri)
     if closed is None:
         return None
-    found = _absences(obj, subject) if schema_name is None and subject in _ABSENCE_SUBJECTS else None
+    # `_ABSENCES_FOR` holds () for a subject no tolerated absence applies to: most events.
+    found = _absences(obj, subject) if schema_name is None and _ABSENCES_FOR.get(subject, True) else None
     if not found:
         return [] if closed(obj) else None
-    # The snapshot that lacks only a tolerated field (most real `response.completed`): once
-    # learnt, the stand-ins' closed check settles the walk too. Absent required fields fail the
-    # closed check of the original anyway: it is not asked.
-    return _known_absence(c.compiled(uri), obj, subject, closed)
+    # The snapshot that lacks only a tolerated field (most real `response.completed`): the
+    # stand-ins' closed check settles the walk too. Once learnt, absent required fields fail
+    # the closed check of the original anyway: it is not asked.
+    name = uri[len(c.base):]
+    learnt = (name, subject, tuple(n for n, *_ in found)) in _ABSENCE_FAILS
+    if not _passes_with_stand_ins(closed, obj, found):
+        return None
+    if not learnt:
+        # First sight in this process: the original's own closed check says whether the absent
+        # fields are required here. Deciding it here, not the long way, spares a process that
+        # checks one real capture jsonschema, its registry and the open predicates (~60 ms).
+        if closed(obj):
+            return []
+        _learn_absence(name, subject, found)
+    return _absence_issues(found, obj, name, functools.partial(c.compiled, uri), subject)
 
 
 def validate_event(event: Any) -> list[SchemaIssue]:
@@ -498,11 +510,16 @@ def _tolerated_absence(compiled: _Compiled, instance: Any, subject: str) -> list
         return None
     # The original failed (the caller asked) and the stand-ins alone mend it: learnt for
     # _known_absence, which may then skip the predicate on the original.
-    learnt = (compiled.name, subject, tuple(n for n, *_ in found))
+    _learn_absence(compiled.name, subject, found)
+    return _absence_issues(found, instance, compiled.name, lambda: compiled, subject)
+
+
+def _learn_absence(name: str, subject: str, found: list[tuple[int, tuple[str, ...], str, Any]]) -> None:
+    """An original of schema `name` lacking exactly `found` failed while its stand-ins passed."""
+    learnt = (name, subject, tuple(n for n, *_ in found))
     if learnt not in _ABSENCE_FAILS and len(_ABSENCE_FAILS) < _MAX_ORDERS:
         _ABSENCE_FAILS.add(learnt)
         _ABSENCE_SUBJECTS.add(subject)
-    return _absence_issues(found, instance, compiled, subject)
 
 
 def _known_absence(compiled: _Compiled, instance: Any, subject: str,
@@ -527,7 +544,7 @@ def _known_absence(compiled: _Compiled, instance: Any, subject: str,
         return None
     if not _passes_with_stand_ins(predicate, instance, found):
         return None
-    return _absence_issues(found, instance, compiled, subject)
+    return _absence_issues(found, instance, compiled.name, lambda: compiled, subject)
 
 
 def _passes_with_stand_ins(fast: Callable[[Any], bool], instance: dict[str, Any],
@@ -558,8 +575,9 @@ def _absences(instance: dict[str, Any], subject: str) -> list[tuple[int, tuple[s
 
 
 def _absence_issues(found: list[tuple[int, tuple[str, ...], str, Any]], instance: dict[str, Any],
-                    compiled: _Compiled, subject: str) -> list[SchemaIssue]:
-    """The `required` issues of the absences in `found`, in jsonschema's order."""
+                    name: str, compiled_of: Callable[[], _Compiled], subject: str) -> list[SchemaIssue]:
+    """The `required` issues of the absences in `found`, in jsonschema's order (asked of the
+    schema `name`, `compiled_of()`, the first time several are absent together)."""
     issues = [
         _issue("".join("/" + _escape(p) for p in (*path, key)), f"missing required property {_short(key)}",
                "required", subject)
@@ -567,10 +585,10 @@ def _absence_issues(found: list[tuple[int, tuple[str, ...], str, Any]], instance
     ]
     if len(issues) == 1:
         return issues
-    combo = (compiled.name, subject, tuple(n for n, *_ in found))
+    combo = (name, subject, tuple(n for n, *_ in found))
     order = _ABSENCE_ORDER.get(combo)
     if order is None:
-        explained = _issues(compiled, instance, subject)
+        explained = _issues(compiled_of(), instance, subject)
         if sorted(explained, key=_issue_key) != sorted(issues, key=_issue_key):
             return explained  # not what the shortcut would say: trust jsonschema, learn nothing
         if len(_ABSENCE_ORDER) < _MAX_ORDERS:

@@ -130,3 +130,62 @@ def test_generated_events_agree(event_type: str, data: st.DataObject) -> None:
     quick = contracts.quick_issues(event)
     if quick is not None:
         assert quick == _long_way(event)
+
+
+@pytest.fixture
+def nothing_learnt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that has not yet seen any tolerated absence."""
+    for name, empty in (("_ABSENCE_FAILS", set()), ("_ABSENCE_SUBJECTS", set()), ("_ABSENCE_ORDER", {})):
+        monkeypatch.setattr(contracts, name, empty)
+
+
+def test_a_first_seen_absence_is_settled_by_the_closed_variant(nothing_learnt: None) -> None:
+    # Every fixture event that lacks a tolerated field, met first: the closed call answers (no
+    # jsonschema, no walk), exactly as the long way does, and learns what the long way learns.
+    answered = 0
+    for event in EVENTS:
+        subject = "event:" + event["type"]
+        if event["type"] == "error" or not contracts._absences(event, subject):
+            continue
+        contracts._ABSENCE_FAILS.clear()
+        quick = contracts.quick_issues(event)
+        if quick is None:
+            continue
+        learnt = set(contracts._ABSENCE_FAILS)
+        contracts._ABSENCE_FAILS.clear()
+        assert quick == _long_way(event), event["type"]
+        assert learnt == contracts._ABSENCE_FAILS  # the long way learnt the same
+        answered += 1
+    assert answered > 10
+
+
+def test_a_first_seen_absence_with_another_fault_is_left_to_the_long_way(nothing_learnt: None) -> None:
+    event = next(e for e in EVENTS if e["type"] == "response.completed" and contracts._absences(e, "event:" + e["type"]))
+    unknown = copy.deepcopy(event)
+    unknown["response"]["surprise"] = 1
+    assert contracts.quick_issues(unknown) is None
+    wrong = copy.deepcopy(event)
+    wrong["response"]["status"] = 5
+    assert contracts.quick_issues(wrong) is None
+    assert not contracts._ABSENCE_FAILS
+
+
+def test_checking_a_real_capture_needs_no_jsonschema() -> None:
+    # The one-file check of a real stream (a `response.completed` without `cache_write_tokens`,
+    # a `function_call_arguments.done` without `name`) decides everything with the compiled
+    # closed variants: jsonschema and its registry stay unimported.
+    import subprocess
+    import sys
+
+    captures = sorted((FIXTURES / "positive" / "openai-api").glob("*.sse"))
+    script = (
+        "import sys\nfrom conformance import check_sse\n"
+        "for path in sys.argv[1:]:\n"
+        "    assert check_sse(open(path, 'rb').read()).summary['error'] == 0, path\n"
+        "print(sorted(m for m in ('jsonschema', 'referencing') if m in sys.modules))\n"
+    )
+    paths = [str(p) for p in captures if not p.name.startswith("vercel-error")]  # its `error` event: the long way
+    proc = subprocess.run([sys.executable, "-c", script, *paths], capture_output=True, text=True, timeout=300,
+                          cwd=FIXTURES.parents[1])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
