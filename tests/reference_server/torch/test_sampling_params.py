@@ -13,7 +13,13 @@ import torch
 
 from reference_server.protocol.token_backend import OutputSpec
 from reference_server.sources.backends.torch.backend import TorchBackend
-from reference_server.sources.backends.torch.sampling import LogitsTable, pack_allowed, sample_exact
+from reference_server.sources.backends.torch.sampling import (
+    LogitsTable,
+    draw_exact,
+    exact_logits,
+    pack_allowed,
+    sample_exact,
+)
 from reference_server.sources.backends.torch.tokenizer import FIRST_SPECIAL
 
 from .conftest import make_backend, parse, prompt_tokens, request
@@ -50,6 +56,59 @@ def test_logprobs_are_the_renormalised_masked_distribution() -> None:
     assert math.fsum(math.exp(lp) for _, lp in top) == pytest.approx(1.0)
     assert _exact(logits, top_logprobs=0)[1][1] == ()
     assert _exact(logits)[1] is None  # not asked: not computed
+
+
+def test_fewer_allowed_tokens_than_asked_leaves_only_those() -> None:
+    _, (chosen, top) = _exact([1.0, 4.0, 2.0], allowed=[True, False, True], top_logprobs=5, temperature=1.0)
+    assert [t for t, _ in top] == [2, 0] and chosen in {lp for _, lp in top}
+
+
+@pytest.mark.parametrize("temp", [1.0, 0.6])
+def test_exact_draws_are_the_inverse_cdf_of_the_penalised_masked_softmax(temp: float) -> None:
+    """The exact rows draw like the batched path (block sums, then inside the block): for each
+    uniform the token a float64 inverse CDF of exp((x - max) / T) over the allowed, penalised
+    logits draws, except within rounding (1e-5 of the mass) of a boundary between tokens."""
+    vocab, draws = 3000, 800
+    logits = torch.randn(1, vocab, generator=torch.Generator().manual_seed(3)) * 3
+    allowed = np.random.default_rng(7).random(vocab) < 0.7
+    counts = {int(t): 1 + int(t) % 3 for t in np.flatnonzero(allowed)[:40]}
+    penalised = logits[0].double().clone()
+    for t, n in counts.items():
+        penalised[t] -= 0.05 * n + 0.4
+    weights = ((penalised - penalised[allowed].max()) / temp).exp() * torch.from_numpy(allowed)
+    cdf = torch.cumsum(weights, dim=0)
+    values = exact_logits(LogitsTable(logits), [0], vocab, [(0.4, 0.05, counts)])[0]
+    row_words = pack_allowed(allowed[None])[0]
+    near = 0
+    for u in np.random.default_rng(8).random(draws).tolist():
+        got, _ = draw_exact(values, row_words, temperature=temp, top_p=1.0, uniform=u)
+        target = u * cdf[-1].item()
+        want = int(torch.searchsorted(cdf, torch.tensor([target], dtype=torch.float64), right=True)[0])
+        assert allowed[got], u
+        if got != want:
+            lo, hi = min(got, want), max(got, want)
+            assert (cdf[lo:hi] - target).abs().max().item() <= 1e-5 * cdf[-1].item(), (u, got, want)
+            near += 1
+    assert near <= draws // 100
+
+
+def test_exact_rows_together_are_each_row_alone() -> None:
+    """The scheduler's exact rows share one unembedding matmul: each row's token and
+    log-probabilities are what it gets alone, with its own penalties, mask and settings."""
+    vocab, rows = 500, 4
+    logits = torch.randn(rows, vocab, generator=torch.Generator().manual_seed(11)) * 2
+    allowed = np.random.default_rng(12).random((rows, vocab)) < 0.6
+    words = pack_allowed(allowed)
+    penalties = [(0.0, 0.0, None), (0.7, 0.0, {1: 2, 5: 1}), (0.0, -0.3, {7: 4}), (0.2, 0.1, {9: 1})]
+    settings = [dict(temperature=0.0, top_p=1.0, uniform=0.3), dict(temperature=1.0, top_p=1.0, uniform=0.6),
+                dict(temperature=0.8, top_p=0.9, uniform=0.1), dict(temperature=1.3, top_p=1.0, uniform=0.95)]
+    together = exact_logits(LogitsTable(logits), list(range(rows)), vocab, penalties)
+    for r in range(rows):
+        alone = sample_exact(LogitsTable(logits), r, words[r], vocab, presence_penalty=penalties[r][0],
+                             frequency_penalty=penalties[r][1], counts=penalties[r][2], top_logprobs=3,
+                             **settings[r])  # type: ignore[arg-type]
+        assert draw_exact(together[r], words[r], top_logprobs=3, **settings[r]) == alone  # type: ignore[arg-type]
+        assert allowed[r, alone[0]]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ registered sub-vocabulary (readable text) get logits for that set only.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -499,6 +500,80 @@ def _bucket_members(keys: np.ndarray, weights: np.ndarray, bucket: int) -> np.nd
 Logprob = tuple[float, tuple[tuple[int, float], ...]]  # (chosen token's logprob, top alternatives)
 
 
+def exact_logits(logits: Unembedding, rows: Sequence[int], vocab: int,
+                 penalties: Sequence[tuple[float, float, dict[int, int] | None]]) -> torch.Tensor:
+    """The whole-vocabulary logits [len(rows), vocab] of rows that need more than a draw, from
+    one unembedding matmul for all of them (a row at a time read the 201088-row weights once per
+    row), each row penalised by its (presence, frequency, counts): `presence + frequency *
+    count` off the logit of every token generated `count` > 0 times so far (OpenAI's
+    definition)."""
+    values = logits.dense(rows, torch.empty((len(rows), vocab), device=logits_device(logits)))
+    for r, (presence, frequency, counts) in enumerate(penalties):
+        if counts and (presence or frequency):
+            ids = torch.tensor(list(counts), dtype=torch.int64, device=values.device)
+            seen = torch.tensor(list(counts.values()), dtype=values.dtype, device=values.device)
+            values[r].index_add_(0, ids, -(frequency * seen + presence))
+    return values
+
+
+def draw_exact(values: torch.Tensor, row_words: np.ndarray, *, temperature: float, top_p: float, uniform: float,
+               top_logprobs: int | None = None) -> tuple[int, Logprob | None]:
+    """One token from a row of `exact_logits` (1-D) under its packed mask, and with
+    `top_logprobs` (not None) the chosen token's log-probability and the `top_logprobs` most
+    likely alternatives.
+
+    Log-probabilities are those of the distribution the token is drawn from before temperature
+    and top_p: the model's logits, penalised, renormalised over the tokens the grammar allows.
+    Everything runs over the allowed tokens' logits alone (in token order): blocked entries as
+    -inf made every pass slow (exp and logsumexp of -inf take a slow path on CPUs). The draw is
+    the batched path's: an inverse CDF over 32-token block sums, then inside the block."""
+    tokens, ids = _allowed_tokens(np.ascontiguousarray(row_words).tobytes(), values.shape[0])
+    if tokens.size == 0:
+        raise ValueError("sample_exact: the row allows no token")
+    live = values.index_select(0, ids.to(values.device))
+    top, first = live.max(dim=0)  # the first maximum, like argmax
+    if not torch.isfinite(top):
+        raise ValueError("sample_exact: the row's logits are not finite")
+    if _is_greedy(temperature, top_p):
+        pick = int(first)
+    else:
+        weights = live - top
+        if temperature != 1.0:
+            weights.div_(temperature)
+        weights = weights.exp_().cpu()
+        if top_p < 1.0:
+            pick = _nucleus(weights, float(weights.double().sum()), float(top_p), float(uniform))
+        else:
+            pad = -weights.shape[0] % BLOCK
+            blocked = torch.nn.functional.pad(weights, (0, pad))[None] if pad else weights[None]
+            block_cdf = torch.cumsum(blocked.view(1, -1, BLOCK).sum(dim=-1).double(), dim=-1)
+            pick = _blocked_inverse_cdf(blocked, block_cdf, [float(uniform)])[0]
+    token = int(tokens[pick])
+    if top_logprobs is None:
+        return token, None
+    # log p = logit - logsumexp (float64) where it is reported: a log_softmax of the whole row
+    # and a top-k over its float64 result cost more than the rest of the row.
+    total = float(torch.logsumexp(live.double(), dim=0))
+    k = min(max(top_logprobs, 0), live.shape[0])
+    best = torch.topk(live, k) if k else None  # the logits' order is the log-probabilities'
+    alternatives = () if best is None else tuple(
+        (int(tokens[i]), v - total) for i, v in zip(best.indices.tolist(), best.values.tolist(), strict=True))
+    return token, (float(live[pick]) - total, alternatives)
+
+
+@functools.lru_cache(maxsize=16)
+def _allowed_tokens(packed: bytes, vocab: int) -> tuple[np.ndarray, torch.Tensor]:
+    """The token ids a packed mask row (its bytes) allows, ascending, as an array and a tensor.
+    Remembered: a sequence's mask stays the same for a whole prose body, and listing the ~65,000
+    readable tokens costs more (0.4-0.8 ms) than the row's draw."""
+    words = np.frombuffer(packed, dtype=np.int32)
+    live = np.flatnonzero(words)  # only the words with an allowed bit are unpacked
+    bits = np.flatnonzero(np.unpackbits(words[live].view(np.uint8), bitorder="little"))
+    tokens = live[bits >> 5] * 32 + (bits & 31)
+    tokens = tokens[tokens < vocab]
+    return tokens, torch.from_numpy(tokens)
+
+
 def sample_exact(
     logits: Unembedding,
     row: int,
@@ -513,42 +588,11 @@ def sample_exact(
     counts: dict[int, int] | None = None,
     top_logprobs: int | None = None,
 ) -> tuple[int, Logprob | None]:
-    """One row the plain way, for requests that need more than a draw: `presence_penalty` and
-    `frequency_penalty` subtract `presence + frequency * count` from the logit of every token
-    generated `count` > 0 times so far (OpenAI's definition), and `top_logprobs` (not None) asks
-    for the chosen token's log-probability and the `top_logprobs` most likely alternatives.
-
-    Log-probabilities are those of the distribution the token is drawn from before temperature
-    and top_p: the model's logits, penalised, renormalised over the tokens the grammar allows.
-    One full-vocabulary pass per row: opt-in requests only (the batched path stays fast)."""
-    values = logits.dense([row], torch.empty((1, vocab), device=logits_device(logits)))[0]
-    if counts and (presence_penalty or frequency_penalty):
-        ids = torch.tensor(list(counts), dtype=torch.int64, device=values.device)
-        seen = torch.tensor(list(counts.values()), dtype=values.dtype, device=values.device)
-        values.index_add_(0, ids, -(frequency_penalty * seen + presence_penalty))
-    allowed = np.unpackbits(np.ascontiguousarray(row_words).view(np.uint8), bitorder="little")[:vocab]
-    values.masked_fill_(torch.from_numpy(allowed == 0).to(values.device), float("-inf"))
-    if not torch.isfinite(values).any():
-        raise ValueError("sample_exact: the row allows no token")
-    if _is_greedy(temperature, top_p):
-        token = int(values.max(dim=0).indices)  # the first maximum, like argmax
-    else:
-        weights = values - values.max()
-        if temperature != 1.0:
-            weights = weights / temperature
-        weights = weights.exp().cpu()
-        if top_p < 1.0:
-            token = _nucleus(weights, float(weights.double().sum()), float(top_p), float(uniform))
-        else:
-            token = _inverse_cdf(weights.numpy(), float(uniform))
-    if top_logprobs is None:
-        return token, None
-    logp = torch.log_softmax(values.double(), dim=0)
-    k = min(max(top_logprobs, 0), int(allowed.sum()))
-    best = torch.topk(logp, k) if k else None
-    alternatives = () if best is None else tuple(
-        zip(best.indices.tolist(), best.values.tolist(), strict=True))
-    return token, (float(logp[token]), alternatives)
+    """`exact_logits` + `draw_exact` for one row: penalties and logprobs (opt-in requests; the
+    batched path stays fast)."""
+    values = exact_logits(logits, [row], vocab, [(presence_penalty, frequency_penalty, counts)])
+    return draw_exact(values[0], row_words, temperature=temperature, top_p=top_p, uniform=uniform,
+                      top_logprobs=top_logprobs)
 
 
 def logits_device(logits: Unembedding) -> torch.device:

@@ -43,7 +43,7 @@ from . import engine
 from .cache import PrefixCache, SlotKVCache, Snapshot
 from .constraint import Constraint, compile_matcher
 from .model import GptOss
-from .sampling import Logprob, ModelHeads, Sampler, allowed_counts, sample_exact
+from .sampling import Logprob, ModelHeads, Sampler, allowed_counts, draw_exact, exact_logits
 from .tokenizer import FIRST_SPECIAL, HarmonyTokenizer, harmony_tokenizer
 
 log = logging.getLogger("reference_server")
@@ -463,6 +463,7 @@ class Scheduler:
         counts = allowed_counts(words)
         chosen: dict[int, int] = {}
         need: list[int] = []
+        exact: list[int] = []
         for i, seq in enumerate(sampling):
             if seq.error is not None or seq.phase is Phase.DONE:
                 continue
@@ -476,12 +477,11 @@ class Scheduler:
                 if seq.request.logprobs is not None:  # the only allowed token: probability 1
                     seq.logprob = (0.0, ((chosen[i], 0.0),) if seq.request.logprobs else ())
             elif seq.exact:
-                try:
-                    chosen[i] = self._sample_exact(seq, words[i])
-                except Exception as exc:
-                    self._mark_failed(seq, "sampling", exc)
+                exact.append(i)
             else:
                 need.append(i)
+        if exact:
+            self._sample_exact(sampling, exact, words, chosen)
         if need:
             uniforms = [sampling[i].rng.random() for i in need]
             try:
@@ -516,14 +516,30 @@ class Scheduler:
             readable = narrowed.any(axis=1)  # any subset of what the grammar allows still leads to a valid end
             words[np.asarray(rows)[readable]] = narrowed[readable]
 
-    def _sample_exact(self, seq: Sequence, row_words: np.ndarray) -> int:
-        req = seq.request
-        heads = ModelHeads(self.model, seq.hidden[None])  # type: ignore[index]
-        token, seq.logprob = sample_exact(
-            heads, 0, row_words, HARMONY_VOCAB, temperature=req.temperature, top_p=req.top_p,
-            uniform=seq.rng.random(), presence_penalty=req.presence_penalty,
-            frequency_penalty=req.frequency_penalty, counts=seq.counts, top_logprobs=req.logprobs)
-        return token
+    def _sample_exact(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
+                      chosen: dict[int, int]) -> None:
+        """The rows that want penalties or logprobs: their logits from one matmul, then each
+        row's draw; a row that fails fails alone."""
+        try:
+            values: torch.Tensor | None = self._exact_logits(sampling, rows)
+        except Exception:  # one row at a time below, so only the culprits fail
+            values = None
+        for k, i in enumerate(rows):
+            seq = sampling[i]
+            req = seq.request
+            uniform = seq.rng.random()
+            try:
+                row = values[k] if values is not None else self._exact_logits(sampling, [i])[0]
+                chosen[i], seq.logprob = draw_exact(row, words[i], temperature=req.temperature, top_p=req.top_p,
+                                                    uniform=uniform, top_logprobs=req.logprobs)
+            except Exception as exc:
+                self._mark_failed(seq, "sampling", exc)
+
+    def _exact_logits(self, sampling: list[Sequence], rows: list[int]) -> torch.Tensor:
+        hidden = torch.stack([sampling[i].hidden for i in rows])  # type: ignore[misc]
+        penalties = [(sampling[i].request.presence_penalty, sampling[i].request.frequency_penalty,
+                      sampling[i].counts) for i in rows]
+        return exact_logits(ModelHeads(self.model, hidden), range(len(rows)), HARMONY_VOCAB, penalties)
 
     def _sample_rows(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
                      uniforms: list[float]) -> list[int]:
