@@ -561,11 +561,12 @@ def draw_exact(values: torch.Tensor, row_words: np.ndarray, *, temperature: floa
     return token, (float(live[pick]) - total, alternatives)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _allowed_tokens(packed: bytes, vocab: int) -> tuple[np.ndarray, torch.Tensor]:
     """The token ids a packed mask row (its bytes) allows, ascending, as an array and a tensor.
     Remembered: a sequence's mask stays the same for a whole prose body, and listing the ~65,000
-    readable tokens costs more (0.4-0.8 ms) than the row's draw."""
+    readable tokens costs more (0.4-0.8 ms) than the row's draw. At most 8 masks (each up to
+    1.6 MB of ids for a whole vocabulary, plus its 25 kB key)."""
     words = np.frombuffer(packed, dtype=np.int32)
     live = np.flatnonzero(words)  # only the words with an allowed bit are unpacked
     bits = np.flatnonzero(np.unpackbits(words[live].view(np.uint8), bitorder="little"))
