@@ -15,8 +15,8 @@ from reference_server.protocol.token_backend import OutputSpec
 from reference_server.sources.backends.torch.backend import TorchBackend
 from reference_server.sources.backends.torch.sampling import (
     LogitsTable,
+    Sampler,
     draw_exact,
-    exact_logits,
     pack_allowed,
     sample_exact,
 )
@@ -77,11 +77,11 @@ def test_exact_draws_are_the_inverse_cdf_of_the_penalised_masked_softmax(temp: f
         penalised[t] -= 0.05 * n + 0.4
     weights = ((penalised - penalised[allowed].max()) / temp).exp() * torch.from_numpy(allowed)
     cdf = torch.cumsum(weights, dim=0)
-    values = exact_logits(LogitsTable(logits), [0], vocab, [(0.4, 0.05, counts)])[0]
-    row_words = pack_allowed(allowed[None])[0]
+    [(values, row)] = Sampler(vocab, 1).exact_logits(LogitsTable(logits), pack_allowed(allowed[None]),
+                                                     [(0.4, 0.05, counts)])
     near = 0
     for u in np.random.default_rng(8).random(draws).tolist():
-        got, _ = draw_exact(values, row_words, temperature=temp, top_p=1.0, uniform=u)
+        got, _ = draw_exact(values, row, temperature=temp, top_p=1.0, uniform=u)
         target = u * cdf[-1].item()
         want = int(torch.searchsorted(cdf, torch.tensor([target], dtype=torch.float64), right=True)[0])
         assert allowed[got], u
@@ -97,18 +97,26 @@ def test_exact_rows_together_are_each_row_alone() -> None:
     log-probabilities are what it gets alone, with its own penalties, mask and settings."""
     vocab, rows = 500, 4
     logits = torch.randn(rows, vocab, generator=torch.Generator().manual_seed(11)) * 2
-    allowed = np.random.default_rng(12).random((rows, vocab)) < 0.6
+    subset = np.arange(vocab) % 3 != 0
+    allowed = (np.random.default_rng(12).random((rows, vocab)) < 0.6) & subset
     words = pack_allowed(allowed)
     penalties = [(0.0, 0.0, None), (0.7, 0.0, {1: 2, 5: 1}), (0.0, -0.3, {7: 4}), (0.2, 0.1, {9: 1})]
     settings = [dict(temperature=0.0, top_p=1.0, uniform=0.3), dict(temperature=1.0, top_p=1.0, uniform=0.6),
                 dict(temperature=0.8, top_p=0.9, uniform=0.1), dict(temperature=1.3, top_p=1.0, uniform=0.95)]
-    together = exact_logits(LogitsTable(logits), list(range(rows)), vocab, penalties)
+    together = Sampler(vocab, rows).exact_logits(LogitsTable(logits), words, penalties)
     for r in range(rows):
         alone = sample_exact(LogitsTable(logits), r, words[r], vocab, presence_penalty=penalties[r][0],
                              frequency_penalty=penalties[r][1], counts=penalties[r][2], top_logprobs=3,
                              **settings[r])  # type: ignore[arg-type]
-        assert draw_exact(together[r], words[r], top_logprobs=3, **settings[r]) == alone  # type: ignore[arg-type]
+        assert draw_exact(*together[r], top_logprobs=3, **settings[r]) == alone  # type: ignore[arg-type]
         assert allowed[r, alone[0]]
+    # Confined to a registered sub-vocabulary (readable text), the rows get their logits for it
+    # alone, and the same tokens and log-probabilities.
+    confined = Sampler(vocab, rows, subsets=[subset]).exact_logits(LogitsTable(logits), words, penalties)
+    assert all(values.shape[0] < vocab for values, _ in confined)  # the subset's columns only
+    for r in range(rows):
+        assert draw_exact(*confined[r], top_logprobs=3, **settings[r]) == \
+            draw_exact(*together[r], top_logprobs=3, **settings[r])  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ registered sub-vocabulary (readable text) get logits for that set only.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -136,7 +135,7 @@ class _Row:
     the subsets, -1 = whole vocabulary) and, once a dense pass needed them, the space's columns
     the mask blocks and how many mask words have a blocked bit."""
 
-    __slots__ = ("columns", "columns_t", "partial", "space", "words")
+    __slots__ = ("allowed", "columns", "columns_t", "partial", "space", "words")
 
     def __init__(self, words: np.ndarray, space: int) -> None:
         self.words = words
@@ -144,6 +143,7 @@ class _Row:
         self.columns: np.ndarray | None = None
         self.columns_t: torch.Tensor | None = None  # the same, as a tensor on the device
         self.partial = 0
+        self.allowed: Allowed | None = None  # for exact rows: the tokens the mask allows
 
 
 class Sampler:
@@ -241,6 +241,39 @@ class Sampler:
             for i, token in zip(order, tokens, strict=True):
                 out[i] = token
         return out
+
+    def exact_logits(self, logits: Unembedding, words: np.ndarray,
+                     penalties: Sequence[tuple[float, float, dict[int, int] | None]]) -> list[tuple[torch.Tensor, Allowed]]:
+        """For rows that need more than a draw (penalties, logprobs; `draw_exact` draws): each
+        row's logits over the space its mask fits in (a registered subset, else the whole
+        vocabulary), one matmul per space for all its rows, penalised by the row's (presence,
+        frequency, counts): `presence + frequency * count` off the logit of every token
+        generated `count` > 0 times so far (OpenAI's definition); and the tokens its mask
+        allows with their columns in that space. words: [n, >= ceil(V/32)], at least two
+        allowed tokens per row."""
+        n = words.shape[0]
+        if n > self._max_rows or len(penalties) != n:
+            raise ValueError("exact_logits: one mask and one penalty per row, at most max_rows rows")
+        words = np.array(words[:, : self.words], dtype=np.int32)
+        words[:, -1] &= self._last_word
+        rows = self._rows_of(words, list(range(n)))
+        by_space: dict[int, list[int]] = {}
+        for i, row in enumerate(rows):
+            by_space.setdefault(row.space, []).append(i)
+        out: list[tuple[torch.Tensor, Allowed] | None] = [None] * n
+        for key, group in by_space.items():
+            space = self._full if key < 0 else self._subsets[key]
+            width = self.vocab if space.ids_t is None else space.width
+            values = logits.dense(group, torch.empty((len(group), width), device=self.device), space.ids_t)
+            for j, i in enumerate(group):
+                presence, frequency, counts = penalties[i]
+                if counts and (presence or frequency):
+                    _penalise(values[j], space, counts, presence, frequency)
+                row = rows[i]
+                if row.allowed is None:
+                    row.allowed = _allowed_in(row.words, space, self.vocab)
+                out[i] = (values[j], row.allowed)
+        return out  # type: ignore[return-value]
 
     def _rows_of(self, words: np.ndarray, dense: list[int]) -> list[_Row]:
         """The remembered `_Row` of each of the mask rows `dense`. The rows of a batch usually
@@ -500,37 +533,50 @@ def _bucket_members(keys: np.ndarray, weights: np.ndarray, bucket: int) -> np.nd
 Logprob = tuple[float, tuple[tuple[int, float], ...]]  # (chosen token's logprob, top alternatives)
 
 
-def exact_logits(logits: Unembedding, rows: Sequence[int], vocab: int,
-                 penalties: Sequence[tuple[float, float, dict[int, int] | None]]) -> torch.Tensor:
-    """The whole-vocabulary logits [len(rows), vocab] of rows that need more than a draw, from
-    one unembedding matmul for all of them (a row at a time read the 201088-row weights once per
-    row), each row penalised by its (presence, frequency, counts): `presence + frequency *
-    count` off the logit of every token generated `count` > 0 times so far (OpenAI's
-    definition)."""
-    values = logits.dense(rows, torch.empty((len(rows), vocab), device=logits_device(logits)))
-    for r, (presence, frequency, counts) in enumerate(penalties):
-        if counts and (presence or frequency):
-            ids = torch.tensor(list(counts), dtype=torch.int64, device=values.device)
-            seen = torch.tensor(list(counts.values()), dtype=values.dtype, device=values.device)
-            values[r].index_add_(0, ids, -(frequency * seen + presence))
-    return values
+class Allowed(NamedTuple):
+    """The tokens a mask row allows (ascending ids) and their columns in the space its logits
+    are computed over (the ids themselves for the whole vocabulary)."""
+
+    tokens: np.ndarray
+    columns: torch.Tensor
 
 
-def draw_exact(values: torch.Tensor, row_words: np.ndarray, *, temperature: float, top_p: float, uniform: float,
+def _allowed_in(row_words: np.ndarray, space: _Space, vocab: int) -> Allowed:
+    live = np.flatnonzero(row_words)  # only the words with an allowed bit are unpacked
+    bits = np.flatnonzero(np.unpackbits(row_words[live].view(np.uint8), bitorder="little"))
+    tokens = live[bits >> 5] * 32 + (bits & 31)
+    tokens = tokens[tokens < vocab]
+    columns = tokens if space.position is None else space.position[tokens]
+    return Allowed(tokens, torch.from_numpy(np.ascontiguousarray(columns)).to(space.buf.device))
+
+
+def _penalise(values: torch.Tensor, space: _Space, counts: dict[int, int], presence: float,
+              frequency: float) -> None:
+    ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    seen = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    if space.position is not None:  # a token outside the subset is not allowed anyway
+        columns = space.position[ids]
+        inside = columns >= 0
+        ids, seen = columns[inside], seen[inside]
+    if ids.size:
+        amount = torch.from_numpy(-(frequency * seen + presence)).to(values.device, values.dtype)
+        values.index_add_(0, torch.from_numpy(ids).to(values.device), amount)
+
+
+def draw_exact(values: torch.Tensor, allowed: Allowed, *, temperature: float, top_p: float, uniform: float,
                top_logprobs: int | None = None) -> tuple[int, Logprob | None]:
-    """One token from a row of `exact_logits` (1-D) under its packed mask, and with
-    `top_logprobs` (not None) the chosen token's log-probability and the `top_logprobs` most
-    likely alternatives.
+    """One token from a row of `Sampler.exact_logits`, and with `top_logprobs` (not None) the
+    chosen token's log-probability and the `top_logprobs` most likely alternatives.
 
     Log-probabilities are those of the distribution the token is drawn from before temperature
     and top_p: the model's logits, penalised, renormalised over the tokens the grammar allows.
     Everything runs over the allowed tokens' logits alone (in token order): blocked entries as
     -inf made every pass slow (exp and logsumexp of -inf take a slow path on CPUs). The draw is
     the batched path's: an inverse CDF over 32-token block sums, then inside the block."""
-    tokens, ids = _allowed_tokens(np.ascontiguousarray(row_words).tobytes(), values.shape[0])
+    tokens = allowed.tokens
     if tokens.size == 0:
         raise ValueError("sample_exact: the row allows no token")
-    live = values.index_select(0, ids.to(values.device))
+    live = values.index_select(0, allowed.columns)
     top, first = live.max(dim=0)  # the first maximum, like argmax
     if not torch.isfinite(top):
         raise ValueError("sample_exact: the row's logits are not finite")
@@ -561,20 +607,6 @@ def draw_exact(values: torch.Tensor, row_words: np.ndarray, *, temperature: floa
     return token, (float(live[pick]) - total, alternatives)
 
 
-@functools.lru_cache(maxsize=8)
-def _allowed_tokens(packed: bytes, vocab: int) -> tuple[np.ndarray, torch.Tensor]:
-    """The token ids a packed mask row (its bytes) allows, ascending, as an array and a tensor.
-    Remembered: a sequence's mask stays the same for a whole prose body, and listing the ~65,000
-    readable tokens costs more (0.4-0.8 ms) than the row's draw. At most 8 masks (each up to
-    1.6 MB of ids for a whole vocabulary, plus its 25 kB key)."""
-    words = np.frombuffer(packed, dtype=np.int32)
-    live = np.flatnonzero(words)  # only the words with an allowed bit are unpacked
-    bits = np.flatnonzero(np.unpackbits(words[live].view(np.uint8), bitorder="little"))
-    tokens = live[bits >> 5] * 32 + (bits & 31)
-    tokens = tokens[tokens < vocab]
-    return tokens, torch.from_numpy(tokens)
-
-
 def sample_exact(
     logits: Unembedding,
     row: int,
@@ -589,10 +621,18 @@ def sample_exact(
     counts: dict[int, int] | None = None,
     top_logprobs: int | None = None,
 ) -> tuple[int, Logprob | None]:
-    """`exact_logits` + `draw_exact` for one row: penalties and logprobs (opt-in requests; the
-    batched path stays fast)."""
-    values = exact_logits(logits, [row], vocab, [(presence_penalty, frequency_penalty, counts)])
-    return draw_exact(values[0], row_words, temperature=temperature, top_p=top_p, uniform=uniform,
+    """`Sampler.exact_logits` + `draw_exact` for one row over the whole vocabulary."""
+
+    class _Row0:  # the one row, as the Unembedding's row `row`
+        def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+            return logits.dense([row], out, ids)
+
+        def sparse(self, _row: int, tokens: torch.Tensor) -> torch.Tensor:
+            return logits.sparse(row, tokens)
+
+    sampler = Sampler(vocab, 1, logits_device(logits))
+    [(values, allowed)] = sampler.exact_logits(_Row0(), row_words[None], [(presence_penalty, frequency_penalty, counts)])
+    return draw_exact(values, allowed, temperature=temperature, top_p=top_p, uniform=uniform,
                       top_logprobs=top_logprobs)
 
 

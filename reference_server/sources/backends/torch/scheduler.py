@@ -43,7 +43,7 @@ from . import engine
 from .cache import PrefixCache, SlotKVCache, Snapshot
 from .constraint import Constraint, compile_matcher
 from .model import GptOss
-from .sampling import Logprob, ModelHeads, Sampler, allowed_counts, draw_exact, exact_logits
+from .sampling import Logprob, ModelHeads, Sampler, allowed_counts, draw_exact
 from .tokenizer import FIRST_SPECIAL, HarmonyTokenizer, harmony_tokenizer
 
 log = logging.getLogger("reference_server")
@@ -518,28 +518,29 @@ class Scheduler:
 
     def _sample_exact(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
                       chosen: dict[int, int]) -> None:
-        """The rows that want penalties or logprobs: their logits from one matmul, then each
-        row's draw; a row that fails fails alone."""
+        """The rows that want penalties or logprobs: their logits from one matmul per space
+        (the readable subset, or the whole vocabulary), then each row's draw; a row that fails
+        fails alone."""
         try:
-            values: torch.Tensor | None = self._exact_logits(sampling, rows)
+            found: list[Any] | None = self._exact_logits(sampling, rows, words)
         except Exception:  # one row at a time below, so only the culprits fail
-            values = None
+            found = None
         for k, i in enumerate(rows):
             seq = sampling[i]
             req = seq.request
             uniform = seq.rng.random()
             try:
-                row = values[k] if values is not None else self._exact_logits(sampling, [i])[0]
-                chosen[i], seq.logprob = draw_exact(row, words[i], temperature=req.temperature, top_p=req.top_p,
+                values, allowed = found[k] if found is not None else self._exact_logits(sampling, [i], words)[0]
+                chosen[i], seq.logprob = draw_exact(values, allowed, temperature=req.temperature, top_p=req.top_p,
                                                     uniform=uniform, top_logprobs=req.logprobs)
             except Exception as exc:
                 self._mark_failed(seq, "sampling", exc)
 
-    def _exact_logits(self, sampling: list[Sequence], rows: list[int]) -> torch.Tensor:
+    def _exact_logits(self, sampling: list[Sequence], rows: list[int], words: np.ndarray) -> list[Any]:
         hidden = torch.stack([sampling[i].hidden for i in rows])  # type: ignore[misc]
         penalties = [(sampling[i].request.presence_penalty, sampling[i].request.frequency_penalty,
                       sampling[i].counts) for i in rows]
-        return exact_logits(ModelHeads(self.model, hidden), range(len(rows)), HARMONY_VOCAB, penalties)
+        return self._sampler.exact_logits(ModelHeads(self.model, hidden), words[rows], penalties)
 
     def _sample_rows(self, sampling: list[Sequence], rows: list[int], words: np.ndarray,
                      uniforms: list[float]) -> list[int]:
