@@ -43,7 +43,7 @@ from . import engine
 from .cache import PrefixCache, SlotKVCache, Snapshot
 from .constraint import Constraint, compile_matcher
 from .model import GptOss
-from .sampling import Logprob, ModelHeads, Sampler, allowed_counts, draw_exact
+from .sampling import Allowed, Logprob, ModelHeads, Sampler, allowed_counts, draw_exact
 from .tokenizer import FIRST_SPECIAL, HarmonyTokenizer, harmony_tokenizer
 
 log = logging.getLogger("reference_server")
@@ -522,7 +522,7 @@ class Scheduler:
         (the readable subset, or the whole vocabulary), then each row's draw; a row that fails
         fails alone."""
         try:
-            found: list[Any] | None = self._exact_logits(sampling, rows, words)
+            found: list[tuple[torch.Tensor, Allowed]] | None = self._exact_logits(sampling, rows, words)
         except Exception:  # one row at a time below, so only the culprits fail
             found = None
         for k, i in enumerate(rows):
@@ -536,7 +536,8 @@ class Scheduler:
             except Exception as exc:
                 self._mark_failed(seq, "sampling", exc)
 
-    def _exact_logits(self, sampling: list[Sequence], rows: list[int], words: np.ndarray) -> list[Any]:
+    def _exact_logits(self, sampling: list[Sequence], rows: list[int],
+                      words: np.ndarray) -> list[tuple[torch.Tensor, Allowed]]:
         hidden = torch.stack([sampling[i].hidden for i in rows])  # type: ignore[misc]
         penalties = [(sampling[i].request.presence_penalty, sampling[i].request.frequency_penalty,
                       sampling[i].counts) for i in rows]
