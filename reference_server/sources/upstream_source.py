@@ -141,7 +141,7 @@ class UpstreamSource:
                 return UpstreamCall("/chat/completions", responses_to_cc_request(request, model=model),
                                     req.stream, request)
             return UpstreamCall("/messages", responses_to_anthropic_request(request, model=model), req.stream,
-                                request, json_tool_name(request))
+                                request, json_tool_name(request, model))
         except ConversionError as exc:
             raise APIError(400, exc.message, param=exc.param, code="unsupported_value") from None
 

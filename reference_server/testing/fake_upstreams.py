@@ -392,11 +392,16 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
     if turn.forced in server_tools:  # the search (see web_search_plan) is the forced call; then it answers
         turn.tool_mode, turn.forced = "none", None
     turn.parallel = not choice.get("disable_parallel_tool_use", False)
+    _check_model_generation(body)
     thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        budget = thinking.get("budget_tokens")
-        if not isinstance(budget, int) or budget < 1024 or budget >= max_tokens:
-            raise FakeRequestError("thinking.budget_tokens: must be ≥ 1024 and less than max_tokens.",
+    if isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive"):
+        if thinking["type"] == "enabled":
+            budget = thinking.get("budget_tokens")
+            if not isinstance(budget, int) or budget < 1024 or budget >= max_tokens:
+                raise FakeRequestError("thinking.budget_tokens: must be ≥ 1024 and less than max_tokens.",
+                                       "thinking.budget_tokens")
+        elif "budget_tokens" in thinking:
+            raise FakeRequestError("thinking.adaptive.budget_tokens: Extra inputs are not permitted",
                                    "thinking.budget_tokens")
         if kind in ("any", "tool"):
             raise FakeRequestError("Thinking may not be enabled when tool_choice forces tool use.", "tool_choice")
@@ -404,11 +409,42 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
             raise FakeRequestError("temperature may only be set to 1 when thinking is enabled.", "temperature")
         _check_final_thinking(last_assistant)
         turn.reasoning = "on"
-    if body.get("temperature") is not None and body.get("top_p") is not None:
+    if body.get("temperature") is not None and body.get("top_p") is not None and not body["model"].startswith("claude-3"):
         raise FakeRequestError("`temperature` and `top_p` cannot both be specified for this model.", "top_p")
     turn.json_schema = _schema_in(system_text)
     turn.prompt_text = "\n".join(read)
     return turn
+
+
+# Claude's generations, as Anthropic documents them (the fake's own table of ids, not the
+# adapter's reading of versions): Opus 4.7 and later, the Claude 5 models and Mythos Preview take
+# adaptive thinking only and refuse sampling parameters; Claude 4.5 and earlier know no adaptive
+# thinking; `xhigh` effort exists from Opus 4.7; only Claude 3 takes a temperature and a top_p
+# together. Any other id (the fake's own `fake-claude`) takes every thinking form.
+_ADAPTIVE_ONLY = re.compile(r"claude-(opus-4-[7-9]|(opus|sonnet|haiku|fable|mythos)-[5-9]|mythos-preview)")
+_NO_ADAPTIVE = re.compile(r"claude-(\d|(opus|sonnet|haiku)-4(-[0-5])?(-\d{8})?$)")
+_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def _check_model_generation(body: dict[str, Any]) -> None:
+    model = body["model"]
+    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    effort = (body.get("output_config") or {}).get("effort") if isinstance(body.get("output_config"), dict) else None
+    if effort is not None and effort not in _EFFORTS:
+        raise FakeRequestError("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'",
+                               "output_config.effort")
+    if _ADAPTIVE_ONLY.search(model):
+        if thinking.get("type") == "enabled":
+            raise FakeRequestError('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '
+                                   'and "output_config.effort" to control thinking behavior.', "thinking.type")
+        for key in ("temperature", "top_p", "top_k"):
+            if key in body:
+                raise FakeRequestError(f"`{key}` is deprecated for this model.", key)
+        return
+    if effort == "xhigh":
+        raise FakeRequestError("output_config.effort: 'xhigh' is not supported by this model.", "output_config.effort")
+    if _NO_ADAPTIVE.search(model) and (thinking.get("type") == "adaptive" or effort is not None):
+        raise FakeRequestError("adaptive thinking is not supported on this model.", "thinking.type")
 
 
 # The server tool the fake runs, its fields, and those of its user_location (Anthropic's 400s:

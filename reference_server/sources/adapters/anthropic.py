@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from reference_server.protocol.request import WEB_SEARCH_CHOICE_TYPES, WEB_SEARCH_TOOL_TYPES
+from reference_server.sources.adapters.anthropic_models import claude_model
 from reference_server.sources.adapters.common import (
     ConversionError,
     drop_none,
@@ -18,7 +19,8 @@ from reference_server.sources.adapters.common import (
     uncalled_output_text,
 )
 
-# Thinking budgets for Responses' reasoning.effort (Anthropic wants a token budget).
+# Thinking budgets for Responses' reasoning.effort, for models that take manual thinking (a token
+# budget; newer ones take an effort level: anthropic_models).
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
 # Anthropic requires max_tokens; used when the request has no max_output_tokens.
 DEFAULT_MAX_TOKENS = 4096
@@ -50,12 +52,17 @@ def responses_to_anthropic_request(
     if not messages:
         raise ConversionError("'input' must contain at least one user or assistant message.", param="input")
 
-    out: dict[str, Any] = {"model": model or req.get("model"), "messages": messages}
+    model = model or req.get("model")
+    claude = claude_model(model)
+    out: dict[str, Any] = {"model": model, "messages": messages}
     max_tokens = req.get("max_output_tokens", default_max_tokens)
     out["max_tokens"] = max_tokens
-    for key in ("temperature", "top_p"):
-        if key in req:
-            out[key] = req[key]
+    if claude.takes_sampling:  # the newest models refuse them (400): the model's own are used
+        for key in ("temperature", "top_p"):
+            if key in req:
+                out[key] = req[key]
+        if claude.one_sampler and "temperature" in out:
+            out.pop("top_p", None)  # these refuse both together: the temperature is kept
     if isinstance(req.get("metadata"), dict) and req["metadata"].get("user_id"):
         out["metadata"] = {"user_id": str(req["metadata"]["user_id"])}
     tools, tool_choice = narrowed_tools(req)
@@ -64,14 +71,13 @@ def responses_to_anthropic_request(
         _check_unique_names(out["tools"])
     choice = _tool_choice_to_anthropic(tool_choice, bool(tools), req.get("parallel_tool_calls"))
     forced = choice is not None and choice["type"] in ("any", "tool")
-    effort = (req.get("reasoning") or {}).get("effort")
-    budget = min(THINKING_BUDGETS.get(str(effort), 0), max_tokens - 1)
+    thinking = _thinking(req, model, max_tokens)
     # Anthropic refuses thinking with a forced tool call: the tool_choice contract wins.
-    if budget >= 1024 and not forced:  # the smallest budget Anthropic accepts
-        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    if thinking is not None and not forced:
+        out.update(thinking)
         out.pop("temperature", None)  # thinking forbids a temperature other than 1
         out.pop("top_p", None)
-    json_tool = json_tool_name(req)
+    json_tool = json_tool_name(req, model)
     fmt_schema = _format_schema(req)
     if json_tool is not None:
         out.setdefault("tools", []).append({"name": json_tool, "description": JSON_TOOL_DESCRIPTION,
@@ -106,9 +112,23 @@ def _format_schema(req: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def json_tool_name(req: dict[str, Any]) -> str | None:
+def _thinking(req: dict[str, Any], model: str | None, max_tokens: int) -> dict[str, Any] | None:
+    """The request fields asking `model` to think for `reasoning.effort`, or None for no thinking:
+    an effort level for models with adaptive thinking, else a token budget below max_tokens (at
+    least 1024, the smallest Anthropic accepts)."""
+    effort = str((req.get("reasoning") or {}).get("effort"))
+    claude = claude_model(model)
+    if claude.adaptive_thinking:
+        level = claude.effort(effort)
+        return None if level is None else {"thinking": {"type": "adaptive"}, "output_config": {"effort": level}}
+    budget = min(THINKING_BUDGETS.get(effort, 0), max_tokens - 1)
+    return {"thinking": {"type": "enabled", "budget_tokens": budget}} if budget >= 1024 else None
+
+
+def json_tool_name(req: dict[str, Any], model: str | None = None) -> str | None:
     """The synthetic tool a structured-output request is answered through, or None when the
-    request asks for text or the format must be prompt-instructed instead (see above)."""
+    request asks for text or the format must be prompt-instructed instead (see above). `model`:
+    the upstream's model id, when it is not the request's (whether it thinks depends on it)."""
     if not isinstance(req, dict):
         return None
     req = drop_none(req)
@@ -118,10 +138,8 @@ def json_tool_name(req: dict[str, Any]) -> str | None:
     tools, choice = narrowed_tools(req)
     if tools and choice != "none":
         return None  # the client's tools stay callable: a forced call would forbid them
-    if req.get("reasoning", {}).get("effort") in THINKING_BUDGETS:
-        max_tokens = req.get("max_output_tokens", DEFAULT_MAX_TOKENS)
-        if min(THINKING_BUDGETS[req["reasoning"]["effort"]], max_tokens - 1) >= 1024:
-            return None  # thinking is on: Anthropic refuses forced tool calls with it
+    if _thinking(req, model or req.get("model"), req.get("max_output_tokens", DEFAULT_MAX_TOKENS)) is not None:
+        return None  # thinking is on: Anthropic refuses forced tool calls with it
     fmt = req["text"]["format"]
     base = str(fmt.get("name") or "json_answer") if fmt.get("type") == "json_schema" else "json_answer"
     taken = {t.get("name") for t in req.get("tools") or [] if isinstance(t, dict)}

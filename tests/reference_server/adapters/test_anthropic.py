@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from reference_server.sources.adapters.anthropic import responses_to_anthropic_request
+from reference_server.sources.adapters.anthropic import (
+    json_tool_name,
+    responses_to_anthropic_request,
+)
+from reference_server.sources.adapters.anthropic_models import claude_model
 from reference_server.sources.adapters.anthropic_stream import message_to_response
 from reference_server.sources.adapters.common import ConversionError
 
@@ -30,9 +34,9 @@ def test_request_to_anthropic() -> None:
             {"role": "user", "content": "Thanks"},
         ],
     }
-    out = responses_to_anthropic_request(req, model="claude-x")
+    out = responses_to_anthropic_request(req, model="claude-3-7-sonnet-20250219")
     assert out == {
-        "model": "claude-x", "max_tokens": 8000, "system": "Be brief.\n\nMetric units.", "stream": True,
+        "model": "claude-3-7-sonnet-20250219", "max_tokens": 8000, "system": "Be brief.\n\nMetric units.", "stream": True,
         "messages": [
             {"role": "user", "content": [
                 {"type": "text", "text": "Weather?"},
@@ -49,7 +53,7 @@ def test_request_to_anthropic() -> None:
         # Anthropic refuses thinking with a forced call: the forced call wins, the temperature stays
         "temperature": 0.3,
     }
-    auto = responses_to_anthropic_request({**req, "tool_choice": "auto"}, model="claude-x")
+    auto = responses_to_anthropic_request({**req, "tool_choice": "auto"}, model="claude-3-7-sonnet-20250219")
     # thinking forbids a custom temperature, so it is dropped
     assert auto["thinking"] == {"type": "enabled", "budget_tokens": 4096} and "temperature" not in auto
     assert auto["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
@@ -63,6 +67,67 @@ def test_thinking_budget_stays_below_max_tokens() -> None:
                                             "reasoning": {"effort": "high"}})
     assert "thinking" not in small
     assert responses_to_anthropic_request({"model": "m", "input": "x"})["max_tokens"] == 4096
+
+
+@pytest.mark.parametrize(("model", "version", "adaptive", "sampling", "one_sampler"), [
+    ("claude-3-7-sonnet-20250219", (3, 7), False, True, False),
+    ("claude-3-haiku-20240307", (3, 0), False, True, False),
+    ("claude-sonnet-4-20250514", (4, 0), False, True, False),
+    ("claude-opus-4-1-20250805", (4, 1), False, True, True),
+    ("eu.anthropic.claude-sonnet-4-5-20250929-v1:0", (4, 5), False, True, True),
+    ("claude-opus-4-6", (4, 6), True, True, True),
+    ("anthropic.claude-opus-4-7-v1", (4, 7), True, False, False),
+    ("claude-sonnet-5", (5, 0), True, False, False),
+    ("claude-fable-5-1", (5, 1), True, False, False),
+    ("claude-mythos-preview", None, True, False, False),
+    ("deepseek-chat", None, False, True, False),
+    ("my-claude-alias", None, False, True, False),  # a gateway's name, not Claude's
+])
+def test_what_a_model_id_says_it_accepts(model: str, version: Any, adaptive: bool, sampling: bool,
+                                         one_sampler: bool) -> None:
+    claude = claude_model(model)
+    assert (claude.version, claude.adaptive_thinking, claude.takes_sampling, claude.one_sampler) == \
+        (version, adaptive, sampling, one_sampler)
+
+
+SAMPLED = {"model": "client", "input": "x", "temperature": 0.3, "top_p": 0.9, "max_output_tokens": 8000}
+
+
+@pytest.mark.parametrize(("model", "effort", "thinking", "sampling"), [
+    # manual thinking (a budget), both sampling values where the model takes both
+    ("claude-3-7-sonnet-20250219", None, {}, {"temperature": 0.3, "top_p": 0.9}),
+    ("claude-3-7-sonnet-20250219", "medium", {"thinking": {"type": "enabled", "budget_tokens": 4096}}, {}),
+    # Claude 4.1-4.5: a temperature or a top_p, not both
+    ("claude-sonnet-4-5", None, {}, {"temperature": 0.3}),
+    ("claude-sonnet-4-5", "high", {"thinking": {"type": "enabled", "budget_tokens": 7999}}, {}),
+    # Claude 4.6: adaptive thinking with an effort level (xhigh does not exist before 4.7)
+    ("claude-opus-4-6", "low", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}}, {}),
+    ("claude-opus-4-6", "xhigh", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"}}, {}),
+    ("claude-opus-4-6", None, {}, {"temperature": 0.3}),
+    # Opus 4.7 and later: adaptive only, no sampling values ever
+    ("claude-opus-4-7", "xhigh", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}, {}),
+    ("claude-opus-4-7", "minimal", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}}, {}),
+    ("claude-sonnet-5", None, {}, {}),
+    ("claude-sonnet-5", "none", {}, {}),
+    # another provider's Anthropic-compatible endpoint: the forms every one of them takes
+    ("deepseek-chat", "medium", {"thinking": {"type": "enabled", "budget_tokens": 4096}}, {}),
+    ("deepseek-chat", None, {}, {"temperature": 0.3, "top_p": 0.9}),
+])
+def test_thinking_and_sampling_follow_the_upstream_model(model: str, effort: str | None, thinking: dict[str, Any],
+                                                          sampling: dict[str, Any]) -> None:
+    req = {**SAMPLED, **({"reasoning": {"effort": effort}} if effort else {})}
+    out = responses_to_anthropic_request(req, model=model)
+    assert {k: out[k] for k in ("thinking", "output_config") if k in out} == thinking
+    assert {k: out[k] for k in ("temperature", "top_p") if k in out} == sampling
+
+
+def test_a_structured_answer_is_no_forced_call_when_the_model_thinks() -> None:
+    req = {"model": "client", "input": "x", "reasoning": {"effort": "low"},
+           "text": {"format": {"type": "json_schema", "name": "answer", "schema": {"type": "object"}}}}
+    assert json_tool_name(req, "claude-opus-4-7") is None  # adaptive thinking is on: no forced call
+    assert json_tool_name(req, "claude-sonnet-4-5") is None  # a 1024-token budget fits in 4096
+    assert json_tool_name({**req, "max_output_tokens": 1000}, "claude-sonnet-4-5") == "answer"  # no budget fits
+    assert json_tool_name({**req, "reasoning": {"effort": "none"}}, "claude-opus-4-7") == "answer"
 
 
 WEATHER_FN = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}

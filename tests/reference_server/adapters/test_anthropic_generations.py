@@ -1,0 +1,82 @@
+"""Proxy mode in front of each Claude generation: the fake Anthropic upstream refuses, as the live
+API does, manual thinking and sampling parameters on the newest models, adaptive thinking on the
+older ones, and temperature with top_p together on Claude 4.1-4.5. One request every client
+might send (an effort, a temperature and a top_p) is answered, with its reasoning, whatever the
+model behind the proxy."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from conformance import check_sse
+from conformance.runner.lifespan import Lifespan
+from reference_server.testing.fake_upstreams import FakeRequestError, anthropic_turn
+from reference_server.testing.proxy_targets import proxy_over_fake
+
+MODELS = ["claude-opus-4-7", "claude-sonnet-5", "claude-mythos-preview", "claude-opus-4-6",
+          "claude-sonnet-4-5-20250929", "claude-3-7-sonnet-20250219"]
+BODY = {"model": "client-model", "input": "Say hello.", "reasoning": {"effort": "high", "summary": "auto"},
+        "temperature": 0.4, "top_p": 0.9, "max_output_tokens": 6000}
+
+
+@contextlib.asynccontextmanager
+async def proxy_to(model: str) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """(an httpx client of a proxy whose upstream model is `model`, the fake upstream app)."""
+    app = proxy_over_fake("anthropic", api_key=None, model_map={"client-model": model})
+    lifespan = Lifespan(app)
+    await lifespan.startup()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy/v1",
+                                     timeout=30) as http:
+            yield http, app.state.fake_upstream
+    finally:
+        await lifespan.shutdown()
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_a_reasoning_request_with_sampling_values_is_answered(model: str) -> None:
+    async with proxy_to(model) as (http, fake):
+        sdk = openai.AsyncOpenAI(base_url="http://proxy/v1", api_key="none", max_retries=0, http_client=http)
+        async with sdk.responses.stream(**BODY) as stream:  # type: ignore[call-overload]
+            async for _ in stream:
+                pass
+            final = await stream.get_final_response()
+        sent = fake.state.requests[-1]
+    assert final.status == "completed" and final.output_text
+    assert final.output[0].type == "reasoning"  # the model thought
+    assert sent["model"] == model
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_the_stream_conforms_without_reasoning_too(model: str) -> None:
+    body = {**BODY, "stream": True, "reasoning": {"effort": "none"}}
+    async with proxy_to(model) as (http, _fake):
+        r = await http.post("/responses", json=body)
+    assert r.status_code == 200, r.text
+    result = check_sse(r.content, request=body, content_type=r.headers["content-type"])
+    assert not result.errors(), [(f.rule, f.message) for f in result.errors()]
+    assert result.terminal_response is not None
+    assert [item["type"] for item in result.terminal_response["output"]] == ["message"]
+
+
+@pytest.mark.parametrize(("model", "body", "param"), [
+    ("claude-opus-4-7", {"thinking": {"type": "enabled", "budget_tokens": 2048}}, "thinking.type"),
+    ("claude-opus-4-7", {"temperature": 0.5}, "temperature"),
+    ("claude-sonnet-5", {"top_p": 0.9}, "top_p"),
+    ("claude-sonnet-4-5", {"thinking": {"type": "adaptive"}}, "thinking.type"),
+    ("claude-opus-4-6", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}},
+     "output_config.effort"),
+    ("fake-claude", {"temperature": 0.5, "top_p": 0.9}, "top_p"),
+])
+def test_the_fake_refuses_what_the_generation_refuses(model: str, body: dict[str, Any], param: str) -> None:
+    # The fake stands for the live API in every test above: it must refuse what that refuses.
+    request = {"model": model, "max_tokens": 4096, "messages": [{"role": "user", "content": "hi"}], **body}
+    with pytest.raises(FakeRequestError) as refused:
+        anthropic_turn(request)
+    assert refused.value.param == param
