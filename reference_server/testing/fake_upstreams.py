@@ -112,6 +112,11 @@ async def _paced(frames: Iterator[bytes], delay: float, state: Any) -> AsyncIter
 # ---------------------------------------------------------------------------------------------
 
 
+# OpenAI's reasoning models, as its API reference lists them (the fake's own table): no
+# `max_tokens`, and only the default temperature and top_p.
+_OPENAI_REASONING_IDS = re.compile(r"^(o1|o3|o4-mini|gpt-5(\.\d+)?(-(mini|nano|pro|codex))?)(-\d{4}-\d{2}-\d{2})?$")
+
+
 def cc_turn(body: dict[str, Any]) -> Turn:
     """Read a chat-completions body like a model would; FakeRequestError where OpenAI says 400."""
     messages = body.get("messages")
@@ -192,6 +197,14 @@ def cc_turn(body: dict[str, Any]) -> Turn:
         turn.json_object = True
     elif fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
         raise FakeRequestError("Invalid 'response_format'.", "response_format")
+    if _OPENAI_REASONING_IDS.match(body["model"]):
+        if "max_tokens" in body:
+            raise FakeRequestError("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                                   "'max_completion_tokens' instead.", "max_tokens")
+        for key in ("temperature", "top_p"):
+            if body.get(key, 1) != 1:
+                raise FakeRequestError(f"Unsupported value: '{key}' does not support {body[key]} with this model. "
+                                       "Only the default (1) value is supported.", key)
     effort = body.get("reasoning_effort")
     turn.reasoning = effort if effort not in (None, "none") else None
     turn.max_tokens = _positive_int(body, "max_completion_tokens") or _positive_int(body, "max_tokens")
@@ -428,8 +441,9 @@ _EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 def _check_model_generation(body: dict[str, Any]) -> None:
     model = body["model"]
-    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
-    effort = (body.get("output_config") or {}).get("effort") if isinstance(body.get("output_config"), dict) else None
+    thinking: dict[str, Any] = body["thinking"] if isinstance(body.get("thinking"), dict) else {}
+    config: dict[str, Any] = body["output_config"] if isinstance(body.get("output_config"), dict) else {}
+    effort = config.get("effort")
     if effort is not None and effort not in _EFFORTS:
         raise FakeRequestError("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'",
                                "output_config.effort")

@@ -8,6 +8,7 @@ completion through the stream converter so that both paths give the same Respons
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from reference_server.sources.adapters.cc_stream import CCToResponsesStream
@@ -24,6 +25,12 @@ from reference_server.sources.adapters.common import (
 
 # Sampling and bookkeeping fields both APIs share under the same name.
 _SHARED_FIELDS = ("temperature", "top_p", "parallel_tool_calls", "metadata", "user")
+# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and its point releases) by their own ids (a
+# gateway's `openai/gpt-5` normalises parameters itself): they refuse `max_tokens` (400: "Use
+# 'max_completion_tokens' instead") and a temperature or top_p other than 1; every OpenAI model
+# takes `max_completion_tokens`, but not every other provider does, so the rest keep
+# `max_tokens`. `gpt-5-chat-*` is no reasoning model: it keeps its sampling values.
+_OPENAI_REASONING = re.compile(r"^(o\d+|gpt-5)([-.]|$)")
 
 # ---------------------------------------------------------------------------------------------
 # Request: Responses -> Chat Completions
@@ -53,15 +60,17 @@ def responses_to_cc_request(req: dict[str, Any], *, model: str | None = None) ->
     if tool_choice is not None:
         out["tool_choice"] = _tool_choice_to_cc(tool_choice)
 
+    reasoning_model = _OPENAI_REASONING.match(str(out["model"] or "")) is not None
+    fixed_sampling = reasoning_model and "-chat" not in str(out["model"])
     for field in _SHARED_FIELDS:
-        if field in req:
+        if field in req and not (fixed_sampling and field in ("temperature", "top_p")):
             out[field] = req[field]
     if "parallel_tool_calls" in out and not tools:
         del out["parallel_tool_calls"]  # OpenAI rejects it without tools
     if "safety_identifier" in req and "user" not in out:
         out["user"] = req["safety_identifier"]
     if "max_output_tokens" in req:
-        out["max_tokens"] = req["max_output_tokens"]
+        out["max_completion_tokens" if reasoning_model else "max_tokens"] = req["max_output_tokens"]
     effort = (req.get("reasoning") or {}).get("effort")
     if effort is not None:
         out["reasoning_effort"] = effort

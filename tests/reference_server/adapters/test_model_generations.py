@@ -1,8 +1,9 @@
-"""Proxy mode in front of each Claude generation: the fake Anthropic upstream refuses, as the live
-API does, manual thinking and sampling parameters on the newest models, adaptive thinking on the
-older ones, and temperature with top_p together on Claude 4.1-4.5. One request every client
-might send (an effort, a temperature and a top_p) is answered, with its reasoning, whatever the
-model behind the proxy."""
+"""Proxy mode in front of each model generation. The fake Anthropic upstream refuses, as the live
+API does, manual thinking and sampling parameters on the newest Claude models, adaptive thinking
+on the older ones, and temperature with top_p together on Claude 4.1-4.6; the fake Chat
+Completions upstream refuses `max_tokens` and sampling values on OpenAI's reasoning models. One
+request every client might send (an effort, a temperature, a top_p, an output limit) is
+answered, with its reasoning, whatever the model behind the proxy."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 
 from conformance import check_sse
 from conformance.runner.lifespan import Lifespan
-from reference_server.testing.fake_upstreams import FakeRequestError, anthropic_turn
+from reference_server.sources.adapters.chat_completions import responses_to_cc_request
+from reference_server.testing.fake_upstreams import FakeRequestError, anthropic_turn, cc_turn
 from reference_server.testing.proxy_targets import proxy_over_fake
 
 MODELS = ["claude-opus-4-7", "claude-sonnet-5", "claude-mythos-preview", "claude-opus-4-6",
@@ -26,9 +28,9 @@ BODY = {"model": "client-model", "input": "Say hello.", "reasoning": {"effort": 
 
 
 @contextlib.asynccontextmanager
-async def proxy_to(model: str) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+async def proxy_to(model: str, kind: Any = "anthropic") -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
     """(an httpx client of a proxy whose upstream model is `model`, the fake upstream app)."""
-    app = proxy_over_fake("anthropic", api_key=None, model_map={"client-model": model})
+    app = proxy_over_fake(kind, api_key=None, model_map={"client-model": model})
     lifespan = Lifespan(app)
     await lifespan.startup()
     try:
@@ -79,4 +81,48 @@ def test_the_fake_refuses_what_the_generation_refuses(model: str, body: dict[str
     request = {"model": model, "max_tokens": 4096, "messages": [{"role": "user", "content": "hi"}], **body}
     with pytest.raises(FakeRequestError) as refused:
         anthropic_turn(request)
+    assert refused.value.param == param
+
+
+# -- Chat Completions: OpenAI's reasoning models ---------------------------------------------------
+
+CC_MODELS = ["gpt-5-mini", "o3", "gpt-5.1", "gpt-4.1", "gpt-5-chat-latest", "deepseek-chat"]
+
+
+@pytest.mark.parametrize("model", CC_MODELS)
+async def test_a_cc_upstream_answers_the_same_request(model: str) -> None:
+    async with proxy_to(model, "chat-completions") as (http, fake):
+        sdk = openai.AsyncOpenAI(base_url="http://proxy/v1", api_key="none", max_retries=0, http_client=http)
+        async with sdk.responses.stream(**BODY) as stream:  # type: ignore[call-overload]
+            async for _ in stream:
+                pass
+            final = await stream.get_final_response()
+        sent = fake.state.requests[-1]
+    assert final.status == "completed" and final.output_text
+    assert sent["model"] == model and sent.get("max_completion_tokens", sent.get("max_tokens")) == 6000
+
+
+@pytest.mark.parametrize(("model", "limit", "sampling"), [
+    ("gpt-5-mini", "max_completion_tokens", {}),
+    ("o4-mini", "max_completion_tokens", {}),
+    ("gpt-5.2-codex", "max_completion_tokens", {}),
+    ("gpt-5-chat-latest", "max_completion_tokens", {"temperature": 0.4, "top_p": 0.9}),
+    ("gpt-4.1", "max_tokens", {"temperature": 0.4, "top_p": 0.9}),
+    ("openai/gpt-5", "max_tokens", {"temperature": 0.4, "top_p": 0.9}),  # a gateway normalises itself
+    ("mistral-large-latest", "max_tokens", {"temperature": 0.4, "top_p": 0.9}),
+])
+def test_the_output_limit_and_sampling_follow_the_model(model: str, limit: str, sampling: dict[str, Any]) -> None:
+    out = responses_to_cc_request(BODY, model=model)
+    assert {k: out[k] for k in ("max_tokens", "max_completion_tokens") if k in out} == {limit: 6000}
+    assert {k: out[k] for k in ("temperature", "top_p") if k in out} == sampling
+
+
+@pytest.mark.parametrize(("model", "body", "param"), [
+    ("gpt-5-mini", {"max_tokens": 100}, "max_tokens"),
+    ("o3", {"temperature": 0.2}, "temperature"),
+    ("gpt-5.1", {"top_p": 0.5}, "top_p"),
+])
+def test_the_cc_fake_refuses_what_openai_refuses(model: str, body: dict[str, Any], param: str) -> None:
+    with pytest.raises(FakeRequestError) as refused:
+        cc_turn({"model": model, "messages": [{"role": "user", "content": "hi"}], **body})
     assert refused.value.param == param
