@@ -3,9 +3,13 @@ that pull text/reasoning/arguments out of a Responses stream."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import httpx
 
 from reference_server.sources.adapters.sse_decode import SSEDecoder
 
@@ -95,3 +99,22 @@ def strip_ids(obj: Any) -> Any:
     if isinstance(obj, list):
         return [strip_ids(v) for v in obj]
     return obj
+
+
+@contextlib.asynccontextmanager
+async def proxy_over_fake_client(kind: Literal["chat-completions", "anthropic"] = "anthropic",
+                                 model_map: dict[str, str] | None = None) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """(an httpx client of a proxy over a fresh fake upstream of `kind`, base URL `http://proxy/v1`;
+    the fake upstream app), the proxy's lifespan run as a server would run it."""
+    from conformance.runner.lifespan import Lifespan
+    from reference_server.testing.proxy_targets import proxy_over_fake
+
+    app = proxy_over_fake(kind, api_key=None, model_map=model_map)
+    lifespan = Lifespan(app)
+    await lifespan.startup()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy/v1",
+                                     timeout=30) as http:
+            yield http, app.state.fake_upstream
+    finally:
+        await lifespan.shutdown()

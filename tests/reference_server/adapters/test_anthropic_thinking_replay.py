@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,12 +15,12 @@ import openai
 import pytest
 
 from conformance import check_sse
-from conformance.runner.lifespan import Lifespan
 from reference_server.testing.fake_upstreams import (
     REDACTED_THINKING_TRIGGER,
     thinking_signature,
 )
-from reference_server.testing.proxy_targets import proxy_over_fake
+
+from .helpers import proxy_over_fake_client
 
 WEATHER = {"type": "function", "name": "get_weather", "strict": True, "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
@@ -31,18 +30,9 @@ TURN = {"model": "m", "tools": [WEATHER], "reasoning": {"effort": "low"}}
 STATELESS = {"store": False, "include": ["reasoning.encrypted_content"]}
 
 
-@contextlib.asynccontextmanager
-async def proxy() -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+def proxy() -> contextlib.AbstractAsyncContextManager[tuple[httpx.AsyncClient, Any]]:
     """(client of an Anthropic proxy, the fake upstream app), lifespan run like a server would."""
-    app = proxy_over_fake("anthropic", api_key=None)
-    lifespan = Lifespan(app)
-    await lifespan.startup()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy/v1",
-                                     timeout=30) as http:
-            yield http, app.state.fake_upstream
-    finally:
-        await lifespan.shutdown()
+    return proxy_over_fake_client("anthropic")
 
 
 async def create(http: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ answered, with its reasoning, whatever the model behind the proxy."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -16,10 +15,10 @@ import openai
 import pytest
 
 from conformance import check_sse
-from conformance.runner.lifespan import Lifespan
 from reference_server.sources.adapters.chat_completions import responses_to_cc_request
 from reference_server.testing.fake_upstreams import FakeRequestError, anthropic_turn, cc_turn
-from reference_server.testing.proxy_targets import proxy_over_fake
+
+from .helpers import proxy_over_fake_client
 
 MODELS = ["claude-opus-4-7", "claude-sonnet-5", "claude-mythos-preview", "claude-opus-4-6",
           "claude-sonnet-4-5-20250929", "claude-3-7-sonnet-20250219"]
@@ -27,28 +26,24 @@ BODY = {"model": "client-model", "input": "Say hello.", "reasoning": {"effort": 
         "temperature": 0.4, "top_p": 0.9, "max_output_tokens": 6000}
 
 
-@contextlib.asynccontextmanager
-async def proxy_to(model: str, kind: Any = "anthropic") -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+def proxy_to(model: str, kind: Any = "anthropic") -> contextlib.AbstractAsyncContextManager[tuple[httpx.AsyncClient, Any]]:
     """(an httpx client of a proxy whose upstream model is `model`, the fake upstream app)."""
-    app = proxy_over_fake(kind, api_key=None, model_map={"client-model": model})
-    lifespan = Lifespan(app)
-    await lifespan.startup()
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy/v1",
-                                     timeout=30) as http:
-            yield http, app.state.fake_upstream
-    finally:
-        await lifespan.shutdown()
+    return proxy_over_fake_client(kind, {"client-model": model})
+
+
+async def streamed_by_openai_python(http: httpx.AsyncClient) -> Any:
+    """BODY streamed through openai-python; its final Response."""
+    sdk = openai.AsyncOpenAI(base_url="http://proxy/v1", api_key="none", max_retries=0, http_client=http)
+    async with sdk.responses.stream(**BODY) as stream:  # type: ignore[call-overload]
+        async for _ in stream:
+            pass
+        return await stream.get_final_response()
 
 
 @pytest.mark.parametrize("model", MODELS)
 async def test_a_reasoning_request_with_sampling_values_is_answered(model: str) -> None:
     async with proxy_to(model) as (http, fake):
-        sdk = openai.AsyncOpenAI(base_url="http://proxy/v1", api_key="none", max_retries=0, http_client=http)
-        async with sdk.responses.stream(**BODY) as stream:  # type: ignore[call-overload]
-            async for _ in stream:
-                pass
-            final = await stream.get_final_response()
+        final = await streamed_by_openai_python(http)
         sent = fake.state.requests[-1]
     assert final.status == "completed" and final.output_text
     assert final.output[0].type == "reasoning"  # the model thought
@@ -92,11 +87,7 @@ CC_MODELS = ["gpt-5-mini", "o3", "gpt-5.1", "gpt-4.1", "gpt-5-chat-latest", "dee
 @pytest.mark.parametrize("model", CC_MODELS)
 async def test_a_cc_upstream_answers_the_same_request(model: str) -> None:
     async with proxy_to(model, "chat-completions") as (http, fake):
-        sdk = openai.AsyncOpenAI(base_url="http://proxy/v1", api_key="none", max_retries=0, http_client=http)
-        async with sdk.responses.stream(**BODY) as stream:  # type: ignore[call-overload]
-            async for _ in stream:
-                pass
-            final = await stream.get_final_response()
+        final = await streamed_by_openai_python(http)
         sent = fake.state.requests[-1]
     assert final.status == "completed" and final.output_text
     assert sent["model"] == model and sent.get("max_completion_tokens", sent.get("max_tokens")) == 6000
