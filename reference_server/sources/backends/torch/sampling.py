@@ -418,9 +418,7 @@ class Sampler:
     # -- rows with few allowed tokens: logits for those only ----------------------------------
     def _sparse(self, logits: Unembedding, row: int, row_words: np.ndarray, temperature: float,
                 top_p: float, uniform: float) -> int:
-        live = np.flatnonzero(row_words)  # only the words with an allowed bit are unpacked
-        bits = np.flatnonzero(np.unpackbits(row_words[live].view(np.uint8), bitorder="little"))
-        tokens = live[bits >> 5] * 32 + (bits & 31)  # ascending
+        tokens = _token_ids(row_words)
         values = logits.sparse(row, torch.from_numpy(tokens).to(self.device))
         if _is_greedy(temperature, top_p):
             return int(tokens[int(values.max(dim=0).indices)])  # the first maximum, like argmax
@@ -541,10 +539,15 @@ class Allowed(NamedTuple):
     columns: torch.Tensor
 
 
-def _allowed_in(row_words: np.ndarray, space: _Space, vocab: int) -> Allowed:
+def _token_ids(row_words: np.ndarray) -> np.ndarray:
+    """The token ids a packed mask row allows, ascending."""
     live = np.flatnonzero(row_words)  # only the words with an allowed bit are unpacked
     bits = np.flatnonzero(np.unpackbits(row_words[live].view(np.uint8), bitorder="little"))
-    tokens = live[bits >> 5] * 32 + (bits & 31)
+    return live[bits >> 5] * 32 + (bits & 31)
+
+
+def _allowed_in(row_words: np.ndarray, space: _Space, vocab: int) -> Allowed:
+    tokens = _token_ids(row_words)
     tokens = tokens[tokens < vocab]
     columns = tokens if space.position is None else space.position[tokens]
     return Allowed(tokens, torch.from_numpy(np.ascontiguousarray(columns)).to(space.buf.device))
