@@ -66,7 +66,8 @@ define("upstream.request-reasoning", "error", "reasoning.effort is not forwarded
        "reasoning.effort must reach the upstream (CC reasoning_effort, Anthropic thinking, Responses "
        "reasoning).", external=RUNNER)
 define("upstream.request-sampling", "warning", "temperature / top_p are not forwarded",
-       "temperature and top_p must reach the upstream unchanged (Anthropic may drop them with thinking).",
+       "temperature and top_p must reach the upstream unchanged (Anthropic may drop them with thinking, "
+       "and a model that refuses them, e.g. Claude Opus 4.7 or gpt-5, may go without).",
        external=RUNNER)
 define("upstream.secret-forwarded", "error", "the client's API key is sent upstream",
        "The key the client authenticated with must not reach the upstream (headers or body).",

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from conformance.upstream import wire
+from conformance.upstream.generations import request_error
 from conformance.upstream.model import KINDS, answer, anthropic_request_error, read_request
 from conformance.upstream.recorded import summarize
 
@@ -159,7 +160,7 @@ def create_upstream_app(kind: str) -> Any:
             status = int(plan["status"])
             record["answer"] = {"status": status, "error": "scripted HTTP error"}
             return JSONResponse(_error_body(kind, status, "Scripted upstream failure."), status_code=status)
-        refused = anthropic_request_error(body) if kind == "anthropic" else None
+        refused = (anthropic_request_error(body) if kind == "anthropic" else None) or request_error(kind, body)
         if refused is not None:
             record["answer"] = {"status": 400, "error": refused}
             return JSONResponse(_error_body(kind, 400, refused), status_code=400)

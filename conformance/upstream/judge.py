@@ -14,6 +14,7 @@ from typing import Any
 
 from conformance.excerpts import one_line
 from conformance.upstream.app import fingerprint
+from conformance.upstream.generations import refused_sampling
 from conformance.upstream.model import View, read_request
 
 Finding = tuple[str, str]
@@ -152,9 +153,11 @@ class Judge:
         forced = (uv.tool_choice or "").startswith("function:") or uv.tool_choice in ("required", "web_search")
         if cv.reasoning and not uv.reasoning and not (self.kind == "anthropic" and forced):
             out.append(("upstream.request-reasoning", f"reasoning.effort {cv.reasoning} did not reach the upstream"))
+        refused = refused_sampling(self.kind, upstream["body"] if isinstance(upstream.get("body"), dict) else {})
         for name in ("temperature", "top_p"):
             mine, theirs = getattr(cv, name), getattr(uv, name)
-            if mine is not None and theirs != mine and not (self.kind == "anthropic" and uv.reasoning):
+            if (mine is not None and theirs != mine and name not in refused
+                    and not (self.kind == "anthropic" and uv.reasoning)):
                 out.append(("upstream.request-sampling", f"{name} {mine} reached the upstream as {theirs}"))
         return out
 

@@ -37,12 +37,15 @@ def run_proxy(kind: str, make_proxy: Callable[[str, httpx.AsyncBaseTransport], A
     return asyncio.run(run_scenarios_async(target, chosen, options, skips=skips_for(kind)))
 
 
-def reference_proxy(kind: str) -> Callable[[str, httpx.AsyncBaseTransport], Any]:
+def reference_proxy(kind: str, upstream_model: str | None = None) -> Callable[[str, httpx.AsyncBaseTransport], Any]:
+    """The reference server's proxy mode; with `upstream_model`, the one model it lists (which the
+    runner then asks for) is sent upstream as that."""
     from reference_server.web.proxy import create_proxy_app
 
     def make(url: str, transport: httpx.AsyncBaseTransport) -> Any:
+        model_map = {"suite-client": upstream_model} if upstream_model else None
         return create_proxy_app(kind, url, upstream_api_key="sk-upstream-key-456", api_key=PROXY_KEY,
-                                transport=transport, timeout=5)
+                                transport=transport, timeout=5, model_map=model_map)
 
     return make
 

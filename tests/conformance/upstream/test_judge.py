@@ -192,3 +192,48 @@ def test_history_of_an_answer_in_several_text_blocks() -> None:
     assert [r for r, _ in j.pair(turn2, None, {"body": body2, "answer": answer2})] == []
     lost = {**body2, "messages": history[2:]}
     assert [r for r, _ in j.pair(turn2, None, {"body": lost, "answer": answer2})] == ["upstream.request-history"]
+
+
+@pytest.mark.parametrize(("model", "sent", "rules"), [
+    ("gpt-4.1", {"temperature": None, "top_p": None}, {"upstream.request-sampling"}),
+    ("gpt-5-mini", {"temperature": None, "top_p": None}, set()),  # it refuses them: rightly left out
+    ("o3", {"temperature": None}, set()),
+    ("gpt-5-chat-latest", {"temperature": None}, {"upstream.request-sampling"}),  # no reasoning model
+])
+def test_sampling_values_a_model_refuses_may_stay_behind(model: str, sent: dict[str, Any], rules: set[str]) -> None:
+    body = changed(CC, model=model, **sent)
+    if model != "gpt-4.1" and "gpt-5-chat" not in model:
+        body = changed(body, max_tokens=None, max_completion_tokens=300)
+    assert judge(body=body) == rules
+
+
+@pytest.mark.parametrize(("kind", "body", "refused"), [
+    ("anthropic", {"model": "claude-opus-4-7", "thinking": {"type": "enabled", "budget_tokens": 2048}}, "thinking.type.enabled"),
+    ("anthropic", {"model": "claude-sonnet-5", "temperature": 0.2}, "`temperature` is deprecated"),
+    ("anthropic", {"model": "us.anthropic.claude-opus-4-8-v1:0", "top_p": 0.9}, "`top_p` is deprecated"),
+    ("anthropic", {"model": "claude-mythos-preview", "top_k": 5}, "`top_k` is deprecated"),
+    ("anthropic", {"model": "claude-sonnet-4-5", "temperature": 0.2, "top_p": 0.9}, "cannot both be specified"),
+    ("anthropic", {"model": "claude-haiku-4-5-20251001", "thinking": {"type": "adaptive"}}, "adaptive thinking is not supported"),
+    ("anthropic", {"model": "claude-opus-4-6", "output_config": {"effort": "xhigh"}}, "'xhigh' is not supported"),
+    ("chat-completions", {"model": "gpt-5", "max_tokens": 10}, "Use 'max_completion_tokens' instead"),
+    ("chat-completions", {"model": "o4-mini", "temperature": 0.3}, "Only the default (1) value"),
+])
+def test_the_suite_upstream_refuses_what_the_model_refuses(kind: str, body: dict[str, Any], refused: str) -> None:
+    from conformance.upstream.generations import request_error
+
+    assert refused in (request_error(kind, body) or "")
+
+
+@pytest.mark.parametrize(("kind", "body"), [
+    ("anthropic", {"model": "claude-opus-4-7", "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}),
+    ("anthropic", {"model": "claude-opus-4-6", "thinking": {"type": "adaptive"}, "temperature": 0.2}),
+    ("anthropic", {"model": "claude-3-7-sonnet-20250219", "temperature": 0.2, "top_p": 0.9}),
+    ("anthropic", {"model": "suite-model", "thinking": {"type": "enabled", "budget_tokens": 2048}, "top_p": 0.9}),
+    ("chat-completions", {"model": "gpt-5-chat-latest", "max_tokens": 10, "temperature": 0.3}),
+    ("chat-completions", {"model": "gpt-4.1", "max_tokens": 10, "temperature": 0.3}),
+    ("chat-completions", {"model": "gpt-5", "max_completion_tokens": 10}),
+])
+def test_the_suite_upstream_takes_what_the_model_takes(kind: str, body: dict[str, Any]) -> None:
+    from conformance.upstream.generations import request_error
+
+    assert request_error(kind, body) is None
