@@ -89,6 +89,20 @@ def upstream_request(req: CreateRequest, context: list[dict[str, Any]], *,
     return out
 
 
+_DROPPED_NOTED: set[tuple[str, str]] = set()
+
+
+def _note_dropped_sampling(request: dict[str, Any], sent: dict[str, Any], model: str) -> None:
+    """Log, once per model and value, a sampling value the converter left out (the model refuses
+    it, or Anthropic's thinking forbids it): the client's request still succeeds, and its
+    response echoes what it asked for, so only the operator's log can say so."""
+    for name in ("temperature", "top_p"):
+        if name in request and name not in sent and (model, name) not in _DROPPED_NOTED and len(_DROPPED_NOTED) < 256:
+            _DROPPED_NOTED.add((model, name))
+            log.info("upstream model %s: %s not sent (the model refuses it, or with thinking on); "
+                     "the model's own sampling applies", model, name)
+
+
 def _check_tool_outputs(items: list[dict[str, Any]], offset: int) -> None:
     """The reference server's rule: a function_call_output must answer a call made earlier."""
     calls: set[str] = set()
@@ -138,12 +152,15 @@ class UpstreamSource:
         model = self.up.model(req.model)
         try:
             if self.up.kind == "chat-completions":
-                return UpstreamCall("/chat/completions", responses_to_cc_request(request, model=model),
+                call = UpstreamCall("/chat/completions", responses_to_cc_request(request, model=model),
                                     req.stream, request)
-            return UpstreamCall("/messages", responses_to_anthropic_request(request, model=model), req.stream,
-                                request, json_tool_name(request, model))
+            else:
+                call = UpstreamCall("/messages", responses_to_anthropic_request(request, model=model), req.stream,
+                                    request, json_tool_name(request, model))
         except ConversionError as exc:
             raise APIError(400, exc.message, param=exc.param, code="unsupported_value") from None
+        _note_dropped_sampling(request, call.body, str(model))
+        return call
 
     def _converter(self, prep: Prepared) -> CCToResponsesStream | AnthropicToResponsesStream:
         call: UpstreamCall = prep.plan

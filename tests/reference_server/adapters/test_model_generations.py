@@ -117,3 +117,22 @@ def test_the_cc_fake_refuses_what_openai_refuses(model: str, body: dict[str, Any
     with pytest.raises(FakeRequestError) as refused:
         cc_turn({"model": model, "messages": [{"role": "user", "content": "hi"}], **body})
     assert refused.value.param == param
+
+
+async def test_the_operator_is_told_once_what_was_not_sent(caplog: pytest.LogCaptureFixture,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The client's request succeeds and its response echoes the temperature it asked for: the
+    # log is the one place that says the upstream model never got it.
+    from reference_server.sources import upstream_source
+
+    monkeypatch.setattr(upstream_source, "_DROPPED_NOTED", set())  # a process that said nothing yet
+    caplog.set_level("INFO", logger="reference_server.proxy")
+    body = {**BODY, "reasoning": {"effort": "none"}}
+    async with proxy_to("claude-sonnet-5") as (http, fake):
+        for _ in range(2):
+            r = await http.post("/responses", json=body)
+            assert r.status_code == 200 and r.json()["temperature"] == 0.4
+        assert "temperature" not in fake.state.requests[-1]
+    notes = [rec.getMessage() for rec in caplog.records if "not sent" in rec.getMessage()]
+    assert sorted(n.split(":")[1].split()[0] for n in notes) == ["temperature", "top_p"]  # once each
+    assert all("claude-sonnet-5" in n for n in notes)
