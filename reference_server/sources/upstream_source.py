@@ -99,7 +99,7 @@ def _note_dropped_sampling(request: dict[str, Any], sent: dict[str, Any], model:
     for name in ("temperature", "top_p"):
         if name in request and name not in sent and (model, name) not in _DROPPED_NOTED and len(_DROPPED_NOTED) < 256:
             _DROPPED_NOTED.add((model, name))
-            log.info("upstream model %s: %s not sent (the model refuses it, or with thinking on); "
+            log.warning("upstream model %s: %s not sent (the model refuses it, or with thinking on); "
                      "the model's own sampling applies", model, name)
 
 
