@@ -8,7 +8,8 @@ with a current model id catches the converter that would break there:
 - Anthropic: Opus 4.7 and later, the Claude 5 models and Mythos Preview take adaptive thinking
   only (`thinking.type: "enabled"` is refused) and refuse `temperature`, `top_p` and `top_k`;
   Claude 4.1-4.6 refuse `temperature` and `top_p` together; Claude 4.5 and earlier know no
-  adaptive thinking or `output_config.effort`; `xhigh` effort starts at Opus 4.7.
+  adaptive thinking or `output_config.effort`; `xhigh` effort starts at Opus 4.7; from Claude
+  4.6 a conversation must end with a user message (no assistant prefill).
 - OpenAI Chat Completions: the reasoning models (o1, o3, o4-mini, gpt-5 and its point releases
   and sizes, not `gpt-5-chat-*`) refuse `max_tokens` (`max_completion_tokens` instead) and any
   `temperature` or `top_p` but 1.
@@ -57,6 +58,10 @@ def request_error(kind: str, body: dict[str, Any]) -> str | None:
 def _anthropic_error(body: dict[str, Any], version: tuple[int, int] | None) -> str | None:
     if version is None:
         return None
+    messages = body.get("messages") if isinstance(body.get("messages"), list) else []
+    last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+    if version >= (4, 6) and last.get("role") == "assistant":
+        return "This model does not support assistant message prefill. The conversation must end with a user message."
     thinking: dict[str, Any] = body["thinking"] if isinstance(body.get("thinking"), dict) else {}
     config: dict[str, Any] = body["output_config"] if isinstance(body.get("output_config"), dict) else {}
     if _newest_claude(version):

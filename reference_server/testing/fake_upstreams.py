@@ -433,10 +433,12 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
 # adapter's reading of versions): Opus 4.7 and later, the Claude 5 models and Mythos Preview take
 # adaptive thinking only and refuse sampling parameters; Claude 4.5 and earlier know no adaptive
 # thinking; `xhigh` effort exists from Opus 4.7; only Claude 3 takes a temperature and a top_p
-# together. Any other id (the fake's own `fake-claude`) takes every thinking form.
+# together; from Claude 4.6 the conversation must end with a user message (no assistant
+# prefill). Any other id (the fake's own `fake-claude`) takes every thinking form.
 _ADAPTIVE_ONLY = re.compile(r"claude-(opus-4-[7-9]|(opus|sonnet|haiku|fable|mythos)-[5-9]|mythos-preview)")
 _NO_ADAPTIVE = re.compile(r"claude-(\d|(opus|sonnet|haiku)-4(-[0-5])?(-\d{8})?$)")
 _EFFORTS = ("low", "medium", "high", "xhigh", "max")
+_NO_PREFILL = re.compile(r"claude-(opus|sonnet)-4-6")  # and every _ADAPTIVE_ONLY model
 
 
 def _check_model_generation(body: dict[str, Any]) -> None:
@@ -447,6 +449,11 @@ def _check_model_generation(body: dict[str, Any]) -> None:
     if effort is not None and effort not in _EFFORTS:
         raise FakeRequestError("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'",
                                "output_config.effort")
+    last = body["messages"][-1] if isinstance(body.get("messages"), list) and body["messages"] else {}
+    if (_ADAPTIVE_ONLY.search(model) or _NO_PREFILL.search(model)) and isinstance(last, dict) \
+            and last.get("role") == "assistant":
+        raise FakeRequestError("This model does not support assistant message prefill. The conversation must end "
+                               "with a user message.", "messages")
     if _ADAPTIVE_ONLY.search(model):
         if thinking.get("type") == "enabled":
             raise FakeRequestError('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '

@@ -49,11 +49,20 @@ def responses_to_anthropic_request(
     if isinstance(req.get("instructions"), str) and req["instructions"]:
         system.append(req["instructions"])
     messages = _input_to_messages(req.get("input", []), system)
+    while messages and messages[-1]["role"] == "assistant" and all(
+            block.get("type") in ("thinking", "redacted_thinking") for block in messages[-1]["content"]):
+        # A turn that only thought (a response cut off while reasoning): there is nothing to
+        # continue, and a final assistant message of thinking alone is no valid prefill.
+        messages.pop()
     if not messages:
         raise ConversionError("'input' must contain at least one user or assistant message.", param="input")
 
     model = model or req.get("model")
     claude = claude_model(model)
+    if messages[-1]["role"] == "assistant" and not claude.takes_prefill:
+        raise ConversionError(f"'input' ends with an assistant message, which {model} does not accept (it has no "
+                              "assistant prefill): end the input with a user message or a function_call_output.",
+                              param="input")
     out: dict[str, Any] = {"model": model, "messages": messages}
     max_tokens = req.get("max_output_tokens", default_max_tokens)
     out["max_tokens"] = max_tokens

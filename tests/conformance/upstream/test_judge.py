@@ -215,6 +215,8 @@ def test_sampling_values_a_model_refuses_may_stay_behind(model: str, sent: dict[
     ("anthropic", {"model": "claude-sonnet-4-5", "temperature": 0.2, "top_p": 0.9}, "cannot both be specified"),
     ("anthropic", {"model": "claude-haiku-4-5-20251001", "thinking": {"type": "adaptive"}}, "adaptive thinking is not supported"),
     ("anthropic", {"model": "claude-opus-4-6", "output_config": {"effort": "xhigh"}}, "'xhigh' is not supported"),
+    ("anthropic", {"model": "claude-opus-4-6", "messages": [{"role": "user", "content": "x"},
+                                                            {"role": "assistant", "content": "y"}]}, "prefill"),
     ("chat-completions", {"model": "gpt-5", "max_tokens": 10}, "Use 'max_completion_tokens' instead"),
     ("chat-completions", {"model": "o4-mini", "temperature": 0.3}, "Only the default (1) value"),
 ])
@@ -228,6 +230,8 @@ def test_the_suite_upstream_refuses_what_the_model_refuses(kind: str, body: dict
     ("anthropic", {"model": "claude-opus-4-7", "thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}}),
     ("anthropic", {"model": "claude-opus-4-6", "thinking": {"type": "adaptive"}, "temperature": 0.2}),
     ("anthropic", {"model": "claude-3-7-sonnet-20250219", "temperature": 0.2, "top_p": 0.9}),
+    ("anthropic", {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "x"},
+                                                              {"role": "assistant", "content": "y"}]}),
     ("anthropic", {"model": "suite-model", "thinking": {"type": "enabled", "budget_tokens": 2048}, "top_p": 0.9}),
     ("chat-completions", {"model": "gpt-5-chat-latest", "max_tokens": 10, "temperature": 0.3}),
     ("chat-completions", {"model": "gpt-4.1", "max_tokens": 10, "temperature": 0.3}),

@@ -308,3 +308,31 @@ def test_reasoning_input_to_thinking_blocks() -> None:
             {"role": "assistant", "content": "After."}]})
         assert out["messages"][1]["content"] == [{"type": "text", "text": "Before."}, *blocks,
                                                  {"type": "text", "text": "After."}], reasoning
+
+
+SIGNED = {"type": "reasoning", "summary": [], "encrypted_content": "sig-1",
+          "content": [{"type": "reasoning_text", "text": "Thinking it over"}]}
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-4-5", "claude-opus-4-7"])
+def test_a_turn_that_only_thought_is_not_sent_as_the_last_message(model: str) -> None:
+    # A response cut off while reasoning, replayed: a final assistant message of thinking alone
+    # is nothing to continue (and no valid prefill on any model).
+    out = responses_to_anthropic_request({"model": "m", "input": [{"role": "user", "content": "Hi"}, SIGNED]},
+                                         model=model)
+    assert [m["role"] for m in out["messages"]] == ["user"]
+    # Inside the conversation it stays: a tool-use turn needs its signed thinking back.
+    kept = responses_to_anthropic_request({"model": "m", "input": [
+        {"role": "user", "content": "Hi"}, SIGNED, {"role": "assistant", "content": "Hello"},
+        {"role": "user", "content": "Again"}]}, model=model)
+    assert kept["messages"][1]["content"][0]["type"] == "thinking"
+
+
+def test_a_final_assistant_message_is_a_prefill_only_where_the_model_takes_one() -> None:
+    req = {"model": "m", "input": [{"role": "user", "content": "Name a colour."},
+                                   {"role": "assistant", "content": "The colour is"}]}
+    assert responses_to_anthropic_request(req, model="claude-sonnet-4-5")["messages"][-1]["role"] == "assistant"
+    for model in ("claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-sonnet-5"):
+        with pytest.raises(ConversionError) as refused:
+            responses_to_anthropic_request(req, model=model)
+        assert refused.value.param == "input" and model in refused.value.message

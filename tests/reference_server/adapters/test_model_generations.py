@@ -70,6 +70,8 @@ async def test_the_stream_conforms_without_reasoning_too(model: str) -> None:
     ("claude-opus-4-6", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "xhigh"}},
      "output_config.effort"),
     ("fake-claude", {"temperature": 0.5, "top_p": 0.9}, "top_p"),
+    ("claude-sonnet-4-6", {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "So"}]},
+     "messages"),
 ])
 def test_the_fake_refuses_what_the_generation_refuses(model: str, body: dict[str, Any], param: str) -> None:
     # The fake stands for the live API in every test above: it must refuse what that refuses.
@@ -136,3 +138,17 @@ async def test_the_operator_is_told_once_what_was_not_sent(caplog: pytest.LogCap
     notes = [rec.getMessage() for rec in caplog.records if "not sent" in rec.getMessage()]
     assert sorted(n.split(":")[1].split()[0] for n in notes) == ["temperature", "top_p"]  # once each
     assert all("claude-sonnet-5" in n for n in notes)
+
+
+async def test_a_prefill_the_model_cannot_take_is_a_clear_400() -> None:
+    # The Responses API continues after a final assistant message; Claude 4.6 and later refuse
+    # one. The client is told which input and why, before anything goes upstream.
+    body = {"model": "client-model", "input": [{"role": "user", "content": "Name a colour."},
+                                                {"role": "assistant", "content": "The colour is"}]}
+    async with proxy_to("claude-opus-4-7") as (http, fake):
+        r = await http.post("/responses", json=body)
+        assert r.status_code == 400 and r.json()["error"]["param"] == "input"
+        assert "assistant prefill" in r.json()["error"]["message"] and not fake.state.requests
+    async with proxy_to("claude-sonnet-4-5") as (http, fake):  # an older model continues it
+        assert (await http.post("/responses", json=body)).status_code == 200
+        assert fake.state.requests[-1]["messages"][-1]["role"] == "assistant"
