@@ -80,6 +80,8 @@ def upstream_request(req: CreateRequest, context: list[dict[str, Any]], *,
         out["max_output_tokens"] = req.max_output_tokens
     if req.reasoning.get("effort") is not None:
         out["reasoning"] = {"effort": req.reasoning["effort"]}
+        if req.reasoning.get("summary") is not None:  # whether the client wants to read it
+            out["reasoning"]["summary"] = req.reasoning["summary"]
     if req.text["format"]["type"] != "text":
         out["text"] = {"format": req.text["format"]}
     if req.user:

@@ -434,7 +434,8 @@ def anthropic_turn(body: dict[str, Any]) -> Turn:
 # adaptive thinking only and refuse sampling parameters; Claude 4.5 and earlier know no adaptive
 # thinking; `xhigh` effort exists from Opus 4.7; only Claude 3 takes a temperature and a top_p
 # together; from Claude 4.6 the conversation must end with a user message (no assistant
-# prefill). Any other id (the fake's own `fake-claude`) takes every thinking form.
+# prefill); Opus 4.7 and later send thinking blocks empty unless `thinking.display` asks for
+# the summarised text. Any other id (the fake's own `fake-claude`) takes every thinking form.
 _ADAPTIVE_ONLY = re.compile(r"claude-(opus-4-[7-9]|(opus|sonnet|haiku|fable|mythos)-[5-9]|mythos-preview)")
 _NO_ADAPTIVE = re.compile(r"claude-(\d|(opus|sonnet|haiku)-4(-[0-5])?(-\d{8})?$)")
 _EFFORTS = ("low", "medium", "high", "xhigh", "max")
@@ -454,6 +455,8 @@ def _check_model_generation(body: dict[str, Any]) -> None:
             and last.get("role") == "assistant":
         raise FakeRequestError("This model does not support assistant message prefill. The conversation must end "
                                "with a user message.", "messages")
+    if thinking.get("display") not in (None, "summarized", "omitted"):
+        raise FakeRequestError("thinking.display: Input should be 'summarized' or 'omitted'", "thinking.display")
     if _ADAPTIVE_ONLY.search(model):
         if thinking.get("type") == "enabled":
             raise FakeRequestError('"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" '
@@ -601,11 +604,19 @@ def _ordered(body: dict[str, Any], ans: Answer) -> list[tuple[str, int, list[str
     """The message's blocks in order: the answer's (as `_blocks`) with a search's whole blocks
     (dicts) after the thinking, where Claude searches."""
     blocks: list[tuple[str, int, list[str]] | dict[str, Any]] = list(_blocks(ans))
+    if _omits_thinking(body):  # the text stays out; the signature still covers the block as sent
+        blocks = [("thinking", b[1], []) if isinstance(b, tuple) and b[0] == "thinking" else b for b in blocks]
     plan = web_search_plan(body)
     if plan is None:
         return blocks
     at = next((n for n, b in enumerate(blocks) if isinstance(b, tuple) and b[0] != "thinking"), len(blocks))
     return blocks[:at] + list(_search_blocks(plan)) + blocks[at:]
+
+
+def _omits_thinking(body: dict[str, Any]) -> bool:
+    """Opus 4.7 and later send thinking blocks empty unless `thinking.display` is "summarized"."""
+    thinking: dict[str, Any] = body["thinking"] if isinstance(body.get("thinking"), dict) else {}
+    return bool(_ADAPTIVE_ONLY.search(body["model"])) and thinking.get("display") != "summarized"
 
 
 def _stop_reason(ans: Answer) -> str:

@@ -125,11 +125,19 @@ def _thinking(req: dict[str, Any], model: str | None, max_tokens: int) -> dict[s
     """The request fields asking `model` to think for `reasoning.effort`, or None for no thinking:
     an effort level for models with adaptive thinking, else a token budget below max_tokens (at
     least 1024, the smallest Anthropic accepts)."""
-    effort = str((req.get("reasoning") or {}).get("effort"))
+    reasoning = req.get("reasoning") or {}
+    effort = str(reasoning.get("effort"))
     claude = claude_model(model)
     if claude.adaptive_thinking:
         level = claude.effort(effort)
-        return None if level is None else {"thinking": {"type": "adaptive"}, "output_config": {"effort": level}}
+        if level is None:
+            return None
+        thinking: dict[str, Any] = {"type": "adaptive"}
+        if claude.omits_thinking and reasoning.get("summary") is not None:
+            # The client asked to read the reasoning: these models return the thinking blocks
+            # empty unless asked for their summarised text.
+            thinking["display"] = "summarized"
+        return {"thinking": thinking, "output_config": {"effort": level}}
     budget = min(THINKING_BUDGETS.get(effort, 0), max_tokens - 1)
     return {"thinking": {"type": "enabled", "budget_tokens": budget}} if budget >= 1024 else None
 

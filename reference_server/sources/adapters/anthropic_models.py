@@ -10,6 +10,8 @@ Anthropic's generations differ in ways that turn a request one model takes into 
 - The same newest models refuse `temperature`, `top_p` and `top_k` on every request.
 - Claude 4.1 to 4.6 take a temperature or a top_p, never both.
 - From Claude 4.6 a conversation must end with a user message: no assistant prefill.
+- From Opus 4.7 thinking blocks come back empty unless `thinking.display` asks for their
+  summarised text.
 
 The id is read the way model ids are spelt (`claude-opus-4-7`, `claude-sonnet-4-5-20250929`,
 `claude-3-7-sonnet-20250219`, `anthropic.claude-opus-4-6-v1`, `claude-fable-5-1`), version
@@ -54,6 +56,12 @@ class ClaudeModel:
     def adaptive_thinking(self) -> bool:
         """Thinking is asked for as `{type: "adaptive"}` + `output_config.effort`."""
         return self.newest or (self.version is not None and self.version >= (4, 6))
+
+    @property
+    def omits_thinking(self) -> bool:
+        """Thinking blocks come back with their text empty (signature only) unless the request
+        asks for `thinking.display: "summarized"`: Opus 4.7 and later."""
+        return self.newest
 
     @property
     def takes_prefill(self) -> bool:

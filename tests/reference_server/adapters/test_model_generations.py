@@ -152,3 +152,31 @@ async def test_a_prefill_the_model_cannot_take_is_a_clear_400() -> None:
     async with proxy_to("claude-sonnet-4-5") as (http, fake):  # an older model continues it
         assert (await http.post("/responses", json=body)).status_code == 200
         assert fake.state.requests[-1]["messages"][-1]["role"] == "assistant"
+
+
+WEATHER = {"type": "function", "name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+@pytest.mark.parametrize(("summary", "readable"), [("auto", True), (None, False)])
+async def test_opus_4_7_thinking_is_readable_when_the_client_asks_and_replays_either_way(
+        summary: str | None, readable: bool) -> None:
+    # Opus 4.7 sends its thinking blocks empty unless asked for their summarised text: a client
+    # asking for a reasoning summary reads it, one that does not gets the signed block alone,
+    # which goes back upstream byte for byte in the tool loop.
+    reasoning = {"effort": "low", **({"summary": summary} if summary else {})}
+    turn = {"model": "client-model", "tools": [WEATHER], "reasoning": reasoning}
+    async with proxy_to("claude-opus-4-7") as (http, fake):
+        first = (await http.post("/responses", json={**turn, "input": "Please use get_weather for Oslo."})).json()
+        sent = fake.state.requests[-1]
+        assert sent["thinking"] == {"type": "adaptive", **({"display": "summarized"} if summary else {})}
+        thought = first["output"][0]
+        assert thought["type"] == "reasoning"
+        text = "".join(part["text"] for part in thought.get("content") or [])
+        assert bool(text) is readable and thought["encrypted_content"]
+        call = next(item for item in first["output"] if item["type"] == "function_call")
+        second = await http.post("/responses", json={**turn, "previous_response_id": first["id"], "input": [
+            {"type": "function_call_output", "call_id": call["call_id"], "output": "Snow"}]})
+        assert second.status_code == 200 and second.json()["status"] == "completed", second.text
+        replayed = fake.state.requests[-1]["messages"][1]["content"][0]
+        assert replayed["type"] == "thinking" and replayed["thinking"] == text
