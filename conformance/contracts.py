@@ -525,8 +525,7 @@ def _learn_absence(name: str, subject: str, found: list[tuple[int, tuple[str, ..
         _ABSENCE_SUBJECTS.add(subject)
 
 
-def _known_absence(compiled: _Compiled, instance: Any, subject: str,
-                   predicate: Predicate | None = None) -> list[SchemaIssue] | None:
+def _known_absence(compiled: _Compiled, instance: Any, subject: str) -> list[SchemaIssue] | None:
     """`_tolerated_absence` with one predicate call instead of two, once learnt.
 
     A snapshot that lacks a tolerated field (most real `response.completed`: no
@@ -537,9 +536,9 @@ def _known_absence(compiled: _Compiled, instance: Any, subject: str,
     an event and which the objects along those paths do not carry). So once an original of this
     (schema, subject, absences) failed while its stand-ins passed (`_ABSENCE_FAILS`), the
     stand-in instance's predicate alone decides. None: not known, or not only absences (the
-    caller then validates the original and explains, as before). `predicate`: another one to
-    decide with (`quick_issues` passes the closed variant's); by default the schema's own."""
-    predicate = predicate or compiled.fast
+    caller then validates the original and explains, as before). `quick_issues` does the same
+    with the closed variant's predicate."""
+    predicate = compiled.fast
     if subject not in _ABSENCE_SUBJECTS or predicate is None or not isinstance(instance, dict):
         return None
     found = _absences(instance, subject)

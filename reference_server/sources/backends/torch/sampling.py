@@ -268,10 +268,10 @@ class Sampler:
             for j, i in enumerate(group):
                 presence, frequency, counts = penalties[i]
                 if counts and (presence or frequency):
-                    _penalise(values[j], space, counts, presence, frequency)
+                    _penalise(values[j], space.position, counts, presence, frequency)
                 row = rows[i]
                 if row.allowed is None:
-                    row.allowed = _allowed_in(row.words, space, self.vocab)
+                    row.allowed = _allowed_in(row.words, space.position, self.vocab, self.device)
                 out[i] = (values[j], row.allowed)
         return out  # type: ignore[return-value]
 
@@ -546,19 +546,22 @@ def _token_ids(row_words: np.ndarray) -> np.ndarray:
     return live[bits >> 5] * 32 + (bits & 31)
 
 
-def _allowed_in(row_words: np.ndarray, space: _Space, vocab: int) -> Allowed:
+def _allowed_in(row_words: np.ndarray, position: np.ndarray | None, vocab: int,
+                device: torch.device) -> Allowed:
+    """The row's allowed tokens and their columns (`position`: a subset's token -> column map;
+    None for the whole vocabulary, where the column is the token)."""
     tokens = _token_ids(row_words)
     tokens = tokens[tokens < vocab]
-    columns = tokens if space.position is None else space.position[tokens]
-    return Allowed(tokens, torch.from_numpy(np.ascontiguousarray(columns)).to(space.buf.device))
+    columns = tokens if position is None else position[tokens]
+    return Allowed(tokens, torch.from_numpy(np.ascontiguousarray(columns)).to(device))
 
 
-def _penalise(values: torch.Tensor, space: _Space, counts: dict[int, int], presence: float,
+def _penalise(values: torch.Tensor, position: np.ndarray | None, counts: dict[int, int], presence: float,
               frequency: float) -> None:
     ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
     seen = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-    if space.position is not None:  # a token outside the subset is not allowed anyway
-        columns = space.position[ids]
+    if position is not None:  # a token outside the subset is not allowed anyway
+        columns = position[ids]
         inside = columns >= 0
         ids, seen = columns[inside], seen[inside]
     if ids.size:
@@ -624,19 +627,13 @@ def sample_exact(
     counts: dict[int, int] | None = None,
     top_logprobs: int | None = None,
 ) -> tuple[int, Logprob | None]:
-    """`Sampler.exact_logits` + `draw_exact` for one row over the whole vocabulary."""
-
-    class _Row0:  # the one row, as the Unembedding's row `row`
-        def dense(self, rows: Sequence[int], out: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
-            return logits.dense([row], out, ids)
-
-        def sparse(self, _row: int, tokens: torch.Tensor) -> torch.Tensor:
-            return logits.sparse(row, tokens)
-
-    sampler = Sampler(vocab, 1, logits_device(logits))
-    [(values, allowed)] = sampler.exact_logits(_Row0(), row_words[None], [(presence_penalty, frequency_penalty, counts)])
-    return draw_exact(values, allowed, temperature=temperature, top_p=top_p, uniform=uniform,
-                      top_logprobs=top_logprobs)
+    """What `Sampler.exact_logits` + `draw_exact` give one row, over the whole vocabulary."""
+    device = logits_device(logits)
+    values = logits.dense([row], torch.empty((1, vocab), device=device))[0]
+    if counts and (presence_penalty or frequency_penalty):
+        _penalise(values, None, counts, presence_penalty, frequency_penalty)
+    return draw_exact(values, _allowed_in(row_words, None, vocab, device), temperature=temperature, top_p=top_p,
+                      uniform=uniform, top_logprobs=top_logprobs)
 
 
 def logits_device(logits: Unembedding) -> torch.device:
