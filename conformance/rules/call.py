@@ -257,7 +257,9 @@ def arguments_fit_parameters(st: StreamState, _ev: Any, ctx: CheckContext) -> It
 
 
 def _validate(instance: Any, schema: dict[str, Any]) -> list[str]:
-    import jsonschema  # only when a request with tools is checked
+    if _fits(instance, schema):
+        return []
+    import jsonschema  # only to explain arguments that do not fit, or to judge odd schemas
 
     try:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
@@ -267,3 +269,39 @@ def _validate(instance: Any, schema: dict[str, Any]) -> list[str]:
         detail = str(e).strip().partition("\n")[0] or type(e).__name__
         return [f"the tool's parameters are not a valid JSON Schema ({detail})"]
     return [f"{'/' + '/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+
+
+# Keywords whose meaning the two validators do not share exactly: regexes (ECMA-262 in
+# jsonschema-rs, Python's `re` in jsonschema), and number equality in `uniqueItems` and
+# float division in `multipleOf`. A schema that uses one goes to jsonschema, whose answer the
+# findings have always given.
+_UNSHARED_KEYWORDS = frozenset({"pattern", "patternProperties", "uniqueItems", "multipleOf"})
+
+
+def _fits(instance: Any, schema: dict[str, Any]) -> bool:
+    """Whether jsonschema-rs's compiled check says `instance` fits `schema`: the common answer,
+    without importing jsonschema (30-60 ms of a process that checks one capture with tools) or
+    building its validator per call. False decides nothing: jsonschema then judges and explains,
+    as it does for a schema that jsonschema-rs cannot compile, would fetch, or that uses a
+    keyword of `_UNSHARED_KEYWORDS` anywhere."""
+    if _uses_unshared_keyword(schema):
+        return False
+    try:
+        import jsonschema_rs
+    except ImportError:  # an optional speed-up (see pyproject.toml)
+        return False
+    try:
+        validator = jsonschema_rs.validator_for(schema, validate_formats=False, offline=True)
+        return bool(validator.is_valid(instance))
+    except Exception:  # a schema or an instance it cannot take: jsonschema decides
+        return False
+
+
+def _uses_unshared_keyword(schema: Any) -> bool:
+    # Property names count too (a tool parameter called "pattern"): a cheap walk, and erring
+    # towards jsonschema costs only time.
+    if isinstance(schema, dict):
+        return not _UNSHARED_KEYWORDS.isdisjoint(schema) or any(map(_uses_unshared_keyword, schema.values()))
+    if isinstance(schema, list):
+        return any(map(_uses_unshared_keyword, schema))
+    return False
