@@ -203,7 +203,7 @@ class TranscriptChecker:
                 self._streams[target][3] += 1  # a number the response's own events skip
             return
         rid = response_of(st, ev)
-        if rid in self._streams:
+        if rid in self._streams and not is_socket_error(ev):
             self._count(rid, ev)
             entry = self._streams[rid]
             event = {k: v for k, v in ev.items() if k not in _ENVELOPE}
@@ -242,6 +242,15 @@ class TranscriptChecker:
                 message = hit if isinstance(hit, str) else hit.message
                 self._findings.append(registry.make_finding(c.rule_id, message, profile=self.profile,
                                                             event_index=ctx.index))
+
+
+def is_socket_error(ev: dict[str, Any]) -> bool:
+    """An `error` about the socket or a client message (a message that is not JSON, an unknown
+    client event, a full queue): openai-python's `ResponseWsError` gives it `status`, "the HTTP
+    status code associated with a WebSocket protocol error", and no `sequence_number`, which
+    only an error the response's stream emitted carries. It may come while a response runs,
+    and is not one of that response's events."""
+    return ev.get("type") == "error" and "status" in ev and not isinstance(ev.get("sequence_number"), int)
 
 
 def response_of(state: TranscriptState, ev: dict[str, Any]) -> str | None:

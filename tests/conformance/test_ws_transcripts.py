@@ -59,6 +59,34 @@ def test_a_response_on_a_socket_gets_the_per_response_rules() -> None:
     assert "accumulation.delta-vs-done" in {f.rule for f in result.findings}
 
 
+def _with_error_mid_response(error: dict) -> list[str]:
+    """The sequential fixture with a bad client message and the server's `error` right after the
+    first response's `response.in_progress`."""
+    out: list[str] = []
+    for line in (ROOT / "fixtures/websocket/positive/sequential.jsonl").read_text().splitlines():
+        out.append(line)
+        record = json.loads(line)
+        if len(out) < 4 and record["dir"] == "server" and '"response.in_progress"' in record["text"]:
+            out.append(json.dumps({"dir": "client", "text": json.dumps({"type": "response.dance"})}))
+            out.append(json.dumps({"dir": "server", "text": json.dumps(error)}))
+    assert len(out) == len((ROOT / "fixtures/websocket/positive/sequential.jsonl").read_text().splitlines()) + 2
+    return out
+
+
+def test_an_error_about_the_socket_is_not_an_event_of_the_running_response() -> None:
+    # openai-python's ResponseWsError: `status` for an error about the socket or a client
+    # message, `sequence_number` only for one the response's stream emitted.
+    about_the_message = {"type": "error", "status": 400, "error": {
+        "type": "invalid_request_error", "code": "unknown_event_type", "param": "type",
+        "message": "Unsupported client event 'response.dance'."}}
+    result = check_transcript(_with_error_mid_response(about_the_message))
+    assert [str(f) for f in result.findings] == []
+    # without `status` it is the response's own error event, judged as one (and numbered wrong)
+    unnumbered = {k: v for k, v in about_the_message.items() if k != "status"}
+    result = check_transcript(_with_error_mid_response(unnumbered))
+    assert "sequence.missing" in {f.rule for f in result.findings if f.severity == "error"}
+
+
 def test_detection() -> None:
     assert looks_like_transcript(b'{"dir": "client", "text": "{}"}\n')
     assert not looks_like_transcript(b'{"object": "response"}')

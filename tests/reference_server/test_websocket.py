@@ -308,6 +308,23 @@ def test_recorded_transcripts_pass_the_checker(slow_server: ServerThread) -> Non
                 if r["dir"] == "server" and "response.created" in r["text"]}) == 3
 
 
+def test_a_bad_message_while_a_response_runs_is_answered_apart_from_it(slow_server: ServerThread) -> None:
+    """The error answering a bad client message comes in the middle of the running response's
+    events; the checker keeps it out of that response (no sequence or lifecycle finding)."""
+    from conformance.transcript import check_transcript
+    from conformance.ws_session import RecordingSocket
+
+    with RecordingSocket(slow_server.url + "/v1/responses") as ws:
+        ws.send({"type": "response.create", "model": "m", "input": "Write a long story. " * 4})
+        ws.until("response.created")
+        ws.send({"type": "response.dance"})
+        events = ws.until("error", *TERMINAL)
+        assert events[-1]["type"] == "error" and events[-1]["status"] == 400, "the response ended first"
+        assert ws.response()[-1]["type"] == "response.completed"
+    result = check_transcript(json.dumps(r) for r in ws.records)
+    assert [str(f) for f in result.findings if f.severity != "info"] == []
+
+
 def test_steering_races_keep_each_response_in_order(server: ServerThread) -> None:
     """Steering right after the create, on a fast backend, lands anywhere in the response's life
     (running, its terminal batch numbered but unsent, finished): every socket stays conformant."""
