@@ -26,7 +26,7 @@ from typing import Any
 # Claude ids with the family first (`claude-opus-4-7`, `claude-sonnet-4-5-20250929`,
 # `anthropic.claude-fable-5-1-v1`): family, major, minor (a date is no minor).
 _CLAUDE = re.compile(r"claude-(opus|sonnet|haiku|fable|mythos)-(\d+)(?:-(\d{1,2})(?!\d))?")
-_OPENAI_REASONING = re.compile(r"^(o1|o3|o4-mini|gpt-5)(?!-chat)([-.]|$)")
+_OPENAI_REASONING = re.compile(r"^(o1|o3|o4-mini|gpt-5|gpt-6)(?!-chat)([-.]|$)")
 
 
 def _claude(model: str) -> tuple[int, int] | None:

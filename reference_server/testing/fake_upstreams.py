@@ -114,7 +114,8 @@ async def _paced(frames: Iterator[bytes], delay: float, state: Any) -> AsyncIter
 
 # OpenAI's reasoning models, as its API reference lists them (the fake's own table): no
 # `max_tokens`, and only the default temperature and top_p.
-_OPENAI_REASONING_IDS = re.compile(r"^(o1|o3|o4-mini|gpt-5(\.\d+)?(-(mini|nano|pro|codex))?)(-\d{4}-\d{2}-\d{2})?$")
+_OPENAI_REASONING_IDS = re.compile(r"^(o1|o3|o4-mini|gpt-5(\.\d+)?(-(mini|nano|pro|codex))?"
+                                   r"|gpt-6(\.\d+)?-(astra|sol|terra|luna)(-healthcare)?)(-\d{4}-\d{2}-\d{2})?$")
 
 
 def cc_turn(body: dict[str, Any]) -> Turn:

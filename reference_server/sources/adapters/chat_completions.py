@@ -25,12 +25,13 @@ from reference_server.sources.adapters.common import (
 
 # Sampling and bookkeeping fields both APIs share under the same name.
 _SHARED_FIELDS = ("temperature", "top_p", "parallel_tool_calls", "metadata", "user")
-# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 and its point releases) by their own ids (a
-# gateway's `openai/gpt-5` normalises parameters itself): they refuse `max_tokens` (400: "Use
-# 'max_completion_tokens' instead") and a temperature or top_p other than 1; every OpenAI model
-# takes `max_completion_tokens`, but not every other provider does, so the rest keep
-# `max_tokens`. `gpt-5-chat-*` is no reasoning model: it keeps its sampling values.
-_OPENAI_REASONING = re.compile(r"^(o\d+|gpt-5)([-.]|$)")
+# OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, gpt-6 — astra, sol, terra, luna — their
+# point releases, and later majors) by their own ids (a gateway's `openai/gpt-5` normalises
+# parameters itself): they refuse `max_tokens` (400: "Use 'max_completion_tokens' instead") and
+# a temperature or top_p other than 1; every OpenAI model takes `max_completion_tokens`, but not
+# every other provider does, so the rest keep `max_tokens`. `gpt-5-chat-*` is no reasoning
+# model: it keeps its sampling values.
+_OPENAI_REASONING = re.compile(r"^(o\d+|gpt-([5-9]|[1-9]\d+))([-.]|$)")
 
 # ---------------------------------------------------------------------------------------------
 # Request: Responses -> Chat Completions

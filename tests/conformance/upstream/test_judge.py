@@ -198,6 +198,7 @@ def test_history_of_an_answer_in_several_text_blocks() -> None:
     ("gpt-4.1", {"temperature": None, "top_p": None}, {"upstream.request-sampling"}),
     ("gpt-5-mini", {"temperature": None, "top_p": None}, set()),  # it refuses them: rightly left out
     ("o3", {"temperature": None}, set()),
+    ("gpt-6-luna", {"temperature": None, "top_p": None}, set()),
     ("gpt-5-chat-latest", {"temperature": None}, {"upstream.request-sampling"}),  # no reasoning model
 ])
 def test_sampling_values_a_model_refuses_may_stay_behind(model: str, sent: dict[str, Any], rules: set[str]) -> None:
@@ -219,6 +220,7 @@ def test_sampling_values_a_model_refuses_may_stay_behind(model: str, sent: dict[
                                                             {"role": "assistant", "content": "y"}]}, "prefill"),
     ("chat-completions", {"model": "gpt-5", "max_tokens": 10}, "Use 'max_completion_tokens' instead"),
     ("chat-completions", {"model": "o4-mini", "temperature": 0.3}, "Only the default (1) value"),
+    ("chat-completions", {"model": "gpt-6.1-sol", "temperature": 0.3}, "Only the default (1) value"),
 ])
 def test_the_suite_upstream_refuses_what_the_model_refuses(kind: str, body: dict[str, Any], refused: str) -> None:
     from conformance.upstream.generations import request_error

@@ -24,6 +24,7 @@ def test_reference_proxy_passes_everything(kind: str) -> None:
     ("anthropic", "claude-opus-4-7"),  # adaptive thinking only; no temperature or top_p
     ("anthropic", "claude-sonnet-4-5-20250929"),  # a temperature or a top_p, not both
     ("chat-completions", "gpt-5-mini"),  # max_completion_tokens; no temperature or top_p
+    ("chat-completions", "gpt-6-luna"),  # the same
 ])
 def test_reference_proxy_passes_everything_in_front_of_a_current_model(kind: str, model: str) -> None:
     # The suite's upstream refuses what the live API refuses for the requested model, so a

@@ -83,7 +83,8 @@ def test_the_fake_refuses_what_the_generation_refuses(model: str, body: dict[str
 
 # -- Chat Completions: OpenAI's reasoning models ---------------------------------------------------
 
-CC_MODELS = ["gpt-5-mini", "o3", "gpt-5.1", "gpt-4.1", "gpt-5-chat-latest", "deepseek-chat"]
+CC_MODELS = ["gpt-5-mini", "o3", "gpt-5.1", "gpt-6-luna", "gpt-6.2-sol-healthcare", "gpt-4.1", "gpt-5-chat-latest",
+             "deepseek-chat"]
 
 
 @pytest.mark.parametrize("model", CC_MODELS)
@@ -99,6 +100,9 @@ async def test_a_cc_upstream_answers_the_same_request(model: str) -> None:
     ("gpt-5-mini", "max_completion_tokens", {}),
     ("o4-mini", "max_completion_tokens", {}),
     ("gpt-5.2-codex", "max_completion_tokens", {}),
+    ("gpt-6-astra", "max_completion_tokens", {}),
+    ("gpt-6.1-terra", "max_completion_tokens", {}),
+    ("gpt-7", "max_completion_tokens", {}),  # a later major, before anyone has listed it
     ("gpt-5-chat-latest", "max_completion_tokens", {"temperature": 0.4, "top_p": 0.9}),
     ("gpt-4.1", "max_tokens", {"temperature": 0.4, "top_p": 0.9}),
     ("openai/gpt-5", "max_tokens", {"temperature": 0.4, "top_p": 0.9}),  # a gateway normalises itself
@@ -114,6 +118,8 @@ def test_the_output_limit_and_sampling_follow_the_model(model: str, limit: str, 
     ("gpt-5-mini", {"max_tokens": 100}, "max_tokens"),
     ("o3", {"temperature": 0.2}, "temperature"),
     ("gpt-5.1", {"top_p": 0.5}, "top_p"),
+    ("gpt-6-sol", {"temperature": 0.7}, "temperature"),
+    ("gpt-6.2-astra", {"max_tokens": 100}, "max_tokens"),
 ])
 def test_the_cc_fake_refuses_what_openai_refuses(model: str, body: dict[str, Any], param: str) -> None:
     with pytest.raises(FakeRequestError) as refused:
