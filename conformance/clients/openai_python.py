@@ -75,7 +75,7 @@ class ProbeResult:
 # Said once per report when the probe was asked for but cannot run: without it a stream that
 # breaks the client passes.
 NOT_INSTALLED = (
-    "client openai-python: not run, openai is not installed (pip install openai==3.54.0); "
+    "client openai-python: not run, openai is not installed (pip install openai==3.60.0); "
     "streams were checked by the rules only"
 )
 

@@ -1,4 +1,4 @@
-"""openai-python 3.54 as a real client against the server under uvicorn on a loopback port."""
+"""openai-python (the pinned release) as a real client against the server under uvicorn on a loopback port."""
 
 from __future__ import annotations
 
