@@ -16,7 +16,7 @@ import anyio
 
 from ..protocol.errors import APIError
 from ..protocol.events import make_usage, new_id
-from ..protocol.request import parse_input
+from ..protocol.request import parse_input, window_options
 from ..protocol.vocab import count_item_tokens
 from .inputs import resolve_inputs
 from .service import ResponseService
@@ -46,6 +46,7 @@ async def compact(service: ResponseService, body: Any) -> dict[str, Any]:
         raise APIError(400, "Missing required parameter: 'model'.", param="model", code="missing_required_parameter")
     previous = _str_param(body, "previous_response_id")
     _str_param(body, "instructions")
+    window_options(body)  # accepted, and checked as a create checks them; a window has no cache here
     items = parse_input(body["input"]) if body.get("input") is not None else []
     # A `compaction_trigger` asks for what this endpoint does anyway.
     items = [item for item in items if item["type"] != "compaction_trigger"]

@@ -394,13 +394,11 @@ def parse_create_request(body: Any) -> CreateRequest:
     req.background = _bool(body, "background", False)
     req.stream = _bool(body, "stream", False)
     req.user = _str(body, "user", "user", max_len=256)
-    req.prompt_cache_key = _str(body, "prompt_cache_key", "prompt_cache_key", max_len=1024)
     req.safety_identifier = _str(body, "safety_identifier", "safety_identifier", max_len=64)
-    retention = body.get("prompt_cache_retention")
-    req.prompt_cache_retention = None if retention is None else _enum(
-        retention, "prompt_cache_retention", ("in_memory", "24h"))
-    tier = body.get("service_tier")
-    req.service_tier = "default" if tier in (None, "auto") else _enum(tier, "service_tier", SERVICE_TIERS)
+    shared = window_options(body)
+    req.prompt_cache_key = shared["prompt_cache_key"]
+    req.prompt_cache_retention = shared["prompt_cache_retention"]
+    req.service_tier = shared["service_tier"]
     truncation = body.get("truncation")
     req.truncation = "disabled" if truncation is None else _enum(truncation, "truncation", ("auto", "disabled"))
     req.include = _parse_include(body.get("include"))
@@ -413,10 +411,10 @@ def parse_create_request(body: Any) -> CreateRequest:
             raise _invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.")
     req.client_metadata = options.client_metadata(body.get("client_metadata"))
     req.access_programs = options.access_programs(body.get("access_programs"))
-    req.image = options.image_options(body.get("image"))
+    req.image = shared["image"]
     req.background_options = options.background_options(body.get("background_options"),
                                                          background=req.background, stream=req.stream)
-    req.prompt_cache_options = options.prompt_cache_options(body.get("prompt_cache_options"))
+    req.prompt_cache_options = shared["prompt_cache_options"]
     req.prewarm = options.prewarm(body.get("prompt_cache_options"))
     req.compaction, req.compact_threshold = options.context_management(body.get("context_management"))
     if req.background and not req.store:
@@ -424,6 +422,22 @@ def parse_create_request(body: Any) -> CreateRequest:
     if not any(item["type"] == "item_reference" for item in req.input_items):
         check_json_mention(req)  # else once the references are resolved
     return req
+
+
+
+def window_options(body: dict[str, Any]) -> dict[str, Any]:
+    """The options a create shares with `POST /v1/responses/compact` (prompt caching, service
+    tier, image options), checked the same way for both: a wrong type or value is a 400 naming it."""
+    retention = body.get("prompt_cache_retention")
+    tier = body.get("service_tier")
+    return {
+        "prompt_cache_key": _str(body, "prompt_cache_key", "prompt_cache_key", max_len=1024),
+        "prompt_cache_retention": None if retention is None else _enum(
+            retention, "prompt_cache_retention", ("in_memory", "24h")),
+        "service_tier": "default" if tier in (None, "auto") else _enum(tier, "service_tier", SERVICE_TIERS),
+        "prompt_cache_options": options.prompt_cache_options(body.get("prompt_cache_options")),
+        "image": options.image_options(body.get("image")),
+    }
 
 
 def check_json_mention(req: CreateRequest) -> None:

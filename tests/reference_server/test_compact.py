@@ -64,3 +64,21 @@ def test_compact_errors(server: ServerThread, client: openai.OpenAI) -> None:
         client.responses.create(model="m", input=[forged, {"role": "user", "content": "hi"}])
     assert info.value.body["code"] == "invalid_encrypted_content"
     assert info.value.body["param"] == "input[0].encrypted_content"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("prompt_cache_options", -2.5e16),  # found by schemathesis: it used to be accepted
+    ("prompt_cache_options", {"mode": "sometimes"}),
+    ("prompt_cache_key", 7),
+    ("prompt_cache_retention", "forever"),
+    ("service_tier", "platinum"),
+    ("image", "large"),
+])
+def test_compact_checks_the_options_it_shares_with_a_create(server: ServerThread, field: str, value: Any) -> None:
+    with httpx.Client(base_url=server.url) as http:
+        body = {"model": "m", "input": "hello", field: value}
+        compacted = http.post("/v1/responses/compact", json=body)
+        created = http.post("/v1/responses", json=body)
+    assert compacted.status_code == created.status_code == 400, compacted.text
+    assert compacted.json()["error"] == created.json()["error"]
+    assert compacted.json()["error"]["param"].split(".")[0] == field
