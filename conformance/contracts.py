@@ -305,7 +305,7 @@ def _contracts() -> _Contracts:
 
 # -- public API ---------------------------------------------------------------------------------
 def known_event_types() -> frozenset[str]:
-    """Every event `type` with a schema (openai-python 3.54 plus the Open Responses variants)."""
+    """Every event `type` with a schema (openai-python 3.60 plus the Open Responses variants)."""
     return frozenset(_contracts().events)
 
 
@@ -674,7 +674,7 @@ def _open_enum(error: ValidationError, pointer: str) -> bool:
 
 
 def contract_version() -> str:
-    """The release the contracts describe ("openai-python 3.54.0"), named in unknown-thing warnings."""
+    """The release the contracts describe ("openai-python 3.60.0"), named in unknown-thing warnings."""
     return str(_contracts().index.get("versions", {}).get("sdk", "the contracts"))
 
 

@@ -144,6 +144,7 @@ class Generator:
                 self.event_files[etype] = {"file": path + ".json", "$id": BASE + path + ".json",
                                            "source": SDK, "sdk_class": key}
         self.add_open_responses()
+        self.add_websocket()
 
     def add_open_responses(self) -> None:
         for suffix in ("delta", "done"):
@@ -178,6 +179,71 @@ class Generator:
         }
         self.add("events/error.nested", nested, title="error (nested form)")
         self.event_files["error"]["variants"] = {"nested": BASE + "events/error.nested.json"}  # type: ignore[assignment]
+
+    # -- group A': what only a WebSocket carries (openai-python's `ResponsesServerEvent`) ------
+    def add_websocket(self) -> None:
+        """The steering notices and the socket's own `error`, written from the SDK's models
+        (`ResponseSteerAcceptedEvent`, `…PendingEvent`, `…FailedEvent`, `ResponseWsError`) by
+        hand: the generated form would type `steer.input` of a failure, which returns the
+        client's input as sent (valid or not), and close the SDK's open enums (`reason`,
+        `error.code`: "clients should handle unknown values")."""
+        string = {"type": "string"}
+        nullable_str = {"type": ["string", "null"]}
+        stream_id = {"type": "string", "description": "The WebSocket lane of the response.create that asked."}
+        steer_ids = {"type": "object", "required": ["id", "previous_response_id"],
+                     "properties": {"id": string, "previous_response_id": string}}
+
+        def notice(etype: str, description: str, required: list[str], props: dict[str, Any]) -> None:
+            self.add("ws/" + etype, {
+                "type": "object", "description": description,
+                "required": ["type", "sequence_number", *required],
+                "properties": {"type": {"type": "string", "const": etype}, "sequence_number": {"type": "integer"},
+                               **props, "stream_id": stream_id},
+            }, title=etype)
+
+        notice("response.steer.accepted",
+               "Steering input is queued for the running response (numbered in its sequence).",
+               ["steer"], {"steer": steer_ids})
+        # The stubs name what the client owes; an unknown stub type is not judged.
+        stubs = {"function_call_output": ["call_id", "name"], "custom_tool_call_output": ["call_id"],
+                 "computer_call_output": ["call_id"], "shell_call_output": ["call_id"],
+                 "apply_patch_call_output": ["call_id"], "tool_search_output": ["call_id", "execution"],
+                 "mcp_approval_response": ["approval_request_id"]}
+        stub = {"type": "object", "required": ["type"], "properties": {"type": string}, "allOf": [
+            {"if": {"properties": {"type": {"const": kind}}},
+             "then": {"required": keys, "properties": {k: {"const": "client"} if k == "execution" else string
+                                                       for k in keys}}}
+            for kind, keys in stubs.items()]}
+        notice("response.steer.pending",
+               "Accepted steering input still queued after the response completed: it waits for the "
+               "client-owned results that `required_input` names.",
+               ["steer", "reason", "required_input"],
+               {"steer": steer_ids, "reason": string, "required_input": {"type": "array", "items": stub}})
+        notice("response.steer.failed",
+               "Steering input rejected or not committed; `steer.input` is the input as the client sent it.",
+               ["steer", "error"],
+               {"steer": {"type": "object", "required": ["input", "previous_response_id"],
+                          "properties": {"id": string, "previous_response_id": string}},
+                "error": {"type": "object", "required": ["code", "message", "type"],
+                          "properties": {"code": string, "message": string,
+                                         "type": {"type": "string", "const": "invalid_request_error"}}}})
+        self.add("ws/error", {
+            "type": "object",
+            "description": ("An `error` about the socket or a client message (not JSON, an unknown type, "
+                            "a full queue, a create that fails validation): `status` is the HTTP status it "
+                            "stands for. An error the response's stream emits is events/error.nested."),
+            "required": ["type", "error"],
+            "properties": {
+                "type": {"type": "string", "const": "error"},
+                "status": {"type": "integer"},
+                "sequence_number": {"type": "integer"},
+                "error": {"type": "object", "required": ["type", "message"], "properties": {
+                    "type": string, "code": nullable_str, "message": string, "param": nullable_str,
+                    "headers": {"type": ["object", "null"], "additionalProperties": string},
+                    "misalignment": {"type": ["object", "null"]}}},
+                "stream_id": stream_id,
+            },
+        }, title="error (WebSocket)")
 
     # -- group B: the create-response request body ---------------------------------------------
     def build_request(self) -> None:
@@ -349,7 +415,7 @@ def main() -> int:
     main_files = dict(gen.files)
     gen.build_request()
     assert set(main_files) <= set(gen.files)
-    for sub in ("events", "items", "defs", "parts", "annotations", "request"):
+    for sub in ("events", "items", "defs", "parts", "annotations", "request", "ws"):
         shutil.rmtree(OUT / sub, ignore_errors=True)
     for path, schema in sorted(gen.files.items()):
         target = OUT / (path + ".json")

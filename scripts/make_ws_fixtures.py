@@ -166,6 +166,13 @@ def numbered_across(records: Records) -> Records:
     return recs
 
 
+def failure_without_message(records: Records) -> Records:
+    """The steering failure's error has no `message`."""
+    recs = _data(records)
+    del recs[_index(recs, "response.steer.failed")]["data"]["error"]["message"]
+    return recs
+
+
 POSITIVE: dict[str, tuple[Callable[[str], Records], str]] = {
     "sequential": (sequential, "Two responses on one socket; the second continues the first (store: false)."),
     "errors": (errors_then_response, "Two creates answered by error events (no model; unknown previous "
@@ -187,6 +194,8 @@ NEGATIVE: dict[str, tuple[str, Callable[[Records], Records], str, list[str]]] = 
     "record": ("errors", unreadable, "A server message is cut off: not JSON.", ["ws.record"]),
     "after-close": ("client-leaves", after_close, "A server message is recorded after the close.",
                     ["ws.after-close"]),
+    "event-schema": ("steer-too-late", failure_without_message,
+                     "A response.steer.failed whose error has no message.", ["ws.event-schema"]),
     "sequence": ("sequential", numbered_across,
                  "The second response's sequence numbers continue the first's instead of starting at 0.",
                  ["ws.sequence"]),

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from conformance import contracts
 from conformance.registry import rule
+from conformance.transcript import STEER_EVENTS, is_socket_error
 
 if TYPE_CHECKING:
     from conformance.transcript import Record, TranscriptState, WSContext
@@ -123,6 +125,25 @@ def every_steer_answered(state: TranscriptState, rec: Any, ctx: WSContext) -> It
         if left and target == state.running:
             continue
         yield f"accepted steering {sid} for {target} was never committed, pending or failed"
+
+
+@rule("ws.event-schema", "error", "a WebSocket-only message does not match its contract",
+      "A steering notice (`response.steer.accepted` / `.pending` / `.failed`) or an `error` about "
+      "the socket or a client message does not validate against its schema in `schemas/ws/` (the "
+      "shapes of openai-python's `ResponsesServerEvent`); the response's own events are judged by "
+      "the schema.* rules.", spec=SPEC,
+      on=["@ws"])
+def websocket_message_fits(state: TranscriptState, rec: Record, ctx: WSContext) -> Iterator[str]:
+    if state.closed or rec.dir != "server" or not isinstance(rec.message, dict):
+        return
+    if rec.type in STEER_EVENTS:
+        name = "ws/" + rec.type
+    elif is_socket_error(rec.message):
+        name = "ws/error"
+    else:
+        return
+    for issue in contracts.validate(name, rec.message):
+        yield f"{rec.type} {issue}"
 
 
 @rule("ws.sequence", "error", "sequence numbers are not per response",

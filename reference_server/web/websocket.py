@@ -310,7 +310,7 @@ class _Connection:
         if calls:
             # The client owes tool output: the input waits for its explicit continuation.
             self.pending[rid] = list(turn.steers)
-            required = [{"type": f"{call['type']}_output", "call_id": call["call_id"]} for call in calls]
+            required = [_required_input(call) for call in calls]
             for steer in turn.steers:
                 await self._send(turn.prep.writer.notice(
                     "response.steer.pending", reason="waiting_for_required_input", required_input=required,
@@ -324,6 +324,15 @@ class _Connection:
             await self._fail_steers(turn.steers, rid, "successor_creation_failed", exc.message)
             return
         await self._run(prep, body, turn.stream_id)
+
+
+def _required_input(call: dict[str, Any]) -> dict[str, Any]:
+    """The stub of the output a call is owed (openai-python's `ResponseSteerRequiredInput`): its
+    `call_id`, and a function's `name`."""
+    stub = {"type": f"{call['type']}_output", "call_id": call["call_id"]}
+    if call["type"] == "function_call":
+        stub["name"] = call["name"]
+    return stub
 
 
 _STEER_KEYS = {"type", "previous_response_id", "input"}

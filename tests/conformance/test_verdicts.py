@@ -82,7 +82,7 @@ def test_a_new_event_type_is_one_warning_naming_the_contract_version() -> None:
     for k in range(3):
         evs.insert(at, {"type": "response.apply_patch_call_operation_diff.delta", "output_index": 0, "delta": str(k)})
     (f,) = assert_only(check_events(renumber(evs)), "schema.unknown-event")
-    assert f.severity == "warning" and "openai-python 3.54" in f.message
+    assert f.severity == "warning" and "openai-python 3.60" in f.message
 
 
 # -- 3. the "… and N more" line keeps the severity it summarises ------------------------------------

@@ -16,7 +16,7 @@ from conformance.transcript import TranscriptChecker, check_transcript, looks_li
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((ROOT / "fixtures" / "websocket").rglob("*.jsonl"))
 WS_RULES = {"ws.record", "ws.one-at-a-time", "ws.create-answered", "ws.steer-answered",
-            "ws.steer-while-running", "ws.after-close", "ws.sequence"}
+            "ws.steer-while-running", "ws.after-close", "ws.sequence", "ws.event-schema"}
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: str(p.relative_to(ROOT / "fixtures" / "websocket")))

@@ -52,7 +52,14 @@ def response(rid: str, *, parent: str | None = None, end: bool = True) -> list[d
 
 
 def steer_notice(kind: str, sid: Any, target: Any, seq: Any) -> dict[str, Any]:
-    return server({"type": kind, "sequence_number": seq, "steer": {"id": sid, "previous_response_id": target}})
+    """A notice shaped as openai-python's ResponseSteer*Event (what ws.event-schema asks)."""
+    event: dict[str, Any] = {"type": kind, "sequence_number": seq, "steer": {"id": sid, "previous_response_id": target}}
+    if kind == "response.steer.failed":
+        event["steer"]["input"] = "Shorter."
+        event["error"] = {"type": "invalid_request_error", "code": "response_not_active", "message": "ended"}
+    elif kind == "response.steer.pending":
+        event.update(reason="waiting_for_required_input", required_input=[])
+    return server(event)
 
 
 def ws_findings(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -153,9 +160,49 @@ def test_steering_answers_without_a_steer() -> None:
                steer_notice("response.steer.failed", "st_1", "resp_1", 5), *renumbered(one[4:], 6)]
     assert ws_findings(settled) == []
     # a notice whose steer is not an object
-    assert ws_findings([*base, server({"type": "response.steer.pending", "sequence_number": 4, "steer": "x"}),
-                        *renumbered(one[4:], 4)]) == [
+    odd = ws_findings([*base, server({"type": "response.steer.pending", "sequence_number": 4, "steer": "x"}),
+                       *renumbered(one[4:], 4)])
+    assert [f for f in odd if f[0] == "ws.steer-answered"] == [
         ("ws.steer-answered", "response.steer.pending for steering None, which was not accepted (or is already settled)")]
+
+
+def test_websocket_only_messages_fit_their_contracts() -> None:
+    one = response("resp_1")
+    base = [create(), *one[:4], steer()]
+
+    def judged(notice: dict[str, Any]) -> list[tuple[str, str]]:
+        return [f for f in ws_findings([*base, notice, *renumbered(one[4:], 5)]) if f[0] == "ws.event-schema"]
+
+    failed = steer_notice("response.steer.failed", None, "resp_1", 4)
+    del failed["data"]["steer"]["id"]  # a failure before an id was given has none
+    assert judged(failed) == []
+    failed["data"]["steer"]["input"] = [{"role": "assistant", "content": 5}]  # returned as sent, however wrong
+    assert judged(failed) == []
+    del failed["data"]["error"]["message"]
+    assert judged(failed) == [("ws.event-schema", 'response.steer.failed /error/message: missing required property "message"')]
+    failed["data"]["error"] = {"type": "server_error", "code": "x", "message": "m"}
+    assert judged(failed) == [
+        ("ws.event-schema", 'response.steer.failed /error/type: expected "invalid_request_error", got "server_error"')]
+    # a pending notice's stubs: a function's output is owed by call_id and name; an unknown stub is not judged
+    accepted = steer_notice("response.steer.accepted", "st_1", "resp_1", 4)
+    pending = steer_notice("response.steer.pending", "st_1", "resp_1", 5 + len(one) - 4)  # after the terminal event
+    stub = {"type": "function_call_output", "call_id": "call_1", "name": "lookup"}
+    pending["data"]["required_input"] = [stub, {"type": "hologram_output", "anything": 1}]
+
+    def judged_pending(notice: dict[str, Any]) -> list[tuple[str, str]]:
+        return ws_findings([*base, accepted, *renumbered(one[4:], 5), notice])
+
+    assert judged_pending(pending) == []
+    del stub["name"]
+    assert judged_pending(pending) == [
+        ("ws.event-schema", 'response.steer.pending /required_input/0/name: missing required property "name"')]
+    # the socket's own error (status, no sequence_number): error.type and error.message are required
+    socket_error = server({"type": "error", "status": 400, "error": {"type": "invalid_request_error", "code": None,
+                                                                     "message": "bad", "param": None, "x-vendor": 1}})
+    assert [f for f in ws_findings([create(), *one, socket_error]) if f[0] == "ws.event-schema"] == []
+    del socket_error["data"]["error"]["message"]
+    assert [f for f in ws_findings([create(), *one, socket_error]) if f[0] == "ws.event-schema"] == [
+        ("ws.event-schema", 'error /error/message: missing required property "message"')]
 
 
 def test_steering_left_unanswered_or_unsettled_at_the_end() -> None:

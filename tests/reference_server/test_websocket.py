@@ -233,7 +233,8 @@ def test_steer_waits_for_tool_output_then_joins_the_explicit_continuation(slow_s
         call = next(i for i in done.response.output if i.type == "function_call")
         pending = events[-1]
         assert pending.reason == "waiting_for_required_input"
-        assert [(r.type, r.call_id) for r in pending.required_input] == [("function_call_output", call.call_id)]
+        assert [(r.type, r.call_id, r.name) for r in pending.required_input] == [
+            ("function_call_output", call.call_id, "lookup")]
         conn.response.create(model="m", previous_response_id=rid, tools=[tool],
                              input=[{"type": "function_call_output", "call_id": call.call_id, "output": "found"}])
         final = _until_done(conn)[-1]
@@ -241,6 +242,31 @@ def test_steer_waits_for_tool_output_then_joins_the_explicit_continuation(slow_s
         items = _slow_client(slow_server).responses.input_items.list(final.response.id, order="asc").data
         assert items[0].type == "message" and items[0].content[0].text == "Also mention pears."
         assert items[1].type == "function_call_output"
+
+
+def test_a_pending_steer_recorded_passes_the_checker(slow_server: ServerThread) -> None:
+    """The same exchange on a recorded socket: the pending notice and its stubs fit their
+    contract (ws.event-schema), and the socket breaks no other rule."""
+    from conformance.transcript import check_transcript
+    from conformance.ws_session import RecordingSocket
+
+    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
+        "word": {"type": "string"}}, "required": ["word"], "additionalProperties": False}, "strict": True}
+    with RecordingSocket(slow_server.url + "/v1/responses") as ws:
+        ws.send({"type": "response.create", "model": "m", "input": "Please lookup 'harmony'", "tools": [tool],
+                 "tool_choice": "required"})
+        rid = ws.until("response.created")[-1]["response"]["id"]
+        while ws.until("response.output_item.added")[-1]["item"]["type"] != "function_call":
+            pass  # steer once the call is under way: no boundary is left before it ends
+        ws.send({"type": "response.steer", "previous_response_id": rid, "input": "Also mention pears."})
+        pending = ws.until("response.steer.pending")[-1]
+        assert pending["type"] == "response.steer.pending", "the steering was not left pending"
+        call_id = pending["required_input"][0]["call_id"]
+        ws.send({"type": "response.create", "model": "m", "previous_response_id": rid, "tools": [tool],
+                 "input": [{"type": "function_call_output", "call_id": call_id, "output": "found"}]})
+        assert ws.response()[-1]["type"] == "response.completed"
+    result = check_transcript(json.dumps(r) for r in ws.records)
+    assert [str(f) for f in result.findings if f.severity != "info"] == []
 
 
 def _until_steer(conn: Any) -> list[Any]:
