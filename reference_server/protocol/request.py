@@ -424,7 +424,6 @@ def parse_create_request(body: Any) -> CreateRequest:
     return req
 
 
-
 def window_options(body: dict[str, Any]) -> dict[str, Any]:
     """The options a create shares with `POST /v1/responses/compact` (prompt caching, service
     tier, image options), checked the same way for both: a wrong type or value is a 400 naming it."""
