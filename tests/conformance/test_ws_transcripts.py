@@ -62,14 +62,15 @@ def test_a_response_on_a_socket_gets_the_per_response_rules() -> None:
 def _with_error_mid_response(error: dict) -> list[str]:
     """The sequential fixture with a bad client message and the server's `error` right after the
     first response's `response.in_progress`."""
+    lines = (ROOT / "fixtures/websocket/positive/sequential.jsonl").read_text().splitlines()
     out: list[str] = []
-    for line in (ROOT / "fixtures/websocket/positive/sequential.jsonl").read_text().splitlines():
+    for line in lines:
         out.append(line)
         record = json.loads(line)
         if len(out) < 4 and record["dir"] == "server" and '"response.in_progress"' in record["text"]:
             out.append(json.dumps({"dir": "client", "text": json.dumps({"type": "response.dance"})}))
             out.append(json.dumps({"dir": "server", "text": json.dumps(error)}))
-    assert len(out) == len((ROOT / "fixtures/websocket/positive/sequential.jsonl").read_text().splitlines()) + 2
+    assert len(out) == len(lines) + 2
     return out
 
 

@@ -214,11 +214,13 @@ def test_steer_failures(slow_server: ServerThread) -> None:
         assert failed.error.code == "invalid_input"
 
 
+LOOKUP = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
+    "word": {"type": "string"}}, "required": ["word"], "additionalProperties": False}, "strict": True}
+
+
 def test_steer_waits_for_tool_output_then_joins_the_explicit_continuation(slow_server: ServerThread) -> None:
-    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
-        "word": {"type": "string"}}, "required": ["word"], "additionalProperties": False}, "strict": True}
     with _slow_client(slow_server).responses.connect() as conn:
-        conn.response.create(model="m", input="Please lookup 'harmony'", tools=[tool], tool_choice="required")
+        conn.response.create(model="m", input="Please lookup 'harmony'", tools=[LOOKUP], tool_choice="required")
         rid = next(iter(conn)).response.id
         for event in conn:  # steer once the call is under way: no boundary is left before it ends
             if event.type == "response.output_item.added" and event.item.type == "function_call":
@@ -235,7 +237,7 @@ def test_steer_waits_for_tool_output_then_joins_the_explicit_continuation(slow_s
         assert pending.reason == "waiting_for_required_input"
         assert [(r.type, r.call_id, r.name) for r in pending.required_input] == [
             ("function_call_output", call.call_id, "lookup")]
-        conn.response.create(model="m", previous_response_id=rid, tools=[tool],
+        conn.response.create(model="m", previous_response_id=rid, tools=[LOOKUP],
                              input=[{"type": "function_call_output", "call_id": call.call_id, "output": "found"}])
         final = _until_done(conn)[-1]
         assert final.type == "response.completed"
@@ -250,10 +252,8 @@ def test_a_pending_steer_recorded_passes_the_checker(slow_server: ServerThread) 
     from conformance.transcript import check_transcript
     from conformance.ws_session import RecordingSocket
 
-    tool = {"type": "function", "name": "lookup", "parameters": {"type": "object", "properties": {
-        "word": {"type": "string"}}, "required": ["word"], "additionalProperties": False}, "strict": True}
     with RecordingSocket(slow_server.url + "/v1/responses") as ws:
-        ws.send({"type": "response.create", "model": "m", "input": "Please lookup 'harmony'", "tools": [tool],
+        ws.send({"type": "response.create", "model": "m", "input": "Please lookup 'harmony'", "tools": [LOOKUP],
                  "tool_choice": "required"})
         rid = ws.until("response.created")[-1]["response"]["id"]
         while ws.until("response.output_item.added")[-1]["item"]["type"] != "function_call":
@@ -262,7 +262,7 @@ def test_a_pending_steer_recorded_passes_the_checker(slow_server: ServerThread) 
         pending = ws.until("response.steer.pending")[-1]
         assert pending["type"] == "response.steer.pending", "the steering was not left pending"
         call_id = pending["required_input"][0]["call_id"]
-        ws.send({"type": "response.create", "model": "m", "previous_response_id": rid, "tools": [tool],
+        ws.send({"type": "response.create", "model": "m", "previous_response_id": rid, "tools": [LOOKUP],
                  "input": [{"type": "function_call_output", "call_id": call_id, "output": "found"}]})
         assert ws.response()[-1]["type"] == "response.completed"
     result = check_transcript(json.dumps(r) for r in ws.records)
