@@ -33,6 +33,8 @@ import sys
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +45,7 @@ from conformance.report import CaseResult
 if TYPE_CHECKING:
     from conformance.exchange import HttpExchange
 
-__all__ = ["check_record", "check_record_batches", "check_records", "iter_dir", "iter_jsonl", "iter_parquet", "summarise"]
+__all__ = ["PoolError", "check_record", "check_record_batches", "check_records", "iter_dir", "iter_jsonl", "iter_parquet", "summarise"]
 
 # Suffixes of the bodies `conformance record` writes that the checker judges.
 BODY_SUFFIXES = (".sse", ".body.json")
@@ -319,6 +321,10 @@ def iter_parquet(path: str | Path, column: str = "body", batch_size: int = 1024)
 # -- running: in process, or over a bounded process pool ---------------------------------------
 
 
+class PoolError(RuntimeError):
+    """The worker processes of a parallel check could not start, or one of them died."""
+
+
 def _check_batch(batch: list[dict[str, Any]], profile: str, fail_on: str) -> list[dict[str, Any]]:
     return [_check_one(r, profile, fail_on) for r in batch]
 
@@ -442,24 +448,36 @@ def check_record_batches(
         for record in records:
             yield [_check_one(record, profile, fail_on)]
         return
+    batches = _batches(records, batch_size)
+    # No more workers than batches: a forking pool starts all of its workers at once, so
+    # `-j 64` over a handful of files would otherwise fork 64 interpreters for nothing.
+    ahead = list(islice(batches, jobs))
+    if len(ahead) <= 1:  # one batch: a worker would only add its start-up
+        for batch in ahead:
+            yield _check_batch(batch, profile, fail_on)
+        return
     context = _pool_context()
     if context.get_start_method() == "fork":
         warm()  # once, here: every worker forked from this process inherits it
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint,
+    workers = len(ahead)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint,
                                initargs=(_rules_state(),), mp_context=context)
     pending: set[Future[list[dict[str, Any]]]] = set()
     finished = False
     try:
-        for batch in _batches(records, batch_size):
-            pending.add(pool.submit(_check_batch, batch, profile, fail_on))
-            if len(pending) >= jobs * 4:
+        for batch in chain(ahead, batches):
+            try:
+                pending.add(pool.submit(_check_batch, batch, profile, fail_on))
+            except OSError as exc:  # fork failed: the process limit, memory
+                raise PoolError(f"could not start {workers} worker processes ({exc})") from None
+            if len(pending) >= workers * 4:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield fut.result()
+                    yield _result(fut)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                yield _result(fut)
         finished = True
     finally:
         # Reached unfinished only on an interruption or an error (even one that came while
@@ -474,6 +492,13 @@ def check_record_batches(
             for proc in procs:
                 proc.join()
         pool.shutdown(wait=True)
+
+
+def _result(fut: Future[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        raise PoolError("a worker process died (killed, or out of memory)") from None
 
 
 def summarise(results: Iterable[dict[str, Any]], on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:

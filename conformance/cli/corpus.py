@@ -117,7 +117,7 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 
 def run_corpus(args: argparse.Namespace, request: dict[str, Any] | None) -> int:
-    from conformance.corpus import check_record_batches, summarise
+    from conformance.corpus import PoolError, check_record_batches, summarise
 
     # API callers may build the namespace without the corpus options.
     args.jobs = getattr(args, "jobs", None)
@@ -147,6 +147,8 @@ def run_corpus(args: argparse.Namespace, request: dict[str, Any] | None) -> int:
 
     try:
         summary = summarise(results(), emit)
+    except PoolError as exc:
+        raise UsageError(f"{exc}; -j 1 checks in this process") from None
     finally:
         batches.close()  # on Ctrl-C: cancel the queue, stop the workers
         if out is not sys.stdout:

@@ -18,7 +18,7 @@ from conformance.transcript import STEER_EVENTS, is_socket_error
 if TYPE_CHECKING:
     from conformance.transcript import Record, TranscriptState, WSContext
 
-SPEC = "openai-python 3.54 responses.connect(); Open Responses WebSocket transport"
+SPEC = "openai-python responses.connect(); Open Responses WebSocket transport"
 
 
 @rule("ws.record", "error", "unreadable transcript record",

@@ -410,3 +410,74 @@ def test_workers_run_user_rules_and_the_selection(tmp_path: Path) -> None:
     assert not any("house.no-hi" in ids for ids in rules("--rules-module", "house_rules", "--ignore", "house").values())
     selected = rules("--rules-module", "house_rules", "--select", "house.no-hi")
     assert set().union(*selected.values()) == {"house.no-hi"}
+
+
+class _CountingPool:
+    """Stands in for the process pool: runs each batch here and records how it was sized."""
+
+    sizes: list[int] = []
+
+    def __init__(self, max_workers: int, **_: Any) -> None:
+        self.sizes.append(max_workers)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        fut: Future[Any] = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_no_more_workers_than_batches(monkeypatch: pytest.MonkeyPatch, fixtures_j1: Any) -> None:
+    # A forking pool starts all its workers at once: -j 64 over three batches must not fork 64.
+    from conformance import corpus
+
+    monkeypatch.setattr(corpus, "ProcessPoolExecutor", _CountingPool)
+    monkeypatch.setattr(_CountingPool, "sizes", [])
+    records = list(iter_dir(STREAMS))[:20]
+    results = list(check_records(iter(records), jobs=64, batch_size=8))
+    assert _CountingPool.sizes == [3]
+    assert _verdicts(results) == {p: v for p, v in fixtures_j1.items() if p in {r["path"] for r in records}}
+    # Many batches: the pool has the workers asked for.
+    list(check_records(iter(records), jobs=2, batch_size=2))
+    assert _CountingPool.sizes == [3, 2]
+
+
+def test_one_batch_is_checked_in_this_process(monkeypatch: pytest.MonkeyPatch, fixtures_j1: Any) -> None:
+    from conformance import corpus
+
+    def no_pool(*_: Any, **__: Any) -> None:
+        raise AssertionError("a pool was started for a single batch")
+
+    monkeypatch.setattr(corpus, "ProcessPoolExecutor", no_pool)
+    records = list(iter_dir(STREAMS))[:5]
+    results = list(check_records(iter(records), jobs=8))
+    assert [r["path"] for r in results] == [r["path"] for r in records]
+    assert _verdicts(results) == {p: v for p, v in fixtures_j1.items() if p in {r["path"] for r in records}}
+
+
+def test_workers_that_cannot_start_or_die_are_one_line_exit_2(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from conformance import corpus
+
+    class NoFork(_CountingPool):
+        def submit(self, fn: Any, *args: Any) -> Any:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    class Dying(_CountingPool):
+        def submit(self, fn: Any, *args: Any) -> Any:
+            fut: Future[Any] = Future()
+            fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+            return fut
+
+    for pool, words in ((NoFork, "could not start 2 worker processes"), (Dying, "a worker process died")):
+        monkeypatch.setattr(corpus, "ProcessPoolExecutor", pool)
+        code, out, err = _run(capsys, str(STREAMS / "positive"), "-j", "2", "--format", "jsonl")
+        assert code == 2, err
+        assert err.count("\n") == 1 and words in err and "-j 1" in err and "Traceback" not in err
