@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import pytest
@@ -415,7 +415,7 @@ def test_workers_run_user_rules_and_the_selection(tmp_path: Path) -> None:
 class _CountingPool:
     """Stands in for the process pool: runs each batch here and records how it was sized."""
 
-    sizes: list[int] = []
+    sizes: ClassVar[list[int]] = []
 
     def __init__(self, max_workers: int, **_: Any) -> None:
         self.sizes.append(max_workers)
@@ -478,6 +478,6 @@ def test_workers_that_cannot_start_or_die_are_one_line_exit_2(
 
     for pool, words in ((NoFork, "could not start 2 worker processes"), (Dying, "a worker process died")):
         monkeypatch.setattr(corpus, "ProcessPoolExecutor", pool)
-        code, out, err = _run(capsys, str(STREAMS / "positive"), "-j", "2", "--format", "jsonl")
+        code, _, err = _run(capsys, str(STREAMS / "positive"), "-j", "2", "--format", "jsonl")
         assert code == 2, err
         assert err.count("\n") == 1 and words in err and "-j 1" in err and "Traceback" not in err
