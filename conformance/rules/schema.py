@@ -20,7 +20,7 @@ from conformance.state import LIFECYCLE_TYPES, SUB_EVENTS, TERMINAL_TYPES
 if TYPE_CHECKING:
     from conformance.state import StreamState
 
-SPEC = "schemas/ (generated from openai-python's types, the release in schemas/index.json; OpenAPI required lists)"
+SPEC = "schemas/ (openai-python types; OpenAPI required lists)"
 
 
 _ITEM_EVENTS = frozenset({"response.output_item.added", "response.output_item.done"})
