@@ -300,10 +300,20 @@ def iter_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def parquet_columns(path: str | Path) -> list[str]:
+def parquet_columns(path: str | Path) -> dict[str, tuple[str, bool]]:
+    """Each column of a Parquet file, in file order: its Arrow type, and whether it can hold SSE
+    bodies (text or bytes, dictionary-encoded or not)."""
     import pyarrow.parquet as pq
+    import pyarrow.types as pat
 
-    return list(pq.ParquetFile(path).schema_arrow.names)
+    def holds_bodies(kind: Any) -> bool:
+        if pat.is_dictionary(kind):
+            kind = kind.value_type
+        checks = ("is_string", "is_large_string", "is_string_view", "is_binary", "is_large_binary",
+                  "is_binary_view")  # the view types exist from pyarrow 16
+        return any(getattr(pat, name, lambda _: False)(kind) for name in checks)
+
+    return {field.name: (str(field.type), holds_bodies(field.type)) for field in pq.ParquetFile(path).schema_arrow}
 
 
 def iter_parquet(path: str | Path, column: str = "body", batch_size: int = 1024) -> Iterator[dict[str, Any]]:
@@ -314,7 +324,10 @@ def iter_parquet(path: str | Path, column: str = "body", batch_size: int = 1024)
     row = 0
     for batch in pf.iter_batches(columns=[column], batch_size=batch_size):
         for value in batch.column(0).to_pylist():
-            yield {"id": f"{path}#{row}", "body": value if value is not None else b""}
+            if value is None:
+                yield {"id": f"{path}#{row}", "error": f"the row's {column!r} is null: no body to check"}
+            else:
+                yield {"id": f"{path}#{row}", "body": value}
             row += 1
 
 

@@ -93,6 +93,11 @@ def _validate_parquet(path: str, column: str) -> None:
         raise UsageError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     if column not in columns:
         raise UsageError(f"{path}: no column {column!r} (columns: {', '.join(columns)}); choose one with --column")
+    kind, holds_bodies = columns[column]
+    if not holds_bodies:
+        bodies = [name for name, (_, ok) in columns.items() if ok]
+        hint = f"text or binary columns: {', '.join(bodies)}" if bodies else "the file has no text or binary column"
+        raise UsageError(f"{path}: column {column!r} holds {kind}, not SSE bodies (text or binary); {hint}")
 
 
 def _text_line(result: dict[str, Any]) -> str:

@@ -207,6 +207,26 @@ def test_bad_parquet_column_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Ca
     (tmp_path / "junk.parquet").write_text("not parquet")
     code, _, err = _run(capsys, str(tmp_path / "junk.parquet"))
     assert code == 2 and err.count("\n") == 1 and "not a readable Parquet file" in err
+    # A column that cannot hold bodies is named once, with the columns that can, not once per row.
+    pq.write_table(pa.table({"n": [1, 2], "sse": ["data: {}\n\n"] * 2, "raw": [b"x", b"y"]}), tmp_path / "n.parquet")
+    code, out, err = _run(capsys, str(tmp_path / "n.parquet"), "--column", "n")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "column 'n' holds int64" in err and "columns: sse, raw" in err
+
+
+def test_parquet_null_and_dictionary_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pa = pytest.importorskip("pyarrow", reason="the [corpus] extra (pyarrow) is not installed")
+    import pyarrow.parquet as pq
+
+    body = next((STREAMS / "positive").rglob("*.sse")).read_text()
+    bodies = pa.array([body, None, body]).dictionary_encode()  # how pandas stores a categorical
+    pq.write_table(pa.table({"body": bodies}), tmp_path / "c.parquet")
+    code, out, _ = _run(capsys, str(tmp_path / "c.parquet"), "-j", "1", "--format", "jsonl")
+    results = _jsonl(out)
+    assert [r["verdict"] for r in results] == [check_record({"body": body})["verdict"], "error",
+                                               check_record({"body": body})["verdict"]]
+    assert results[1]["path"].endswith("c.parquet#1") and "'body' is null" in results[1]["error"]
+    assert code == 1
 
 
 def test_parquet_without_pyarrow_names_the_extra(
