@@ -62,7 +62,6 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--column",
-        default="body",
         metavar="NAME",
         help="corpus mode: the Parquet column that holds the SSE bodies (default: body)",
     )
@@ -266,6 +265,8 @@ def main(args: argparse.Namespace) -> int:
     apply_rule_arguments(args)
     from conformance.cli.corpus import is_corpus, run_corpus
 
+    if getattr(args, "column", None) is not None and not any(p.endswith(".parquet") for p in args.paths):
+        raise UsageError(f"--column {args.column}: only a .parquet file has columns")
     if is_corpus(args):
         return run_corpus(args, _load_request(args.request))
     _validate_paths(args.paths)

@@ -126,7 +126,7 @@ def run_corpus(args: argparse.Namespace, request: dict[str, Any] | None) -> int:
 
     # API callers may build the namespace without the corpus options.
     args.jobs = getattr(args, "jobs", None)
-    args.column = getattr(args, "column", "body")
+    args.column = getattr(args, "column", None) or "body"
     args.client = getattr(args, "client", None)
     _validate(args)
     if args.fmt not in ("text", "jsonl"):

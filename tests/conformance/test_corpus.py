@@ -214,6 +214,13 @@ def test_bad_parquet_column_is_one_line_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert err.count("\n") == 1 and "column 'n' holds int64" in err and "columns: sse, raw" in err
 
 
+def test_column_without_a_parquet_file_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    # It would be ignored: a user who thinks it applies gets told instead.
+    for target in (str(STREAMS / "positive"), str(next((STREAMS / "positive").rglob("*.sse")))):
+        code, out, err = _run(capsys, target, "--column", "sse")
+        assert (code, out) == (2, "") and err.count("\n") == 1 and "only a .parquet file has columns" in err
+
+
 def test_parquet_null_and_dictionary_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pa = pytest.importorskip("pyarrow", reason="the [corpus] extra (pyarrow) is not installed")
     import pyarrow.parquet as pq
