@@ -14,7 +14,6 @@ from typing import Any, TextIO
 import orjson
 
 from conformance.cli import UsageError
-from conformance.corpus import iter_dir
 
 CORPUS_SUFFIXES = (".jsonl", ".parquet")
 
@@ -58,6 +57,8 @@ def _sources(args: argparse.Namespace, request: dict[str, Any] | None) -> Iterat
 
 
 def _validate(args: argparse.Namespace) -> None:
+    from conformance.corpus import iter_dir  # here: a one-file check never loads the pool's modules
+
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"-j {args.jobs}: the number of processes must be at least 1")
     if args.client:

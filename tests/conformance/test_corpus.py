@@ -508,3 +508,18 @@ def test_workers_that_cannot_start_or_die_are_one_line_exit_2(
         code, _, err = _run(capsys, str(STREAMS / "positive"), "-j", "2", "--format", "jsonl")
         assert code == 2, err
         assert err.count("\n") == 1 and words in err and "-j 1" in err and "Traceback" not in err
+
+
+def test_a_one_file_check_does_not_load_the_pool() -> None:
+    # Corpus mode's modules (the process pool, multiprocessing) cost a one-file check ~10 ms of
+    # start-up; they load only when a corpus is checked.
+    script = (
+        "import sys\nfrom conformance.cli import main\n"
+        "code = main(['check', sys.argv[1]])\n"
+        "print(code, sorted(m for m in ('conformance.corpus', 'multiprocessing', 'concurrent.futures.process') "
+        "if m in sys.modules), file=sys.stderr)\n"
+    )
+    capture = next((STREAMS / "positive" / "openai-api").glob("*.sse"))
+    proc = subprocess.run([sys.executable, "-c", script, str(capture)], capture_output=True, text=True,
+                          timeout=300, cwd=REPO)
+    assert proc.stderr.strip().splitlines()[-1] in ("0 []", "1 []"), proc.stderr
