@@ -27,7 +27,6 @@ Theory of operation
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin
+
+import orjson
 
 from conformance.contracts_closed import closed_documents, closed_uri, refers_to
 from conformance.contracts_explain import explaining_validator, without_dialect
@@ -116,14 +117,14 @@ class _Contracts:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+        index = orjson.loads((root / "index.json").read_bytes())
         self.base: str = index["base"]
         self.index = index
         self.documents: dict[str, dict[str, Any]] = {}
         for path in sorted(root.rglob("*.json")):
             if path.name == "index.json":
                 continue
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = orjson.loads(path.read_bytes())
             self.documents[doc["$id"]] = doc
         self.fast = FastCompiler(self._resolve)
         self.events: dict[str, str] = {t: e["$id"] for t, e in index["events"].items()}
