@@ -338,6 +338,9 @@ class PoolError(RuntimeError):
     """The worker processes of a parallel check could not start, or one of them died."""
 
 
+WORKER_DIED = "a worker process died (killed, or out of memory)"
+
+
 def _check_batch(batch: list[dict[str, Any]], profile: str, fail_on: str) -> list[dict[str, Any]]:
     return [_check_one(r, profile, fail_on) for r in batch]
 
@@ -456,7 +459,8 @@ def check_record_batches(
 ) -> Generator[list[dict[str, Any]], None, None]:
     """`check_records`, a list at a time: one result per list with `jobs=1`, a worker's batch
     with more. A writer that flushes once per list streams its report without a system call
-    per file."""
+    per file. At most `jobs` workers, and never more than there are batches (one batch is
+    checked in this process); `PoolError` when the workers cannot start or one dies."""
     if jobs <= 1:
         for record in records:
             yield [_check_one(record, profile, fail_on)]
@@ -483,6 +487,8 @@ def check_record_batches(
                 pending.add(pool.submit(_check_batch, batch, profile, fail_on))
             except OSError as exc:  # fork failed: the process limit, memory
                 raise PoolError(f"could not start {workers} worker processes ({exc})") from None
+            except BrokenProcessPool:  # a worker died before its result was asked for
+                raise PoolError(WORKER_DIED) from None
             if len(pending) >= workers * 4:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -511,7 +517,7 @@ def _result(fut: Future[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     try:
         return fut.result()
     except BrokenProcessPool:
-        raise PoolError("a worker process died (killed, or out of memory)") from None
+        raise PoolError(WORKER_DIED) from None
 
 
 def summarise(results: Iterable[dict[str, Any]], on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:

@@ -503,7 +503,12 @@ def test_workers_that_cannot_start_or_die_are_one_line_exit_2(
             fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
             return fut
 
-    for pool, words in ((NoFork, "could not start 2 worker processes"), (Dying, "a worker process died")):
+    class Broken(_CountingPool):
+        def submit(self, fn: Any, *args: Any) -> Any:
+            raise BrokenProcessPool("A child process terminated abruptly, the process pool is not usable anymore")
+
+    for pool, words in ((NoFork, "could not start 2 worker processes"), (Dying, "a worker process died"),
+                        (Broken, "a worker process died")):
         monkeypatch.setattr(corpus, "ProcessPoolExecutor", pool)
         code, _, err = _run(capsys, str(STREAMS / "positive"), "-j", "2", "--format", "jsonl")
         assert code == 2, err
