@@ -50,6 +50,11 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=main, _formats=formats)
 
 
+# A client that leaves mid-flow does so between chunks; a silence this long before it left says
+# it probably gave up on a stalled upstream (not judged: reasoning can be silent that long too).
+SILENCE_WORTH_SAYING_S = 1.0
+
+
 def exchange_line(case: Any) -> tuple[str, str]:
     """One line for a finished exchange, and its style (green/yellow/red)."""
     from conformance.reporters.text import plural
@@ -74,6 +79,9 @@ def exchange_line(case: Any) -> tuple[str, str]:
         what = f"{case.event_count} events" if judged == "sse" else "json body"
     if d.get("dropped"):
         what += ", client hung up"
+        silent = d.get("silent_s")
+        if isinstance(silent, int | float) and silent >= SILENCE_WORTH_SAYING_S:
+            what += f" after {silent:.1f} s without a byte from the upstream"
     errors = [f for f in case.findings if f.severity == "error"]
     warnings = [f for f in case.findings if f.severity == "warning"]
     mark, style = ("✗", "red") if case.status == "failed" else ("✓", "yellow" if warnings else "green")

@@ -58,6 +58,9 @@ class _Exchange:
     chunks: list[tuple[float, int]] = field(default_factory=list)
     dropped: bool = False
     error: str | None = None
+    # When the client hung up: seconds since the upstream's last byte (or its headers). A client
+    # that gave up on a stalled upstream shows as a long silence; one that left mid-flow, a short one.
+    silent_s: float | None = None
 
 
 def _credential(value: str) -> str:
@@ -210,6 +213,7 @@ class ProxyApp:
     async def _relay(self, ex: _Exchange, upstream: httpx.Response, judge: ExchangeJudge,
                      headers: list[tuple[bytes, bytes]], receive: Any, send: Any, sent_at: float) -> None:
         relayed = False  # the whole body went out: a disconnect after that is the normal end
+        last_byte = anyio.current_time()  # the headers, then each chunk
 
         async with anyio.create_task_group() as tg:
 
@@ -218,12 +222,14 @@ class ProxyApp:
                     pass
                 if not relayed:
                     ex.dropped = True
+                    ex.silent_s = anyio.current_time() - last_byte
                     tg.cancel_scope.cancel()
 
             tg.start_soon(watch_disconnect)
             try:
                 await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
                 async for chunk in upstream.aiter_raw():
+                    last_byte = anyio.current_time()
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     ex.body.append(chunk)
                     ex.chunks.append((round((anyio.current_time() - sent_at) * 1000, 1), len(chunk)))
@@ -303,6 +309,8 @@ class ProxyApp:
         if case.details.get("upstream_error"):  # an upstream may quote the key back: never print it
             case.details["upstream_error"] = _scrub(case.details["upstream_error"], ex.secrets)
         case.details["scenario"] = ex.scenario
+        if ex.dropped and ex.silent_s is not None:
+            case.details["silent_s"] = round(ex.silent_s, 1)
         if self.recorder is not None:
             failure = await anyio.to_thread.run_sync(self._record, ex, case)
             if failure:

@@ -78,6 +78,44 @@ def test_a_client_hang_up_closes_the_upstream_stream() -> None:
     assert case.details.get("dropped") is True and case.status == "passed"
 
 
+class StalledStream(EndlessStream):
+    """An upstream that sends one event, then nothing, until its client leaves."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        event = b'event: response.in_progress\ndata: {"type":"response.in_progress"}\n\n'
+        await send({"type": "http.response.body", "body": event, "more_body": True})
+        self.sent = 1
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.client_left.set()
+        return None
+
+
+def test_a_client_giving_up_on_a_stalled_upstream_says_how_long_it_was_silent() -> None:
+    upstream = StalledStream()
+    with proxied(upstream) as (proxy, front):
+        with httpx.Client(timeout=HANG_GUARD_S) as http, http.stream(
+            "POST", front.url + "/v1/responses", json={"model": "m", "input": "x", "stream": True}
+        ) as answer:
+            chunks = answer.iter_raw()  # kept: a dropped iterator closes the stream at once
+            assert next(chunks).startswith(b"event: response.in_progress")
+            time.sleep(1.5)  # the client's patience; the upstream sends nothing meanwhile
+            chunks.close()
+        assert upstream.client_left.wait(HANG_GUARD_S), "the upstream stream was left open"
+        assert _wait_for(lambda: proxy.cases)
+    (case,) = proxy.cases
+    assert case.details.get("dropped") is True and case.status == "passed"  # silence is not judged
+    assert case.details["silent_s"] >= 1.5
+    line, _ = exchange_line(case)
+    assert "client hung up after" in line and "s without a byte from the upstream" in line
+
+
 def test_fifty_concurrent_streams_are_all_judged_and_recorded(tmp_path: Path) -> None:
     out = tmp_path / "rec"
     report_file = tmp_path / "report.json"
