@@ -64,17 +64,25 @@ class EndlessStream:
                 await anyio.sleep(0.01)
 
 
-def test_a_client_hang_up_closes_the_upstream_stream() -> None:
-    upstream = EndlessStream()
+def _hang_up(upstream: EndlessStream, patience_s: float = 0.0) -> Any:
+    """A streaming client that reads the first chunk through the proxy, waits `patience_s`,
+    and leaves; checks that the upstream saw it go. Returns the exchange's report case."""
     with proxied(upstream) as (proxy, front):
         with httpx.Client(timeout=HANG_GUARD_S) as http, http.stream(
             "POST", front.url + "/v1/responses", json={"model": "m", "input": "x", "stream": True}
         ) as answer:
-            first = next(answer.iter_raw())
-        assert first.startswith(b"event: response.in_progress")
+            chunks = answer.iter_raw()  # kept: a dropped iterator closes the stream at once
+            assert next(chunks).startswith(b"event: response.in_progress")
+            time.sleep(patience_s)
+            chunks.close()
         assert upstream.client_left.wait(HANG_GUARD_S), "the upstream stream was left open"
         assert _wait_for(lambda: proxy.cases)
     (case,) = proxy.cases
+    return case
+
+
+def test_a_client_hang_up_closes_the_upstream_stream() -> None:
+    case = _hang_up(EndlessStream())
     assert case.details.get("dropped") is True and case.status == "passed"
 
 
@@ -98,18 +106,7 @@ class StalledStream(EndlessStream):
 
 
 def test_a_client_giving_up_on_a_stalled_upstream_says_how_long_it_was_silent() -> None:
-    upstream = StalledStream()
-    with proxied(upstream) as (proxy, front):
-        with httpx.Client(timeout=HANG_GUARD_S) as http, http.stream(
-            "POST", front.url + "/v1/responses", json={"model": "m", "input": "x", "stream": True}
-        ) as answer:
-            chunks = answer.iter_raw()  # kept: a dropped iterator closes the stream at once
-            assert next(chunks).startswith(b"event: response.in_progress")
-            time.sleep(1.5)  # the client's patience; the upstream sends nothing meanwhile
-            chunks.close()
-        assert upstream.client_left.wait(HANG_GUARD_S), "the upstream stream was left open"
-        assert _wait_for(lambda: proxy.cases)
-    (case,) = proxy.cases
+    case = _hang_up(StalledStream(), patience_s=1.5)  # the upstream sends nothing meanwhile
     assert case.details.get("dropped") is True and case.status == "passed"  # silence is not judged
     assert case.details["silent_s"] >= 1.5
     line, _ = exchange_line(case)
